@@ -1,0 +1,126 @@
+"""A small OpenAI-compatible HTTP server for tests and benchmarks (loopback only).
+
+Behaviour is chosen by the requested model name, so one server covers every failure path of
+LiteLLM's real HTTP client:
+
+- ``ok`` (or anything else): answers at once; echoes the last user message.
+- ``json``: answers with a JSON object.  ``badjson``: answers with text that is not JSON.
+- ``slow-<ms>``: answers after <ms> milliseconds (``--latency-ms`` applies to every model).
+- ``429``: always 429 with ``Retry-After: 0``.  ``429-once``: 429 on the first call per request id.
+- ``500``: always 500.  ``500-once``: 500 then OK.
+- ``malformed``: 200 with a body that is not JSON.  ``401``: invalid key.  ``404``: unknown model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StubServer  # type: ignore[assignment]
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        return
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps({"error": {"message": message, "type": kind, "code": str(status)}}).encode()
+        self._send(status, body, headers)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, json.dumps({"object": "list", "data": [{"id": "ok", "object": "model"}]}).encode())
+        else:
+            self._error(404, "not found", "invalid_request_error")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = json.loads(self.rfile.read(length) or b"{}")
+        model = str(payload.get("model", "ok"))
+        server = self.server
+        with server.lock:
+            server.calls[model] += 1
+            count = server.calls[model]
+        if server.latency_ms:
+            time.sleep(server.latency_ms / 1000)
+        if model.startswith("slow-"):
+            time.sleep(int(model.split("-", 1)[1]) / 1000)
+        if model == "401":
+            return self._error(401, "Incorrect API key provided", "invalid_request_error")
+        if model == "404":
+            return self._error(404, f"The model `{model}` does not exist", "invalid_request_error")
+        if model == "429" or (model == "429-once" and count == 1):
+            return self._error(429, "Rate limit reached", "rate_limit_error", {"Retry-After": "0"})
+        if model == "500" or (model == "500-once" and count == 1):
+            return self._error(500, "Internal server error", "server_error")
+        if model == "malformed":
+            return self._send(200, b"<html>Bad gateway</html>")
+        messages = payload.get("messages") or [{}]
+        last = str(messages[-1].get("content", ""))
+        if model == "json":
+            content = json.dumps({"intent": "greeting", "confidence": 0.9})
+        elif model == "badjson":
+            content = "Claro! A intenção é saudação."
+        else:
+            content = f"eco: {last}"[:500]
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages) + 5
+        body = {
+            "id": f"chatcmpl-stub-{count}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(content.split()),
+                "total_tokens": prompt_tokens + len(content.split()),
+            },
+        }
+        self._send(200, json.dumps(body).encode())
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int = 0, latency_ms: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.latency_ms = latency_ms
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+def start_stub(port: int = 0, latency_ms: int = 0) -> StubServer:
+    """Start the stub in a background thread; call ``.shutdown()`` to stop it."""
+    server = StubServer(port, latency_ms)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    args = parser.parse_args()
+    stub = start_stub(args.port, args.latency_ms)
+    print(f"OpenAI-compatible stub on {stub.url}")
+    threading.Event().wait()

@@ -1,0 +1,477 @@
+"""The FGTS consultation API simulator: a stdlib HTTP server (no dependency beyond the stdlib).
+
+Endpoints: ``GET /consulta?cpf=``, ``GET /health``, ``GET /openapi.json``, ``GET /docs``.
+Faults for tests come from four places, strongest first: the ``fail``/``delay_ms`` query
+parameters, the ``X-Sandbox-Fail``/``X-Sandbox-Delay-Ms`` headers, the server's
+``SandboxConfig`` (constructor arguments, mutable at run time), and fixture CPFs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from agent.cpf import digits, format_cpf, is_valid, mask
+from agent.fgts import (
+    DEFAULT_ADVANCE_YEARS,
+    DEFAULT_MONTHLY_RATE,
+    advance_estimate,
+    yearly_withdrawal,
+)
+from sandbox.fixtures import (
+    CODE_ELIGIBLE,
+    CODE_INTERNAL_ERROR,
+    CODE_INVALID_CPF,
+    CODE_UNAVAILABLE,
+    DESCRIPTIONS,
+    FAULTS,
+    FIXTURES,
+    profile_for,
+)
+
+log = logging.getLogger("sandbox")
+
+# Cut in the middle of a string on purpose: a client must survive a body that is not JSON.
+MALFORMED_BODY = b'{"code": 200, "description": "Consulta realiz'
+
+
+@dataclass
+class SandboxConfig:
+    """Server-wide behaviour; tests may change fields while the server runs."""
+
+    delay_ms: int = 0
+    fail: str | None = None  # one of FAULTS, applied to every /consulta
+    # Apply ``fail`` to the first N /consulta requests only (None: to all of them).
+    fail_times: int | None = None
+    hang_s: float = 30.0  # how long a "timeout" fault keeps the client waiting
+    advance_years: int = DEFAULT_ADVANCE_YEARS
+    monthly_rate: Decimal = DEFAULT_MONTHLY_RATE
+    max_instalment: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.fail is not None and self.fail not in FAULTS:
+            raise ValueError(f"fail must be one of {FAULTS}, got {self.fail!r}")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the sandbox served (CPF masked: the sandbox log is a log like any other)."""
+
+    method: str
+    path: str
+    cpf: str | None
+    status: int
+    fault: str | None
+    at: float = field(default_factory=time.time)
+
+
+def _money(value: Decimal) -> float:
+    # JSON numbers with two decimals, as bank APIs usually send; clients read them via str().
+    return float(value)
+
+
+def consulta_body(cpf: str, config: SandboxConfig | None = None) -> tuple[int, dict[str, Any]]:
+    """HTTP status and JSON body of ``/consulta`` for a CPF, ignoring faults (pure)."""
+    config = config or SandboxConfig()
+    if not is_valid(cpf):
+        return HTTPStatus.BAD_REQUEST, {
+            "code": CODE_INVALID_CPF,
+            "description": DESCRIPTIONS[CODE_INVALID_CPF],
+            "detail": "Informe os 11 dígitos do CPF com dígitos verificadores corretos.",
+        }
+    profile = profile_for(cpf)
+    body: dict[str, Any] = {
+        "code": profile.code,
+        "description": DESCRIPTIONS[profile.code],
+        "cpf": mask(cpf),
+    }
+    if profile.code != CODE_ELIGIBLE:
+        # Refusals carry no balance: a bank that is not authorised must not see it.
+        return HTTPStatus.OK, body
+    estimate = advance_estimate(
+        profile.balance,
+        years=config.advance_years,
+        monthly_rate=config.monthly_rate,
+        max_instalment=config.max_instalment,
+    )
+    body.update(
+        balance=_money(profile.balance),
+        birth_month=profile.birth_month,
+        yearly_withdrawal=_money(yearly_withdrawal(profile.balance)),
+        available_advance=_money(estimate.total_net),
+        advance={
+            "years": config.advance_years,
+            "monthly_rate": float(config.monthly_rate),
+            "total_withdrawals": _money(estimate.total_withdrawals),
+            "total_net": _money(estimate.total_net),
+            "instalments": [
+                {
+                    "year": row.year,
+                    "months_until_payment": row.months_until_payment,
+                    "withdrawal": _money(row.withdrawal),
+                    "present_value": _money(row.present_value),
+                }
+                for row in estimate.rows
+            ],
+        },
+    )
+    return HTTPStatus.OK, body
+
+
+def _error_body(code: int) -> dict[str, Any]:
+    return {"code": code, "description": DESCRIPTIONS[code]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"  # keep-alive, so httpx's connection pool is exercised
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        routes: dict[str, Callable[[dict[str, str]], None]] = {
+            "/consulta": self._consulta,
+            "/health": lambda q: self._json(HTTPStatus.OK, {"status": "ok"}),
+            "/openapi.json": lambda q: self._json(HTTPStatus.OK, openapi()),
+            "/docs": lambda q: self._send(HTTPStatus.OK, docs_html().encode(), "text/html; charset=utf-8"),
+            "/": lambda q: self._send(HTTPStatus.OK, docs_html().encode(), "text/html; charset=utf-8"),
+        }
+        path = url.path.rstrip("/") or "/"
+        route = routes.get(path)
+        if route is None:
+            self._json(
+                HTTPStatus.NOT_FOUND,
+                {
+                    "code": 404,
+                    "description": "Rota não encontrada",
+                    "endpoints": [
+                        "/consulta?cpf=",
+                        "/health",
+                        "/openapi.json",
+                        "/docs",
+                    ],
+                },
+            )
+            self._record(None, HTTPStatus.NOT_FOUND, None)
+            return
+        route(query)
+        if path != "/consulta":
+            self._record(None, HTTPStatus.OK, None)
+
+    def _consulta(self, query: dict[str, str]) -> None:
+        sandbox = self.server.sandbox
+        cpf = query.get("cpf", "")
+        masked = mask(cpf) if cpf else None
+        delay_ms = _int(query.get("delay_ms") or self.headers.get("X-Sandbox-Delay-Ms"))
+        if delay_ms is None:
+            delay_ms = sandbox.config.delay_ms
+        if delay_ms and sandbox.stopping.wait(delay_ms / 1000):
+            self.close_connection = True  # shutting down: drop the request unanswered
+            return
+        fault = query.get("fail") or self.headers.get("X-Sandbox-Fail") or sandbox.take_config_fault()
+        if fault and fault not in FAULTS:
+            self._json(
+                HTTPStatus.BAD_REQUEST,
+                {"code": 400, "description": f"fail deve ser um de {list(FAULTS)}"},
+            )
+            self._record(masked, HTTPStatus.BAD_REQUEST, None)
+            return
+        if not fault and is_valid(cpf):
+            fault = profile_for(cpf).fault
+            if fault == "flaky" and not sandbox.first_sight(digits(cpf)):
+                fault = None
+        status = self._serve_fault(fault, cpf) if fault else None
+        if status is None:
+            status, body = consulta_body(cpf, sandbox.config)
+            self._json(status, body)
+        self._record(masked, status, fault)
+
+    def _serve_fault(self, fault: str, cpf: str) -> int | None:
+        """Answer with the fault; ``None`` if the fault is spent and a normal answer should follow."""
+        if fault == "500":
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, _error_body(CODE_INTERNAL_ERROR))
+            return HTTPStatus.INTERNAL_SERVER_ERROR
+        if fault in ("503", "flaky"):
+            self._json(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                _error_body(CODE_UNAVAILABLE),
+                {"Retry-After": "1"},
+            )
+            return HTTPStatus.SERVICE_UNAVAILABLE
+        if fault == "malformed":
+            self._send(HTTPStatus.OK, MALFORMED_BODY, "application/json")
+            return HTTPStatus.OK
+        # "timeout": hold the connection until the client gives up (or the server stops).
+        self.server.sandbox.stopping.wait(self.server.sandbox.config.hang_s)
+        self._json(HTTPStatus.GATEWAY_TIMEOUT, _error_body(CODE_UNAVAILABLE))
+        return HTTPStatus.GATEWAY_TIMEOUT
+
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        self._send(status, payload, "application/json; charset=utf-8", headers)
+
+    def _send(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout fired): nothing to answer to.
+            self.close_connection = True
+
+    def _record(self, cpf: str | None, status: int, fault: str | None) -> None:
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        self.server.sandbox.record(RequestRecord("GET", path, cpf, int(status), fault))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    # A hanging "timeout" request must never block interpreter exit.
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, _Handler)
+
+
+class SandboxServer:
+    """The simulator on a background thread: ``with SandboxServer() as sb: httpx.get(sb.url + …)``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: SandboxConfig | None = None,
+        **options: Any,
+    ):
+        self.config = config or SandboxConfig(**options)
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._requests: list[RequestRecord] = []
+        self._seen: set[str] = set()
+        self._config_faults_served = 0
+        self._httpd = _HTTPServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8765``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of every request served so far (CPFs masked)."""
+        with self._lock:
+            return list(self._requests)
+
+    def consultas(self) -> list[RequestRecord]:
+        """Only the ``/consulta`` requests."""
+        return [r for r in self.requests if r.path == "/consulta"]
+
+    def reset(self) -> None:
+        """Forget requests, flaky state and the ``fail_times`` counter (config is kept)."""
+        with self._lock:
+            self._requests.clear()
+            self._seen.clear()
+            self._config_faults_served = 0
+
+    def record(self, entry: RequestRecord) -> None:
+        with self._lock:
+            self._requests.append(entry)
+
+    def first_sight(self, cpf_digits: str) -> bool:
+        """True the first time this server sees a CPF (drives the "flaky" fixture)."""
+        with self._lock:
+            if cpf_digits in self._seen:
+                return False
+            self._seen.add(cpf_digits)
+            return True
+
+    def take_config_fault(self) -> str | None:
+        """The configured fault for this request, counting it against ``fail_times``."""
+        with self._lock:
+            fail, limit = self.config.fail, self.config.fail_times
+            if fail is None or (limit is not None and self._config_faults_served >= limit):
+                return None
+            self._config_faults_served += 1
+            return fail
+
+    def start(self) -> SandboxServer:
+        """Serve on a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="fgts-sandbox",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread (``python -m sandbox``)."""
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        """Stop serving and release the port; hanging requests are released first."""
+        self.stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_sandbox(port: int = 0, host: str = "127.0.0.1", **options: Any) -> tuple[str, Callable[[], None]]:
+    """Start the simulator in-process on a background thread; returns ``(base_url, stop)``.
+
+    ``port=0`` picks a free port. ``options`` are ``SandboxConfig`` fields (``delay_ms``,
+    ``fail``, ``fail_times``, ``hang_s``, ``advance_years``, ``monthly_rate``, ``max_instalment``).
+    """
+    server = SandboxServer(host, port, **options).start()
+    return server.url, server.stop
+
+
+_shared: SandboxServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox_url() -> str:
+    """URL of one process-wide sandbox, started on first use: the default ``FGTS_API_URL``."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SandboxServer().start()
+            atexit.register(_shared.stop)
+        return _shared.url
+
+
+def openapi() -> dict[str, Any]:
+    """OpenAPI 3 description of the simulator, with every code."""
+    codes = "\n".join(f"- `{code}`: {text}" for code, text in sorted(DESCRIPTIONS.items()))
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "FGTS consultation API (sandbox)",
+            "version": "1.0",
+            "description": "Deterministic simulator of the FGTS saque-aniversário consultation. "
+            "Body `code` values:\n" + codes,
+        },
+        "paths": {
+            "/consulta": {
+                "get": {
+                    "summary": "Consult a CPF's saque-aniversário situation",
+                    "parameters": [
+                        {
+                            "name": "cpf",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "example": "073.602.846-35",
+                            "description": "11 digits, punctuation optional",
+                        },
+                        {
+                            "name": "delay_ms",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer"},
+                            "description": "Test control: wait before answering (also header X-Sandbox-Delay-Ms)",
+                        },
+                        {
+                            "name": "fail",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": list(FAULTS)},
+                            "description": "Test control: force a fault (also header X-Sandbox-Fail)",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "code 200 eligible (balance, birth_month, yearly_withdrawal, "
+                            "available_advance, advance) or 701/702/703/704 refusal"
+                        },
+                        "400": {"description": "code 400: invalid CPF"},
+                        "500": {"description": "code 500: internal error"},
+                        "503": {"description": "code 503: unavailable (Retry-After)"},
+                        "504": {"description": "the 'timeout' fault, after hang_s"},
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {"200": {"description": '{"status": "ok"}'}},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI"}},
+                }
+            },
+            "/docs": {
+                "get": {
+                    "summary": "Human-readable docs",
+                    "responses": {"200": {"description": "HTML"}},
+                }
+            },
+        },
+    }
+
+
+def docs_html() -> str:
+    """A one-page HTML description: endpoints, codes, fixture CPFs, fault controls."""
+    codes = "".join(f"<tr><td>{c}</td><td>{html.escape(d)}</td></tr>" for c, d in sorted(DESCRIPTIONS.items()))
+    fixtures = "".join(
+        f"<tr><td><code>{format_cpf(cpf)}</code></td><td>{p.code}</td><td>{p.fault or ''}</td>"
+        f"<td>{p.balance}</td><td>{html.escape(p.note)}</td></tr>"
+        for cpf, p in FIXTURES.items()
+    )
+    return f"""<!doctype html><html lang="pt-BR"><meta charset="utf-8"><title>FGTS sandbox</title>
+<h1>FGTS consultation API — sandbox</h1>
+<p><code>GET /consulta?cpf=073.602.846-35</code> · <code>GET /health</code> ·
+<a href="/openapi.json"><code>GET /openapi.json</code></a></p>
+<h2>Codes</h2><table border=1><tr><th>code</th><th>description</th></tr>{codes}</table>
+<h2>Fixture CPFs</h2><table border=1><tr><th>CPF</th><th>code</th><th>fault</th><th>balance</th><th>note</th></tr>
+{fixtures}</table>
+<p>Any other valid CPF: deterministic rule on sha256 of its digits (see sandbox/README.md).</p>
+<h2>Fault controls</h2><p>Query <code>delay_ms</code>, <code>fail</code>={"|".join(FAULTS)};
+headers <code>X-Sandbox-Delay-Ms</code>, <code>X-Sandbox-Fail</code>; server config / environment
+<code>SANDBOX_DELAY_MS</code>, <code>SANDBOX_FAIL</code>.</p></html>"""
