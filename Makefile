@@ -1,0 +1,57 @@
+# conversa-lab — two commands: `make run` (install + start the app) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+REQS := requirements.txt
+DEV_REQS := requirements-dev.txt
+
+.PHONY: run test install install-dev system-deps lint bench sandbox chat evals clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(PY) $(REQS)
+	$(PY) -m pip install -q -r $(REQS)
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed $(DEV_REQS)
+	$(PY) -m pip install -q -r $(DEV_REQS)
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+## System packages for offline OCR (tesseract + Portuguese) and test audio; skipped when not root.
+system-deps:
+	@bash scripts/install_system_deps.sh || true
+
+## Install everything and start the Streamlit app on http://localhost:$(PORT)
+run: install system-deps
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+## Install test dependencies and run the whole suite
+test: install-dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: install-dev
+	$(PY) -m ruff check .
+
+bench: install-dev
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+
+sandbox: install
+	$(PY) -m sandbox --port 8765
+
+chat: install
+	$(PY) -m agent chat
+
+evals: install
+	$(PY) -m evals run
+
+clean:
+	rm -rf $(VENV) data/conversa.db* .pytest_cache

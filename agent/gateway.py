@@ -1,0 +1,491 @@
+"""The one place that calls LiteLLM: completions, transcriptions and embeddings.
+
+role → model (+ temperature, api_base, key), timeouts, retries with back-off on 429/5xx, optional
+fallback model, typed errors a user can act on, usage + cost → one ledger row per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import agent.offline  # noqa: F401  (must precede litellm)
+import litellm
+
+from agent import errors
+from agent.config import RoleConfig, Settings
+from agent.pricing import Price, compute_cost, price_for
+from agent.providers import register_local_providers
+from agent.store import CostRow, Store
+from agent.types import Completion, ToolCall, Usage
+
+log = logging.getLogger(__name__)
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+litellm.drop_params = True  # a temperature or response_format a provider lacks is dropped, not fatal
+register_local_providers()
+
+_RETRYABLE = (errors.RateLimited, errors.ProviderServerError, errors.ProviderTimeout)
+_FALLBACK_ON = (*_RETRYABLE, errors.ProviderUnreachable, errors.MissingKeyError, errors.AuthenticationFailed)
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """Everything needed for one attempt against one model."""
+
+    role: str
+    feature: str
+    model: str
+    kwargs: Mapping[str, Any]
+    chat_id: int | None
+    request_id: str
+    expect_json: bool
+    messages: Sequence[Mapping[str, Any]] = field(repr=False)
+
+
+def _strip_fences(text: str) -> str:
+    match = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    return match.group(1) if match else text
+
+
+def parse_json_reply(text: str) -> dict[str, Any]:
+    """Parse a model's JSON answer (tolerating ```json fences); raise MalformedResponse if it is not JSON."""
+    candidate = _strip_fences(text or "").strip()
+    if not candidate.startswith("{"):
+        start, end = candidate.find("{"), candidate.rfind("}")
+        candidate = candidate[start : end + 1] if start != -1 and end > start else candidate
+    try:
+        value = json.loads(candidate)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise errors.MalformedResponse(
+            "The model answered with invalid JSON — retrying or using the deterministic extractor.",
+            detail=(text or "")[:300],
+        ) from exc
+    if not isinstance(value, dict):
+        raise errors.MalformedResponse("The model's JSON answer is not an object.", detail=(text or "")[:300])
+    return value
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def translate_error(exc: BaseException, model: str, key_env: str | None = None) -> errors.GatewayError:
+    """Turn a LiteLLM/httpx exception into a typed error whose message says what to do next."""
+    if isinstance(exc, errors.GatewayError):
+        return exc
+    text = str(exc)
+    short = text.splitlines()[0][:300] if text else type(exc).__name__
+    key_hint = key_env or "the provider's API key"
+    if isinstance(exc, litellm.AuthenticationError):
+        return errors.AuthenticationFailed(
+            f"The provider refused the key for {model} — check {key_hint} in .env or pick local/rules.",
+            model=model, detail=short)
+    if isinstance(exc, litellm.RateLimitError):
+        return errors.RateLimited(
+            f"{model} is rate-limiting us (429) — wait a moment, lower concurrency, or switch model.",
+            model=model, detail=short)
+    if isinstance(exc, litellm.Timeout):
+        return errors.ProviderTimeout(
+            f"{model} did not answer in time — try again, raise REQUEST_TIMEOUT_SECONDS, or switch model.",
+            model=model, detail=short)
+    if isinstance(exc, litellm.NotFoundError) or "LLM Provider NOT provided" in text or "model_not_found" in text:
+        return errors.UnknownModelError(
+            f"Unknown model '{model}' — use a LiteLLM model string such as gpt-4o-mini, "
+            "anthropic/claude-3-haiku-20240307, ollama_chat/llama3 or local/rules.",
+            model=model, detail=short)
+    if "Connection error" in text or "Connection refused" in text or (
+        isinstance(exc, litellm.APIConnectionError) and "connect" in text.lower() and "json" not in text.lower()
+    ):
+        return errors.ProviderUnreachable(
+            f"Cannot reach the provider of {model} — check the network or its api_base.", model=model, detail=short)
+    if isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError)):
+        return errors.ProviderServerError(
+            f"{model}'s provider had an internal error — retry in a moment or switch model.", model=model, detail=short)
+    if isinstance(exc, (json.JSONDecodeError, ValueError)) or "JSONDecodeError" in text or "Expecting value" in text:
+        return errors.MalformedResponse(
+            f"{model}'s provider sent a reply we could not read — retry, or switch model.", model=model, detail=short)
+    if isinstance(exc, litellm.APIConnectionError):
+        return errors.ProviderUnreachable(
+            f"Cannot reach the provider of {model} — check the network or its api_base.", model=model, detail=short)
+    if isinstance(exc, litellm.BadRequestError):
+        return errors.GatewayError(f"{model} rejected the request: {short}", model=model, detail=short)
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return errors.ProviderServerError(
+            f"{model}'s provider had an internal error — retry in a moment or switch model.", model=model, detail=short)
+    return errors.GatewayError(f"The call to {model} failed: {short}", model=model, detail=short)
+
+
+class Gateway:
+    """Calls models for a role and writes the ledger. Cheap to build; share one per settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_call: Callable[[Completion | errors.GatewayError], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store if store is not None else Store.open(settings.database_url)
+        self._sleep = sleep
+        self._on_call = on_call
+        self._price_overrides: dict[str, Price] | None = None
+        self.ledger_warnings: list[str] = []
+
+    # ------------------------------------------------------------------ public API
+    def complete(
+        self,
+        role: str,
+        feature: str,
+        messages: Sequence[Mapping[str, Any]],
+        chat_id: int | None = None,
+        **opts: Any,
+    ) -> Completion:
+        """One chat completion for ``role``; raises a GatewayError subclass on failure."""
+        cfg = self._role(role, opts.pop("model", None))
+        try:
+            return self._run_sync(self._spec(role, feature, cfg.model, cfg, messages, chat_id, opts))
+        except _FALLBACK_ON as exc:
+            if not cfg.fallback_model:
+                raise
+            log.warning("falling back from %s to %s: %s", cfg.model, cfg.fallback_model, exc)
+            spec = self._spec(role, feature, cfg.fallback_model, replace(cfg, api_base=None, api_key_env=None),
+                              messages, chat_id, opts)
+            return replace(self._run_sync(spec), fallback_used=True)
+
+    async def acomplete(
+        self,
+        role: str,
+        feature: str,
+        messages: Sequence[Mapping[str, Any]],
+        chat_id: int | None = None,
+        **opts: Any,
+    ) -> Completion:
+        """Async twin of :meth:`complete`."""
+        cfg = self._role(role, opts.pop("model", None))
+        try:
+            return await self._run_async(self._spec(role, feature, cfg.model, cfg, messages, chat_id, opts))
+        except _FALLBACK_ON:
+            if not cfg.fallback_model:
+                raise
+            spec = self._spec(role, feature, cfg.fallback_model, replace(cfg, api_base=None, api_key_env=None),
+                              messages, chat_id, opts)
+            return replace(await self._run_async(spec), fallback_used=True)
+
+    def record_usage(
+        self,
+        role: str,
+        feature: str,
+        model: str,
+        chat_id: int | None,
+        *,
+        usage: Usage,
+        latency_ms: float,
+        status: str = "ok",
+        error: str | None = None,
+        request_id: str | None = None,
+    ) -> int | None:
+        """Ledger row for a call made outside LiteLLM's chat path (local STT/OCR, transcription)."""
+        price = self.price(model)
+        cost = compute_cost(usage.input_tokens, usage.output_tokens, price, usd_brl=self.settings.usd_brl,
+                            audio_seconds=usage.audio_seconds)
+        return self._write_ledger(CostRow(
+            feature_name=feature, model=model, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            price=cost, fk_id_chat=chat_id, feat_request_id=request_id or uuid.uuid4().hex[:16],
+            latency_ms=latency_ms, status=status, error=error, role=role, usage_source=usage.source,
+            audio_seconds=usage.audio_seconds or None, model_price=price,
+        ))
+
+    def transcribe(self, role: str, feature: str, audio: bytes, filename: str, chat_id: int | None = None,
+                   *, seconds: float = 0.0, language: str = "pt", prompt: str | None = None) -> Completion:
+        """Speech-to-text through LiteLLM (whisper-1 or any LiteLLM transcription model)."""
+        cfg = self._role(role, None)
+        request_id = uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        usage = Usage(audio_seconds=seconds, calls=1, source="provider")
+        try:
+            kwargs = self._provider_kwargs(cfg, cfg.model)
+            result = litellm.transcription(model=cfg.model, file=(filename, audio), language=language,
+                                           prompt=prompt, timeout=self.settings.request_timeout_s, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (translated below)
+            error = translate_error(exc, cfg.model, cfg.api_key_env)
+            self.record_usage(role, feature, cfg.model, chat_id, usage=usage, request_id=request_id,
+                              latency_ms=(time.perf_counter() - started) * 1000, status=error.kind,
+                              error=error.user_message)
+            raise error from exc
+        latency = (time.perf_counter() - started) * 1000
+        cost = compute_cost(0, 0, self.price(cfg.model), usd_brl=self.settings.usd_brl, audio_seconds=seconds)
+        usage = replace(usage, cost_usd=float(cost))
+        ledger_id = self.record_usage(role, feature, cfg.model, chat_id, usage=usage, latency_ms=latency,
+                                      request_id=request_id)
+        return Completion(text=getattr(result, "text", "") or "", model=cfg.model, role=role, feature=feature,
+                          usage=usage, latency_ms=latency, request_id=request_id, ledger_id=ledger_id)
+
+    def embed(self, texts: Sequence[str], chat_id: int | None = None, feature: str = "Embeddings") -> list[list[float]]:
+        """Embeddings with ``EMBEDDING_MODEL``; ledgered like any call."""
+        model = self.settings.embedding_model
+        if not model:
+            raise errors.ConfigError("No EMBEDDING_MODEL set — add one to .env to use embeddings.")
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        try:
+            result = litellm.embedding(model=model, input=list(texts), timeout=self.settings.request_timeout_s)
+        except Exception as exc:  # noqa: BLE001
+            error = translate_error(exc, model)
+            self.record_usage("embedding", feature, model, chat_id, usage=Usage(calls=1),
+                              latency_ms=(time.perf_counter() - started) * 1000, status=error.kind,
+                              error=error.user_message, request_id=request_id)
+            raise error from exc
+        tokens = int(getattr(getattr(result, "usage", None), "prompt_tokens", 0) or 0)
+        self.record_usage("embedding", feature, model, chat_id,
+                          usage=Usage(input_tokens=tokens, calls=1, source="provider"),
+                          latency_ms=(time.perf_counter() - started) * 1000, request_id=request_id)
+        return [item["embedding"] for item in result.data]
+
+    def price(self, model: str) -> Price:
+        if self._price_overrides is None:
+            try:
+                self._price_overrides = self.store.price_overrides()
+            except errors.StoreError:
+                self._price_overrides = {}
+        return price_for(model, self._price_overrides)
+
+    def refresh_prices(self) -> None:
+        self._price_overrides = None
+
+    # ------------------------------------------------------------------ internals
+    def _role(self, role: str, model_override: str | None) -> RoleConfig:
+        cfg = self.settings.role(role)
+        return replace(cfg, model=model_override) if model_override else cfg
+
+    def _provider_kwargs(self, cfg: RoleConfig, model: str) -> dict[str, Any]:
+        """api_base/api_key for the call, or MissingKeyError before any network traffic."""
+        kwargs: dict[str, Any] = {}
+        if cfg.api_base:
+            kwargs["api_base"] = cfg.api_base
+        if model.startswith("local/"):
+            return kwargs
+        env = self.settings.env
+        if cfg.api_key_env:
+            key = env.get(cfg.api_key_env)
+            if not key:
+                raise errors.MissingKeyError(
+                    f"{cfg.api_key_env} is missing — add it to .env or pick local/rules.", model=model)
+            kwargs["api_key"] = key
+            return kwargs
+        try:
+            needed = litellm.validate_environment(model).get("missing_keys", [])
+        except Exception as exc:  # noqa: BLE001  (unknown provider prefix)
+            raise translate_error(exc, model) from exc
+        missing = [k for k in needed if not env.get(k)]
+        if missing and not cfg.api_base:
+            raise errors.MissingKeyError(f"{' and '.join(missing)} is missing — add it to .env or pick local/rules.",
+                                         model=model)
+        if len(needed) == 1 and env.get(needed[0]):
+            kwargs["api_key"] = env[needed[0]]
+        return kwargs
+
+    def _spec(self, role: str, feature: str, model: str, cfg: RoleConfig, messages: Sequence[Mapping[str, Any]],
+              chat_id: int | None, opts: dict[str, Any]) -> CallSpec:
+        opts = dict(opts)
+        context = opts.pop("context", None)
+        expect_json = bool(opts.pop("expect_json", False))
+        request_id = opts.pop("request_id", None) or uuid.uuid4().hex[:16]
+        response_format = opts.pop("response_format", None)
+        if expect_json and response_format is None:
+            response_format = {"type": "json_object"}
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "temperature": opts.pop("temperature", cfg.temperature),
+            "timeout": opts.pop("timeout", self.settings.request_timeout_s),
+            # We retry ourselves so that every attempt's back-off is visible and testable.
+            "num_retries": 0,
+            "max_retries": 0,
+            "metadata": {"task": (context or {}).get("task", feature), "context": context or {},
+                         "feature": feature, "role": role, "chat_id": chat_id, "request_id": request_id},
+        }
+        if response_format is not None and (model.startswith("local/") or _supports_response_format(model)):
+            kwargs["response_format"] = response_format
+        kwargs.update(opts)
+        spec = CallSpec(role, feature, model, kwargs, chat_id, request_id, expect_json, messages)
+        try:
+            kwargs.update(self._provider_kwargs(cfg, model))
+        except errors.GatewayError as exc:
+            self._ledger_failure(spec, exc, 0.0)
+            raise
+        return spec
+
+    def _backoff(self, attempt: int, exc: errors.GatewayError) -> float:
+        hinted = _retry_after(exc.__cause__) if exc.__cause__ else None
+        return min(hinted if hinted is not None else self.settings.retry_backoff_s * (2**attempt), 30.0)
+
+    def _run_sync(self, spec: CallSpec) -> Completion:
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = litellm.completion(**spec.kwargs)
+                return self._finish(spec, response, started)
+            except errors.MalformedResponse:
+                raise
+            except Exception as exc:  # noqa: BLE001  (translated and re-raised)
+                error = translate_error(exc, spec.model, None)
+                if isinstance(error, _RETRYABLE) and attempt < self.settings.max_retries:
+                    self._sleep(self._backoff(attempt, _chain(error, exc)))
+                    attempt += 1
+                    continue
+                self._ledger_failure(spec, error, (time.perf_counter() - started) * 1000, attempts=attempt + 1)
+                raise error from exc
+
+    async def _run_async(self, spec: CallSpec) -> Completion:
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await litellm.acompletion(**spec.kwargs)
+                return self._finish(spec, response, started)
+            except errors.MalformedResponse:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                error = translate_error(exc, spec.model, None)
+                if isinstance(error, _RETRYABLE) and attempt < self.settings.max_retries:
+                    await asyncio.sleep(self._backoff(attempt, _chain(error, exc)))
+                    attempt += 1
+                    continue
+                self._ledger_failure(spec, error, (time.perf_counter() - started) * 1000, attempts=attempt + 1)
+                raise error from exc
+
+    def _usage(self, spec: CallSpec, response: Any, text: str) -> Usage:
+        raw = getattr(response, "usage", None)
+        prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
+        completion = int(getattr(raw, "completion_tokens", 0) or 0)
+        if prompt > 0:
+            return Usage(input_tokens=prompt, output_tokens=completion, calls=1, source="provider")
+        return Usage(
+            input_tokens=count_tokens(spec.model, messages=spec.messages),
+            output_tokens=count_tokens(spec.model, text=text),
+            calls=1,
+            source="estimate",
+        )
+
+    def _finish(self, spec: CallSpec, response: Any, started: float) -> Completion:
+        latency = (time.perf_counter() - started) * 1000
+        try:
+            message = response.choices[0].message
+            text = message.content or ""
+            tool_calls = tuple(
+                ToolCall(name=call.function.name, arguments=json.loads(call.function.arguments or "{}"), id=call.id or "")
+                for call in (getattr(message, "tool_calls", None) or [])
+            )
+        except (AttributeError, IndexError, json.JSONDecodeError, TypeError) as exc:
+            error = errors.MalformedResponse(
+                f"{spec.model}'s provider sent a reply we could not read — retry, or switch model.",
+                model=spec.model, detail=str(exc)[:300])
+            self._ledger_failure(spec, error, latency)
+            raise error from exc
+        usage = self._usage(spec, response, text)
+        price = self.price(spec.model)
+        cost = compute_cost(usage.input_tokens, usage.output_tokens, price, usd_brl=self.settings.usd_brl)
+        usage = replace(usage, cost_usd=float(cost))
+        parsed: dict[str, Any] | None = None
+        status, error_text = "ok", None
+        json_error: errors.MalformedResponse | None = None
+        if spec.expect_json and not tool_calls:
+            try:
+                parsed = parse_json_reply(text)
+            except errors.MalformedResponse as exc:
+                json_error = replace_model(exc, spec.model)
+                status, error_text = "malformed_json", exc.user_message
+        ledger_id = self._write_ledger(CostRow(
+            feature_name=spec.feature, model=spec.model, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, price=cost, fk_id_chat=spec.chat_id,
+            feat_request_id=spec.request_id, latency_ms=latency, status=status, error=error_text,
+            role=spec.role, usage_source=usage.source, model_price=price,
+        ))
+        completion = Completion(
+            text=text, model=spec.model, role=spec.role, feature=spec.feature, usage=usage, latency_ms=latency,
+            request_id=spec.request_id, json=parsed, tool_calls=tool_calls, ledger_id=ledger_id,
+            raw_messages=tuple(dict(m) for m in spec.messages),
+        )
+        if json_error is not None:
+            json_error.completion = completion  # type: ignore[attr-defined]
+            raise json_error
+        if self._on_call:
+            self._on_call(completion)
+        return completion
+
+    def _ledger_failure(self, spec: CallSpec, error: errors.GatewayError, latency_ms: float, attempts: int = 1) -> None:
+        detail = f"{error.user_message} [{error.detail}]" if error.detail else error.user_message
+        if attempts > 1:
+            detail += f" (after {attempts} attempts)"
+        self._write_ledger(CostRow(
+            feature_name=spec.feature, model=spec.model, input_tokens=0, output_tokens=0, price=Decimal(0),
+            fk_id_chat=spec.chat_id, feat_request_id=spec.request_id, latency_ms=latency_ms,
+            status=error.kind, error=detail[:2000], role=spec.role, usage_source="none",
+        ))
+        if self._on_call:
+            self._on_call(error)
+
+    def _write_ledger(self, row: CostRow) -> int | None:
+        try:
+            return self.store.record_cost(row)
+        except errors.StoreError as exc:
+            # The reply still reaches the customer; the row waits in store.pending_costs for the next write.
+            self.ledger_warnings.append(str(exc))
+            log.error("ledger write failed: %s", exc)
+            return None
+
+
+def _chain(error: errors.GatewayError, cause: BaseException) -> errors.GatewayError:
+    error.__cause__ = cause
+    return error
+
+
+def replace_model(error: errors.MalformedResponse, model: str) -> errors.MalformedResponse:
+    error.model = model
+    return error
+
+
+def _supports_response_format(model: str) -> bool:
+    try:
+        return bool(litellm.supports_response_schema(model=model)) or model.startswith(("gpt-", "openai/"))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def count_tokens(model: str, *, messages: Sequence[Mapping[str, Any]] | None = None, text: str | None = None) -> int:
+    """Token estimate with the model's tokenizer (tiktoken files bundled with litellm; offline)."""
+    try:
+        if messages is not None:
+            return int(litellm.token_counter(model=model, messages=[dict(m) for m in messages]))
+        return int(litellm.token_counter(model=model, text=text or ""))
+    except Exception:  # noqa: BLE001  (unknown model → cl100k via gpt-3.5)
+        if messages is not None:
+            return int(litellm.token_counter(model="gpt-3.5-turbo", messages=[dict(m) for m in messages]))
+        return int(litellm.token_counter(model="gpt-3.5-turbo", text=text or ""))
+
+
+def encoding_tokens(text: str, encoding: str = "o200k_base") -> int:
+    """Count tokens with a named tiktoken encoding (cl100k_base, o200k_base) — offline."""
+    import tiktoken
+
+    return len(tiktoken.get_encoding(encoding).encode(text))

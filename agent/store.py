@@ -1,0 +1,448 @@
+"""The database: SQLAlchemy Core tables, numbered migrations, and the few queries the app needs.
+
+SQLite file under ``data/`` by default (WAL mode), any SQLAlchemy URL via ``DATABASE_URL``.
+The cost ledger keeps the deck's column names (``llm_cost``, ``llm_model``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from agent.errors import StoreError
+from agent.pricing import Price, canonical_prices
+
+metadata = MetaData()
+
+# Integer on SQLite (so it is the rowid alias), BIGINT elsewhere: the deck's ledger was past 1M rows.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(120), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+llm_model = Table(
+    "llm_model",
+    metadata,
+    Column("id_llm_model", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("label", String(200), nullable=False),
+    Column("provider", String(60), nullable=False, default=""),
+    Column("input_price_per_mtok", Numeric(18, 8), nullable=False, default=0),
+    Column("output_price_per_mtok", Numeric(18, 8), nullable=False, default=0),
+    Column("per_minute_price", Numeric(18, 8), nullable=False, default=0),
+    Column("currency", String(3), nullable=False, default="USD"),
+    Column("price_source", String(20), nullable=False, default="deck"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id_chat", BigId, primary_key=True),
+    Column("title", String(200), nullable=False, default=""),
+    Column("pack", String(200), nullable=False, default="fgts"),
+    Column("status", String(30), nullable=False, default="open"),
+    Column("state", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+llm_cost = Table(
+    "llm_cost",
+    metadata,
+    Column("id_llm_cost", BigId, primary_key=True),
+    # Not a hard foreign key: benchmarks and imports write ledger rows for chats kept elsewhere.
+    Column("fk_id_chat", BigInteger, nullable=True),
+    Column("feature_name", String(120), nullable=False),
+    Column("fk_id_llm_model", Integer, ForeignKey("llm_model.id_llm_model"), nullable=False),
+    Column("input_tokens", Integer, nullable=False, default=0),
+    Column("output_tokens", Integer, nullable=False, default=0),
+    Column("feat_request_id", String(120), nullable=True),
+    Column("price", Numeric(20, 12), nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("latency_ms", Float, nullable=True),
+    Column("status", String(30), nullable=False, default="ok"),
+    Column("error", Text, nullable=True),
+    Column("role", String(30), nullable=True),
+    Column("usage_source", String(20), nullable=True),
+    Column("audio_seconds", Float, nullable=True),
+    Index("ix_llm_cost_created_at", "created_at"),
+    Index("ix_llm_cost_feature_created", "feature_name", "created_at"),
+    Index("ix_llm_cost_model_created", "fk_id_llm_model", "created_at"),
+    Index("ix_llm_cost_chat", "fk_id_chat"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id_message", BigId, primary_key=True),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", String(20), nullable=False, default="text"),
+    Column("meta", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_messages_chat", "fk_id_chat", "id_message"),
+)
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("id_trace", BigId, primary_key=True),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("turn_index", Integer, nullable=False),
+    Column("trace", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_traces_chat", "fk_id_chat", "turn_index"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- migrations
+# An ordered list of (version, name, function). Later issues append; never edit an applied one.
+
+
+def _m001_initial(conn: Connection) -> None:
+    for table in (llm_model, chats, llm_cost, messages, traces):
+        table.create(conn, checkfirst=True)
+    now = utcnow()
+    for price in canonical_prices():
+        conn.execute(insert(llm_model).values(**_model_values(price), created_at=now, updated_at=now))
+    if conn.dialect.name == "postgresql":
+        # Explicit ids do not advance the serial: move it past the seeded rows.
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('llm_model', 'id_llm_model'), "
+                          "(SELECT MAX(id_llm_model) FROM llm_model))"))
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "initial ledger, chats, messages, traces", _m001_initial),
+]
+
+
+def register_migration(version: int, name: str, apply: Callable[[Connection], None]) -> None:
+    """Add a migration (used by modules that own extra tables, e.g. evals and prompt versions)."""
+    if any(v == version for v, _, _ in MIGRATIONS):
+        return
+    MIGRATIONS.append((version, name, apply))
+    MIGRATIONS.sort(key=lambda m: m[0])
+
+
+def _model_values(price: Price) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": price.model,
+        "label": price.label,
+        "provider": price.provider,
+        "input_price_per_mtok": price.input_per_mtok,
+        "output_price_per_mtok": price.output_per_mtok,
+        "per_minute_price": price.per_minute,
+        "currency": price.currency,
+        "price_source": price.source,
+    }
+    if price.id is not None:
+        values["id_llm_model"] = price.id
+    return values
+
+
+# ---------------------------------------------------------------- the store
+
+
+@dataclass
+class CostRow:
+    """One ledger row before it is written."""
+
+    feature_name: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    price: Decimal
+    fk_id_chat: int | None = None
+    feat_request_id: str | None = None
+    latency_ms: float | None = None
+    status: str = "ok"
+    error: str | None = None
+    role: str | None = None
+    usage_source: str | None = None
+    audio_seconds: float | None = None
+    model_price: Price | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def _describe(exc: SQLAlchemyError, url: str) -> str:
+    text = str(getattr(exc, "orig", exc))
+    where = _sqlite_path(url) or url.split("@")[-1]
+    if "readonly" in text or "read-only" in text:
+        return f"The database {where} is read-only — fix its permissions or set DATABASE_URL to a writable place."
+    if "locked" in text:
+        return f"The database {where} is locked by another program — close it or retry in a moment."
+    if "unable to open" in text:
+        return f"The database {where} cannot be opened — check the folder exists and is writable."
+    return f"Database error on {where}: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
+class Store:
+    """Thread-safe access to the database. One per process (``Store.open`` caches by URL)."""
+
+    _instances: dict[str, Store] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, url: str, *, busy_timeout_s: float = 5.0) -> None:
+        self.url = url
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, busy_timeout_s))
+        self._model_ids: dict[str, int] = {}
+        # Ledger rows that could not be written yet (read-only or locked database): kept, retried.
+        self.pending_costs: list[CostRow] = []
+        self.migrate()
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        with cls._lock:
+            if url not in cls._instances:
+                cls._instances[url] = cls(url)
+            return cls._instances[url]
+
+    # -- schema
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied."""
+        applied: list[int] = []
+        try:
+            with self.engine.begin() as conn:
+                schema_migrations.create(conn, checkfirst=True)
+                done = {row[0] for row in conn.execute(select(schema_migrations.c.version))}
+            for version, name, apply in MIGRATIONS:
+                if version in done:
+                    continue
+                with self.engine.begin() as conn:
+                    apply(conn)
+                    conn.execute(insert(schema_migrations).values(version=version, name=name, applied_at=utcnow()))
+                applied.append(version)
+        except OperationalError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+        return applied
+
+    def table_names(self) -> list[str]:
+        return inspect(self.engine).get_table_names()
+
+    # -- models
+    def model_id(self, model: str, price: Price | None = None) -> int:
+        """``id_llm_model`` for a model string, inserting the model (with its price) when new."""
+        if model in self._model_ids:
+            return self._model_ids[model]
+        with self.engine.begin() as conn:
+            found = conn.execute(select(llm_model.c.id_llm_model).where(llm_model.c.name == model)).scalar()
+            if found is None:
+                from agent.pricing import price_for
+
+                p = price or price_for(model)
+                values = _model_values(p)
+                values.pop("id_llm_model", None)
+                values["name"] = model
+                now = utcnow()
+                found = conn.execute(
+                    insert(llm_model).values(**values, created_at=now, updated_at=now)
+                ).inserted_primary_key[0]
+        self._model_ids[model] = int(found)
+        return int(found)
+
+    def models(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(llm_model).order_by(llm_model.c.id_llm_model))]
+
+    def update_model_price(self, model: str, input_per_mtok: Decimal, output_per_mtok: Decimal, currency: str) -> None:
+        model_pk = self.model_id(model)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(llm_model)
+                .where(llm_model.c.id_llm_model == model_pk)
+                .values(input_price_per_mtok=input_per_mtok, output_price_per_mtok=output_per_mtok,
+                        currency=currency, price_source="custom", updated_at=utcnow())
+            )
+
+    def price_overrides(self) -> dict[str, Price]:
+        """Prices edited by users in the UI (source ``custom``), which win over the data file."""
+        out: dict[str, Price] = {}
+        for row in self.models():
+            if row["price_source"] == "custom":
+                out[row["name"]] = Price(
+                    model=row["name"], label=row["label"], provider=row["provider"],
+                    input_per_mtok=Decimal(str(row["input_price_per_mtok"])),
+                    output_per_mtok=Decimal(str(row["output_price_per_mtok"])),
+                    currency=row["currency"], per_minute=Decimal(str(row["per_minute_price"])),
+                    source="custom", id=row["id_llm_model"],
+                )
+        return out
+
+    # -- ledger
+    def _cost_values(self, row: CostRow) -> dict[str, Any]:
+        return {
+            "fk_id_chat": row.fk_id_chat,
+            "feature_name": row.feature_name,
+            "fk_id_llm_model": self.model_id(row.model, row.model_price),
+            "input_tokens": row.input_tokens,
+            "output_tokens": row.output_tokens,
+            "feat_request_id": row.feat_request_id,
+            "price": row.price,
+            "created_at": row.created_at,
+            "updated_at": row.created_at,
+            "latency_ms": row.latency_ms,
+            "status": row.status,
+            "error": row.error,
+            "role": row.role,
+            "usage_source": row.usage_source,
+            "audio_seconds": row.audio_seconds,
+        }
+
+    def record_cost(self, row: CostRow) -> int:
+        """Write one ledger row (and any rows that failed earlier). Raises StoreError, keeping the row."""
+        batch = [*self.pending_costs, row]
+        try:
+            with self.engine.begin() as conn:
+                ids = [
+                    conn.execute(insert(llm_cost).values(**self._cost_values(r))).inserted_primary_key[0]
+                    for r in batch
+                ]
+        except SQLAlchemyError as exc:
+            self.pending_costs = batch
+            raise StoreError(_describe(exc, self.url)) from exc
+        self.pending_costs = []
+        return int(ids[-1])
+
+    def bulk_insert_costs(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Fast insert of raw ledger rows (benchmarks, imports)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(llm_cost), list(rows))
+
+    def cost_rows(self, *, chat_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest ledger rows in the deck's layout, with the model name."""
+        query = (
+            select(llm_cost, llm_model.c.name.label("model"))
+            .join(llm_model, llm_model.c.id_llm_model == llm_cost.c.fk_id_llm_model)
+            .order_by(llm_cost.c.id_llm_cost.desc())
+            .limit(limit)
+        )
+        if chat_id is not None:
+            query = query.where(llm_cost.c.fk_id_chat == chat_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def cost_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(llm_cost)).scalar() or 0)
+
+    # -- chats, messages, traces
+    def create_chat(self, title: str = "", pack: str = "fgts", state: Mapping[str, Any] | None = None) -> int:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            return int(conn.execute(
+                insert(chats).values(title=title, pack=pack, state=dict(state or {}), created_at=now, updated_at=now)
+            ).inserted_primary_key[0])
+
+    def update_chat(self, chat_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**values, updated_at=utcnow()))
+
+    def get_chat(self, chat_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(chats).where(chats.c.id_chat == chat_id)).first()
+            return dict(row._mapping) if row else None
+
+    def list_chats(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(chats).order_by(chats.c.updated_at.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def add_message(self, chat_id: int, role: str, text: str, source: str = "text",
+                    meta: Mapping[str, Any] | None = None, created_at: datetime | None = None) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(messages).values(
+                fk_id_chat=chat_id, role=role, text=text, source=source,
+                meta=json.loads(json.dumps(meta or {}, default=str)), created_at=created_at or utcnow(),
+            )).inserted_primary_key[0])
+
+    def list_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(messages).where(messages.c.fk_id_chat == chat_id).order_by(messages.c.id_message))
+            return [dict(r._mapping) for r in rows]
+
+    def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(traces).values(
+                fk_id_chat=chat_id, turn_index=turn_index,
+                trace=json.loads(json.dumps(trace, default=str)), created_at=utcnow(),
+            )).inserted_primary_key[0])
+
+    def list_traces(self, chat_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(traces).where(traces.c.fk_id_chat == chat_id).order_by(traces.c.turn_index))
+            return [dict(r._mapping) for r in rows]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
+    cursor = dbapi_conn.cursor()
+    try:
+        # WAL lets the Costs page read while the chat writes; busy_timeout waits out short locks.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    except Exception:  # noqa: BLE001  (a read-only file cannot switch to WAL; reads still work)
+        pass
+    finally:
+        cursor.close()

@@ -1,0 +1,65 @@
+"""Shared fixtures: every test gets its own data folder and settings; no test touches ./data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agent.offline  # noqa: F401  (before litellm anywhere)
+from agent.config import Settings, load_settings
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def base_env(data_dir: Path) -> dict[str, str]:
+    """An environment with no provider keys: everything runs on the embedded defaults."""
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "TIKTOKEN_CACHE_DIR",
+                                                          "LITELLM_LOCAL_MODEL_COST_MAP"}}
+    return {**keep, "CONVERSA_DATA_DIR": str(data_dir), "BURST_WINDOW_SECONDS": "0"}
+
+
+@pytest.fixture
+def settings(base_env: dict[str, str]) -> Settings:
+    return load_settings(env=base_env, dotenv_path=None)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[str]:
+    """Both engines the store supports: a SQLite file and the real PostgreSQL from .ci/run."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{data_dir / 'test.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("TEST_POSTGRES_URL not set: run scripts/start_postgres.sh (CI does) to test PostgreSQL")
+    from sqlalchemy import create_engine, text
+
+    # A fresh schema per test keeps PostgreSQL tests independent.
+    schema = f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[object]:
+    from sandbox.openai_stub import start_stub
+
+    server = start_stub()
+    yield server
+    server.shutdown()
