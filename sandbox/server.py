@@ -136,11 +136,18 @@ def _error_body(code: int) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive, so httpx's connection pool is exercised
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms per request on Linux).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
+        # What the request log records; set by _consulta, logged by _send *before* the answer
+        # leaves, so a client that got its answer always finds its request in the log.
+        self._log_cpf: str | None = None
+        self._log_fault: str | None = None
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         routes: dict[str, Callable[[dict[str, str]], None]] = {
@@ -166,16 +173,13 @@ class _Handler(BaseHTTPRequestHandler):
                     ],
                 },
             )
-            self._record(None, HTTPStatus.NOT_FOUND, None)
             return
         route(query)
-        if path != "/consulta":
-            self._record(None, HTTPStatus.OK, None)
 
     def _consulta(self, query: dict[str, str]) -> None:
         sandbox = self.server.sandbox
         cpf = query.get("cpf", "")
-        masked = mask(cpf) if cpf else None
+        self._log_cpf = mask(cpf) if cpf else None
         delay_ms = _int(query.get("delay_ms") or self.headers.get("X-Sandbox-Delay-Ms"))
         if delay_ms is None:
             delay_ms = sandbox.config.delay_ms
@@ -188,41 +192,34 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.BAD_REQUEST,
                 {"code": 400, "description": f"fail deve ser um de {list(FAULTS)}"},
             )
-            self._record(masked, HTTPStatus.BAD_REQUEST, None)
             return
         if not fault and is_valid(cpf):
             fault = profile_for(cpf).fault
             if fault == "flaky" and not sandbox.first_sight(digits(cpf)):
                 fault = None
-        status = self._serve_fault(fault, cpf) if fault else None
-        if status is None:
-            status, body = consulta_body(cpf, sandbox.config)
-            self._json(status, body)
-        self._record(masked, status, fault)
+        self._log_fault = fault
+        if fault:
+            self._serve_fault(fault)
+        else:
+            self._json(*consulta_body(cpf, sandbox.config))
 
-    def _serve_fault(self, fault: str, cpf: str) -> int | None:
-        """Answer with the fault; ``None`` if the fault is spent and a normal answer should follow."""
+    def _serve_fault(self, fault: str) -> None:
         if fault == "500":
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, _error_body(CODE_INTERNAL_ERROR))
-            return HTTPStatus.INTERNAL_SERVER_ERROR
-        if fault in ("503", "flaky"):
-            self._json(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                _error_body(CODE_UNAVAILABLE),
-                {"Retry-After": "1"},
-            )
-            return HTTPStatus.SERVICE_UNAVAILABLE
-        if fault == "malformed":
+        elif fault in ("503", "flaky"):
+            self._json(HTTPStatus.SERVICE_UNAVAILABLE, _error_body(CODE_UNAVAILABLE), {"Retry-After": "1"})
+        elif fault == "malformed":
             self._send(HTTPStatus.OK, MALFORMED_BODY, "application/json")
-            return HTTPStatus.OK
-        # "timeout": hold the connection until the client gives up (or the server stops).
-        self.server.sandbox.stopping.wait(self.server.sandbox.config.hang_s)
-        self._json(HTTPStatus.GATEWAY_TIMEOUT, _error_body(CODE_UNAVAILABLE))
-        return HTTPStatus.GATEWAY_TIMEOUT
+        else:  # "timeout": hold the connection until the client gives up (or the server stops).
+            self._record(HTTPStatus.GATEWAY_TIMEOUT)  # now, so tests see the request while it hangs
+            self.server.sandbox.stopping.wait(self.server.sandbox.config.hang_s)
+            self._json(HTTPStatus.GATEWAY_TIMEOUT, _error_body(CODE_UNAVAILABLE), record=False)
 
-    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, *, record: bool = True
+    ) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode()
-        self._send(status, payload, "application/json; charset=utf-8", headers)
+        self._send(status, payload, "application/json; charset=utf-8", headers, record=record)
 
     def _send(
         self,
@@ -230,7 +227,11 @@ class _Handler(BaseHTTPRequestHandler):
         payload: bytes,
         content_type: str,
         headers: dict[str, str] | None = None,
+        *,
+        record: bool = True,
     ) -> None:
+        if record:
+            self._record(status)
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -243,9 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
             # The client gave up (its timeout fired): nothing to answer to.
             self.close_connection = True
 
-    def _record(self, cpf: str | None, status: int, fault: str | None) -> None:
+    def _record(self, status: int) -> None:
         path = urlsplit(self.path).path.rstrip("/") or "/"
-        self.server.sandbox.record(RequestRecord("GET", path, cpf, int(status), fault))
+        self.server.sandbox.record(RequestRecord("GET", path, self._log_cpf, int(status), self._log_fault))
 
 
 def _int(value: str | None) -> int | None:

@@ -1,0 +1,256 @@
+"""agent/tools.py against the real sandbox over HTTP (no HTTP mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from agent.cpf import complete
+from agent.tools import (
+    OUTCOME_EVENTS,
+    OUTCOMES,
+    TOOLS,
+    ToolArgumentError,
+    ToolRegistry,
+    ToolResult,
+    event_for,
+    outcome_for_code,
+    tool_schemas,
+    validate_args,
+)
+from sandbox import SandboxServer
+
+DECK_CPF = "073.602.846-35"
+CASES = [
+    (DECK_CPF, "not_authorized", "api_not_authorized", 701),
+    (complete("200000002"), "eligible", "api_eligible", 200),
+    (complete("701000001"), "not_authorized", "api_not_authorized", 701),
+    (complete("702000001"), "not_opted_in", "api_not_opted_in", 702),
+    (complete("703000001"), "no_balance", "api_no_balance", 703),
+    (complete("704000001"), "active_operation", "api_active_operation", 704),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(hang_s=5) as server:
+        yield server
+
+
+@pytest.fixture
+def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    sandbox.reset()
+    yield sandbox
+    sandbox.config.delay_ms = 0
+    sandbox.config.fail = None
+    sandbox.config.fail_times = None
+
+
+@pytest.fixture
+def tools(sb: SandboxServer) -> Iterator[ToolRegistry]:
+    with ToolRegistry(sb.url, timeout_s=2, retries=2, backoff_s=0.01) as registry:
+        yield registry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_schema_is_openai_function_format() -> None:
+    (schema,) = tool_schemas()
+    assert schema["type"] == "function"
+    fn = schema["function"]
+    assert fn["name"] == "consultar_fgts" and fn["parameters"]["required"] == ["cpf"]
+    json.dumps(schema)  # serialisable as-is for LiteLLM
+    assert list(TOOLS) == ["consultar_fgts"]
+
+
+def test_every_outcome_has_an_event() -> None:
+    assert set(OUTCOME_EVENTS) == set(OUTCOMES)
+    assert event_for("eligible") == "api_eligible" and event_for("whatever") == "api_error"
+    assert outcome_for_code(0) == outcome_for_code("200") == "eligible"
+    assert outcome_for_code(999) == outcome_for_code(None) == "api_error"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"cpf": DECK_CPF}, {"cpf": "07360284635"}),
+        ({"cpf": " 073 602 846 35 "}, {"cpf": "07360284635"}),
+        ('{"cpf": "07360284635"}', {"cpf": "07360284635"}),
+    ],
+)
+def test_validate_args_normalises(args: object, expected: dict) -> None:
+    assert validate_args("consultar_fgts", args) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({}, "required"),
+        ({"cpf": "073.602.846-36"}, "check digits"),
+        ({"cpf": "111.111.111-11"}, "check digits"),
+        ({"cpf": "123"}, "11 digits"),
+        ({"cpf": DECK_CPF, "extra": 1}, "unexpected"),
+        ("{not json", "JSON"),
+    ],
+)
+def test_validate_args_rejects(args: object, message: str) -> None:
+    with pytest.raises(ToolArgumentError, match=message):
+        validate_args("consultar_fgts", args)  # type: ignore[arg-type]
+
+
+def test_unknown_tool() -> None:
+    with pytest.raises(ToolArgumentError, match="unknown tool"):
+        validate_args("transferir_dinheiro", {})
+
+
+@pytest.mark.parametrize(("cpf", "outcome", "event", "code"), CASES)
+def test_each_outcome_over_http(tools: ToolRegistry, sb: SandboxServer, cpf: str, outcome, event, code) -> None:
+    result = tools.call("consultar_fgts", {"cpf": cpf})
+    assert (result.outcome, result.event, result.code, result.status) == (outcome, event, code, "ok")
+    assert result.http_status == 200 and result.attempts == 1 and result.source == "http"
+    assert result.error is None and result.latency_ms > 0
+    assert "*" in result.args["cpf"] and "*" in result.data["cpf"]  # masked for traces
+    assert len(sb.consultas()) == 1
+    if outcome == "eligible":
+        assert result.data["balance"] == 4000.0 and result.data["available_advance"] == 2352.62
+
+
+def test_async_call_matches_sync(tools: ToolRegistry) -> None:
+    async def both() -> list[ToolResult]:
+        return list(await asyncio.gather(*(tools.acall("consultar_fgts", {"cpf": c}) for c, *_ in CASES)))
+
+    results = asyncio.run(both())
+    assert [r.outcome for r in results] == [outcome for _, outcome, *_ in CASES]
+    sync = tools.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert results[0].data == sync.data
+
+
+def test_invalid_cpf_never_hits_http(tools: ToolRegistry, sb: SandboxServer) -> None:
+    result = tools.call("consultar_fgts", {"cpf": "073.602.846-36"})
+    assert result.outcome == "invalid_cpf" and result.status == "invalid_args"
+    assert result.event == "cpf_invalid" and result.http_status is None and result.attempts == 0
+    assert result.args == {"cpf": "***.602.846-**"}
+    assert "check digits" in (result.error or "")
+    asyncio.run(tools.acall("consultar_fgts", {"cpf": "12"}))
+    assert sb.requests == []
+
+
+def test_timeout_is_api_error_without_retry(sb: SandboxServer) -> None:
+    sb.config.delay_ms = 1500
+    with ToolRegistry(sb.url, timeout_s=0.3, retries=2, backoff_s=0.01) as tools:
+        started = time.perf_counter()
+        result = tools.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.outcome == "api_error" and result.event == "api_error"
+    assert "did not answer within 0.3 s" in (result.error or "")
+    assert result.attempts == 1  # a slow API is not retried: the customer is waiting
+    assert 250 < result.latency_ms < 1200 and time.perf_counter() - started < 1.2
+
+
+def test_timeout_fixture_async(sb: SandboxServer) -> None:
+    tools = ToolRegistry(sb.url, timeout_s=0.3)
+    result = asyncio.run(tools.acall("consultar_fgts", {"cpf": complete("408000001")}))
+    assert result.outcome == "api_error" and "ReadTimeout" in (result.error or "")
+
+
+def test_500_is_retried_then_reported(tools: ToolRegistry, sb: SandboxServer) -> None:
+    result = tools.call("consultar_fgts", {"cpf": complete("500000001")})
+    assert result.outcome == "api_error" and result.status == "error" and result.http_status == 500
+    assert result.attempts == 3 and len(sb.consultas()) == 3
+    assert result.error == "FGTS API HTTP 500: Erro interno no serviço de consulta (3 attempt(s))"
+
+
+def test_transient_503_recovers_on_retry(tools: ToolRegistry, sb: SandboxServer) -> None:
+    sb.config.fail, sb.config.fail_times = "503", 1
+    result = tools.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.outcome == "not_authorized" and result.attempts == 2
+    assert [r.status for r in sb.consultas()] == [503, 200]
+    flaky = asyncio.run(tools.acall("consultar_fgts", {"cpf": complete("503000002")}))
+    assert flaky.outcome == "eligible" and flaky.attempts == 2
+
+
+def test_no_retries_when_disabled(sb: SandboxServer) -> None:
+    sb.config.fail = "503"
+    result = ToolRegistry(sb.url, retries=0).call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.attempts == 1 and result.http_status == 503 and len(sb.consultas()) == 1
+
+
+def test_4xx_is_not_retried(tools: ToolRegistry, sb: SandboxServer) -> None:
+    # Our validator accepts the CPF, but the API may be stricter: its 400 is final.
+    with ToolRegistry(f"{sb.url}/nowhere", retries=2, backoff_s=0.01) as wrong_path:
+        result = wrong_path.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.outcome == "api_error" and result.http_status == 404 and result.attempts == 1
+    assert "check FGTS_API_URL" in (result.error or "")
+
+
+def test_malformed_json(tools: ToolRegistry) -> None:
+    result = tools.call("consultar_fgts", {"cpf": complete("900000001")})
+    assert result.outcome == "api_error" and result.http_status == 200
+    assert (result.error or "").startswith("FGTS API returned malformed JSON")
+
+
+def test_connection_refused_is_readable(sb: SandboxServer) -> None:
+    port = free_port()  # bound then closed: nothing listens there
+    with ToolRegistry(f"http://127.0.0.1:{port}", retries=2, backoff_s=0.01) as tools:
+        result = tools.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.outcome == "api_error" and result.event == "api_error" and result.http_status is None
+    assert result.attempts == 3
+    assert f"cannot connect to the FGTS API at http://127.0.0.1:{port}" in (result.error or "")
+    assert "FGTS_API_URL" in (result.error or "")
+    async_result = asyncio.run(
+        ToolRegistry(f"http://127.0.0.1:{port}", backoff_s=0.01).acall("consultar_fgts", {"cpf": DECK_CPF})
+    )
+    assert async_result.outcome == "api_error" and async_result.attempts == 3
+
+
+def test_fixed_responses_skip_http(sb: SandboxServer) -> None:
+    fixed = {
+        DECK_CPF: {"code": 200, "description": "ok", "balance": 1000.0, "cpf": "07360284635"},
+        complete("702000001"): {"code": 503, "description": "fora do ar"},
+    }
+    tools = ToolRegistry(sb.url, fixed_responses=fixed)
+    eligible = tools.call("consultar_fgts", {"cpf": "07360284635"})
+    assert eligible.outcome == "eligible" and eligible.source == "fixed" and eligible.http_status is None
+    assert eligible.data["cpf"] == "***.602.846-**"
+    down = asyncio.run(tools.acall("consultar_fgts", {"cpf": complete("702000001")}))
+    assert down.outcome == "api_error" and down.error == "FGTS API error 503: fora do ar"
+    assert sb.requests == []
+    # CPFs not in the table still go to the API.
+    assert tools.call("consultar_fgts", {"cpf": complete("704000001")}).outcome == "active_operation"
+    assert len(sb.consultas()) == 1
+
+
+def test_fixed_wildcard_and_bad_body() -> None:
+    tools = ToolRegistry("http://127.0.0.1:9", fixed_responses={"*": {"description": "sem code"}})
+    result = tools.call("consultar_fgts", {"cpf": DECK_CPF})
+    assert result.outcome == "api_error" and "without a 'code' field" in (result.error or "")
+
+
+def test_result_is_frozen_and_serialisable(tools: ToolRegistry) -> None:
+    result = tools.call("consultar_fgts", {"cpf": complete("200000001")})
+    with pytest.raises(AttributeError):
+        result.outcome = "api_error"  # type: ignore[misc]
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert payload["event"] == "api_eligible" and payload["args"] == {"cpf": "***.000.001-**"}
+    assert "200000001" not in json.dumps(payload)
+
+
+def test_default_url_is_the_shared_sandbox() -> None:
+    tools = ToolRegistry()
+    assert tools.call("consultar_fgts", {"cpf": DECK_CPF}).outcome == "not_authorized"
+    assert tools.api_url.startswith("http://127.0.0.1:")
+
+
+def test_from_settings(settings, sb: SandboxServer) -> None:  # settings: tests/conftest.py
+    from dataclasses import replace
+
+    tools = ToolRegistry.from_settings(replace(settings, fgts_api_url=sb.url + "/"), retries=0)
+    assert tools.api_url == sb.url and tools.retries == 0 and tools.timeout_s == settings.tool_timeout_s
