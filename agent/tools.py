@@ -104,6 +104,7 @@ class ToolSpec:
     parameters: dict[str, Any]
     validate: Callable[[Mapping[str, Any]], dict[str, Any]] = field(repr=False)
     mask_args: Callable[[Mapping[str, Any]], dict[str, Any]] = field(repr=False)
+    endpoint: str = "/consulta"  # GET path on the API; the validated args are the query string
 
     def schema(self) -> dict[str, Any]:
         """OpenAI function-calling declaration (what LiteLLM's ``tools=`` takes)."""
@@ -164,6 +165,7 @@ TOOLS: dict[str, ToolSpec] = {
         },
         validate=_validate_consultar_fgts,
         mask_args=_mask_cpf_args,
+        endpoint="/consulta",
     ),
 }
 
@@ -269,11 +271,17 @@ def result_from_body(
     masked = _mask_cpf_args(args)
     if not isinstance(body, Mapping) or "code" not in body:
         return ToolResult(
-            name, masked, "error", http_status, latency_ms, "api_error",
+            name=name,
+            args=masked,
+            status="error",
+            http_status=http_status,
+            latency_ms=latency_ms,
+            outcome="api_error",
             data={"body": body} if isinstance(body, list | int | float | str) else {},
             error="FGTS API answered JSON without a 'code' field: check that FGTS_API_URL points at the consultation API",
-            attempts=attempts, source=source,
-        )  # fmt: skip
+            attempts=attempts,
+            source=source,
+        )
     outcome = outcome_for_code(body.get("code"))
     data = _mask_data(body)
     if outcome == "api_error":
@@ -327,7 +335,7 @@ class _Attempts:
         if body is None:
             snippet = response.text[:60].replace("\n", " ")
             if status >= 400:
-                return self._error(status, f"FGTS API HTTP {status} at {reg.api_url}/consulta: check FGTS_API_URL")
+                return self._error(status, f"FGTS API HTTP {status} at {reg.api_url}: check FGTS_API_URL")
             return self._error(status, f"FGTS API returned malformed JSON (HTTP {status}): {snippet!r}")
         result = result_from_body(
             self.name,
@@ -340,7 +348,7 @@ class _Attempts:
         )
         if status >= 400 and result.outcome == "api_error":
             return replace(
-                result, error=f"{result.error} (HTTP {status} at {reg.api_url}/consulta): check FGTS_API_URL"
+                result, error=f"{result.error} (HTTP {status} at {reg.api_url}): check FGTS_API_URL"
             )
         if status >= 400 and result.outcome == "eligible":
             # An error status with a success body is contradictory: trust the status.
@@ -349,9 +357,15 @@ class _Attempts:
 
     def _error(self, http_status: int | None, message: str) -> ToolResult:
         return ToolResult(
-            self.name, _mask_cpf_args(self.args), "error", http_status, self.elapsed_ms(), "api_error",
-            {}, message, self.attempt, "http",
-        )  # fmt: skip
+            name=self.name,
+            args=_mask_cpf_args(self.args),
+            status="error",
+            http_status=http_status,
+            latency_ms=self.elapsed_ms(),
+            outcome="api_error",
+            error=message,
+            attempts=self.attempt,
+        )
 
 
 def _describe(exc: httpx.HTTPError, url: str, attempts: int, timeout_s: float) -> str:
@@ -424,13 +438,13 @@ class ToolRegistry:
         if isinstance(early, ToolResult):
             return early
         # Set up before the clock starts: latency is the API's, not our client's construction.
-        url, client = f"{self.api_url}/consulta", self._sync_client()
+        url, client = self.api_url + TOOLS[name].endpoint, self._sync_client()
         attempts = _Attempts(self, name, early)
         while True:
             attempts.attempt += 1
             response, error = None, None
             try:
-                response = client.get(url, params={"cpf": early["cpf"]})
+                response = client.get(url, params=early)
             except httpx.HTTPError as exc:
                 error = exc
             verdict = attempts.judge(response, error)
@@ -445,14 +459,14 @@ class ToolRegistry:
             return early
         # One AsyncClient per call: an AsyncClient is bound to the loop that created it, and
         # callers (Streamlit, evals, pytest) run several loops over a process's life.
-        url = f"{self.api_url}/consulta"
+        url = self.api_url + TOOLS[name].endpoint
         async with httpx.AsyncClient(timeout=self.timeout_s, verify=self._ssl_context()) as client:
             attempts = _Attempts(self, name, early)
             while True:
                 attempts.attempt += 1
                 response, error = None, None
                 try:
-                    response = await client.get(url, params={"cpf": early["cpf"]})
+                    response = await client.get(url, params=early)
                 except httpx.HTTPError as exc:
                     error = exc
                 verdict = attempts.judge(response, error)
@@ -485,7 +499,7 @@ class ToolRegistry:
             return ToolResult(
                 name, masked_args(name, args), "invalid_args", None, 0.0, outcome, {}, str(exc), 0, "none"
             )
-        fixed = self.fixed_responses.get(clean["cpf"], self.fixed_responses.get("*"))
+        fixed = self.fixed_responses.get(clean.get("cpf", ""), self.fixed_responses.get("*"))
         if fixed is not None:
             latency = round((time.perf_counter() - started) * 1000, 1)
             return result_from_body(
