@@ -12,11 +12,13 @@ A wrong extension is recorded (``MediaText.format_mismatch``) but does not stop 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal
@@ -463,7 +465,8 @@ def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]):  # noqa: 
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        img = Image.open(io.BytesIO(data))  # lazy: reads the header only
+        with _pillow_guard_off():  # we apply our own, clearer, max_pixels check just below
+            img = Image.open(io.BytesIO(data))  # lazy: reads the header only
     except UnidentifiedImageError as exc:
         raise CorruptMediaError(f"image cannot be identified: {exc}") from exc
     width, height = img.size
@@ -473,9 +476,8 @@ def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]):  # noqa: 
             f"limit is {max_pixels / 1e6:.1f} MP"
         )
     try:
-        with _allow_pixels(max_pixels):
-            img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
         raise CorruptMediaError(f"image data is truncated or corrupt: {exc}") from exc
     img = ImageOps.exif_transpose(img)  # phone photos are often stored sideways
     if img.mode in ("RGBA", "LA", "P", "PA"):
@@ -498,26 +500,20 @@ def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]):  # noqa: 
     return img
 
 
-class _allow_pixels:
-    """Raise Pillow's decompression-bomb ceiling to our own limit for one load (we checked it)."""
+_pillow_lock = threading.Lock()
 
-    _lock = threading.Lock()
 
-    def __init__(self, max_pixels: int) -> None:
-        self.max_pixels = max_pixels
+@contextlib.contextmanager
+def _pillow_guard_off() -> Iterator[None]:
+    """Pillow refuses > 179 MP at open() with a generic message; we check sizes ourselves."""
+    from PIL import Image
 
-    def __enter__(self) -> None:
-        from PIL import Image
-
-        self._lock.acquire()
-        self.previous = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max(self.max_pixels, self.previous or 0)
-
-    def __exit__(self, *exc: object) -> None:
-        from PIL import Image
-
-        Image.MAX_IMAGE_PIXELS = self.previous
-        self._lock.release()
+    with _pillow_lock:
+        previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
 
 
 def _mean(img) -> float:  # noqa: ANN001 - PIL Image
@@ -589,6 +585,58 @@ def _text_from_table(table: dict[str, list]) -> tuple[str, float | None]:
     return text, confidence
 
 
+# ------------------------------------------------------------------------------ quality metrics
+_DIGIT_WORDS = {
+    "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
+    "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
+}
+
+
+def normalise_for_match(text: str) -> str:
+    """Lower case, no accents, punctuation → spaces: for tolerant comparisons of transcripts."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+def digits_from_speech(text: str) -> str:
+    """Every digit in order, spoken digit words included: "zero, sete, 3" → "073".
+
+    Customers dictate a CPF digit by digit and Whisper writes some as words, some as figures.
+    """
+    out = []
+    for token in normalise_for_match(text).split():
+        if token.isdigit():
+            out.append(token)
+        elif token in _DIGIT_WORDS:
+            out.append(_DIGIT_WORDS[token])
+    return "".join(out)
+
+
+def _edit_distance(a: list[str] | str, b: list[str] | str) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
+
+
+def error_rate(reference: str, hypothesis: str, *, unit: Literal["word", "char"] = "word") -> float:
+    """Word (WER) or character (CER) error rate after :func:`normalise_for_match`; 0.0 is perfect."""
+    ref, hyp = normalise_for_match(reference), normalise_for_match(hypothesis)
+    if unit == "word":
+        ref_units: list[str] | str = ref.split()
+        hyp_units: list[str] | str = hyp.split()
+    else:
+        ref_units, hyp_units = ref, hyp
+    if not ref_units:
+        return 0.0 if not hyp_units else 1.0
+    return _edit_distance(ref_units, hyp_units) / len(ref_units)
+
+
 __all__ = [
     "AUDIO_FORMATS",
     "DEFAULT_INITIAL_PROMPT",
@@ -610,7 +658,10 @@ __all__ = [
     "WhisperModelMissingError",
     "audio_format_for_api",
     "declared_format",
+    "digits_from_speech",
+    "error_rate",
     "image_data_url",
+    "normalise_for_match",
     "ocr_local",
     "probe_audio_seconds",
     "sniff_format",
