@@ -1,0 +1,562 @@
+"""Deterministic NLU for the offline ``local/rules`` brain.
+
+Two jobs, no model and no network:
+
+* intent classification by the nearest labelled examples of the pack's ``intents.yaml``:
+  SQLite FTS5 (BM25, prefix match) for words plus character trigrams for typos, after a
+  WhatsApp-aware normalisation (accents, "oiii", "vc", "qro", numbers turned into markers);
+* attribute extraction by validators: CPF (punctuated, bare, spaced, spelled out; check digits via
+  :mod:`agent.cpf`), full name, birth month / date, yes/no, FGTS balance.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from agent import cpf as cpf_rules
+from agent.journey import Event
+
+DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "prompts" / "fgts"
+
+# -- normalisation --------------------------------------------------------------------------------
+
+_ABBREVIATIONS = {
+    "vc": "voce", "vcs": "voces", "voce": "voce", "q": "que", "oq": "o que", "qro": "quero",
+    "qr": "quer", "ql": "qual", "tb": "tambem", "tbm": "tambem", "tmb": "tambem", "pq": "porque",
+    "n": "nao", "s": "sim", "eh": "e", "td": "tudo", "tds": "todos", "blz": "beleza",
+    "vlw": "valeu", "flw": "falou", "pfv": "por favor", "pf": "por favor", "pfvr": "por favor",
+    "obg": "obrigado", "obgd": "obrigado", "brigado": "obrigado", "brigada": "obrigada",
+    "ta": "esta", "to": "estou", "pra": "para", "pro": "para o", "mt": "muito", "mto": "muito",
+    "niver": "aniversario", "aniver": "aniversario", "hj": "hoje", "dps": "depois",
+    "qdo": "quando", "qnd": "quando", "qto": "quanto", "qnt": "quanto", "cmg": "comigo",
+    "vdd": "verdade", "oie": "oi", "xau": "tchau", "fgt": "fgts", "ngm": "ninguem",
+    "msm": "mesmo", "eai": "e ai", "eae": "e ai", "iae": "e ai", "mds": "meu deus", "bj": "beijo", "sao": "sao", "tlgd": "entendeu",
+}
+_EMOJI = {"👍": " ok ", "👌": " ok ", "🙏": " obrigado ", "😂": " kkk ", "🤣": " kkk ", "😡": " raiva ",
+          "👋": " tchau ", "❤": " legal "}
+_DATE = re.compile(r"(?<!\d)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?!\d)")
+_DIGIT_RUN = re.compile(r"\d(?:[\s.\-/]{0,2}\d)*")
+_NUMBER_WORDS = {
+    "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
+    "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
+}
+MONTHS = ("janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro",
+          "outubro", "novembro", "dezembro")
+MONTH_NAMES_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+                  "setembro", "outubro", "novembro", "dezembro")
+
+
+def strip_accents(text: str) -> str:
+    """Remove diacritics ("três" → "tres")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words_to_digits(text: str) -> str:
+    """Turn runs of spelled-out digits ("zero sete três …") into digits; lone words stay words."""
+    tokens = re.split(r"(\s+|,)", text)
+    out: list[str] = []
+    run: list[int] = []  # indexes in `out` of the current run of digit words/digits
+
+    def close_run() -> None:
+        words = [i for i in run if not out[i].isdigit()]
+        if len(run) < 3 and words:  # "um", "duas" in ordinary sentences are not digits
+            for i in words:
+                out[i] = out[i]
+        else:
+            for i in words:
+                out[i] = _NUMBER_WORDS[strip_accents(out[i].lower())]
+        run.clear()
+
+    for token in tokens:
+        key = strip_accents(token.lower())
+        if key in _NUMBER_WORDS or token.isdigit():
+            out.append(token)
+            run.append(len(out) - 1)
+        elif token.strip(", ") == "" and run:
+            out.append(token)
+        else:
+            if run:
+                close_run()
+            out.append(token)
+    if run:
+        close_run()
+    return "".join(out)
+
+
+def _squeeze(word: str) -> str:
+    # "oiii" → "oi", "aceitoo" → "aceito", but "isso"/"carro" keep their double letters.
+    word = re.sub(r"(.)\1{2,}", r"\1", word)
+    return re.sub(r"([aeiou])\1$", r"\1", word)
+
+
+def normalize(text: str) -> str:
+    """Lowercase, no accents, squeezed letters, expanded abbreviations, numbers as markers."""
+    for emoji, word in _EMOJI.items():
+        text = text.replace(emoji, word)
+    text = words_to_digits(strip_accents(text.lower()))
+    text = _DATE.sub(" numdata ", text)
+
+    def digits_marker(match: re.Match[str]) -> str:
+        n = len(cpf_rules.digits(match.group(0)))
+        return " numcpf " if 9 <= n <= 14 else " numero "
+
+    text = _DIGIT_RUN.sub(digits_marker, text)
+    text = re.sub(r"r\$", " reais ", text)
+    words = re.findall(r"[a-z]+", text)
+    expanded = []
+    for word in words:
+        word = _squeeze(word)
+        expanded.append(_ABBREVIATIONS.get(word, word))
+    return " ".join(expanded)
+
+
+_NEGATIONS = {"nao", "nem", "nunca", "jamais", "recuso", "negativo"}
+
+
+def _negated(norm: str) -> bool:
+    return not _NEGATIONS.isdisjoint(norm.split())
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    padded = f"  {text} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+# -- intent classification -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """The chosen intent, a 0–1 confidence, the nearest example and the best score per intent."""
+
+    intent: str
+    confidence: float
+    example: str | None = None
+    scores: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class IntentClassifier:
+    """Nearest-example classifier over labelled utterances (SQLite FTS5 + char trigrams)."""
+
+    UNKNOWN = "unknown"
+
+    def __init__(self, examples: Mapping[str, Sequence[str]], *, threshold: float = 0.3) -> None:
+        self.threshold = threshold
+        self._rows: list[tuple[str, str, str, frozenset[str]]] = []  # intent, raw, normalised, trigrams
+        for intent, utterances in examples.items():
+            for raw in utterances:
+                norm = normalize(str(raw))
+                if norm:
+                    self._rows.append((intent, str(raw), norm, _trigrams(norm)))
+        self.intents = tuple(examples)
+        # One in-memory database per classifier; the lock makes it safe across Streamlit threads.
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute(
+            "CREATE VIRTUAL TABLE ex USING fts5(text, tokenize='unicode61 remove_diacritics 2')"
+        )
+        self._db.executemany(
+            "INSERT INTO ex(rowid, text) VALUES (?, ?)",
+            [(i, row[2]) for i, row in enumerate(self._rows)],
+        )
+
+    def _bm25(self, norm: str) -> dict[int, float]:
+        tokens = sorted(set(norm.split()))
+        if not tokens:
+            return {}
+        # Prefix match for longer words tolerates inflection ("antecipar" ~ "antecipacao").
+        query = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in tokens)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(ex) FROM ex WHERE ex MATCH ? ORDER BY bm25(ex) LIMIT 40", (query,)
+            ).fetchall()
+        return {int(r): float(s) for r, s in rows}
+
+    def classify(self, text: str) -> IntentResult:
+        """Classify one customer message."""
+        norm = normalize(text)
+        if not norm:
+            return IntentResult(self.UNKNOWN, 0.0)
+        grams = _trigrams(norm)
+        negated = _negated(norm)
+        bm25 = self._bm25(norm)
+        best_bm25 = max(bm25.values(), default=0.0)
+        best: dict[str, tuple[float, str]] = {}
+        for i, (intent, raw, ex_norm, ex_grams) in enumerate(self._rows):
+            dice = 2 * len(grams & ex_grams) / (len(grams) + len(ex_grams))
+            if ex_norm == norm:
+                score = 1.0
+            else:
+                # BM25 is only comparable within one query, so it is scaled by the query's best hit;
+                # the trigram Dice is absolute and carries typos ("qro sacra meu fgst").
+                word = bm25.get(i, 0.0) / best_bm25 if best_bm25 else 0.0
+                score = 0.55 * dice + 0.45 * word * dice ** 0.5
+                if negated != _negated(ex_norm):
+                    # "autorizo" vs "nao autorizo" share almost every trigram but mean the opposite.
+                    score *= 0.7
+            if score > best.get(intent, (-1.0, ""))[0]:
+                best[intent] = (score, raw)
+        intent, (score, example) = max(best.items(), key=lambda kv: kv[1][0])
+        scores = MappingProxyType({k: round(v[0], 4) for k, v in best.items()})
+        if score < self.threshold:
+            return IntentResult(self.UNKNOWN, round(1 - score, 4), None, scores)
+        return IntentResult(intent, round(min(score, 1.0), 4), example, scores)
+
+
+def load_intents(pack_dir: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """``intents.yaml`` of a pack as ``{intent: {"description": str, "examples": [str]}}``."""
+    path = Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    intents = data.get("intents") or {}
+    return {
+        name: {
+            "description": str(spec.get("description", "")),
+            "examples": [str(e) for e in spec.get("examples") or ()],
+        }
+        for name, spec in intents.items()
+    }
+
+
+_classifiers: dict[tuple[Path, int], IntentClassifier] = {}
+_classifiers_lock = threading.Lock()
+
+
+def load_classifier(pack_dir: str | Path | None = None) -> IntentClassifier:
+    """The pack's classifier, built once per process (rebuilt if ``intents.yaml`` changes)."""
+    path = (Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml").resolve()
+    key = (path, path.stat().st_mtime_ns)
+    with _classifiers_lock:
+        if key not in _classifiers:
+            intents = load_intents(path.parent)
+            _classifiers[key] = IntentClassifier({k: v["examples"] for k, v in intents.items()})
+        return _classifiers[key]
+
+
+def classify(text: str, pack_dir: str | Path | None = None) -> IntentResult:
+    """Classify ``text`` with the pack's labelled examples."""
+    return load_classifier(pack_dir).classify(text)
+
+
+# -- attribute extraction ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpfCandidate:
+    """A CPF-looking number found in the text; ``reason`` is ``ok``, ``check_digits`` or ``length``."""
+
+    raw: str
+    digits: str
+    valid: bool
+    reason: str
+
+    @property
+    def formatted(self) -> str:
+        """``000.000.000-00`` when 11 digits."""
+        return cpf_rules.format_cpf(self.digits)
+
+    @property
+    def masked(self) -> str:
+        """Masked form safe for logs and replies."""
+        return cpf_rules.mask(self.digits) if len(self.digits) == 11 else "***"
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Attributes found in one message. Only validated values become attributes."""
+
+    name: str | None = None
+    cpf: str | None = None
+    cpf_candidates: tuple[CpfCandidate, ...] = ()
+    birth_month: int | None = None
+    birth_date: str | None = None
+    confirmation: str | None = None  # "yes" | "no"
+    balance: float | None = None
+
+    @property
+    def invalid_cpfs(self) -> tuple[CpfCandidate, ...]:
+        """Candidates that failed validation (the engine says which check failed)."""
+        return tuple(c for c in self.cpf_candidates if not c.valid)
+
+    def attributes(self) -> dict[str, Any]:
+        """The journey attributes found: name, cpf, birth_month, birth_date, balance."""
+        values = {
+            "name": self.name,
+            "cpf": self.cpf,
+            "birth_month": self.birth_month,
+            "birth_date": self.birth_date,
+            "balance": self.balance,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+    @property
+    def has_data(self) -> bool:
+        """True when a journey attribute (or an invalid CPF attempt) was found."""
+        return bool(self.attributes()) or bool(self.invalid_cpfs)
+
+
+def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
+    """CPF candidates and their spans in ``text`` (already digit-converted, dates removed)."""
+    mentions_cpf = "cpf" in text.lower()
+    found: list[CpfCandidate] = []
+    spans: list[tuple[int, int]] = []
+    for match in _DIGIT_RUN.finditer(text):
+        raw = match.group(0)
+        number = cpf_rules.digits(raw)
+        chunks = [cpf_rules.digits(c) for c in re.split(r"\s+", raw) if cpf_rules.digits(c)]
+        picked: list[str] = []
+        if len(number) == 11:
+            picked = [number]
+        elif len(number) > 11:
+            # "nasci 1990 073 602 846 35": look for consecutive chunks adding up to 11 digits.
+            for i in range(len(chunks)):
+                acc = ""
+                for chunk in chunks[i:]:
+                    acc += chunk
+                    if len(acc) >= 11:
+                        break
+                if len(acc) == 11:
+                    picked.append(acc)
+            picked = sorted(set(picked), key=lambda d: not cpf_rules.is_valid(d))[:1]
+        if picked:
+            digits = picked[0]
+            valid = cpf_rules.is_valid(digits)
+            found.append(CpfCandidate(raw.strip(), digits, valid, "ok" if valid else "check_digits"))
+            spans.append(match.span())
+        elif 9 <= len(number) <= 14 and (mentions_cpf or re.search(r"\d{3}\.\d{3}\.\d{3}", raw)):
+            found.append(CpfCandidate(raw.strip(), number, False, "length"))
+            spans.append(match.span())
+    return found, spans
+
+
+_NAME_CUE = re.compile(
+    r"(?:meu\s+nome\s+(?:completo\s+)?(?:é|e|eh)|me\s+chamo|pode\s+me\s+chamar\s+de|"
+    r"nome\s*(?:completo)?\s*[:=]|aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+)\s*",
+    re.IGNORECASE,
+)
+_NAME_STOP = {
+    "e", "meu", "minha", "cpf", "nasci", "nascido", "nascida", "tenho", "quero", "sou", "mes",
+    "aniversario", "faco", "estou", "com", "para", "pra", "que", "mas", "ok", "e-mail", "email",
+    "data", "nascimento", "numero", "to", "ta", "aqui", "o", "a", "segue", "meus", "dados",
+}
+_NAME_PARTICLES = {"da", "de", "do", "das", "dos"}
+_COMMON_WORDS = {
+    "sim", "nao", "oi", "ola", "ok", "quero", "obrigado", "obrigada", "tchau", "bom", "boa", "dia",
+    "tarde", "noite", "tudo", "bem", "beleza", "valeu", "pronto", "isso", "certo", "errado",
+    "atendente", "fgts", "saque", "aniversario", "antecipar", "antecipacao", "como", "qual",
+    "quando", "quanto", "porque", "voce", "vc", "aceito", "autorizo", "cancelar", "pode", "claro",
+    "legal", "show", "top", "blz", "kkk", "rsrs", "ajuda", "dinheiro", "banco", "robo", "humano",
+    "pessoa", "golpe", "taxa", "juros", "senha", "hoje", "agora", "depois", "ainda", "mais",
+} | set(MONTHS)
+
+
+def _clean_name(words: list[str]) -> str | None:
+    kept: list[str] = []
+    for word in words:
+        key = strip_accents(word.lower())
+        if key in _NAME_STOP:
+            break
+        kept.append(word)
+        if len(kept) == 6:
+            break
+    while kept and strip_accents(kept[-1].lower()) in _NAME_PARTICLES:
+        kept.pop()
+    if not kept or not any(len(w) >= 2 for w in kept):
+        return None
+    if all(strip_accents(w.lower()) in _COMMON_WORDS for w in kept):
+        return None
+    return " ".join(w.lower() if w.lower() in _NAME_PARTICLES else w.capitalize() for w in kept)
+
+
+def _find_name(text: str, expecting: str | None) -> str | None:
+    match = _NAME_CUE.search(text)
+    if match:
+        words = re.findall(r"[A-Za-zÀ-ÿ']+", re.split(r"[,.;!?\n\d]", text[match.end() :])[0])
+        return _clean_name(words)
+    if expecting == "name":
+        # A bare answer to "qual é o seu nome completo?": 2–6 words, letters only, no common words.
+        stripped = text.strip().strip(".!")
+        words = stripped.split()
+        if 2 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']+", w) for w in words):
+            keys = [strip_accents(w.lower()) for w in words]
+            if not any(k in _COMMON_WORDS or k in _NAME_STOP for k in keys):
+                return _clean_name(words)
+    return None
+
+
+_BIRTH_CUE = re.compile(r"nasc|aniversario|niver|faco anos|sou de|mes\b|data de", re.IGNORECASE)
+_DATE_WORDS = re.compile(
+    r"(?<!\d)(\d{1,2})\s+de\s+(" + "|".join(MONTHS) + r")(?:\s+de\s+(\d{4}))?", re.IGNORECASE
+)
+
+
+def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
+    """(birth month, ISO birth date) from accent-free lowercase text."""
+    for match in _DATE.finditer(plain):
+        day, month, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        if year < 100:
+            year += 1900 if year > date.today().year % 100 else 2000
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            continue
+        if 1900 <= year <= date.today().year:
+            return month, born.isoformat()
+    for match in _DATE_WORDS.finditer(plain):
+        month = MONTHS.index(match.group(2)) + 1
+        if match.group(3):
+            try:
+                return month, date(int(match.group(3)), month, int(match.group(1))).isoformat()
+            except ValueError:
+                pass
+        return month, None
+    words = re.findall(r"[a-z]+|\d+", plain)
+    cue = bool(_BIRTH_CUE.search(plain)) or expecting == "birth_month"
+    for word in words:
+        if word in MONTHS and (cue or len(words) <= 2):
+            return MONTHS.index(word) + 1, None
+    number = re.search(r"(?:mes|mês)\s*(?:de\s*)?(\d{1,2})\b", plain)
+    if number and cue and 1 <= int(number.group(1)) <= 12:
+        return int(number.group(1)), None
+    if expecting == "birth_month" and re.fullmatch(r"\s*(\d{1,2})\s*", plain):
+        value = int(plain)
+        if 1 <= value <= 12:
+            return value, None
+    return None, None
+
+
+_YES = {"sim", "s", "isso", "correto", "certo", "certinho", "exato", "exatamente", "confirmo",
+        "confirmado", "pode", "claro", "ok", "okay", "beleza", "blz", "uhum", "aham", "positivo",
+        "yes", "perfeito", "pronto", "bora"}
+_NO = {"nao", "n", "errado", "incorreto", "negativo", "nope", "no", "nada", "nem"}
+
+
+def _confirmation(plain: str) -> str | None:
+    for word in re.findall(r"[a-z]+", plain):
+        word = _squeeze(word)
+        if word in _NO:
+            return "no"
+        if word in _YES:
+            return "yes"
+    return None
+
+
+_MONEY = re.compile(r"(?:r\$\s*)(\d[\d.,]*)\s*(mil|k)?|(\d[\d.,]*)\s*(mil|k)?\s*(?:reais|de saldo|no fgts)")
+
+
+def parse_brl(number: str, thousands: bool = False) -> float | None:
+    """Parse "3.500,00", "3500", "3,5" (+ "mil") the Brazilian way."""
+    text = number.strip(".,")
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
+        text = text.replace(".", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value * 1000 if thousands else value
+
+
+def _balance(plain: str) -> float | None:
+    if "saldo" not in plain and "r$" not in plain and "fgts" not in plain:
+        return None
+    for match in _MONEY.finditer(plain):
+        number = match.group(1) or match.group(3)
+        value = parse_brl(number, bool(match.group(2) or match.group(4)))
+        if value is not None:
+            return value
+    match = re.search(r"saldo\D{0,20}(\d[\d.,]*)\s*(mil|k)?", plain)
+    if match:
+        return parse_brl(match.group(1), bool(match.group(2)))
+    return None
+
+
+def extract(text: str, expecting: str | None = None) -> Extraction:
+    """Extract CPF, name, birth month/date, yes/no and balance from one message.
+
+    ``expecting`` is the attribute the agent just asked for ("name", "cpf", "birth_month");
+    it lets a bare answer ("Maria Souza", "5") count without a cue word.
+    """
+    converted = words_to_digits(text)
+    plain = words_to_digits(strip_accents(text.lower()))
+    # Dates go first so "12/05/1990" never looks like part of a CPF.
+    birth_month, birth_date = _birth(plain, expecting)
+    no_dates = _DATE.sub(lambda m: " " * len(m.group(0)), converted)
+    candidates, spans = _find_cpfs(no_dates)
+    valid = next((c.digits for c in candidates if c.valid), None)
+    rest = plain
+    for start, end in spans:  # blank the CPF so its digits are not read as a balance or a month
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    if birth_month is None:
+        birth_month, birth_date = _birth(rest, expecting)
+    return Extraction(
+        name=_find_name(text, expecting),
+        cpf=valid,
+        cpf_candidates=tuple(candidates),
+        birth_month=birth_month,
+        birth_date=birth_date,
+        confirmation=_confirmation(rest),
+        balance=_balance(_DATE.sub(" ", rest)),
+    )
+
+
+# -- both together -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NluResult:
+    """Intent and extraction for one message."""
+
+    text: str
+    intent: IntentResult
+    extraction: Extraction
+
+
+def analyze(text: str, *, expecting: str | None = None, pack_dir: str | Path | None = None) -> NluResult:
+    """Classify and extract in one call."""
+    return NluResult(text, classify(text, pack_dir), extract(text, expecting))
+
+
+_CONSENT_STEPS = {"greeting", "optin", "optout"}
+_KEEP_INTENT = {"faq", "ask_human", "complaint", "goodbye", "optin_refuse", "injection"}
+
+
+def to_event(result: NluResult, step: str | None = None) -> Event:
+    """Turn an NLU result into the journey event, using the step to read "sim"/"não" right.
+
+    "sim" at the opt-in is consent (``optin_accept``); elsewhere it confirms (``confirm_yes``).
+    Data in the message wins over chit-chat intents, and an invalid CPF becomes ``cpf_invalid``.
+    """
+    intent = result.intent.intent
+    ex = result.extraction
+    attributes = MappingProxyType(ex.attributes())
+    if intent == "injection":
+        return Event("injection")
+    consent_context = step in _CONSENT_STEPS
+    if ex.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not ex.has_data:
+        intent = "confirm_yes" if ex.confirmation == "yes" else "confirm_no"
+    if consent_context:
+        intent = {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
+    else:
+        intent = {"optin_accept": "confirm_yes"}.get(intent, intent)
+    if intent in _KEEP_INTENT:
+        return Event(intent, attributes)
+    if ex.invalid_cpfs and not ex.cpf:
+        return Event("cpf_invalid", attributes)
+    if {"name", "cpf", "birth_month"} & set(attributes):
+        if intent in {"optin_accept", "confirm_no"}:
+            return Event(intent, attributes)
+        return Event("provide_data", attributes)
+    return Event(intent, attributes)
