@@ -1,0 +1,314 @@
+"""The journey state machine: table-driven over every step × event, plus its invariants."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+import yaml
+
+from agent import journey as jm
+from agent import nlu
+from agent.journey import Event, JourneyError, JourneyState
+
+J = jm.load_journey()
+FULL = {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}
+FIN = "finalizer_message_template"
+REENGAGE = "reengagement_message_template"
+
+
+def state(step: str, consent: bool = True, attributes: dict | None = None, **kw) -> JourneyState:
+    attrs = FULL if attributes is None else attributes
+    return JourneyState(step=step, consent=consent, attributes=MappingProxyType(dict(attrs)), **kw)
+
+
+# The state each step is tested from: realistic attributes and consent for that point of the journey.
+BASE = {
+    "greeting": state("greeting", consent=False, attributes={}),
+    "optin": state("optin", consent=False, attributes={}),
+    "collect_data": state("collect_data", attributes={"name": "Ana Souza"}),
+    "confirm_data": state("confirm_data"),
+    "eligibility": state("eligibility"),
+    "offer": state("offer"),
+    "not_authorized": state("not_authorized"),
+    "not_opted_in": state("not_opted_in"),
+    "no_balance": state("no_balance"),
+    "active_operation": state("active_operation"),
+    "api_unavailable": state("api_unavailable"),
+    "finalized": state("finalized"),
+    "optout": state("optout", consent=False, attributes={}),
+    "handoff": state("handoff", previous_step="confirm_data", handoff=True),
+}
+# The step's pending question once resolved ("resume"): None means the step asks nothing.
+PENDING = {
+    "greeting": 10, "optin": 11, "collect_data": 14, "confirm_data": 17, "eligibility": None,
+    "offer": 28, "not_authorized": 29, "not_opted_in": 29, "no_balance": 61,
+    "active_operation": 61, "api_unavailable": 29, "finalized": 61, "optout": 51, "handoff": None,
+}
+SAME = "="
+
+
+def default_row(step: str) -> dict[str, tuple[str, list]]:
+    """What every event does at ``step`` unless the step overrides it."""
+    r = [PENDING[step]] if PENDING[step] is not None else []
+    return {
+        "greeting": (SAME, [6, *r]),
+        "want_withdraw": (SAME, r),
+        "optin_accept": (SAME, r),
+        "optin_refuse": ("optout", [50]),
+        "faq": (SAME, [30, *r]),
+        "provide_data": (SAME, r),
+        "confirm_yes": (SAME, r),
+        "confirm_no": (SAME, r),
+        "ask_human": ("handoff", [40]),
+        "complaint": (SAME, [5, *r]),
+        "goodbye": ("finalized", [FIN]),
+        "smalltalk": (SAME, [4, *r]),
+        "unknown": (SAME, [1, *r]),
+        "injection": (SAME, [3, *r]),
+        "data_complete": (SAME, []),
+        "cpf_invalid": (SAME, r),
+        "api_eligible": (SAME, []),
+        "api_not_authorized": (SAME, []),
+        "api_not_opted_in": (SAME, []),
+        "api_no_balance": (SAME, []),
+        "api_active_operation": (SAME, []),
+        "api_error": (SAME, []),
+        "idle_timeout": (SAME, [REENGAGE, *r]),
+        "operator_handback": (SAME, []),
+        "repeated_failure": ("handoff", [40]),
+        "strong_negative": ("handoff", [40]),
+    }
+
+
+RETRY = {"confirm_yes": ("eligibility", []), "want_withdraw": ("eligibility", []),
+         "confirm_no": ("finalized", [FIN])}
+OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
+    "greeting": {
+        "greeting": ("optin", [10]), "want_withdraw": ("optin", [10]), "smalltalk": ("optin", [10]),
+        "unknown": ("optin", [10]), "provide_data": ("optin", [19]), "cpf_invalid": ("optin", [19]),
+        "optin_accept": ("collect_data", [12, 13]), "confirm_yes": ("collect_data", [12, 13]),
+        "confirm_no": ("optout", [50]),
+    },
+    "optin": {
+        "greeting": (SAME, [11]), "want_withdraw": (SAME, [11]), "provide_data": (SAME, [19]),
+        "cpf_invalid": (SAME, [19]), "optin_accept": ("collect_data", [12, 13]),
+        "confirm_yes": ("collect_data", [12, 13]), "confirm_no": ("optout", [50]),
+    },
+    "collect_data": {
+        "provide_data": (SAME, [14]), "cpf_invalid": (SAME, [16]), "data_complete": ("confirm_data", [17]),
+    },
+    "confirm_data": {
+        "confirm_yes": ("eligibility", []), "want_withdraw": (SAME, [17]),
+        "confirm_no": ("collect_data", [18, 14]), "provide_data": (SAME, [17]),
+        "cpf_invalid": ("collect_data", [16]),
+    },
+    "eligibility": {
+        "api_eligible": ("offer", [20]), "api_not_authorized": ("not_authorized", [21]),
+        "api_not_opted_in": ("not_opted_in", [22]), "api_no_balance": ("no_balance", [23]),
+        "api_active_operation": ("active_operation", [24]), "api_error": ("api_unavailable", [25]),
+        "confirm_yes": (SAME, []), "want_withdraw": (SAME, []),
+    },
+    "offer": {"confirm_yes": ("finalized", [26]), "want_withdraw": ("finalized", [26]),
+              "confirm_no": ("finalized", [27])},
+    "not_authorized": RETRY,
+    "not_opted_in": RETRY,
+    "api_unavailable": RETRY,
+    "no_balance": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [23]),
+                   "confirm_no": ("finalized", [FIN])},
+    "active_operation": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [24]),
+                         "confirm_no": ("finalized", [FIN])},
+    "finalized": {
+        "greeting": (SAME, [6, 61]),
+        # consent and data are still there: straight back to confirming them
+        "want_withdraw": ("confirm_data", [17]),
+        "confirm_yes": (SAME, [7]), "confirm_no": (SAME, [60]), "goodbye": (SAME, [60]),
+        "idle_timeout": (SAME, []),
+    },
+    "optout": {
+        "greeting": ("optin", [10]), "want_withdraw": ("optin", [11]),
+        "optin_accept": ("collect_data", [12, 13]), "confirm_yes": ("collect_data", [12, 13]),
+        "confirm_no": (SAME, [60]), "optin_refuse": (SAME, [60]), "provide_data": (SAME, [19]),
+        "cpf_invalid": (SAME, [19]), "goodbye": (SAME, [60]), "idle_timeout": (SAME, []),
+    },
+    "handoff": {e: (SAME, []) for e in default_row("handoff")}
+    | {"operator_handback": ("confirm_data", [41, 17])},
+}
+
+
+def expected(step: str, event: str) -> tuple[str, list]:
+    target, replies = {**default_row(step), **OVERRIDES.get(step, {})}[event]
+    return (step if target == SAME else target), replies
+
+
+CASES = [(s, e) for s in BASE for e in default_row(s)]
+
+
+def test_table_covers_every_step_and_event_of_the_yaml() -> None:
+    assert set(BASE) == set(J.steps)
+    assert set(default_row("greeting")) == set(J.events)
+    assert len(CASES) == len(J.steps) * len(J.events)
+
+
+@pytest.mark.parametrize(("step", "event"), CASES)
+def test_transition_table(step: str, event: str) -> None:
+    before = BASE[step]
+    after = jm.transition(before, event)
+    assert (after.step, list(after.replies)) == expected(step, event)
+    assert after.last_event == event
+    assert before.step == step  # the input state is never mutated
+    assert after.handoff == (after.step == "handoff")
+
+
+# -- invariants ------------------------------------------------------------------------------------
+
+
+def test_faq_never_changes_the_step() -> None:
+    for step, base in BASE.items():
+        assert jm.transition(base, "faq").step == step
+
+
+def test_no_personal_data_is_kept_before_opt_in() -> None:
+    s = jm.transition(BASE["optin"], Event("provide_data", {"cpf": "07360284635", "name": "Ana"}))
+    assert dict(s.attributes) == {} and s.step == "optin"
+
+
+def test_consent_guard_redirects_even_if_the_yaml_says_otherwise() -> None:
+    data = yaml.safe_load((jm.DEFAULT_PACK_DIR / "journey.yaml").read_text(encoding="utf-8"))
+    data["steps"]["greeting"]["transitions"]["want_withdraw"] = {"to": "collect_data", "reply": [13]}
+    bad = jm.parse_journey(data)
+    s = bad.transition(bad.initial_state(), "want_withdraw")
+    assert (s.step, s.replies) == ("optin", (11,))
+
+
+def test_data_in_any_order_then_confirmation() -> None:
+    s = jm.transition(jm.transition(jm.initial_state(), "greeting"), "optin_accept")
+    s = jm.transition(s, Event("provide_data", {"birth_month": 5}))
+    assert (s.step, s.replies) == ("collect_data", (13,))  # still asks the name first
+    s = jm.transition(s, Event("provide_data", {"cpf": "073.602.846-35"}))
+    assert s.replies == (13,) and s.attributes["cpf"] == "07360284635"
+    s = jm.transition(s, Event("provide_data", {"name": "Ana Souza"}))
+    assert (s.step, s.replies) == ("confirm_data", (17,))
+
+
+def test_everything_at_once_with_the_consent() -> None:
+    s = jm.transition(BASE["optin"], Event("optin_accept", FULL))
+    assert (s.step, s.replies, s.consent) == ("confirm_data", (12, 17), True)
+
+
+def test_invalid_cpf_never_enters_the_state() -> None:
+    s = jm.transition(BASE["collect_data"], Event("provide_data", {"cpf": "07360284636"}))
+    assert "cpf" not in s.attributes
+
+
+def test_three_failures_hand_off_and_replace_the_reply() -> None:
+    s = BASE["collect_data"]
+    s = jm.transition(s, "unknown")
+    s = jm.transition(s, Event("cpf_invalid"))
+    assert (s.step, s.failures) == ("collect_data", 2)
+    s = jm.transition(s, "unknown")
+    assert (s.step, s.replies, s.handoff, s.previous_step) == ("handoff", (40,), True, "collect_data")
+    back = jm.transition(s, "operator_handback")
+    assert (back.step, back.replies, back.failures) == ("collect_data", (41, 14), 0)
+
+
+def test_progress_resets_the_failure_count() -> None:
+    s = jm.transition(BASE["confirm_data"], "unknown")
+    assert s.failures == 1
+    assert jm.transition(s, "confirm_yes").failures == 0
+
+
+def test_refusing_consent_later_erases_the_data() -> None:
+    s = jm.transition(BASE["offer"], "optin_refuse")
+    assert (s.step, dict(s.attributes), s.consent) == ("optout", {}, False)
+
+
+def test_confirm_no_drops_only_the_cpf() -> None:
+    s = jm.transition(BASE["confirm_data"], "confirm_no")
+    assert dict(s.attributes) == {"name": "Ana Souza", "birth_month": 5}
+
+
+def test_helpers() -> None:
+    assert jm.allowed_tools("eligibility") == ("consultar_fgts",)
+    assert all(not jm.allowed_tools(s) for s in J.steps if s != "eligibility")
+    assert jm.missing_attributes(BASE["collect_data"]) == ("cpf", "birth_month")
+    assert jm.message_code_for("eligibility", "api_not_authorized") == 21
+    assert jm.message_code_for("optin", "faq") == 30
+    assert jm.message_code_for("greeting", "goodbye") is None  # finalizer template
+    assert jm.message_code_for("handoff", "unknown") is None  # silent
+    assert jm.transition(BASE["eligibility"], "api_eligible").message_code == 20
+
+
+def test_unknown_names_are_clear_errors() -> None:
+    with pytest.raises(JourneyError, match="unknown event 'dance'"):
+        jm.transition(BASE["optin"], "dance")
+    with pytest.raises(JourneyError, match="unknown step 'limbo'"):
+        jm.transition(JourneyState(step="limbo"), "greeting")
+
+
+def _raw() -> dict:
+    return yaml.safe_load((jm.DEFAULT_PACK_DIR / "journey.yaml").read_text(encoding="utf-8"))
+
+
+def test_yaml_with_unknown_target_step_is_rejected() -> None:
+    data = _raw()
+    data["steps"]["offer"]["transitions"]["confirm_yes"] = {"to": "finalised", "reply": [26]}
+    with pytest.raises(JourneyError, match=r"steps.offer.transitions.confirm_yes: unknown step 'finalised'"):
+        jm.parse_journey(data)
+
+
+def test_yaml_with_unknown_message_code_or_event_is_rejected() -> None:
+    data = _raw()
+    data["steps"]["offer"]["transitions"]["confirm_no"] = {"to": "finalized", "reply": [999]}
+    data["steps"]["offer"]["transitions"]["shrug"] = {"to": "finalized"}
+    with pytest.raises(JourneyError) as info:
+        jm.parse_journey(data)
+    assert "message code 999" in str(info.value) and "shrug: unknown event" in str(info.value)
+
+
+def test_bare_on_key_is_caught() -> None:
+    data = yaml.safe_load("""
+initial_step: a
+events: {intents: [x], system: []}
+defaults: {x: {to: $same}}
+steps:
+  a:
+    on:
+      x: {to: a}
+""")
+    with pytest.raises(JourneyError, match="use 'transitions:'"):
+        jm.parse_journey(data)
+
+
+def test_state_round_trips_through_json() -> None:
+    s = jm.transition(BASE["eligibility"], "api_eligible")
+    assert JourneyState.from_dict(s.to_dict()) == s
+
+
+def test_journey_is_cached_per_pack() -> None:
+    assert jm.load_journey() is jm.load_journey()
+
+
+def test_walk_with_the_offline_nlu() -> None:
+    """greeting → opt-in → FAQ → wrong CPF → right CPF → confirm → 701 → retry → offer → accept."""
+    s = jm.initial_state()
+    script = [
+        ("oii", None, "optin", 10),
+        ("aceito", None, "collect_data", 12),
+        ("quanto tempo demora pra cair o dinheiro?", None, "collect_data", 30),
+        ("Ana Souza", "name", "collect_data", 14),
+        ("meu cpf é 073.602.846-36", "cpf", "collect_data", 16),
+        ("073.602.846-35, nasci em maio", "cpf", "confirm_data", 17),
+        ("sim", None, "eligibility", None),
+    ]
+    for text, expecting, step, code in script:
+        s = jm.transition(s, nlu.to_event(nlu.analyze(text, expecting=expecting), s.step))
+        assert (s.step, s.message_code) == (step, code), text
+    s = jm.transition(s, "api_not_authorized")
+    assert (s.step, s.message_code) == ("not_authorized", 21)
+    s = jm.transition(s, nlu.to_event(nlu.analyze("pronto, autorizei"), s.step))
+    assert s.step == "eligibility"
+    s = jm.transition(s, "api_eligible")
+    s = jm.transition(s, nlu.to_event(nlu.analyze("quero sim"), s.step))
+    assert (s.step, s.message_code) == ("finalized", 26)
+    assert dict(s.attributes) == {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}
