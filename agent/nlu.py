@@ -70,13 +70,11 @@ def words_to_digits(text: str) -> str:
     run: list[int] = []  # indexes in `out` of the current run of digit words/digits
 
     def close_run() -> None:
-        words = [i for i in run if not out[i].isdigit()]
-        if len(run) < 3 and words:  # "um", "duas" in ordinary sentences are not digits
-            for i in words:
-                out[i] = out[i]
-        else:
-            for i in words:
-                out[i] = _NUMBER_WORDS[strip_accents(out[i].lower())]
+        # Fewer than 3 in a row ("um nome", "duas vezes") are ordinary words, not dictated digits.
+        if len(run) >= 3:
+            for i in run:
+                if not out[i].isdigit():
+                    out[i] = _NUMBER_WORDS[strip_accents(out[i].lower())]
         run.clear()
 
     for token in tokens:
@@ -385,11 +383,13 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         words = re.findall(r"[A-Za-zÀ-ÿ']+", re.split(r"[,.;!?\n\d]", text[match.end() :])[0])
         return _clean_name(words)
     if expecting == "name":
-        # A bare answer to "qual é o seu nome completo?": 2–6 words, letters only, no common words.
+        # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words.
         stripped = text.strip().strip(".!")
         words = stripped.split()
-        if 2 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']+", w) for w in words):
-            keys = [strip_accents(w.lower()) for w in words]
+        if 1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words):
+            keys = [_squeeze(strip_accents(w.lower())) for w in words]
+            if len(words) == 1 and len(keys[0]) < 3:
+                return None
             if not any(k in _COMMON_WORDS or k in _NAME_STOP for k in keys):
                 return _clean_name(words)
     return None

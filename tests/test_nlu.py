@@ -167,6 +167,8 @@ def test_cpf_module_is_the_validator() -> None:
         ("Carlos Eduardo Santos", None, None),
         ("quero sacar meu fgts", "name", None),
         ("bom dia tudo bem", "name", None),
+        ("Maria", "name", "Maria"),
+        ("kkkk", "name", None),
     ],
 )
 def test_name(text: str, expecting: str | None, name: str | None) -> None:
