@@ -624,14 +624,26 @@ def _edit_distance(a: list[str] | str, b: list[str] | str) -> int:
     return row[-1]
 
 
+def _canonical_words(text: str) -> list[str]:
+    """Words for WER: digit words and figures both become single digits ("36" → "3 6")."""
+    words: list[str] = []
+    for token in normalise_for_match(text).split():
+        if token.isdigit():
+            words.extend(token)
+        else:
+            words.append(_DIGIT_WORDS.get(token, token))
+    return words
+
+
 def error_rate(reference: str, hypothesis: str, *, unit: Literal["word", "char"] = "word") -> float:
-    """Word (WER) or character (CER) error rate after :func:`normalise_for_match`; 0.0 is perfect."""
-    ref, hyp = normalise_for_match(reference), normalise_for_match(hypothesis)
+    """Word (WER) or character (CER) error rate, 0.0 is perfect. Case, accents and punctuation are
+    ignored and a digit counts the same written as a figure or a word ("sete" = "7")."""
+    ref_words, hyp_words = _canonical_words(reference), _canonical_words(hypothesis)
     if unit == "word":
-        ref_units: list[str] | str = ref.split()
-        hyp_units: list[str] | str = hyp.split()
+        ref_units: list[str] | str = ref_words
+        hyp_units: list[str] | str = hyp_words
     else:
-        ref_units, hyp_units = ref, hyp
+        ref_units, hyp_units = " ".join(ref_words), " ".join(hyp_words)
     if not ref_units:
         return 0.0 if not hyp_units else 1.0
     return _edit_distance(ref_units, hyp_units) / len(ref_units)
