@@ -18,6 +18,25 @@ _EXPORTS = {
     "Gateway": "agent.gateway",
     "Store": "agent.store",
     "errors": "agent.errors",
+    "AgentSession": "agent.session",
+    "TurnResult": "agent.session",
+    "list_conversations": "agent.session",
+    "Attachment": "agent.types",
+    "Message": "agent.types",
+    "Usage": "agent.types",
+    # Costs page
+    "COMPLETED_STEPS": "agent.costs",
+    "CostFilter": "agent.costs",
+    "CostReport": "agent.costs",
+    "format_money": "agent.costs",
+    "project": "agent.costs",
+    "to_currency": "agent.costs",
+    # Prompts page
+    "PromptVersions": "agent.prompt_versions",
+    "current_versions": "agent.prompt_versions",
+    "count_tokens_offline": "agent.prompt_versions",
+    "highlight_variables": "agent.prompt_versions",
+    "diff_lines": "agent.prompt_versions",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,13 +1,100 @@
-"""Placeholder: the deterministic brain behind local/rules (replaced by the agent issue)."""
+"""The deterministic brain behind ``local/rules``.
+
+It answers the same tasks the engine asks any model, from the structured context the engine passes
+(never by pretending to read the prompt): intent by nearest labelled examples, attributes by
+validators, emotion by a small pt-BR lexicon, the tool call from the captured CPF, and the reply as
+the journey's own message template (the "suggested reply") — so it is honest, repeatable and free.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from agent import nlu
+from agent.guardrails import fold
+
+_STRONG_NEGATIVE = re.compile(
+    r"\b(procon|reclame aqui|bacen|banco central|processar|processo|advogado|absurdo|palhacada|ridiculo|"
+    r"lixo|vergonha|odeio|idiota|incompetente(s)?|porcaria|merda|droga de|inferno|vou denunciar|golpe(s|istas)?)\b"
+)
+_NEGATIVE = re.compile(r"\b(demora|demorando|chato|irritad[oa]|cansad[oa]|nao aguento|pessimo|horrivel|ruim|"
+                       r"raiva|bravo|brava|nervos[oa]|decepcionad[oa]|frustrad[oa])\b")
+_ANXIOUS = re.compile(r"\b(preocupad[oa]|ansios[oa]|medo|urgente|preciso muito|socorro|desesperad[oa])\b")
+_HAPPY = re.compile(r"\b(obrigad[oa]|valeu|otimo|perfeito|maravilha|show|top|legal|massa|adorei|gostei)\b")
+_QUESTION = re.compile(r"\?|\b(como|quando|quanto|qual|quais|onde|porque|por que|posso|pode)\b")
+
+
+def emotion(text: str) -> dict[str, Any]:
+    """Lexicon emotion for pt-BR WhatsApp text (the deck's "Analise de Emoção")."""
+    plain = fold(text)
+    shouting = sum(1 for w in re.findall(r"[A-ZÁÉÍÓÚÂÊÔÃÕÇ]{3,}", text or "")) >= 2
+    bangs = (text or "").count("!") >= 3
+    if _STRONG_NEGATIVE.search(plain) or (shouting and _NEGATIVE.search(plain)):
+        return {"emotion": "raiva", "intensity": 0.9, "strong_negative": True}
+    if _NEGATIVE.search(plain) or shouting or bangs:
+        return {"emotion": "frustracao", "intensity": 0.6, "strong_negative": False}
+    if _ANXIOUS.search(plain):
+        return {"emotion": "ansiedade", "intensity": 0.5, "strong_negative": False}
+    if _HAPPY.search(plain):
+        return {"emotion": "alegria", "intensity": 0.5, "strong_negative": False}
+    if _QUESTION.search(plain):
+        return {"emotion": "duvida", "intensity": 0.3, "strong_negative": False}
+    return {"emotion": "neutro", "intensity": 0.1, "strong_negative": False}
+
+
+def _raw_cpf(text: str) -> str | None:
+    """The digits of the first CPF-looking number, valid or not (the engine validates)."""
+    extraction = nlu.extract(text)
+    if extraction.cpf:
+        return extraction.cpf
+    invalid = extraction.invalid_cpfs
+    return invalid[0].digits if invalid else None
 
 
 def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -> str | dict[str, Any]:
+    """What ``local/rules`` replies for one task."""
+    text = str(context.get("customer_message") or _last_user(messages))
     if task == "journey_classification":
-        return {"intent": "unknown", "confidence": 0.0}
+        result = nlu.classify(text, context.get("pack_dir") or None)
+        return {"intent": result.intent, "confidence": round(result.confidence, 3)}
     if task == "get_attribute":
-        return {"attributes": {}}
-    return context.get("reply") or "Olá! Sou o assistente virtual do FGTS. Como posso ajudar?"
+        extraction = nlu.extract(text, context.get("expecting"))
+        attributes = extraction.attributes()
+        raw = _raw_cpf(text)
+        if raw and "cpf" not in attributes:
+            attributes["cpf"] = raw  # reported as heard; the engine rejects bad check digits
+        return {"attributes": attributes}
+    if task == "emotion":
+        return emotion(text)
+    if task == "tool_call":
+        allowed = context.get("allowed_tools") or []
+        if not allowed or not context.get("cpf"):
+            return {"tool": None}
+        return {"tool": allowed[0], "arguments": {"cpf": context["cpf"]}}
+    if task == "conversation":
+        return str(context.get("suggested_reply") or "")
+    if task in {"judge", "insights", "simulate_customer"}:
+        from agent import brain_extra
+
+        return brain_extra.answer(task, context, messages)
+    if task == "vision":
+        return "sem texto legível"
+    # A free-form prompt (e.g. a playground test): the best FAQ answer, or a plain greeting.
+    return _free_text(text, context)
+
+
+def _last_user(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return ""
+
+
+def _free_text(text: str, context: dict[str, Any]) -> str:
+    from agent.knowledge import search
+
+    hits = search(text, k=1, pack_dir=context.get("pack_dir") or None) if text.strip() else []
+    if hits and hits[0].score > 0:
+        return hits[0].answer
+    return "Olá! Sou o assistente virtual do FGTS (local/rules, offline). Como posso ajudar?"

@@ -1,0 +1,266 @@
+"""AgentSession: one conversation — burst buffer, turns, handoff, re-engagement, persistence.
+
+Customers write "oi" / "tudo bem?" / "quero sacar meu fgts" as three messages (deck 2.6). In burst
+mode the session holds messages that arrive within ``burst_window_s`` of the previous one and
+answers once for the merged burst; with ``burst_mode=False`` it answers each message ("old school").
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from agent.config import Settings
+from agent.engine import Engine, TurnOutcome, state_view
+from agent.guardrails import mask_pii
+from agent.journey import JourneyState
+from agent.store import Store
+from agent.types import Attachment, Message, Usage
+
+_engines: dict[tuple[Any, ...], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine_for(settings: Settings, store: Store) -> Engine:
+    """Engines are cheap to reuse and costly to build (pack, journey, indexes): one per settings."""
+    from agent.gateway import Gateway
+
+    key = (id(store), settings.pack_dir, tuple(sorted(settings.roles.items())), settings.fgts_api_url,
+           settings.max_message_chars, settings.usd_brl, settings.request_timeout_s, settings.max_retries,
+           settings.embedding_model, tuple(sorted(settings.env.items())))
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = Engine(settings, Gateway(settings, store))
+        return engine
+
+
+@dataclass
+class TurnResult:
+    """What the UI, CLI and evals get back from one answered turn."""
+
+    replies: list[Message]
+    trace: dict[str, Any]
+    step_before: str
+    step_after: str
+    attributes: dict[str, Any]
+    tool_calls: list[dict[str, Any]]
+    message_codes: list[Any]
+    usage: Usage
+    errors: list[str] = field(default_factory=list)
+    guard_violations: list[str] = field(default_factory=list)
+    customer_text: str = ""
+    turn_index: int = 0
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(m.text for m in self.replies)
+
+
+class AgentSession:
+    """One conversation with the agent. Not thread-safe: one per browser session / eval case."""
+
+    def __init__(self, settings: Settings, chat_id: int, *, store: Store | None = None,
+                 state: JourneyState | None = None, messages: Sequence[Message] = (),
+                 traces: Sequence[dict[str, Any]] = (), engine: Engine | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.store = store or Store.open(settings.database_url)
+        self.engine = engine or _engine_for(settings, self.store)
+        self.chat_id = chat_id
+        self.state: JourneyState = state or self.engine.journey.initial_state()
+        self.messages: list[Message] = list(messages)
+        self.traces: list[dict[str, Any]] = list(traces)
+        self.pending: list[Message] = []
+        self.burst_deadline: float | None = None
+        self.clock = clock
+        self.last_activity = self.messages[-1].created_at if self.messages else clock()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def new(cls, settings: Settings, *, title: str = "", store: Store | None = None,
+            engine: Engine | None = None, clock: Callable[[], float] = time.time) -> AgentSession:
+        """A new conversation (a new ``chats`` row)."""
+        store = store or Store.open(settings.database_url)
+        engine = engine or _engine_for(settings, store)
+        state = engine.journey.initial_state()
+        chat_id = store.create_chat(title or time.strftime("Conversa %d/%m %H:%M"), pack=settings.pack_dir.name,
+                                    state=state.to_dict())
+        return cls(settings, chat_id, store=store, state=state, engine=engine, clock=clock)
+
+    @classmethod
+    def load(cls, settings: Settings, chat_id: int, *, store: Store | None = None,
+             clock: Callable[[], float] = time.time) -> AgentSession:
+        """Restore a conversation (messages, state, traces) from the database."""
+        store = store or Store.open(settings.database_url)
+        chat = store.get_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"No conversation #{chat_id} in {store.url}")
+        messages = [
+            Message(role=row["role"], text=row["text"], created_at=row["created_at"].timestamp(),
+                    source=row["source"], meta=dict(row["meta"] or {}))
+            for row in store.list_messages(chat_id)
+        ]
+        traces = [dict(row["trace"]) for row in store.list_traces(chat_id)]
+        state = JourneyState.from_dict(chat["state"]) if chat.get("state") else None
+        return cls(settings, chat_id, store=store, state=state, messages=messages, traces=traces, clock=clock)
+
+    def update_settings(self, settings: Settings) -> None:
+        """Switch models/temperatures live: applies from the next turn on."""
+        self.settings = settings
+        self.engine = _engine_for(settings, self.store)
+
+    # ---------------------------------------------------------------- customer side
+    def send(self, text: str = "", attachments: Sequence[Attachment] = (), *, now: float | None = None,
+             source: str | None = None) -> TurnResult | None:
+        """A customer message. Returns the turn's result, or None while a burst window is open."""
+        now = self.clock() if now is None else now
+        kind = source or (attachments[0].kind if attachments else "text")
+        message = Message("customer", text, created_at=now, source=kind, attachments=tuple(attachments))  # type: ignore[arg-type]
+        self.pending.append(message)
+        self.last_activity = now
+        if not self.settings.burst_mode or self.settings.burst_window_s <= 0:
+            return self.flush(now=now, force=True)
+        self.burst_deadline = now + self.settings.burst_window_s
+        return None
+
+    def due(self, now: float | None = None) -> bool:
+        """True when a pending burst's window has closed."""
+        now = self.clock() if now is None else now
+        return bool(self.pending) and self.burst_deadline is not None and now >= self.burst_deadline
+
+    def seconds_left(self, now: float | None = None) -> float:
+        if not self.pending or self.burst_deadline is None:
+            return 0.0
+        return max(0.0, self.burst_deadline - (self.clock() if now is None else now))
+
+    def flush(self, *, now: float | None = None, force: bool = False) -> TurnResult | None:
+        """Answer the pending burst (when its window closed, or at once with ``force``)."""
+        now = self.clock() if now is None else now
+        if not self.pending or (not force and not self.due(now)):
+            return None
+        burst, self.pending, self.burst_deadline = self.pending, [], None
+        before = self.state
+        outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst)
+        self._record_customer(burst, outcome, before)
+        return self._apply(outcome, before, now)
+
+    # ---------------------------------------------------------------- operator side
+    @property
+    def in_handoff(self) -> bool:
+        return self.state.handoff
+
+    def operator_reply(self, text: str, *, now: float | None = None) -> Message:
+        """A human operator answers the customer during handoff."""
+        message = Message("operator", text.strip(), created_at=self.clock() if now is None else now,
+                          source="operator")
+        self._persist_message(message)
+        return message
+
+    def request_handoff(self, *, now: float | None = None) -> TurnResult:
+        """The operator takes over (e.g. from the UI), as if the customer had asked for a person."""
+        before = self.state
+        outcome = self.engine.system_event(self.chat_id, self.state, "ask_human", self.messages)
+        return self._apply(outcome, before, self.clock() if now is None else now)
+
+    def hand_back(self, *, now: float | None = None) -> TurnResult | None:
+        """The operator hands the conversation back to the agent, which resumes the journey."""
+        if not self.state.handoff:
+            return None
+        before = self.state
+        outcome = self.engine.system_event(self.chat_id, self.state, "operator_handback", self.messages)
+        return self._apply(outcome, before, self.clock() if now is None else now)
+
+    def reengage(self, now: float | None = None) -> TurnResult | None:
+        """Follow up with a customer idle past ``reengagement_after_s`` (simulated clock welcome)."""
+        now = self.clock() if now is None else now
+        if self.state.handoff or self.pending or now - self.last_activity < self.settings.reengagement_after_s:
+            return None
+        if self.messages and self.messages[-1].meta.get("reengagement"):
+            return None  # one follow-up per silence, not one per check
+        before = self.state
+        outcome = self.engine.system_event(self.chat_id, self.state, "idle_timeout", self.messages)
+        if not outcome.replies:
+            return None
+        return self._apply(outcome, before, now, meta={"reengagement": True})
+
+    # ---------------------------------------------------------------- views
+    def state_view(self) -> dict[str, Any]:
+        return state_view(self.state)
+
+    @property
+    def total_usage(self) -> Usage:
+        total = Usage()
+        for trace in self.traces:
+            total = total + Usage(input_tokens=int(trace.get("input_tokens") or 0),
+                                  output_tokens=int(trace.get("output_tokens") or 0),
+                                  cost_usd=float(trace.get("cost_usd") or 0.0), calls=1, source="provider")
+        return total
+
+    # ---------------------------------------------------------------- internals
+    def _record_customer(self, burst: list[Message], outcome: TurnOutcome, before: JourneyState) -> None:
+        media = iter(outcome.media)
+        for i, message in enumerate(burst):
+            meta: dict[str, Any] = {"turn": len(self.traces), "burst_size": len(burst), "burst_index": i}
+            for attachment in message.attachments:
+                info = next(media, {})
+                meta.setdefault("media", []).append({k: v for k, v in info.items() if k != "bytes"})
+                meta["filename"] = attachment.filename
+            text = message.text
+            if not text and meta.get("media"):
+                text = " ".join(str(m.get("text") or "") for m in meta["media"]).strip()
+            # LGPD: before the opt-in nothing personal is stored, not even inside the message text.
+            if not (before.consent or outcome.state.consent):
+                text = mask_pii(text)
+                for m in meta.get("media", []):
+                    m["text"] = mask_pii(str(m.get("text") or ""))
+            self._persist_message(replace(message, text=text, attachments=(), meta=meta))
+
+    def _apply(self, outcome: TurnOutcome, before: JourneyState, now: float,
+               meta: dict[str, Any] | None = None) -> TurnResult:
+        turn_index = len(self.traces)
+        outcome.trace["turn"] = turn_index
+        replies = []
+        codes = [c for c in outcome.message_codes if isinstance(c, int)]
+        for text in outcome.replies:
+            message = Message("agent", text, created_at=now, source="model", meta={
+                "turn": turn_index, "message_codes": outcome.message_codes, "errors": outcome.errors,
+                "step": outcome.state.step, **(meta or {})})
+            self._persist_message(message)
+            replies.append(message)
+        if outcome.errors and not outcome.replies:
+            self._persist_message(Message("system", " · ".join(outcome.errors), created_at=now, source="template",
+                                          meta={"turn": turn_index, "errors": outcome.errors}))
+        self.state = outcome.state
+        self.traces.append(outcome.trace)
+        self.last_activity = now
+        self.store.update_chat(self.chat_id, state=self.state.to_dict(), status=self._status())
+        self.store.add_trace(self.chat_id, turn_index, outcome.trace)
+        return TurnResult(
+            replies=replies, trace=outcome.trace, step_before=before.step, step_after=outcome.state.step,
+            attributes=state_view(outcome.state)["attributes"], tool_calls=outcome.tool_calls,
+            message_codes=codes, usage=outcome.usage, errors=outcome.errors,
+            guard_violations=outcome.guard_violations, customer_text=outcome.customer_text, turn_index=turn_index)
+
+    def _status(self) -> str:
+        if self.state.handoff:
+            return "handoff"
+        return "finalized" if self.state.step in {"finalized", "optout"} else "open"
+
+    def _persist_message(self, message: Message) -> None:
+        self.messages.append(message)
+        from datetime import UTC, datetime
+
+        self.store.add_message(self.chat_id, message.role, message.text, message.source, message.meta,
+                               created_at=datetime.fromtimestamp(message.created_at or time.time(), UTC))
+
+
+def list_conversations(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
+    """Recent conversations for the "load a past conversation" picker."""
+    store = Store.open(settings.database_url)
+    return [{"chat_id": c["id_chat"], "title": c["title"], "status": c["status"],
+             "step": (c.get("state") or {}).get("step"), "updated_at": c["updated_at"]}
+            for c in store.list_chats(limit)]
