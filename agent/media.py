@@ -309,14 +309,54 @@ def audio_format_for_api(data: bytes) -> str:
     raise UnsupportedFormatError(f"content is {fmt or 'unknown'}, not an API-supported audio")
 
 
-def _decode(data: bytes):  # noqa: ANN202 - numpy array
+def _decode(data: bytes, max_seconds: float):  # noqa: ANN202 - numpy array
+    """Decode to 16 kHz mono float32 like faster-whisper's ``decode_audio``, but stop as soon as
+    the audio passes ``max_seconds``: a header can lie about the duration, and a 25 MB opus file
+    can hold hours that would decode to gigabytes."""
+    import gc
+
     import av
-    from faster_whisper import decode_audio
+    import numpy as np
+
+    limit = int(max_seconds * 16000)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+    chunks: list[np.ndarray] = []
+    total = 0
+
+    def take(frames: list) -> None:  # noqa: ANN001 - av frames
+        nonlocal total
+        for out in frames:
+            samples = out.to_ndarray().reshape(-1)
+            chunks.append(samples)
+            total += samples.size
+        if total > limit:
+            raise AudioTooLongError(
+                f"audio decodes past {max_seconds:.0f} s (the header said otherwise)",
+                limit_seconds=max_seconds,
+            )
 
     try:
-        return decode_audio(io.BytesIO(data), sampling_rate=16000)
-    except (av.error.FFmpegError, ValueError, OSError, IndexError) as exc:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise CorruptMediaError("container has no audio stream")
+            packets = container.demux(container.streams.audio[0])
+            for packet in packets:
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    continue  # one damaged packet in a voice note should not lose the rest
+                for frame in frames:
+                    frame.pts = None
+                    take(resampler.resample(frame))
+            take(resampler.resample(None))
+    except av.error.FFmpegError as exc:
         raise CorruptMediaError(f"audio cannot be decoded: {type(exc).__name__}: {exc}") from exc
+    finally:
+        del resampler
+        gc.collect()  # PyAV resamplers leak without it (faster-whisper does the same)
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
 def transcribe_local(
@@ -346,15 +386,10 @@ def transcribe_local(
         raise AudioTooLongError(
             f"audio lasts {seconds:.1f} s, limit is {max_seconds:.0f} s", limit_seconds=max_seconds
         )
-    audio = _decode(data)
+    audio = _decode(data, max_seconds)
     if audio.size == 0:
         raise CorruptMediaError("audio decoded to 0 samples")
     seconds = audio.size / 16000
-    if seconds > max_seconds:
-        raise AudioTooLongError(
-            f"audio decodes to {seconds:.1f} s, limit is {max_seconds:.0f} s",
-            limit_seconds=max_seconds,
-        )
     peak = float(abs(audio).max())
     if peak < 1e-3:  # digital silence: skip the model altogether
         raise SilentAudioError(f"{seconds:.1f} s of silence (peak amplitude {peak:.5f})")

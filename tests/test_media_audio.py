@@ -261,3 +261,10 @@ def test_unsupported_file_type() -> None:
     with pytest.raises(UnsupportedFormatError) as info:
         media.transcribe_local(b"%PDF-1.4\n1 0 obj", "extrato.pdf")
     assert_explained(info.value)
+
+
+def test_duration_is_enforced_while_decoding_when_the_header_lies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(media, "probe_audio_seconds", lambda data: 1.0)
+    with pytest.raises(AudioTooLongError) as info:
+        media.transcribe_local(fixture("clip_10s.ogg"), "curto.ogg", max_seconds=5)
+    assert "header" in info.value.operator_reason
