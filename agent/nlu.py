@@ -383,13 +383,18 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         words = re.findall(r"[A-Za-zÀ-ÿ']+", re.split(r"[,.;!?\n\d]", text[match.end() :])[0])
         return _clean_name(words)
     if expecting == "name":
-        # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words.
-        stripped = text.strip().strip(".!")
-        words = stripped.split()
-        if 1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words):
+        # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words —
+        # the whole message, or one comma/line-separated part of a list ("Ana Lima, 123..., julho").
+        parts = [text, *re.split(r"[,;\n]", text)] if re.search(r"[,;\n]", text) else [text]
+        for part in parts:
+            words = part.strip().strip(".!").split()
+            if not (1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words)):
+                continue
             keys = [_squeeze(strip_accents(w.lower())) for w in words]
-            if len(words) == 1 and len(keys[0]) < 3:
-                return None
+            if len(words) == 1 and (len(keys[0]) < 3 or part is not text):
+                continue
+            if keys[0] in MONTHS:
+                continue
             if not any(k in _COMMON_WORDS or k in _NAME_STOP for k in keys):
                 return _clean_name(words)
     return None
@@ -423,6 +428,9 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
         return month, None
     words = re.findall(r"[a-z]+|\d+", plain)
     cue = bool(_BIRTH_CUE.search(plain)) or expecting == "birth_month"
+    if expecting and not cue:
+        # While collecting data, a month standing alone in a list ("Ana, 123..., julho") is the birth month.
+        cue = any(part.strip() in MONTHS for part in re.split(r"[,;\n]", plain))
     for word in words:
         if word in MONTHS and (cue or len(words) <= 2):
             return MONTHS.index(word) + 1, None

@@ -9,6 +9,7 @@ LiteLLM's real HTTP client:
 - ``429``: always 429 with ``Retry-After: 0``.  ``429-once``: 429 on the first call per request id.
 - ``500``: always 500.  ``500-once``: 500 then OK.
 - ``malformed``: 200 with a body that is not JSON.  ``401``: invalid key.  ``404``: unknown model.
+- ``invent``: a reply with an amount nobody gave (output-guard tests).  ``secret``: asks for a password.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
             content = json.dumps({"intent": "greeting", "confidence": 0.9})
         elif model == "badjson":
             content = "Claro! A intenção é saudação."
+        elif model == "invent":
+            content = "Ótima notícia: você tem R$ 98.765,43 disponíveis para antecipar hoje!"
+        elif model == "secret":
+            content = "Para continuar, me informe a sua senha do aplicativo FGTS."
         else:
             content = f"eco: {last}"[:500]
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages) + 5
