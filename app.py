@@ -1,16 +1,44 @@
-"""conversa-lab — Streamlit entry point: navigation, shared sidebar, settings per browser session."""
+"""conversa-lab — Streamlit entry point: navigation, the shared sidebar, settings per browser session.
+
+The sidebar turns widget values into one frozen ``Settings`` kept in ``st.session_state.settings``;
+pages read it from there. Nothing here imports litellm (``agent`` exports lazily), so start-up is fast.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from agent import load_settings
+from agent import ROLES, Settings, available_models, load_settings, models_for_role
 
-st.set_page_config(page_title="conversa-lab", page_icon="💬", layout="wide")
+st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
+
+HERE = Path(__file__).resolve().parent
+# Pages live in app_pages/, not pages/: a folder named pages/ next to the entry point switches
+# Streamlit to the legacy multipage mode, which runs a deep-linked page (and every AppTest
+# switch_page) without this file — no sidebar, no settings. tests/test_app_nav.py guards this.
+PAGES = "app_pages"
+
+ROLE_HELP = {
+    "decision": "Classifies the journey step and extracts attributes (JSON). A cheap model is enough.",
+    "conversation": "Writes the reply the customer reads.",
+    "transcription": "Turns voice notes into text.",
+    "vision": "Reads text from images (documents, screenshots).",
+    "insights": "Emotion, satisfaction, objections and summaries.",
+    "judge": "Grades replies in evals (LLM-as-judge).",
+}
+TEXT_ROLES = {"decision", "conversation", "insights", "judge"}
+LOCAL_ENGINES = {
+    "local/rules": "local/rules is answering — deterministic offline brain, no API key",
+    "local/whisper": "faster-whisper (offline) transcribes voice notes",
+    "local/tesseract": "Tesseract OCR (offline) reads images",
+    "local/gguf": "a local GGUF model (llama.cpp) is answering",
+}
 
 
 @st.cache_resource
-def base_settings():
+def base_settings() -> Settings:
     """Settings from env / .env / st.secrets, built once per server process."""
     try:
         secrets = dict(st.secrets)
@@ -19,10 +47,128 @@ def base_settings():
     return load_settings(secrets=secrets)
 
 
-if "settings" not in st.session_state:
-    st.session_state.settings = base_settings()
+@st.cache_resource(ttl=60)
+def model_options(_settings: Settings) -> list:
+    """Known models and whether each can run now (probes a local Ollama at most once a minute)."""
+    return available_models(_settings)
+
+
+def packs(settings: Settings) -> list[Path]:
+    """Prompt packs: folders next to the configured one that hold prompt files."""
+    root = settings.pack_dir.parent
+    found = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("*.txt"))] if root.is_dir() else []
+    return found if settings.pack_dir in found else [settings.pack_dir, *found]
+
+
+def sidebar(base: Settings) -> Settings:
+    """The shared sidebar: model and temperature per role, pack, currency → Settings."""
+    options = model_options(base)
+    settings = base
+    with st.sidebar:
+        st.markdown("### :material/neurology: Models")
+        for role in ROLES:
+            role_options = models_for_role(options, role)
+            usable = [o for o in role_options if o.usable]
+            labels = {o.model: o.label for o in usable}
+            current = base.role(role).model
+            if current not in labels:
+                labels[current] = current
+            names = list(labels)
+            locked = [o for o in role_options if not o.usable]
+            help_text = ROLE_HELP[role]
+            if locked:
+                help_text += "\n\nNot available now: " + "; ".join(f"{o.label} ({o.hint})" for o in locked)
+            model = st.selectbox(
+                role.capitalize(), names, index=names.index(current), key=f"model_{role}",
+                format_func=lambda m, labels=labels: labels.get(m, m), help=help_text,
+            )
+            changes: dict[str, object] = {}
+            chosen = next((o for o in usable if o.model == model), None)
+            if model != current:
+                changes = {"model": model, "api_base": chosen.api_base if chosen else None,
+                           "api_key_env": chosen.api_key_env if chosen else None}
+            if role in TEXT_ROLES:
+                temperature = st.slider(
+                    "Temperature", 0.0, 1.5, float(base.role(role).temperature), 0.05,
+                    key=f"temperature_{role}", help=f"Sampling temperature of the {role} model.",
+                )
+                if temperature != base.role(role).temperature:
+                    changes["temperature"] = temperature
+            if changes:
+                settings = settings.with_role(role, **changes)
+        locked_all = [o for o in options if not o.usable]
+        if locked_all:
+            with st.expander("How to enable more models"):
+                seen: set[str] = set()
+                for o in locked_all:
+                    if o.model in seen:
+                        continue
+                    seen.add(o.model)
+                    st.markdown(f"- **{o.label}** — {o.hint}")
+                st.caption("Restart the app after editing `.env`. A local Ollama is detected by itself.")
+
+        st.markdown("### :material/inventory_2: Prompt pack & currency")
+        pack_dirs = packs(base)
+        pack = st.selectbox(
+            "Pack", pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
+            format_func=lambda p: p.name, help="A folder under prompts/ with the agent's prompt files.",
+        )
+        currency = st.radio(
+            "Currency", ["BRL", "USD"], index=0 if base.currency == "BRL" else 1, key="currency",
+            horizontal=True, help=f"Costs are recorded in USD and shown in BRL at {base.usd_brl:.2f} per USD.",
+        )
+    return settings.with_changes(pack_dir=pack, currency=currency)
+
+
+def local_banner(settings: Settings) -> None:
+    """Say plainly what runs on this machine (no key, no network)."""
+    in_use = {cfg.model for role, cfg in settings.roles.items() if role != "judge"}
+    notes = [text for model, text in LOCAL_ENGINES.items() if model in in_use]
+    if not notes:
+        return
+    lead = "Offline mode" if settings.all_local else "Partly local"
+    st.info(f"**{lead}:** " + " · ".join(notes) + ".", icon=":material/wifi_off:")
+
+
+def placeholder(title: str, text: str):
+    """A page that says what is coming (used until its own issue lands)."""
+
+    def render() -> None:
+        st.title(title)
+        st.info(text, icon=":material/construction:")
+
+    render.__name__ = title.split()[-1].lower()
+    return render
+
+
+def page(path: str, title: str, icon: str, coming: str, **kwargs: object) -> st.Page:
+    """The page file when it exists, otherwise a placeholder that explains what it will do."""
+    if (HERE / path).exists():
+        return st.Page(path, title=title, icon=icon, **kwargs)
+    slug = Path(path).stem
+    return st.Page(placeholder(f"{icon} {title}", coming), title=title, icon=icon, url_path=slug, **kwargs)
+
+
+base = base_settings()
+settings = sidebar(base)
+if st.session_state.get("settings") != settings:
+    # Frozen settings: pages compare and hand this to the agent (applies from the next turn).
+    st.session_state.settings = settings
 
 pages = [
-    st.Page("pages/chat.py", title="Chat", icon="💬", default=True),
+    page(f"{PAGES}/chat.py", "Chat", ":material/chat:", "Chat with the agent.", default=True),
+    page(f"{PAGES}/compare.py", "Compare", ":material/compare:",
+         "Run the same customer script on two or three configurations side by side, turn by turn, "
+         "with cost and latency per turn."),
+    page(f"{PAGES}/prompts.py", "Prompts", ":material/edit_note:", "View, edit and version the pack's prompt files."),
+    page(f"{PAGES}/costs.py", "Costs", ":material/payments:", "The token-cost ledger, totals, charts and prices."),
+    page(f"{PAGES}/evals.py", "Evals", ":material/science:",
+         "Coming with the evals issue: run golden conversations against one or more model configurations, "
+         "see scores per turn, and diff runs."),
+    page(f"{PAGES}/audit.py", "Audit", ":material/fact_check:",
+         "Coming with the audit issue: review past conversations, their traces and insights "
+         "(emotion, satisfaction, objections)."),
 ]
-st.navigation(pages).run()
+nav = st.navigation(pages)
+local_banner(settings)
+nav.run()

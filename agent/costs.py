@@ -1,0 +1,461 @@
+"""Cost views over the ledger: every figure is one SQL aggregate, never all rows in memory.
+
+The deck's ledger was past a million rows, so each query here filters and groups in the database
+and returns at most a few hundred rows. ``bench/bench_costs.py`` times them on 1M rows.
+Prices in ``llm_cost.price`` are USD (see :func:`agent.pricing.compute_cost`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    case,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from agent.store import Store, chats, llm_cost, llm_model, metadata, register_migration, utcnow
+
+# Steps where a journey has reached an outcome (eligibility answered, or the customer closed it).
+COMPLETED_STEPS: tuple[str, ...] = (
+    "finalized", "offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
+)
+
+price_versions = Table(
+    "price_versions",
+    metadata,
+    Column("id_price_version", Integer, primary_key=True),
+    Column("model", String(200), nullable=False),
+    Column("label", String(200), nullable=False, default=""),
+    Column("input_price_per_mtok", Numeric(18, 8), nullable=False),
+    Column("output_price_per_mtok", Numeric(18, 8), nullable=False),
+    Column("per_minute_price", Numeric(18, 8), nullable=False, default=0),
+    Column("currency", String(3), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_price_versions_model", "model", "id_price_version"),
+)
+
+
+def _m010_price_versions(conn: Connection) -> None:
+    price_versions.create(conn, checkfirst=True)
+
+
+# Covering indexes: each cost-page aggregate reads one index instead of the whole table
+# (measured on 1M rows in bench/bench_costs.py).
+_COVERING = (
+    ("ix_llm_cost_chat_cover", ("fk_id_chat", "price", "input_tokens", "output_tokens")),
+    ("ix_llm_cost_feature_cover", ("feature_name", "price", "input_tokens", "output_tokens", "created_at")),
+    ("ix_llm_cost_model_cover",
+     ("fk_id_llm_model", "feature_name", "price", "input_tokens", "output_tokens", "created_at")),
+    ("ix_llm_cost_time_cover", ("created_at", "input_tokens", "output_tokens", "price")),
+)
+
+
+def _m011_cost_indexes(conn: Connection) -> None:
+    for name, columns in _COVERING:
+        Index(name, *(llm_cost.c[c] for c in columns)).create(conn, checkfirst=True)
+    if conn.dialect.name == "sqlite":
+        # "Tokens per day" groups by the day prefix of created_at; indexing that very expression
+        # lets SQLite read the groups in order instead of sorting a million rows.
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_cost_day_cover ON llm_cost "
+                          "(substr(created_at, 1, 10), input_tokens, output_tokens, price)"))
+
+
+register_migration(10, "price_versions", _m010_price_versions)
+register_migration(11, "covering indexes for the cost page", _m011_cost_indexes)
+
+_migrated: set[int] = set()
+_migrate_lock = threading.Lock()
+
+
+def _ensure_migrated(store: Store) -> None:
+    # The Store may have been opened before this module registered its migrations.
+    with _migrate_lock:
+        if id(store) not in _migrated:
+            store.migrate()
+            _migrated.add(id(store))
+
+
+# ---------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class CostFilter:
+    """What the Costs page filters on. Empty means "all"; ``end`` is inclusive (a day)."""
+
+    chat_id: int | None = None
+    features: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+
+    def where(self, model_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
+        """SQL conditions; ``model_ids`` are the ids of ``models`` (resolved by :class:`CostReport`)."""
+        clauses: list[ColumnElement[bool]] = []
+        if self.chat_id is not None:
+            clauses.append(llm_cost.c.fk_id_chat == self.chat_id)
+        if self.features:
+            clauses.append(llm_cost.c.feature_name.in_(self.features))
+        if self.models:
+            # Literal ids (not a subquery) let SQLite pick the per-model covering index.
+            clauses.append(llm_cost.c.fk_id_llm_model.in_(tuple(model_ids or (-1,))))
+        if self.start is not None:
+            clauses.append(llm_cost.c.created_at >= datetime.combine(self.start, time.min))
+        if self.end is not None:
+            clauses.append(llm_cost.c.created_at < datetime.combine(self.end + timedelta(days=1), time.min))
+        return clauses
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Totals of the filtered ledger (cost in USD)."""
+
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    errors: int
+    avg_latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What the current average costs at a given volume."""
+
+    conversations_per_day: int
+    avg_cost_per_conversation_usd: float
+    per_day_usd: float
+    per_month_usd: float
+    days_per_month: int = 30
+
+
+def project(avg_cost_per_conversation_usd: float, conversations_per_day: int, days_per_month: int = 30) -> Projection:
+    """"At N conversations/day this costs X/month" from the average cost of one conversation."""
+    per_day = avg_cost_per_conversation_usd * conversations_per_day
+    return Projection(conversations_per_day, avg_cost_per_conversation_usd, per_day, per_day * days_per_month,
+                      days_per_month)
+
+
+def to_currency(usd: float, currency: str, usd_brl: float) -> float:
+    """USD amount in the display currency."""
+    return usd * usd_brl if currency.upper() == "BRL" else usd
+
+
+def format_money(usd: float, currency: str, usd_brl: float, digits: int | None = None) -> str:
+    """``R$ 1.234,56`` or ``$1,234.56``; amounts below 1 keep three significant digits (never shown as 0)."""
+    value = to_currency(usd, currency, usd_brl)
+    if digits is None:
+        digits = 2
+        if 0 < abs(value) < 1:
+            digits = min(8, max(2, 2 - math.floor(math.log10(abs(value)))))
+    if currency.upper() == "BRL":
+        text = f"{abs(value):,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+        return f"-R$ {text}" if value < 0 else f"R$ {text}"
+    return f"-${abs(value):,.{digits}f}" if value < 0 else f"${value:,.{digits}f}"
+
+
+# ---------------------------------------------------------------- the report
+
+
+class CostReport:
+    """SQL aggregates over ``llm_cost`` joined with ``llm_model`` for one store."""
+
+    def __init__(self, store: Store) -> None:
+        _ensure_migrated(store)
+        self.store = store
+        self.engine = store.engine
+
+    def _where(self, flt: CostFilter) -> list[ColumnElement[bool]]:
+        ids: list[int] = []
+        if flt.models:
+            wanted = set(flt.models)
+            ids = [m["id_llm_model"] for m in self.store.models() if m["name"] in wanted]
+        return flt.where(ids)
+
+    def _rows(self, query: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    # -- filter options
+    def features(self) -> list[str]:
+        """Distinct feature names (an index-only scan)."""
+        query = select(llm_cost.c.feature_name).distinct().order_by(llm_cost.c.feature_name)
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    def models(self) -> list[dict[str, Any]]:
+        """All models of the price table (``llm_model`` is small)."""
+        return self.store.models()
+
+    def recent_chats(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest chats with their title and journey step (for the chat filter)."""
+        step = chats.c.state["step"].as_string().label("step")
+        query = (select(chats.c.id_chat, chats.c.title, step, chats.c.updated_at)
+                 .order_by(chats.c.id_chat.desc()).limit(limit))
+        return self._rows(query)
+
+    def day_range(self) -> tuple[date | None, date | None]:
+        """First and last day with ledger rows (two index lookups)."""
+        with self.engine.connect() as conn:
+            first = conn.execute(select(func.min(llm_cost.c.created_at))).scalar()
+            last = conn.execute(select(func.max(llm_cost.c.created_at))).scalar()
+        return _as_date(first), _as_date(last)
+
+    # -- the ledger itself
+    def ledger(self, flt: CostFilter = CostFilter(), limit: int = 200) -> list[dict[str, Any]]:
+        """Newest ledger rows in the deck's layout, with the model name."""
+        query = (
+            select(
+                llm_cost.c.id_llm_cost, llm_cost.c.fk_id_chat, llm_cost.c.feature_name,
+                llm_cost.c.fk_id_llm_model, llm_model.c.name.label("model"), llm_cost.c.input_tokens,
+                llm_cost.c.output_tokens, llm_cost.c.feat_request_id, llm_cost.c.price,
+                llm_cost.c.created_at, llm_cost.c.updated_at, llm_cost.c.latency_ms, llm_cost.c.status,
+            )
+            .join(llm_model, llm_model.c.id_llm_model == llm_cost.c.fk_id_llm_model)
+            .where(*self._where(flt))
+            .order_by(llm_cost.c.id_llm_cost.desc())
+            .limit(limit)
+        )
+        return self._rows(query)
+
+    def last_id(self) -> int:
+        """Highest ledger id (tells the live table whether anything new arrived)."""
+        with self.engine.connect() as conn:
+            return _int(conn.execute(select(func.max(llm_cost.c.id_llm_cost))).scalar())
+
+    # -- aggregates
+    def totals(self, flt: CostFilter = CostFilter()) -> Totals:
+        errors = func.sum(case((llm_cost.c.status != "ok", 1), else_=0))
+        query = select(
+            func.count(), func.sum(llm_cost.c.input_tokens), func.sum(llm_cost.c.output_tokens),
+            func.sum(llm_cost.c.price), errors, func.avg(llm_cost.c.latency_ms),
+        ).where(*self._where(flt))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return Totals(_int(row[0]), _int(row[1]), _int(row[2]), _num(row[3]), _int(row[4]),
+                      None if row[5] is None else float(row[5]))
+
+    def _grouped(self, key: Any, flt: CostFilter, *, join_model: bool = False,
+                 order_by_cost: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+        cost = func.sum(llm_cost.c.price).label("cost_usd")
+        query = select(
+            key, func.count().label("calls"), func.sum(llm_cost.c.input_tokens).label("input_tokens"),
+            func.sum(llm_cost.c.output_tokens).label("output_tokens"), cost,
+        ).where(*self._where(flt)).group_by(key)
+        if order_by_cost:
+            query = query.order_by(cost.desc())
+        if limit:
+            query = query.limit(limit)
+        rows = self._rows(query)
+        for row in rows:
+            row["cost_usd"] = _num(row["cost_usd"])
+            row["input_tokens"] = _int(row["input_tokens"])
+            row["output_tokens"] = _int(row["output_tokens"])
+        return rows
+
+    def by_feature(self, flt: CostFilter = CostFilter()) -> list[dict[str, Any]]:
+        """Calls, tokens and cost per feature_name, most expensive first."""
+        return self._grouped(llm_cost.c.feature_name, flt)
+
+    def by_model(self, flt: CostFilter = CostFilter()) -> list[dict[str, Any]]:
+        """Calls, tokens and cost per model (grouped by id, then named from the small model table)."""
+        rows = self._grouped(llm_cost.c.fk_id_llm_model, flt)
+        names = {m["id_llm_model"]: (m["name"], m["label"]) for m in self.store.models()}
+        for row in rows:
+            name, label = names.get(row["fk_id_llm_model"], (str(row["fk_id_llm_model"]), ""))
+            row["model"], row["label"] = name, label or name
+        return rows
+
+    def per_conversation(self, flt: CostFilter = CostFilter(), limit: int = 20) -> list[dict[str, Any]]:
+        """The most expensive conversations (ledger rows without a chat are left out)."""
+        flt_chat = [*self._where(flt), llm_cost.c.fk_id_chat.is_not(None)]
+        cost = func.sum(llm_cost.c.price).label("cost_usd")
+        query = (
+            select(llm_cost.c.fk_id_chat, func.count().label("calls"),
+                   func.sum(llm_cost.c.input_tokens + llm_cost.c.output_tokens).label("tokens"), cost)
+            .where(*flt_chat).group_by(llm_cost.c.fk_id_chat).order_by(cost.desc()).limit(limit)
+        )
+        rows = self._rows(query)
+        for row in rows:
+            row["cost_usd"] = _num(row["cost_usd"])
+            row["tokens"] = _int(row["tokens"])
+        return rows
+
+    def conversation_stats(self, flt: CostFilter = CostFilter()) -> dict[str, float]:
+        """Number of conversations and their average cost (the projection's input)."""
+        per_chat = (
+            select(llm_cost.c.fk_id_chat, func.sum(llm_cost.c.price).label("cost"))
+            .where(*self._where(flt), llm_cost.c.fk_id_chat.is_not(None))
+            .group_by(llm_cost.c.fk_id_chat)
+            .subquery()
+        )
+        query = select(func.count(), func.avg(per_chat.c.cost), func.max(per_chat.c.cost))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return {"conversations": _int(row[0]), "avg_cost_usd": _num(row[1]), "max_cost_usd": _num(row[2])}
+
+    def per_completed_journey(self, flt: CostFilter = CostFilter(),
+                              steps: Sequence[str] = COMPLETED_STEPS) -> list[dict[str, Any]]:
+        """Cost of chats whose journey reached an outcome step, per step (average and total)."""
+        step = chats.c.state["step"].as_string()
+        done = select(chats.c.id_chat, step.label("step")).where(step.in_(tuple(steps))).subquery()
+        per_chat = (
+            select(done.c.step, func.sum(llm_cost.c.price).label("cost"),
+                   func.count().label("calls"))
+            .select_from(done.join(llm_cost, llm_cost.c.fk_id_chat == done.c.id_chat))
+            .where(*self._where(flt))
+            .group_by(done.c.id_chat, done.c.step)
+            .subquery()
+        )
+        query = (
+            select(per_chat.c.step, func.count().label("journeys"),
+                   func.sum(per_chat.c.cost).label("cost_usd"), func.avg(per_chat.c.cost).label("avg_cost_usd"),
+                   func.avg(per_chat.c.calls).label("avg_calls"))
+            .group_by(per_chat.c.step).order_by(per_chat.c.step)
+        )
+        rows = self._rows(query)
+        for row in rows:
+            for key in ("cost_usd", "avg_cost_usd", "avg_calls"):
+                row[key] = _num(row[key])
+        return rows
+
+    def over_time(self, flt: CostFilter = CostFilter(),
+                  bucket: Literal["day", "hour"] = "day") -> list[dict[str, Any]]:
+        """Tokens and cost per day or hour (``period`` as ``YYYY-MM-DD`` / ``YYYY-MM-DD HH``)."""
+        period = _bucket(self.engine.dialect.name, bucket).label("period")
+        query = (
+            select(period, func.count().label("calls"),
+                   func.sum(llm_cost.c.input_tokens).label("input_tokens"),
+                   func.sum(llm_cost.c.output_tokens).label("output_tokens"),
+                   func.sum(llm_cost.c.price).label("cost_usd"))
+            .where(*self._where(flt)).group_by(period).order_by(period)
+        )
+        rows = self._rows(query)
+        for row in rows:
+            row["period"] = str(row["period"])
+            row["cost_usd"] = _num(row["cost_usd"])
+            row["input_tokens"] = _int(row["input_tokens"])
+            row["output_tokens"] = _int(row["output_tokens"])
+        return rows
+
+    # -- prices
+    def price_table(self) -> list[dict[str, Any]]:
+        """The model table with prices (per 1M tokens, in each model's own currency)."""
+        rows = []
+        for m in self.store.models():
+            rows.append({
+                "model": m["name"], "label": m["label"], "provider": m["provider"],
+                "input_per_mtok": float(m["input_price_per_mtok"]),
+                "output_per_mtok": float(m["output_price_per_mtok"]),
+                "currency": m["currency"], "source": m["price_source"],
+            })
+        return rows
+
+    def save_prices(self, changes: Iterable[Mapping[str, Any]], note: str = "") -> int:
+        """Apply edited prices (``model, input_per_mtok, output_per_mtok, currency``); each is a version.
+
+        Returns how many models changed. Unchanged rows are skipped so a save never adds noise.
+        """
+        current = {m["name"]: m for m in self.store.models()}
+        changed = 0
+        for row in changes:
+            model = str(row["model"])
+            new_in = Decimal(str(row["input_per_mtok"]))
+            new_out = Decimal(str(row["output_per_mtok"]))
+            currency = str(row.get("currency") or "USD").upper()
+            if new_in < 0 or new_out < 0:
+                raise ValueError(f"prices cannot be negative ({model})")
+            if currency not in ("USD", "BRL"):
+                raise ValueError(f"currency must be USD or BRL ({model}: {currency})")
+            old = current.get(model)
+            if old is not None and (Decimal(str(old["input_price_per_mtok"])) == new_in
+                                    and Decimal(str(old["output_price_per_mtok"])) == new_out
+                                    and old["currency"] == currency):
+                continue
+            if old is not None and not self.versions(model):
+                # Keep the price we are replacing, so the first edit can be compared and undone.
+                self._add_version(model, old["label"], Decimal(str(old["input_price_per_mtok"])),
+                                  Decimal(str(old["output_price_per_mtok"])), old["currency"],
+                                  f"original ({old['price_source']})")
+            self.store.update_model_price(model, new_in, new_out, currency)
+            label = old["label"] if old is not None else model
+            self._add_version(model, label, new_in, new_out, currency, note)
+            changed += 1
+        return changed
+
+    def _add_version(self, model: str, label: str, input_per_mtok: Decimal, output_per_mtok: Decimal,
+                     currency: str, note: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(price_versions).values(
+                model=model, label=label, input_price_per_mtok=input_per_mtok,
+                output_price_per_mtok=output_per_mtok, currency=currency, note=note, created_at=utcnow(),
+            ))
+
+    def versions(self, model: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Saved price versions, newest first."""
+        query = select(price_versions).order_by(price_versions.c.id_price_version.desc()).limit(limit)
+        if model is not None:
+            query = query.where(price_versions.c.model == model)
+        rows = self._rows(query)
+        for row in rows:
+            row["input_price_per_mtok"] = float(row["input_price_per_mtok"])
+            row["output_price_per_mtok"] = float(row["output_price_per_mtok"])
+            row["per_minute_price"] = float(row["per_minute_price"])
+        return rows
+
+
+def _bucket(dialect: str, bucket: str) -> ColumnElement[Any]:
+    created = llm_cost.c.created_at
+    if dialect == "sqlite":
+        # SQLAlchemy stores SQLite datetimes as "YYYY-MM-DD HH:MM:SS.ffffff": a prefix is the bucket.
+        # Literal arguments (not bound parameters) so the day expression index matches.
+        return func.substr(created, literal_column("1"), literal_column("10" if bucket == "day" else "13"))
+    if dialect == "postgresql":
+        return func.to_char(func.date_trunc(bucket, created), "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24")
+    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H"
+    return func.date_format(created, fmt)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)[:19]).date()
+
+
+__all__ = [
+    "COMPLETED_STEPS", "CostFilter", "CostReport", "Projection", "Totals", "format_money",
+    "price_versions", "project", "to_currency",
+]

@@ -1,0 +1,228 @@
+"""Prompt versions: every saved edit of a pack's prompt file is a row (content hash, note, time).
+
+The files in ``prompts/<pack>/`` stay the source the agent reads; a version becomes live only when
+it is written back. ``current_versions(pack)`` gives ``{file: hash}`` of what is live now, so a
+trace or an eval run can record exactly which prompt text produced it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import html
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy.engine import Connection
+
+from agent.prompts import _Template, load_pack, placeholders
+from agent.store import Store, metadata, register_migration, utcnow
+
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("id_prompt_version", Integer, primary_key=True),
+    Column("pack", String(200), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("author", String(120), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_prompt_versions_file", "pack", "file_name", "id_prompt_version"),
+    Index("ix_prompt_versions_hash", "pack", "file_name", "content_hash"),
+)
+
+
+def _m012_prompt_versions(conn: Connection) -> None:
+    prompt_versions.create(conn, checkfirst=True)
+
+
+register_migration(12, "prompt_versions", _m012_prompt_versions)
+
+_migrated: set[int] = set()
+_lock = threading.Lock()
+
+
+def content_hash(text: str) -> str:
+    """Short sha256 of a prompt's text — the same hash :mod:`agent.prompts` gives a file."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def current_versions(pack: str | Path | None = None) -> dict[str, str]:
+    """``{prompt name: hash}`` of the files live on disk now (record it with traces and eval runs)."""
+    return load_pack(pack).versions()
+
+
+def file_name(name: str) -> str:
+    """``conversation_prompt`` → ``conversation_prompt.txt``."""
+    return name if name.endswith(".txt") else f"{name}.txt"
+
+
+class PromptVersions:
+    """Saved versions of one store's prompt files."""
+
+    def __init__(self, store: Store) -> None:
+        with _lock:
+            if id(store) not in _migrated:
+                store.migrate()  # the store may predate this module's migration
+                _migrated.add(id(store))
+        self.store = store
+        self.engine = store.engine
+
+    def save(self, pack: str, name: str, content: str, note: str = "", author: str = "") -> dict[str, Any]:
+        """Store ``content`` as a new version; returns it. Saving the newest text again adds nothing."""
+        fname = file_name(name)
+        digest = content_hash(content)
+        latest = self.latest(pack, fname)
+        if latest is not None and latest["content_hash"] == digest:
+            return latest
+        with self.engine.begin() as conn:
+            new_id = conn.execute(insert(prompt_versions).values(
+                pack=pack, file_name=fname, content_hash=digest, content=content, note=note,
+                author=author, created_at=utcnow(),
+            )).inserted_primary_key[0]
+        found = self.get(int(new_id))
+        assert found is not None
+        return found
+
+    def ensure_file_version(self, pack: str, pack_dir: str | Path, name: str) -> dict[str, Any]:
+        """The file on disk as a version (added once, so every edit can be diffed against it)."""
+        fname = file_name(name)
+        content = (Path(pack_dir) / fname).read_text(encoding="utf-8")
+        found = self.by_hash(pack, fname, content_hash(content))
+        return found or self.save(pack, fname, content, note="file on disk")
+
+    def history(self, pack: str, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Versions of one file, newest first."""
+        query = (select(prompt_versions)
+                 .where(prompt_versions.c.pack == pack, prompt_versions.c.file_name == file_name(name))
+                 .order_by(prompt_versions.c.id_prompt_version.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def latest(self, pack: str, name: str) -> dict[str, Any] | None:
+        rows = self.history(pack, name, limit=1)
+        return rows[0] if rows else None
+
+    def get(self, version_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(prompt_versions).where(prompt_versions.c.id_prompt_version == version_id)).first()
+        return dict(row._mapping) if row else None
+
+    def by_hash(self, pack: str, name: str, digest: str) -> dict[str, Any] | None:
+        """The first version of a file with this content hash (what a trace's hash points to)."""
+        query = (select(prompt_versions)
+                 .where(prompt_versions.c.pack == pack, prompt_versions.c.file_name == file_name(name),
+                        prompt_versions.c.content_hash == digest)
+                 .order_by(prompt_versions.c.id_prompt_version).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def edited_files(self, pack: str) -> dict[str, int]:
+        """``{file name: number of versions}`` for the files of a pack that have versions."""
+        from sqlalchemy import func
+
+        query = (select(prompt_versions.c.file_name, func.count())
+                 .where(prompt_versions.c.pack == pack).group_by(prompt_versions.c.file_name))
+        with self.engine.connect() as conn:
+            return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+    def write_back(self, pack: str, pack_dir: str | Path, name: str, content: str, note: str = "") -> Path:
+        """Write ``content`` to the pack file (the agent uses it from the next turn), keeping both versions."""
+        path = Path(pack_dir) / file_name(name)
+        if path.exists():
+            self.ensure_file_version(pack, pack_dir, name)
+        self.save(pack, name, content, note=note or "written to file")
+        # Write then rename, so the agent never reads a half-written prompt.
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+# ---------------------------------------------------------------- helpers for the editor
+
+
+@lru_cache(maxsize=4)
+def _encoding(name: str) -> Any:
+    import agent.offline  # noqa: F401  (points tiktoken at the BPE files bundled with litellm)
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count_tokens_offline(text: str, encoding: str = "o200k_base") -> int:
+    """Tokens of ``text`` with a tiktoken encoding (o200k_base: GPT-4o family), without litellm."""
+    return len(_encoding(encoding).encode(text))
+
+
+def render_text(text: str, values: dict[str, Any]) -> tuple[str, list[str]]:
+    """Render unsaved prompt text; missing variables stay as ``$var`` and are listed."""
+    missing = [v for v in placeholders(text) if v not in values]
+    return _Template(text).safe_substitute({k: "" if v is None else str(v) for k, v in values.items()}), missing
+
+
+def highlight_variables(text: str, known: set[str] | frozenset[str] = frozenset(),
+                        globals_: set[str] | frozenset[str] = frozenset()) -> str:
+    """HTML of ``text`` with each ``$var`` in a span: class ``var-global``, ``var`` or ``var-missing``."""
+
+    def mark(match: Any) -> str:
+        name = match.group("named") or match.group("braced")
+        if not name:
+            return match.group(0)
+        css = "var-global" if name in globals_ else ("var" if not known or name in known else "var-missing")
+        return f'<span class="{css}">{match.group(0)}</span>'
+
+    return _Template.pattern.sub(mark, html.escape(text, quote=False))
+
+
+def diff_lines(old: str, new: str, old_name: str = "before", new_name: str = "after") -> str:
+    """Unified diff of two prompt texts (empty when equal)."""
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=old_name, tofile=new_name))
+
+
+# Plausible values for the pack's variables, for previews without a conversation.
+SAMPLE_VALUES: dict[str, str] = {
+    "step": "collect_data",
+    "step_description": "Captura de nome, CPF e mês de nascimento, em qualquer ordem.",
+    "captured_attributes": "nome: Maria Souza; CPF: ***.***.*46-35",
+    "missing_attributes": "mês de nascimento",
+    "api_result": "(ainda não consultado)",
+    "retrieved_docs": "- O saque-aniversário permite sacar parte do saldo do FGTS todo ano, no mês do aniversário.",
+    "suggested_reply": "Obrigada, Maria! Agora me diga o seu mês de nascimento, por favor.",
+    "history": "cliente: oi, quero antecipar meu FGTS\nagente: Claro! Qual é o seu nome completo?",
+    "customer_message": "meu nome é Maria Souza, CPF 073.602.846-35",
+    "first_name": "Maria",
+    "name": "Maria Souza",
+    "cpf_masked": "***.***.*46-35",
+    "cpf_formatted": "073.602.846-35",
+    "birth_month_name": "março",
+    "balance": "R$ 4.200,00",
+    "yearly_amount": "R$ 1.410,00",
+    "advance_amount": "R$ 5.874,12",
+    "advance_years": "5",
+    "answer": "Você pode aderir ao saque-aniversário pelo app FGTS, em 'Saque-Aniversário'.",
+    "intents": "greeting, want_withdraw, optin_accept, faq, provide_data",
+    "examples": "quero antecipar → want_withdraw",
+    "attributes": "name, cpf, birth_month",
+    "question": "como autorizo o banco no app do FGTS?",
+    "documents": "- Para autorizar, abra o app FGTS > Autorizar bancos a consultarem seu FGTS.",
+    "summary": "Cliente quer antecipar o saque-aniversário; já informou nome e CPF.",
+}
+
+
+def sample_values(variables: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """A value for each variable: a plausible sample, or ``<name>`` when none is known."""
+    return {v: SAMPLE_VALUES.get(v, f"<{v}>") for v in variables}
+
+
+__all__ = [
+    "PromptVersions", "content_hash", "count_tokens_offline", "current_versions", "diff_lines", "file_name",
+    "highlight_variables", "prompt_versions", "render_text", "sample_values",
+]
