@@ -132,6 +132,11 @@ def query_terms(query: str) -> list[str]:
     return sorted({_stem(w) for w in words})
 
 
+def _trigrams(text: str) -> frozenset[str]:
+    padded = f"  {text} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
@@ -151,6 +156,7 @@ class KnowledgeBase:
         self.entries = tuple(entries)
         self.embed = embed
         self._vectors: list[Sequence[float]] | None = None
+        self._phrases: list[list[frozenset[str]]] | None = None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute(
@@ -181,7 +187,20 @@ class KnowledgeBase:
                 "WHERE faq MATCH ? ORDER BY s DESC LIMIT ?",
                 (match, limit),
             ).fetchall()
-        return [(int(r), float(s)) for r, s in rows]
+        # BM25 ignores terms every entry shares ("saque-aniversário"), so "o que é o saque-aniversário?"
+        # ties across entries; closeness of the whole phrasing to the entry's questions breaks it.
+        shaped = [(int(r), float(s) + self.PHRASE_WEIGHT * self._phrase_similarity(query, int(r))) for r, s in rows]
+        return sorted(shaped, key=lambda p: p[1], reverse=True)
+
+    PHRASE_WEIGHT = 5.0
+
+    def _phrase_similarity(self, query: str, index: int) -> float:
+        if self._phrases is None:
+            self._phrases = [[_trigrams(normalize(q)) for q in (e.question, *e.alternates)] for e in self.entries]
+        grams = _trigrams(normalize(query))
+        if not grams:
+            return 0.0
+        return max((len(grams & p) / len(grams | p) for p in self._phrases[index] if p), default=0.0)
 
     def _dense(self, query: str) -> list[tuple[int, float]]:
         assert self.embed is not None
