@@ -285,12 +285,12 @@ class _Turn:
                              {**variables, "intents": intents, "pending_question": str(pending or "")},
                              {"task": "journey_classification", "customer_message": self.customer_text,
                               "step": self.state.step, "pack_dir": str(self.e.settings.pack_dir)})
-        deterministic = nlu.classify(self.customer_text, self.e.settings.pack_dir)
-        intent = deterministic
         if raw and raw.get("intent") in journey.intents:
-            intent = replace(deterministic, intent=raw["intent"], confidence=float(raw.get("confidence") or 0.0))
-        elif raw is not None:
-            self.trace["notes"].append(f"classification {raw!r} is not a known intent; used the deterministic one")
+            intent = nlu.IntentResult(intent=raw["intent"], confidence=float(raw.get("confidence") or 0.0))
+        else:
+            if raw is not None:
+                self.trace["notes"].append(f"classification {raw!r} is not a known intent; used the deterministic one")
+            intent = nlu.classify(self.customer_text, self.e.settings.pack_dir)
 
         expecting = self.expecting()
         extraction = nlu.extract(self.customer_text, expecting)

@@ -77,7 +77,9 @@ def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_i
         if seconds > settings.max_audio_seconds:
             raise media.AudioTooLongError(f"{seconds:.0f}s > {settings.max_audio_seconds:.0f}s",
                                           limit_seconds=settings.max_audio_seconds)
-        completion = gateway.transcribe(role, TRANSCRIPTION_FEATURE, attachment.data, attachment.filename, chat_id,
+        # Transcription APIs trust the file name's extension: name the file after what the bytes are.
+        api_name = f"audio.{media.audio_format_for_api(attachment.data)}"
+        completion = gateway.transcribe(role, TRANSCRIPTION_FEATURE, attachment.data, api_name, chat_id,
                                         seconds=seconds, prompt=settings.whisper_initial_prompt)
         return MediaRead(text=completion.text, usage=completion.usage, trace=_trace(
             attachment, model, text=mask_pii(completion.text), seconds=seconds,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -75,6 +76,7 @@ class AgentSession:
         self.messages: list[Message] = list(messages)
         self.traces: list[dict[str, Any]] = list(traces)
         self.pending: list[Message] = []
+        self._unsaved: list[Message] = []
         self.burst_deadline: float | None = None
         self.clock = clock
         self.last_activity = self.messages[-1].created_at if self.messages else clock()
@@ -158,6 +160,7 @@ class AgentSession:
         message = Message("operator", text.strip(), created_at=self.clock() if now is None else now,
                           source="operator")
         self._persist_message(message)
+        self._save()
         return message
 
     def request_handoff(self, *, now: float | None = None) -> TurnResult:
@@ -237,8 +240,7 @@ class AgentSession:
         self.state = outcome.state
         self.traces.append(outcome.trace)
         self.last_activity = now
-        self.store.update_chat(self.chat_id, state=self.state.to_dict(), status=self._status())
-        self.store.add_trace(self.chat_id, turn_index, outcome.trace)
+        self._save(trace=outcome.trace, turn_index=turn_index)
         return TurnResult(
             replies=replies, trace=outcome.trace, step_before=before.step, step_after=outcome.state.step,
             attributes=state_view(outcome.state)["attributes"], tool_calls=outcome.tool_calls,
@@ -251,11 +253,17 @@ class AgentSession:
         return "finalized" if self.state.step in {"finalized", "optout"} else "open"
 
     def _persist_message(self, message: Message) -> None:
+        """Queue a message; ``_save`` writes the turn's messages, state and trace in one transaction."""
         self.messages.append(message)
-        from datetime import UTC, datetime
+        self._unsaved.append(message)
 
-        self.store.add_message(self.chat_id, message.role, message.text, message.source, message.meta,
-                               created_at=datetime.fromtimestamp(message.created_at or time.time(), UTC))
+    def _save(self, *, trace: dict[str, Any] | None = None, turn_index: int | None = None) -> None:
+        rows = [{"role": m.role, "text": m.text, "source": m.source, "meta": m.meta,
+                 "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
+        self.store.record_turn(self.chat_id, rows, chat_values={"state": self.state.to_dict(),
+                                                                 "status": self._status()},
+                               trace=trace, turn_index=turn_index)
+        self._unsaved = []
 
 
 def list_conversations(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:

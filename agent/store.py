@@ -421,6 +421,24 @@ class Store:
             rows = conn.execute(select(messages).where(messages.c.fk_id_chat == chat_id).order_by(messages.c.id_message))
             return [dict(r._mapping) for r in rows]
 
+    def record_turn(self, chat_id: int, new_messages: Iterable[Mapping[str, Any]], *,
+                    chat_values: Mapping[str, Any] | None = None, trace: Mapping[str, Any] | None = None,
+                    turn_index: int | None = None) -> None:
+        """Messages, chat state and trace of one turn in a single transaction (all or nothing)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            rows = [{"fk_id_chat": chat_id, "role": m["role"], "text": m["text"], "source": m.get("source", "text"),
+                     "meta": json.loads(json.dumps(m.get("meta") or {}, default=str)),
+                     "created_at": m.get("created_at") or now} for m in new_messages]
+            if rows:
+                conn.execute(insert(messages), rows)
+            if chat_values:
+                conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**chat_values, updated_at=now))
+            if trace is not None:
+                conn.execute(insert(traces).values(
+                    fk_id_chat=chat_id, turn_index=turn_index or 0,
+                    trace=json.loads(json.dumps(trace, default=str)), created_at=now))
+
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
         with self.engine.begin() as conn:
             return int(conn.execute(insert(traces).values(
