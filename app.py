@@ -37,18 +37,19 @@ LOCAL_ENGINES = {
 }
 
 
-@st.cache_resource
 def base_settings() -> Settings:
-    """Settings from env / .env / st.secrets, built once per server process."""
-    try:
-        secrets = dict(st.secrets)
-    except Exception:  # noqa: BLE001  (no secrets.toml is the normal case)
-        secrets = {}
-    return load_settings(secrets=secrets)
+    """Settings from env / .env / st.secrets, read once per browser session (cheap: no imports)."""
+    if "base_settings" not in st.session_state:
+        try:
+            secrets = dict(st.secrets)
+        except Exception:  # noqa: BLE001  (no secrets.toml is the normal case)
+            secrets = {}
+        st.session_state.base_settings = load_settings(secrets=secrets)
+    return st.session_state.base_settings
 
 
-@st.cache_resource(ttl=60)
-def model_options(_settings: Settings) -> list:
+@st.cache_resource(ttl=60, show_spinner=False)
+def model_options(_settings: Settings, env_key: int) -> list:
     """Known models and whether each can run now (probes a local Ollama at most once a minute)."""
     return available_models(_settings)
 
@@ -62,7 +63,7 @@ def packs(settings: Settings) -> list[Path]:
 
 def sidebar(base: Settings) -> Settings:
     """The shared sidebar: model and temperature per role, pack, currency → Settings."""
-    options = model_options(base)
+    options = model_options(base, hash(tuple(sorted(base.env.items()))))
     settings = base
     with st.sidebar:
         st.markdown("### :material/neurology: Models")

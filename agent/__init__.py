@@ -37,6 +37,12 @@ _EXPORTS = {
     "count_tokens_offline": "agent.prompt_versions",
     "highlight_variables": "agent.prompt_versions",
     "diff_lines": "agent.prompt_versions",
+    "render_text": "agent.prompt_versions",
+    "sample_values": "agent.prompt_versions",
+    "SAMPLE_VALUES": "agent.prompt_versions",
+    "text_hash": "agent.prompt_versions",
+    "load_pack": "agent.prompts",
+    "placeholders": "agent.prompts",
 }
 
 __all__ = sorted(_EXPORTS)

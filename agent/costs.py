@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -73,8 +74,9 @@ _COVERING = (
 
 
 def _m011_cost_indexes(conn: Connection) -> None:
+    # Plain DDL: an Index object would attach itself to the shared llm_cost Table for good.
     for name, columns in _COVERING:
-        Index(name, *(llm_cost.c[c] for c in columns)).create(conn, checkfirst=True)
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON llm_cost ({', '.join(columns)})"))
     if conn.dialect.name == "sqlite":
         # "Tokens per day" groups by the day prefix of created_at; indexing that very expression
         # lets SQLite read the groups in order instead of sorting a million rows.
@@ -85,16 +87,16 @@ def _m011_cost_indexes(conn: Connection) -> None:
 register_migration(10, "price_versions", _m010_price_versions)
 register_migration(11, "covering indexes for the cost page", _m011_cost_indexes)
 
-_migrated: set[int] = set()
+_migrated: weakref.WeakSet[Store] = weakref.WeakSet()
 _migrate_lock = threading.Lock()
 
 
 def _ensure_migrated(store: Store) -> None:
     # The Store may have been opened before this module registered its migrations.
     with _migrate_lock:
-        if id(store) not in _migrated:
+        if store not in _migrated:
             store.migrate()
-            _migrated.add(id(store))
+            _migrated.add(store)
 
 
 # ---------------------------------------------------------------- filters
@@ -121,9 +123,9 @@ class CostFilter:
             # Literal ids (not a subquery) let SQLite pick the per-model covering index.
             clauses.append(llm_cost.c.fk_id_llm_model.in_(tuple(model_ids or (-1,))))
         if self.start is not None:
-            clauses.append(llm_cost.c.created_at >= datetime.combine(self.start, time.min))
+            clauses.append(llm_cost.c.created_at >= datetime.combine(self.start, time.min, tzinfo=UTC))
         if self.end is not None:
-            clauses.append(llm_cost.c.created_at < datetime.combine(self.end + timedelta(days=1), time.min))
+            clauses.append(llm_cost.c.created_at < datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
         return clauses
 
 
@@ -440,7 +442,9 @@ def _bucket(dialect: str, bucket: str) -> ColumnElement[Any]:
         # Literal arguments (not bound parameters) so the day expression index matches.
         return func.substr(created, literal_column("1"), literal_column("10" if bucket == "day" else "13"))
     if dialect == "postgresql":
-        return func.to_char(func.date_trunc(bucket, created), "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24")
+        # Buckets in UTC, like the SQLite strings and the day filter.
+        utc = func.timezone("UTC", created)
+        return func.to_char(func.date_trunc(bucket, utc), "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24")
     fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H"
     return func.date_format(created, fmt)
 

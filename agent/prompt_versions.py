@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import html
 import threading
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,11 @@ def _m012_prompt_versions(conn: Connection) -> None:
 
 register_migration(12, "prompt_versions", _m012_prompt_versions)
 
-_migrated: set[int] = set()
+_migrated: weakref.WeakSet[Store] = weakref.WeakSet()
 _lock = threading.Lock()
 
 
-def content_hash(text: str) -> str:
+def text_hash(text: str) -> str:
     """Short sha256 of a prompt's text — the same hash :mod:`agent.prompts` gives a file."""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -67,16 +68,16 @@ class PromptVersions:
 
     def __init__(self, store: Store) -> None:
         with _lock:
-            if id(store) not in _migrated:
+            if store not in _migrated:
                 store.migrate()  # the store may predate this module's migration
-                _migrated.add(id(store))
+                _migrated.add(store)
         self.store = store
         self.engine = store.engine
 
     def save(self, pack: str, name: str, content: str, note: str = "", author: str = "") -> dict[str, Any]:
         """Store ``content`` as a new version; returns it. Saving the newest text again adds nothing."""
         fname = file_name(name)
-        digest = content_hash(content)
+        digest = text_hash(content)
         latest = self.latest(pack, fname)
         if latest is not None and latest["content_hash"] == digest:
             return latest
@@ -93,7 +94,7 @@ class PromptVersions:
         """The file on disk as a version (added once, so every edit can be diffed against it)."""
         fname = file_name(name)
         content = (Path(pack_dir) / fname).read_text(encoding="utf-8")
-        found = self.by_hash(pack, fname, content_hash(content))
+        found = self.by_hash(pack, fname, text_hash(content))
         return found or self.save(pack, fname, content, note="file on disk")
 
     def history(self, pack: str, name: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -214,6 +215,10 @@ SAMPLE_VALUES: dict[str, str] = {
     "question": "como autorizo o banco no app do FGTS?",
     "documents": "- Para autorizar, abra o app FGTS > Autorizar bancos a consultarem seu FGTS.",
     "summary": "Cliente quer antecipar o saque-aniversário; já informou nome e CPF.",
+    "allowed_tools": "consultar_fgts",
+    "attributes_schema": "name: nome completo; cpf: 11 dígitos; birth_month: 1 a 12",
+    "passages": "[faq-03] Como autorizar o banco no app FGTS: abra o app, toque em 'Autorizar bancos'...",
+    "pending_question": "Posso consultar o seu saldo do FGTS agora?",
 }
 
 
@@ -223,6 +228,6 @@ def sample_values(variables: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 
 __all__ = [
-    "PromptVersions", "content_hash", "count_tokens_offline", "current_versions", "diff_lines", "file_name",
+    "PromptVersions", "text_hash", "count_tokens_offline", "current_versions", "diff_lines", "file_name",
     "highlight_variables", "prompt_versions", "render_text", "sample_values",
 ]

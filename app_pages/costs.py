@@ -176,16 +176,16 @@ else:
                                   key="costs_bucket", format_func=lambda b: f"per {b}")
     timeline = pd.DataFrame(report.over_time(flt, bucket or "day"))
     if not timeline.empty:
-        timeline["period"] = pd.to_datetime(timeline["period"])
         melted = timeline.melt(id_vars=["period", "cost_usd"], value_vars=["input_tokens", "output_tokens"],
                                var_name="kind", value_name="tokens")
         st.altair_chart(
             alt.Chart(melted, title=f"Tokens per {bucket or 'day'}")
             .mark_bar()
-            .encode(x=alt.X("period:T", title=None), y=alt.Y("tokens:Q", stack=True),
+            .encode(x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45)),
+                    y=alt.Y("tokens:Q", stack=True),
                     color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
-                    tooltip=[alt.Tooltip("period:T"), "kind", alt.Tooltip("tokens:Q", format=",")])
-            .properties(height=240),
+                    tooltip=["period", "kind", alt.Tooltip("tokens:Q", format=",")])
+            .properties(height=300),
             width="stretch",
         )
 

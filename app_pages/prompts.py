@@ -1,0 +1,194 @@
+"""Prompts page: view and edit the pack's prompt files, token counts, preview, versions, diff, write back."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from agent import (
+    PromptVersions,
+    Store,
+    count_tokens_offline,
+    diff_lines,
+    highlight_variables,
+    load_pack,
+    placeholders,
+    render_text,
+    sample_values,
+    text_hash,
+)
+
+settings = st.session_state.settings
+pack = load_pack(settings.pack_dir)
+pack_key = pack.name
+ENCODING = "o200k_base"
+
+st.html("""<style>
+.prompt-view { white-space: pre-wrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
+  font-size: 0.85rem; line-height: 1.5; padding: 0.8rem 1rem; border-radius: 0.5rem;
+  background: rgba(151, 166, 195, 0.10); border: 1px solid rgba(151, 166, 195, 0.25);
+  max-height: 520px; overflow-y: auto; }
+.stTextArea textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.85rem; }
+.prompt-view .var, .legend .var { background: #dbeafe; color: #1e40af; border-radius: 4px; padding: 0 2px; font-weight: 600; }
+.prompt-view .var-global, .legend .var-global { background: #dcfce7; color: #166534; border-radius: 4px; padding: 0 2px; }
+.prompt-view .var-missing, .legend .var-missing { background: #fee2e2; color: #991b1b; border-radius: 4px; padding: 0 2px; }
+.legend { font-size: 0.8rem; color: rgba(49, 51, 63, 0.7); }
+.legend span { font-family: ui-monospace, monospace; }
+</style>""")
+
+
+@st.cache_resource
+def versions_for(url: str) -> PromptVersions:
+    return PromptVersions(Store.open(url))
+
+
+@st.cache_data(max_entries=2000)
+def tokens(text: str) -> int:
+    return count_tokens_offline(text, ENCODING)
+
+
+versions = versions_for(settings.database_url)
+
+st.title(":material/edit_note: Prompts")
+st.caption(f"Pack **{pack.name}** · `{pack.directory}` · {len(pack.files)} prompt files. "
+           "Saving keeps a version in the database; **Write to file** makes the agent use it from the next turn.")
+
+# ---------------------------------------------------------------- choose a file
+names = pack.names()
+edited = versions.edited_files(pack_key)
+overview = pd.DataFrame([
+    {"prompt": n, "tokens": tokens(pack.files[n].text), "variables": ", ".join(pack.variables(n)),
+     "hash": pack.files[n].sha, "versions": edited.get(pack.files[n].name, 0)}
+    for n in names
+])
+kind = st.segmented_control("Show", ["Prompts", "Message codes"], default="Prompts", key="prompts_kind")
+shown = [n for n in names if n.startswith("message_code_") == (kind == "Message codes")] or names
+left, right = st.columns([1, 3], gap="large")
+with left:
+    name = st.radio(
+        "File", shown, key=f"prompts_file_{kind}",
+        format_func=lambda n: f"{n} · {overview.loc[overview['prompt'] == n, 'tokens'].iloc[0]:,} tok",
+    )
+    total = int(overview["tokens"].sum())
+    st.caption(f"{total:,} tokens in the whole pack ({ENCODING}).")
+
+prompt = pack.get(name)
+editor_key = f"editor::{pack_key}::{name}"
+if editor_key not in st.session_state:
+    st.session_state[editor_key] = prompt.text
+
+
+def load_into_editor(content: str) -> None:
+    st.session_state[editor_key] = content
+
+
+def current_values() -> tuple[dict[str, str], str]:
+    """Variable values from the open conversation when there is one, else samples."""
+    values = sample_values([v for v in prompt.variables if v not in pack.globals])
+    session = st.session_state.get("agent_session")
+    if session is None:
+        return values, "sample values"
+    view = session.state_view()
+    values["step"] = str(view.get("step", values.get("step", "")))
+    attrs = view.get("attributes") or {}
+    if attrs:
+        values["captured_attributes"] = "; ".join(f"{k}: {v}" for k, v in attrs.items())
+    customer = [m for m in session.messages if m.role == "customer"]
+    if customer:
+        values["customer_message"] = customer[-1].text
+    return values, f"conversation #{session.chat_id}"
+
+
+with right:
+    text = st.session_state[editor_key]
+    n_tokens = tokens(text)
+    on_disk = text == prompt.text
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Tokens", f"{n_tokens:,}", delta=None if on_disk else f"{n_tokens - tokens(prompt.text):+,} vs file",
+              delta_color="inverse", help=f"Counted with tiktoken {ENCODING} (GPT-4o family), offline.")
+    m2.metric("Characters", f"{len(text):,}")
+    m3.metric("Variables", len(placeholders(text)))
+    st.caption(f"Version hash `{text_hash(text)}` (sha256, first 12 hex digits — what traces and eval runs record)"
+               + (" · same as the file on disk" if on_disk else f" · file on disk is `{prompt.sha}`"))
+    if not on_disk:
+        st.warning("The editor differs from the file on disk: save a version, or write it to the file.",
+                   icon=":material/edit:")
+
+    edit_tab, preview_tab, history_tab = st.tabs(
+        [":material/edit: Edit", ":material/visibility: Preview", ":material/history: Versions & diff"]
+    )
+
+    with edit_tab:
+        # Variables some file of the pack already uses are ones the agent passes.
+        known = set().union(*(f.variables for f in pack.files.values())) | set(pack.globals)
+        ed, view = st.columns(2)
+        ed.text_area("Edit", key=editor_key, height=520, label_visibility="collapsed",
+                     help="Ctrl+Enter applies the edit (token count, highlight, preview).")
+        view.html(f'<div class="prompt-view" style="height: 520px">'
+                  f'{highlight_variables(text, known, set(pack.globals))}</div>')
+        view.html(
+            '<div class="legend"><span class="var">$variable</span> passed by the agent · '
+            '<span class="var-global">$global</span> from pack.yaml · '
+            '<span class="var-missing">$unknown</span> not known to the agent yet</div>'
+        )
+        note = st.text_input("Note", key=f"note::{editor_key}", placeholder="What changed and why")
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Save version", icon=":material/save:", type="primary", width="stretch"):
+            versions.ensure_file_version(pack_key, pack.directory, name)
+            saved = versions.save(pack_key, name, text, note=note)
+            st.toast(f"Saved version {saved['content_hash']} of {prompt.name}.", icon=":material/check:")
+        if b2.button("Write to file", icon=":material/upload_file:", width="stretch", disabled=on_disk,
+                     help=f"Overwrite {prompt.path.name} in the pack folder; the agent uses it from the next turn."):
+            path = versions.write_back(pack_key, pack.directory, name, text, note=note)
+            st.toast(f"Wrote {path.name}.", icon=":material/check:")
+            st.rerun()
+        b3.button("Revert editor to file", icon=":material/undo:", width="stretch", disabled=on_disk,
+                  on_click=load_into_editor, args=(prompt.text,))
+
+    with preview_tab:
+        values, source = current_values()
+        st.caption(f"Rendered with {source}; pack globals ({', '.join(pack.globals)}) are filled in. "
+                   "Edit a value to see the prompt change.")
+        required = [v for v in placeholders(text) if v not in pack.globals]
+        if required:
+            cols = st.columns(2)
+            for i, var in enumerate(required):
+                values[var] = cols[i % 2].text_input(var, value=values.get(var, ""), key=f"var::{name}::{var}")
+        rendered, missing = render_text(text, {**pack.globals, **values})
+        if missing:
+            st.error(f"Missing variables: {', '.join(missing)}")
+        st.code(rendered, language=None, wrap_lines=True)
+        st.caption(f"Rendered: {tokens(rendered):,} tokens, {len(rendered):,} characters.")
+
+    with history_tab:
+        history = versions.history(pack_key, name)
+        if not history:
+            st.info("No saved versions yet. **Save version** keeps the file as it is now and your edit.")
+        else:
+            table = pd.DataFrame([
+                {"id": h["id_prompt_version"], "hash": h["content_hash"], "note": h["note"],
+                 "created_at": h["created_at"], "tokens": tokens(h["content"]),
+                 "live": "● on disk" if h["content_hash"] == prompt.sha else ""}
+                for h in history
+            ])
+            st.dataframe(table, hide_index=True, width="stretch")
+        choices: dict[str, str] = {"file on disk": prompt.text, "editor": text}
+        for h in history:
+            label = f"v{h['id_prompt_version']} · {h['content_hash']}" + (f" · {h['note'][:40]}" if h["note"] else "")
+            choices[label] = h["content"]
+        labels = list(choices)
+        d1, d2 = st.columns(2)
+        old = d1.selectbox("From", labels, index=min(2, len(labels) - 1) if len(labels) > 2 else 0,
+                           key=f"diff_from::{name}")
+        new = d2.selectbox("To", labels, index=1, key=f"diff_to::{name}")
+        patch = diff_lines(choices[old], choices[new], old, new)
+        if patch:
+            st.code(patch, language="diff")
+        else:
+            st.caption("No differences.")
+        if old not in ("file on disk", "editor"):
+            d1.button("Load “From” into the editor", icon=":material/restore:",
+                      on_click=load_into_editor, args=(choices[old],))
+
+with st.expander("All files of the pack"):
+    st.dataframe(overview, hide_index=True, width="stretch")
