@@ -127,3 +127,36 @@ def _read_image(settings: Settings, gateway: Any, pack: PromptPack, attachment: 
         return MediaRead(
             customer_reply="Não consegui ver sua imagem agora. Pode escrever o que ela mostra, por favor?",
             trace=_trace(attachment, model, error=exc.user_message))
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether an offline media engine can run, and the one command that fixes it if not."""
+
+    role: str
+    model: str
+    ready: bool
+    detail: str
+
+
+def media_status(settings: Settings) -> list[EngineStatus]:
+    """Readiness of the offline media engines the settings use (cheap; for a UI banner)."""
+    out: list[EngineStatus] = []
+    if settings.role("transcription").model == LOCAL_TRANSCRIPTION_MODEL:
+        try:
+            from agent import whisper_model
+
+            if settings.whisper_model_dir:
+                whisper_model.resolve_model_dir(settings.whisper_model_dir)
+            else:
+                whisper_model.part_files()
+            out.append(EngineStatus("transcription", LOCAL_TRANSCRIPTION_MODEL, True, "faster-whisper base"))
+        except Exception as exc:  # noqa: BLE001  (any reason: report it, never crash the page)
+            out.append(EngineStatus("transcription", LOCAL_TRANSCRIPTION_MODEL, False, str(exc)))
+    if settings.role("vision").model == LOCAL_VISION_MODEL:
+        try:
+            version = media.tesseract_status()
+            out.append(EngineStatus("vision", LOCAL_VISION_MODEL, True, f"Tesseract {version} (por)"))
+        except media.MediaError as exc:
+            out.append(EngineStatus("vision", LOCAL_VISION_MODEL, False, exc.operator_reason))
+    return out

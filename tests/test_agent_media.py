@@ -86,3 +86,15 @@ def test_image_with_no_text(base_env) -> None:
     session = session_at_collect(base_env)
     result = session.send("", [attachment("blank.png")])
     assert result.replies and result.trace["media"][0]["code"]
+
+
+def test_media_status_reports_engines(base_env) -> None:
+    from agent import media_status
+
+    settings = load_settings(env=base_env, dotenv_path=None)
+    status = {s.role: s for s in media_status(settings)}
+    assert status["transcription"].ready
+    if shutil.which("tesseract"):
+        assert status["vision"].ready and "Tesseract" in status["vision"].detail
+    else:
+        assert not status["vision"].ready and "apt-get install" in status["vision"].detail
