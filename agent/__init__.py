@@ -24,6 +24,7 @@ _EXPORTS = {
     "Attachment": "agent.types",
     "Message": "agent.types",
     "Usage": "agent.types",
+    "media_status": "agent.media_input",
     # Costs page
     "COMPLETED_STEPS": "agent.costs",
     "CostFilter": "agent.costs",
