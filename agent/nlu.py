@@ -384,8 +384,10 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         return _clean_name(words)
     if expecting == "name":
         # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words —
-        # the whole message, or one comma/line-separated part of a list ("Ana Lima, 123..., julho").
-        parts = [text, *re.split(r"[,;\n]", text)] if re.search(r"[,;\n]", text) else [text]
+        # the whole message, or one part of a list separated by commas, lines or numbers
+        # ("Ana Lima, 123..., julho", "Ana Lima 073.602.846-35 julho").
+        separators = r"[,;\n]|\d[\d.\-/ ]*\d|\d"
+        parts = [text, *re.split(separators, text)] if re.search(r"[,;\n\d]", text) else [text]
         for part in parts:
             words = part.strip().strip(".!").split()
             if not (1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words)):
@@ -430,7 +432,8 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
     cue = bool(_BIRTH_CUE.search(plain)) or expecting == "birth_month"
     if expecting and not cue:
         # While collecting data, a month standing alone in a list ("Ana, 123..., julho") is the birth month.
-        cue = any(part.strip() in MONTHS for part in re.split(r"[,;\n]", plain))
+        # Numbers separate list items too ("Ana Lima 073.602.846-35 julho").
+        cue = any(part.strip() in MONTHS for part in re.split(r"[,;\n]|\d[\d.\-/ ]*\d|\d", plain))
     for word in words:
         if word in MONTHS and (cue or len(words) <= 2):
             return MONTHS.index(word) + 1, None

@@ -1,0 +1,618 @@
+"""Replay goldens against model configurations, concurrently, and score every turn.
+
+``run_suite`` (sync) / ``run_suite_async``: every case × config pair is one job. ``AgentSession`` is
+synchronous, so each job runs in a worker thread (a pool sized to the concurrency — the default
+``asyncio.to_thread`` pool has only cpu+4 threads, too few to wait on 50 slow providers at once).
+An AIMD limiter (promptfoo's scheduler idea) halves concurrency on a 429 and pauses with
+exponential back-off, then adds one slot per window of successes; a case that hit a rate limit is
+replayed so its verdict reflects the model, not the provider's quota.
+
+The clock is simulated: bursts, delays and "24 h idle" cost no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import string
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import agent.offline  # noqa: F401  (before litellm anywhere)
+from agent.config import ROLES, RoleConfig, Settings
+from agent.guardrails import mask_pii
+from evals.cases import PROJECT_ROOT, Case, Expectation, Turn
+from evals.scorers import ConversationObservation, Score, ScoreContext, TurnObservation, evaluate
+
+JUDGE_FEATURE = "Avaliação (juiz)"
+SIMILARITY_FEATURE = "Avaliação (similaridade)"
+SIMULATOR_FEATURE = "Avaliação (cliente simulado)"
+JUDGE_PROMPT = Path(__file__).resolve().parent / "judge_prompt.txt"
+DEFAULT_BURST_WINDOW_S = 4.0
+# Settings the engine reads (a case overriding one of these gets its own engine).
+ENGINE_SETTINGS = {"max_message_chars", "advance_years", "advance_monthly_rate", "tool_timeout_s",
+                   "max_audio_seconds", "max_image_pixels", "handoff_after_failures"}
+Progress = Callable[[int, int, "CaseResult"], None]
+
+
+# ---------------------------------------------------------------- configurations
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One configuration of the matrix: a model (and temperature) per role, optionally a prompt pack."""
+
+    label: str
+    roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    pack: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self, base: Settings) -> Settings:
+        settings = base
+        for role, changes in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r} in config {self.label!r}; roles: {', '.join(ROLES)}")
+            allowed = {k: v for k, v in changes.items() if k in RoleConfig.__dataclass_fields__}
+            settings = settings.with_role(role, **allowed)
+        if self.pack:
+            pack = Path(self.pack)
+            if not pack.is_absolute():
+                pack = (PROJECT_ROOT / pack) if (PROJECT_ROOT / pack).exists() else base.pack_dir.parent / pack
+            settings = settings.with_changes(pack_dir=pack)
+        if self.settings:
+            settings = settings.with_changes(**self.settings)
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "roles": {r: dict(c) for r, c in self.roles.items()}, "pack": self.pack,
+                "settings": dict(self.settings)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        roles = {}
+        for role, value in (data.get("roles") or {}).items():
+            roles[role] = {"model": value} if isinstance(value, str) else dict(value)
+        label = data.get("label") or describe_roles(roles) or "default"
+        return cls(label=str(label), roles=roles, pack=data.get("pack"), settings=dict(data.get("settings") or {}))
+
+    @classmethod
+    def parse(cls, spec: str) -> RunConfig:
+        """``"label:decision=gpt-4o-mini,conversation=gpt-4o@0.3"`` (label and @temperature optional)."""
+        label, _, body = spec.rpartition(":") if ":" in spec.split("=", 1)[0] else ("", "", spec)
+        roles: dict[str, dict[str, Any]] = {}
+        pack = None
+        for part in filter(None, (p.strip() for p in body.split(","))):
+            if "=" not in part:
+                raise ValueError(f"config part {part!r} is not role=model")
+            role, model = (x.strip() for x in part.split("=", 1))
+            if role == "pack":
+                pack = model
+                continue
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+            entry: dict[str, Any] = {"model": model}
+            if "@" in model:
+                name, temp = model.rsplit("@", 1)
+                entry = {"model": name, "temperature": float(temp)}
+            roles[role] = entry
+        return cls(label=label or describe_roles(roles) or "default", roles=roles, pack=pack)
+
+
+def describe_roles(roles: Mapping[str, Mapping[str, Any]]) -> str:
+    return " · ".join(f"{r}={c.get('model')}" + (f"@{c['temperature']}" if "temperature" in c else "")
+                      for r, c in roles.items())
+
+
+def load_configs(path: Path | str) -> list[RunConfig]:
+    """A YAML file ``configs: [{label, roles: {role: model | {model, temperature}}, pack}]``; or ``sweep:``."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    configs = [RunConfig.from_dict(c) for c in data.get("configs") or []]
+    sweep = data.get("sweep")
+    if sweep:
+        configs.extend(sweep_configs(RunConfig.from_dict(sweep.get("base") or {"label": "base"}),
+                                     sweep["role"], sweep["models"]))
+    if not configs:
+        raise ValueError(f"{path}: no 'configs' (or 'sweep') found")
+    return configs
+
+
+def sweep_configs(base: RunConfig, role: str, models: Sequence[str]) -> list[RunConfig]:
+    """Vary one role's model, keep the others fixed (the deck's "right model for each situation")."""
+    out = []
+    for model in models:
+        roles = {**{r: dict(c) for r, c in base.roles.items()}, role: {"model": model}}
+        out.append(RunConfig(label=f"{role}={model}", roles=roles, pack=base.pack, settings=base.settings))
+    return out
+
+
+def settings_label(settings: Settings) -> str:
+    """A readable label for a Settings' text roles."""
+    return " · ".join(f"{r}={settings.role(r).model}" for r in ("decision", "conversation"))
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class CaseResult:
+    """One case under one configuration."""
+
+    case_id: str
+    config: str
+    passed: bool
+    score: float
+    turns: list[dict[str, Any]] = field(default_factory=list)  # {"observation": …, "scores": […], "label", "line"}
+    conversation_scores: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float = 0.0
+    eval_cost_usd: float = 0.0
+    tokens: int = 0
+    latency_ms: float = 0.0
+    turn_latencies_ms: list[float] = field(default_factory=list)
+    chat_id: int | None = None
+    error: str | None = None
+    attempts: int = 1
+    rate_limited: bool = False
+    tags: list[str] = field(default_factory=list)
+    description: str = ""
+    path: str = ""
+    final_step: str = ""
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        """Every failing expectation, with its turn index (None = conversation level)."""
+        out = [dict(s, turn=t["index"]) for t in self.turns for s in t["scores"] if not s["passed"]]
+        out.extend(dict(s, turn=None) for s in self.conversation_scores if not s["passed"])
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return json.loads(json.dumps(data, default=str))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CaseResult:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class RunResult:
+    """A whole run: every case × config, plus what is needed to reproduce and compare it."""
+
+    results: list[CaseResult]
+    configs: list[RunConfig]
+    run_id: int | None = None
+    name: str = ""
+    suite: str = ""
+    git_commit: str | None = None
+    prompt_versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    concurrency: int = 1
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def wall_s(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    def by_config(self) -> dict[str, list[CaseResult]]:
+        out: dict[str, list[CaseResult]] = {c.label: [] for c in self.configs}
+        for r in self.results:
+            out.setdefault(r.config, []).append(r)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "name": self.name, "suite": self.suite, "git_commit": self.git_commit,
+                "prompt_versions": self.prompt_versions, "started_at": self.started_at,
+                "finished_at": self.finished_at, "concurrency": self.concurrency, "stats": self.stats,
+                "configs": [c.to_dict() for c in self.configs], "results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        return cls(results=[CaseResult.from_dict(r) for r in data.get("results") or []],
+                   configs=[RunConfig.from_dict(c) for c in data.get("configs") or []],
+                   run_id=data.get("run_id"), name=data.get("name") or "", suite=data.get("suite") or "",
+                   git_commit=data.get("git_commit"), prompt_versions=dict(data.get("prompt_versions") or {}),
+                   started_at=float(data.get("started_at") or 0), finished_at=float(data.get("finished_at") or 0),
+                   concurrency=int(data.get("concurrency") or 1), stats=dict(data.get("stats") or {}))
+
+
+# ---------------------------------------------------------------- judge and embeddings
+
+
+class Judge:
+    """LLM-as-judge on the judge role. Each call is a ledger row under ``JUDGE_FEATURE`` (apart from the agent)."""
+
+    def __init__(self, settings: Settings, gateway: Any, chat_id: int | None = None) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.chat_id = chat_id
+        self.template = string.Template(JUDGE_PROMPT.read_text(encoding="utf-8"))
+        self.cost_usd = 0.0
+
+    def __call__(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        from agent.errors import GatewayError
+
+        rubric = dict(payload.get("rubric") or {})
+        reply = mask_pii(str(payload.get("reply") or ""))
+        text = self.template.safe_substitute(
+            rubric=rubric.get("rubric") or "(see the phrase lists)", must=json.dumps(rubric.get("must") or []),
+            must_not=json.dumps(rubric.get("must_not") or []), step=payload.get("step") or "",
+            customer=mask_pii(str(payload.get("transcript") or payload.get("customer") or "")), reply=reply)
+        model = self.settings.role("judge").model
+        try:
+            completion = self.gateway.complete(
+                "judge", JUDGE_FEATURE, [{"role": "user", "content": text}], self.chat_id,
+                context={"task": "judge", "reply": reply, "rubric": rubric}, expect_json=True)
+        except GatewayError as exc:
+            return {"pass": False, "score": 0.0, "reason": f"the judge call failed: {exc.user_message}", "model": model}
+        self.cost_usd += completion.usage.cost_usd
+        verdict = completion.json or {}
+        return {"pass": bool(verdict.get("pass")), "score": verdict.get("score"),
+                "reason": str(verdict.get("reason") or ""), "model": completion.model,
+                "cost_usd": completion.usage.cost_usd}
+
+
+# ---------------------------------------------------------------- one case
+
+
+class _Resources:
+    """Per-run shared objects: one gateway and engine per configuration, built once, thread-safe."""
+
+    def __init__(self, base: Settings, store: Any, on_call: Callable[[Any], None] | None) -> None:
+        self.base = base
+        self.store = store
+        self.on_call = on_call
+        self._lock = threading.Lock()
+        self._engines: dict[str, Any] = {}
+        self._gateways: dict[str, Any] = {}
+
+    def gateway(self, config: RunConfig, settings: Settings) -> Any:
+        from agent.gateway import Gateway
+
+        with self._lock:
+            if config.label not in self._gateways:
+                self._gateways[config.label] = Gateway(settings, self.store, on_call=self.on_call)
+            return self._gateways[config.label]
+
+    def engine(self, config: RunConfig, settings: Settings, case: Case) -> Any:
+        from agent.engine import Engine
+        from agent.tools import ToolRegistry
+
+        gateway = self.gateway(config, settings)
+        with self._lock:
+            base = self._engines.get(config.label)
+            if base is None:
+                base = self._engines[config.label] = Engine(settings, gateway)
+        if not case.api_responses and not (set(case.settings) & ENGINE_SETTINGS):
+            return base
+        tools = ToolRegistry.from_settings(settings, fixed_responses=case.api_responses or None)
+        # Same pack → share the knowledge index (built once per configuration).
+        return Engine(settings, gateway, tools=tools, knowledge=base.knowledge)
+
+    def prompt_versions(self, config: RunConfig) -> dict[str, str]:
+        engine = self._engines.get(config.label)
+        return dict(engine.pack.versions()) if engine is not None else {}
+
+
+def case_settings(case: Case, config: RunConfig, base: Settings) -> Settings:
+    """The run's settings for one case: the config's roles, the golden's overrides, a burst window."""
+    settings = config.apply(base)
+    changes: dict[str, Any] = {"burst_mode": True, "burst_window_s": DEFAULT_BURST_WINDOW_S}
+    changes.update(case.settings)
+    if case.pack:
+        changes["pack_dir"] = settings.pack_dir.parent / case.pack
+    return settings.with_changes(**changes)
+
+
+def observe(index: int, turn: Turn, results: Sequence[Any], session: Any, latency_ms: float,
+            note: str = "") -> TurnObservation:
+    """Merge the TurnResults of one golden turn (a burst split by a long delay gives several)."""
+    step = session.state.step
+    obs = TurnObservation(index=index, label=turn.label, latency_ms=round(latency_ms, 2),
+                          step_before=results[0].step_before if results else step,
+                          step_after=results[-1].step_after if results else step,
+                          attributes=dict(session.state_view().get("attributes") or {}),
+                          raw_attributes=dict(session.state.attributes))
+    customer = []
+    for r in results:
+        trace = r.trace or {}
+        customer.append(r.customer_text)
+        obs.replies.extend(m.text for m in r.replies)
+        if r.replies:
+            # A silent turn (handoff) keeps the state's previous reply codes in its trace: not "used".
+            obs.message_codes.extend(trace.get("message_codes") or r.message_codes)
+        obs.tool_calls.extend(r.tool_calls)
+        obs.input_tokens += r.usage.input_tokens
+        obs.output_tokens += r.usage.output_tokens
+        obs.cost_usd += r.usage.cost_usd
+        obs.guard_input.extend((trace.get("guard") or {}).get("input") or [])
+        obs.guard_output.extend(r.guard_violations or (trace.get("guard") or {}).get("output") or [])
+        obs.errors.extend(r.errors)
+        event = (trace.get("event") or {}).get("name") or trace.get("system_event")
+        obs.intent = event or obs.intent
+        obs.models.extend(c.get("model") for c in trace.get("calls") or [] if c.get("model"))
+        obs.trace = trace
+    obs.customer_text = mask_pii("\n".join(c for c in customer if c) or note)
+    obs.models = sorted(set(obs.models))
+    return obs
+
+
+def _score_all(expectations: Sequence[Expectation], observation: Any, ctx: ScoreContext,
+               turn: int | None) -> list[Score]:
+    return [evaluate(e.name, e.value, observation, ctx, threshold=e.threshold, turn=turn) for e in expectations]
+
+
+def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resources | None = None,
+             store: Any = None) -> CaseResult:
+    """Replay one golden under one configuration (blocking) and score it."""
+    from agent.session import AgentSession
+    from agent.store import Store
+
+    store = store or (resources.store if resources else None) or Store.open(base.database_url)
+    resources = resources or _Resources(base, store, None)
+    result = CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0, tags=list(case.tags),
+                        description=case.description, path=str(case.path or ""))
+    try:
+        settings = case_settings(case, config, base)
+        engine = resources.engine(config, settings, case)
+        clock = [time.time()]
+        session = AgentSession.new(settings, engine=engine, store=store, clock=lambda: clock[0],
+                                   title=f"eval {case.id} [{config.label}]")
+        result.chat_id = session.chat_id
+        judge_settings = settings
+        ctx = ScoreContext(judge=Judge(judge_settings, engine.gateway, session.chat_id))
+        if settings.embedding_model:
+            gateway = engine.gateway
+            ctx.embed = lambda texts: gateway.embed(texts, session.chat_id, feature=SIMILARITY_FEATURE)
+            ctx.embedding_model = settings.embedding_model
+        observations: list[TurnObservation] = []
+        for index, turn in enumerate(case.turns):
+            clock[0] += turn.wait_s
+            started = time.perf_counter()
+            results, note = _play(turn, session, clock, settings)
+            obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
+            observations.append(obs)
+            scores = _score_all(turn.expect, obs, ctx, index)
+            result.turns.append({"index": index, "label": turn.label, "line": turn.line,
+                                 "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]})
+        conversation = ConversationObservation(observations, final_step=session.state.step,
+                                               state=session.state_view())
+        result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
+        result.final_step = session.state.step
+        result.cost_usd = round(conversation.cost_usd, 10)
+        result.tokens = conversation.tokens
+        result.turn_latencies_ms = [o.latency_ms for o in observations]
+        result.latency_ms = round(sum(result.turn_latencies_ms), 2)
+        result.eval_cost_usd = round(ctx.judge.cost_usd if isinstance(ctx.judge, Judge) else 0.0, 10)
+        result.models = sorted({m for o in observations for m in o.models})
+        result.rate_limited = any("(429)" in e for o in observations for e in o.errors)
+        all_scores = [s for t in result.turns for s in t["scores"]] + result.conversation_scores
+        result.passed = all(s["passed"] for s in all_scores)
+        result.score = round(sum(s["score"] for s in all_scores) / len(all_scores), 4) if all_scores else 1.0
+    except Exception as exc:  # noqa: BLE001  (one broken case must not stop the run)
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.passed = False
+    return result
+
+
+def _play(turn: Turn, session: Any, clock: list[float], settings: Settings) -> tuple[list[Any], str]:
+    """Send one golden turn through the session on the simulated clock; the TurnResults it produced."""
+    results: list[Any] = []
+    if turn.kind == "event":
+        if turn.event == "idle":
+            clock[0] += (turn.hours * 3600) if turn.hours else settings.reengagement_after_s + 60
+            r = session.reengage(now=clock[0])
+        elif turn.event == "request_handoff":
+            r = session.request_handoff(now=clock[0])
+        elif turn.event == "hand_back":
+            r = session.hand_back(now=clock[0])
+        else:
+            session.operator_reply(turn.event_text, now=clock[0])
+            return [], f"[operator] {turn.event_text}"
+        return ([r] if r is not None else []), turn.label
+    for message in turn.messages:
+        clock[0] += message.after_s
+        if session.due(clock[0]):
+            flushed = session.flush(now=clock[0])
+            if flushed is not None:
+                results.append(flushed)
+        attachment = message.load_attachment()
+        r = session.send(message.text, (attachment,) if attachment is not None else (), now=clock[0])
+        if r is not None:
+            results.append(r)
+    if session.pending:
+        clock[0] = max(clock[0], session.burst_deadline or clock[0])
+        r = session.flush(now=clock[0], force=True)
+        if r is not None:
+            results.append(r)
+    return results, ""
+
+
+# ---------------------------------------------------------------- the scheduler
+
+
+class AdaptiveLimiter:
+    """AIMD concurrency: halve on a rate limit (and pause with exponential back-off), +1 per window of successes."""
+
+    def __init__(self, limit: int, *, minimum: int = 1, base_backoff_s: float = 1.0, max_backoff_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max = max(1, int(limit))
+        self.limit = self.max
+        self.minimum = max(1, minimum)
+        self.active = 0
+        self.base_backoff_s = base_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.backoff_s = base_backoff_s
+        self.paused_until = 0.0
+        self.rate_limits = 0
+        self.min_seen = self.max
+        self._successes = 0
+        self._last_cut = -1e9
+        self._clock = clock
+        self._cond: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def __aenter__(self) -> AdaptiveLimiter:
+        cond = self._condition()
+        while True:
+            async with cond:
+                await cond.wait_for(lambda: self.active < self.limit)
+                wait = self.paused_until - self._clock()
+                if wait <= 0:
+                    self.active += 1
+                    return self
+            await asyncio.sleep(min(wait, 1.0))
+
+    async def __aexit__(self, *exc: object) -> None:
+        cond = self._condition()
+        async with cond:
+            self.active -= 1
+            cond.notify_all()
+
+    def on_rate_limit(self) -> float:
+        """A 429: cut concurrency (once per back-off window) and pause; returns the pause in seconds."""
+        now = self._clock()
+        self.rate_limits += 1
+        self._successes = 0
+        if now - self._last_cut >= self.backoff_s:
+            self.limit = max(self.minimum, self.limit // 2)
+            self.min_seen = min(self.min_seen, self.limit)
+            self._last_cut = now
+            pause = self.backoff_s
+            self.backoff_s = min(self.max_backoff_s, self.backoff_s * 2)
+            self.paused_until = max(self.paused_until, now + pause)
+            return pause
+        return max(0.0, self.paused_until - now)
+
+    def on_success(self) -> None:
+        self._successes += 1
+        if self._successes >= self.limit and self.limit < self.max:
+            self.limit += 1
+            self._successes = 0
+            self.backoff_s = self.base_backoff_s
+            if self._cond is not None:
+                asyncio.ensure_future(self._wake())
+
+    async def _wake(self) -> None:
+        cond = self._condition()
+        async with cond:
+            cond.notify_all()
+
+
+# ---------------------------------------------------------------- the run
+
+
+def git_commit() -> str | None:
+    """The current commit (``+dirty`` when the work tree has changes), or None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
+                          concurrency: int = 4, progress: Progress | None = None, name: str = "",
+                          suite: str = "", save: bool = True, max_attempts: int = 3,
+                          store: Any = None) -> RunResult:
+    """Every case × config, ``concurrency`` at a time; stored as a run when ``save``."""
+    from agent.errors import RateLimited
+    from agent.store import Store
+
+    store = store or Store.open(base.database_url)
+    configs = list(configs) or [RunConfig(label=settings_label(base))]
+    loop = asyncio.get_running_loop()
+    limiter = AdaptiveLimiter(concurrency)
+
+    def on_call(outcome: Any) -> None:
+        if isinstance(outcome, RateLimited):
+            loop.call_soon_threadsafe(limiter.on_rate_limit)
+
+    resources = _Resources(base, store, on_call)
+    eval_store = None
+    run = RunResult(results=[], configs=configs, name=name, suite=suite, git_commit=git_commit(),
+                    started_at=time.time(), concurrency=concurrency)
+    if save:
+        from evals.store import EvalStore
+
+        eval_store = EvalStore(store)
+        run.run_id = await asyncio.to_thread(
+            eval_store.create_run, name=name, suite=suite, configs=[c.to_dict() for c in configs],
+            git_commit=run.git_commit, prompt_versions={}, concurrency=concurrency)
+    jobs = [(case, config) for config in configs for case in cases]
+    total, done = len(jobs), 0
+    retries = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval")
+
+    async def job(case: Case, config: RunConfig) -> None:
+        nonlocal done, retries
+        result: CaseResult | None = None
+        for attempt in range(1, max_attempts + 1):
+            async with limiter:
+                result = await loop.run_in_executor(pool, lambda: run_case(case, config, base, resources=resources))
+            result.attempts = attempt
+            if result.rate_limited and attempt < max_attempts:
+                retries += 1
+                await asyncio.sleep(limiter.on_rate_limit())
+                continue
+            limiter.on_success()
+            break
+        assert result is not None
+        run.results.append(result)
+        if eval_store is not None and run.run_id is not None:
+            await asyncio.to_thread(eval_store.add_result, run.run_id, result.to_dict())
+        done += 1
+        if progress is not None:
+            progress(done, total, result)
+
+    try:
+        await asyncio.gather(*(job(c, k) for c, k in jobs))
+    finally:
+        pool.shutdown(wait=False)
+    order = {(k.label, c.id): i for i, (c, k) in enumerate(jobs)}
+    run.results.sort(key=lambda r: order.get((r.config, r.case_id), 0))
+    run.finished_at = time.time()
+    run.prompt_versions = {c.label: resources.prompt_versions(c) for c in configs}
+    run.stats = {"rate_limits": limiter.rate_limits, "replayed_cases": retries, "min_concurrency": limiter.min_seen,
+                 "final_concurrency": limiter.limit, "wall_s": round(run.wall_s, 3)}
+    if eval_store is not None and run.run_id is not None:
+        from evals.report import summary
+
+        await asyncio.to_thread(_finish, eval_store, run, summary(run))
+    return run
+
+
+def _finish(eval_store: Any, run: RunResult, summary: Mapping[str, Any]) -> None:
+    from evals.store import eval_run
+
+    eval_store.finish_run(run.run_id, status="done", cases=len(run.results),
+                          passed=sum(r.passed for r in run.results),
+                          summary={**summary, "stats": run.stats, "wall_s": run.wall_s})
+    with eval_store.store.engine.begin() as conn:
+        conn.execute(eval_run.update().where(eval_run.c.id_eval_run == run.run_id)
+                     .values(prompt_versions=run.prompt_versions))
+
+
+def run_suite(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, **kwargs: Any) -> RunResult:
+    """Blocking wrapper of :func:`run_suite_async` (CLI, pytest, Streamlit)."""
+    return asyncio.run(run_suite_async(cases, configs, base, **kwargs))
