@@ -42,6 +42,7 @@ _EXPORTS = {
     "sample_values": "agent.prompt_versions",
     "SAMPLE_VALUES": "agent.prompt_versions",
     "text_hash": "agent.prompt_versions",
+    "pack_variant": "agent.prompt_versions",
     "load_pack": "agent.prompts",
     "placeholders": "agent.prompts",
 }

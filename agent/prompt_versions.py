@@ -10,7 +10,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import html
+import shutil
+import tempfile
 import threading
+import uuid
 import weakref
 from functools import lru_cache
 from pathlib import Path
@@ -146,6 +149,30 @@ class PromptVersions:
         return path
 
 
+def pack_variant(pack_dir: str | Path, overrides: dict[str, str], root: str | Path | None = None) -> Path:
+    """A copy of the pack with some files replaced (e.g. a saved version), to run side by side.
+
+    Returns ``pack_dir`` itself when there is nothing to override. Copies are keyed by content,
+    so running the same variant twice reuses its folder.
+    """
+    source = Path(pack_dir)
+    if not overrides:
+        return source
+    digest = text_hash("\n".join(f"{file_name(k)}:{text_hash(v)}" for k, v in sorted(overrides.items())))
+    base = Path(root) if root else Path(tempfile.gettempdir()) / "conversa-packs"
+    target = base / f"{source.name}-{digest}"
+    if not target.exists():
+        staging = base / f".{target.name}-{uuid.uuid4().hex[:6]}"
+        shutil.copytree(source, staging)
+        for name, content in overrides.items():
+            (staging / file_name(name)).write_text(content, encoding="utf-8")
+        try:
+            staging.rename(target)
+        except OSError:  # another run made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 # ---------------------------------------------------------------- helpers for the editor
 
 
@@ -229,5 +256,5 @@ def sample_values(variables: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 __all__ = [
     "PromptVersions", "text_hash", "count_tokens_offline", "current_versions", "diff_lines", "file_name",
-    "highlight_variables", "prompt_versions", "render_text", "sample_values",
+    "highlight_variables", "pack_variant", "prompt_versions", "render_text", "sample_values",
 ]

@@ -1,35 +1,359 @@
-"""Chat page (placeholder for the foundation): one message through the gateway to local/rules."""
+"""Chat page: a WhatsApp-like conversation with the agent, its journey state, handoff and traces.
+
+One ``AgentSession`` per browser session (``st.session_state.agent_session``); the chat id is kept in
+the URL (``?chat=N``) so a reload brings the same conversation back from the database.
+"""
 
 from __future__ import annotations
 
+import json
+import mimetypes
+import re
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-from agent import Gateway, errors
+from agent import AgentSession, Attachment, format_money, list_conversations
 
 settings = st.session_state.settings
-st.title("💬 Teste nosso agente")
-if settings.all_local:
-    st.info("Running fully offline: `local/rules` answers (no API key needed).")
+AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"]
+
+st.html("""<style>
+div[data-testid="stChatMessage"] { border-radius: 0.8rem; padding: 0.6rem 0.9rem; margin-bottom: 0.35rem;
+  box-shadow: 0 1px 0.5px rgba(11, 20, 26, 0.13); background: #ffffff; max-width: 88%; }
+div[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"]) {
+  background: #d9fdd3; flex-direction: row-reverse; margin-left: auto; text-align: left; }
+div[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"]) [data-testid="stChatMessageContent"] {
+  margin-right: 0.5rem; }
+.st-key-chat_log { background: #efeae2; border-radius: 0.8rem; padding: 0.6rem; }
+.pending-note { font-size: 0.8rem; color: #667781; }
+</style>""")
 
 
-@st.cache_resource
-def gateway(_settings_key: str):
-    return Gateway(st.session_state.settings)
+# ---------------------------------------------------------------- the session
+def effective_settings() -> Any:
+    """Sidebar settings with this page's burst toggle applied."""
+    burst = st.session_state.get("chat_burst_mode", settings.burst_mode)
+    return settings.with_changes(burst_mode=burst)
 
 
-gw = gateway(repr(settings.roles))
-history = st.session_state.setdefault("history", [])
-for role, text in history:
-    st.chat_message(role).write(text)
+def start_new() -> None:
+    with st.spinner("Starting the agent…"):
+        session = AgentSession.new(effective_settings())
+    st.session_state.agent_session = session
+    st.query_params["chat"] = str(session.chat_id)
 
-if prompt := st.chat_input("Escreva sua mensagem"):
-    history.append(("user", prompt))
-    st.chat_message("user").write(prompt)
+
+def load(chat_id: int) -> None:
     try:
-        reply = gw.complete("conversation", "Conversa", [{"role": "user", "content": prompt}])
-        history.append(("assistant", reply.text))
-        st.chat_message("assistant").write(reply.text)
-        st.caption("Ledger row")
-        st.dataframe([r for r in gw.store.cost_rows(limit=1)], hide_index=True)
-    except errors.GatewayError as exc:
-        st.error(exc.user_message)
+        with st.spinner(f"Loading conversation #{chat_id}…"):
+            st.session_state.agent_session = AgentSession.load(effective_settings(), chat_id)
+        st.query_params["chat"] = str(chat_id)
+    except KeyError:
+        st.session_state.pop("agent_session", None)
+        st.query_params.pop("chat", None)
+        st.toast(f"Conversation #{chat_id} is not in this database; started a new one.", icon=":material/info:")
+
+
+if "agent_session" not in st.session_state:
+    wanted = st.query_params.get("chat")
+    if wanted and wanted.isdigit():
+        load(int(wanted))
+    if "agent_session" not in st.session_state:
+        start_new()
+
+session: AgentSession = st.session_state.agent_session
+wanted_settings = effective_settings()
+if session.settings != wanted_settings:
+    # Model/temperature switches apply from the next turn of the same conversation.
+    session.update_settings(wanted_settings)
+
+
+def money(usd: float) -> str:
+    return format_money(usd, settings.currency, settings.usd_brl)
+
+
+# ---------------------------------------------------------------- rendering helpers
+def whatsapp(text: str) -> str:
+    """WhatsApp text → Markdown: keep line breaks, *bold*, _italic_, ~strike~."""
+    text = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])", r"**\1**", text)
+    text = re.sub(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])", r"~~\1~~", text)
+    return text.replace("\n", "  \n")
+
+
+def media_note(meta: dict[str, Any]) -> None:
+    for item in meta.get("media") or []:
+        kind = item.get("kind", "file")
+        icon = ":material/mic:" if kind == "audio" else ":material/image:"
+        what = "voice note" if kind == "audio" else "image"
+        if item.get("error"):
+            st.caption(f"{icon} {what} `{item.get('filename', '')}` could not be read: {item['error']}")
+            continue
+        engine = item.get("model") or "local"
+        label = "transcript" if kind == "audio" else "text read from the image"
+        st.caption(f"{icon} {what} `{item.get('filename', '')}` · {label} ({engine}):")
+        if item.get("text"):
+            st.markdown(f"> {item['text']}")
+
+
+def show_cached_media(meta: dict[str, Any]) -> None:
+    cache = st.session_state.setdefault("chat_media", {})
+    for item in meta.get("media") or []:
+        data = cache.get((session.chat_id, item.get("filename")))
+        if data is None:
+            continue
+        if item.get("kind") == "audio":
+            st.audio(data)
+        else:
+            st.image(data, width=220)
+
+
+def trace_panel(trace: dict[str, Any]) -> None:
+    """Everything about one answered turn: calls with prompts and outputs, tools, documents, state."""
+    calls = trace.get("calls") or []
+    cost = float(trace.get("cost_usd") or 0)
+    header = (f"Trace · turn {trace.get('turn', '?')} · {trace.get('state_before', {}).get('step', '?')} → "
+              f"{trace.get('state_after', {}).get('step', '?')} · {trace.get('latency_ms', 0):.0f} ms · "
+              f"{int(trace.get('input_tokens') or 0) + int(trace.get('output_tokens') or 0):,} tokens · {money(cost)}")
+    with st.expander(header, icon=":material/manufacturing:"):
+        decision = trace.get("decision") or {}
+        event = trace.get("event")
+        name = event.get("name") if isinstance(event, dict) else event
+        bits = [f"event `{name or '?'}`"]
+        if decision:
+            bits.append("decision `" + json.dumps(decision, ensure_ascii=False, default=str)[:240] + "`")
+        if trace.get("message_codes"):
+            bits.append(f"message codes {trace['message_codes']}")
+        st.markdown(" · ".join(bits))
+        calls_tab, prompts_tab, tools_tab, docs_tab, state_tab = st.tabs(
+            ["Calls", "Prompts & outputs", "Tools", "Documents", "State"])
+        with calls_tab:
+            if calls:
+                st.dataframe(pd.DataFrame([{
+                    "role": c.get("role"), "feature": c.get("feature"), "model": c.get("model"),
+                    "prompt": f"{c.get('prompt_name') or ''}@{c.get('prompt_version') or ''}".strip("@"),
+                    "in": c.get("input_tokens"), "out": c.get("output_tokens"),
+                    f"cost ({settings.currency})": money(float(c.get("cost_usd") or 0)),
+                    "ms": round(float(c.get("latency_ms") or 0)), "usage": c.get("usage_source"),
+                    "error": c.get("error") or "",
+                } for c in calls]), hide_index=True, width="stretch")
+            else:
+                st.caption("No model calls in this turn (a fixed message answered).")
+            for error in trace.get("errors") or []:
+                st.warning(error)
+        with prompts_tab:
+            for i, c in enumerate(calls):
+                st.markdown(f"**{i + 1}. {c.get('feature')}** · `{c.get('model')}` · "
+                            f"prompt `{c.get('prompt_name') or '—'}` version `{c.get('prompt_version') or '—'}`")
+                for m in c.get("rendered_messages") or []:
+                    st.caption(m.get("role", ""))
+                    st.code(str(m.get("content", "")), language=None, wrap_lines=True)
+                st.caption("output")
+                if c.get("json") is not None:
+                    st.json(c["json"], expanded=False)
+                else:
+                    st.code(str(c.get("output") or c.get("error") or ""), language=None, wrap_lines=True)
+        with tools_tab:
+            tools = trace.get("tool_calls") or []
+            if not tools:
+                st.caption("No API call in this turn.")
+            for t in tools:
+                st.markdown(f"`{t.get('name')}` · {t.get('status')} · HTTP {t.get('http_status')} · "
+                            f"{t.get('latency_ms')} ms · outcome **{t.get('outcome')}**")
+                st.json({"args": t.get("args"), "response": t.get("data", t.get("response"))}, expanded=True)
+        with docs_tab:
+            docs = trace.get("retrieved") or []
+            if docs:
+                st.dataframe(pd.DataFrame(docs), hide_index=True, width="stretch")
+            else:
+                st.caption("No knowledge documents were retrieved.")
+        with state_tab:
+            before, after = st.columns(2)
+            before.caption("before")
+            before.json(trace.get("state_before") or {}, expanded=False)
+            after.caption("after")
+            after.json(trace.get("state_after") or {}, expanded=False)
+            if trace.get("guard"):
+                st.caption("guard rails")
+                st.json(trace["guard"], expanded=False)
+
+
+def render_messages() -> None:
+    traces = {int(t.get("turn", i)): t for i, t in enumerate(session.traces)}
+    # The trace goes under the last agent message of its turn.
+    last_of_turn: dict[int, int] = {}
+    for i, m in enumerate(session.messages):
+        if m.role in ("agent", "system") and "turn" in m.meta:
+            last_of_turn[int(m.meta["turn"])] = i
+    for i, m in enumerate(session.messages):
+        role, avatar = {"customer": ("user", None), "agent": ("assistant", None),
+                        "operator": ("assistant", ":material/support_agent:"),
+                        "system": ("assistant", ":material/error:")}[m.role]
+        with st.chat_message(role, avatar=avatar):
+            if m.role == "operator":
+                st.caption("Human operator")
+            if m.role == "system":
+                st.error(m.text)
+            else:
+                show_cached_media(m.meta)
+                if m.text:
+                    st.markdown(whatsapp(m.text))
+                media_note(m.meta)
+            for error in (m.meta.get("errors") or []) if m.role == "agent" else []:
+                st.caption(f":material/warning: {error}")
+            when = datetime.fromtimestamp(m.created_at).strftime("%H:%M") if m.created_at else ""
+            extra = " · follow-up after silence" if m.meta.get("reengagement") else ""
+            st.caption(f"{when}{extra}")
+            turn = m.meta.get("turn")
+            if turn is not None and last_of_turn.get(int(turn)) == i and int(turn) in traces:
+                trace_panel(traces[int(turn)])
+
+
+def to_attachments(value: Any) -> tuple[list[Attachment], list[str]]:
+    """Files and voice notes from the chat box → attachments (+ problems to show)."""
+    attachments, problems = [], []
+    files = list(getattr(value, "files", None) or [])
+    audio = getattr(value, "audio", None)
+    if audio is not None:
+        files.append(audio)
+    cache = st.session_state.setdefault("chat_media", {})
+    for f in files:
+        mime = f.type or mimetypes.guess_type(f.name)[0] or ""
+        ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
+        kind = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
+            "image" if mime.startswith("image") or ext in IMAGE_TYPES else None)
+        if kind is None:
+            problems.append(f"{f.name}: only images and voice notes are accepted.")
+            continue
+        data = f.getvalue()
+        name = f.name if f is not audio else f"voice-note-{len(cache) + 1}.{ext or 'wav'}"
+        cache[(session.chat_id, name)] = data
+        attachments.append(Attachment(kind=kind, filename=name, data=data, mime=mime))
+    return attachments, problems
+
+
+# ---------------------------------------------------------------- layout
+st.title(":material/chat: Teste nosso agente")
+top = st.columns([1.4, 1.6, 1.1, 1.1])
+top[0].toggle("Burst mode", value=settings.burst_mode, key="chat_burst_mode",
+              help=f"On: messages sent within {settings.burst_window_s:g} s of each other are answered once, "
+                   "together. Off: one reply per message.")
+past = {c["chat_id"]: c for c in list_conversations(settings, limit=100)}
+choice = top[1].selectbox(
+    "Past conversations", list(past), index=None, placeholder="Load a past conversation…",
+    format_func=lambda c: f"#{c} · {past[c]['step'] or '?'} · {past[c]['title']}", label_visibility="collapsed",
+    key="chat_pick",
+)
+if top[2].button("Load", icon=":material/history:", width="stretch", disabled=choice is None):
+    load(int(choice))
+    st.rerun()
+if top[3].button("New conversation", icon=":material/add_comment:", width="stretch"):
+    start_new()
+    st.rerun()
+
+chat_col, side = st.columns([2.3, 1], gap="large")
+
+with side:
+    view = session.state_view()
+    step = view.get("step", "?")
+    try:
+        description = session.engine.journey.steps[step].description
+    except (AttributeError, KeyError):
+        description = ""
+    with st.container(border=True):
+        st.markdown(f"**Conversation #{session.chat_id}**")
+        st.metric("Journey step", step, help=description or None)
+        if description:
+            st.caption(description)
+        attrs = view.get("attributes") or {}
+        st.markdown("**Captured attributes**")
+        if attrs:
+            st.dataframe(pd.DataFrame([{"attribute": k, "value": str(v)} for k, v in attrs.items()]),
+                         hide_index=True, width="stretch")
+        else:
+            st.caption("Nothing captured yet.")
+        st.caption(f"Consent: {'yes' if view.get('consent') else 'not yet'} · failures: {view.get('failures', 0)}")
+
+    with st.container(border=True):
+        if session.in_handoff:
+            st.warning("**Handoff:** a human operator has this conversation; the agent is silent.",
+                       icon=":material/support_agent:")
+            with st.form("operator", clear_on_submit=True, border=False):
+                reply = st.text_input("Operator reply", placeholder="Escreva como atendente…")
+                if st.form_submit_button("Send as operator", icon=":material/send:") and reply.strip():
+                    session.operator_reply(reply)
+                    st.rerun()
+            if st.button("Hand back to the agent", icon=":material/smart_toy:", width="stretch"):
+                session.hand_back()
+                st.rerun()
+        else:
+            st.caption("The agent is answering. Hand over to see the operator side.")
+            if st.button("Hand over to a human", icon=":material/support_agent:", width="stretch"):
+                session.request_handoff()
+                st.rerun()
+        hours = settings.reengagement_after_s / 3600
+        if st.button(f"Simulate {hours:g} h idle", icon=":material/schedule:", width="stretch",
+                     help="Move the clock past the re-engagement delay: the agent follows up once."):
+            result = session.reengage(now=session.last_activity + settings.reengagement_after_s + 1)
+            if result is None:
+                st.toast("No follow-up now (handoff, a pending burst, or already followed up).",
+                         icon=":material/info:")
+            else:
+                st.rerun()
+
+    usage = session.total_usage
+    with st.container(border=True):
+        c1, c2 = st.columns(2)
+        c1.metric("Turns", len(session.traces))
+        c2.metric(f"Cost ({settings.currency})", money(usage.cost_usd))
+        st.caption(f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out · "
+                   f"decision `{settings.role('decision').model}` · conversation `{settings.role('conversation').model}`")
+
+with chat_col:
+    log = st.container(height=620, key="chat_log")
+    with log:
+        if not session.messages and not session.pending:
+            st.caption("Say *oi* to start. You can also record a voice note or attach an image "
+                       "(e.g. a screenshot of the FGTS app).")
+        render_messages()
+
+    @st.fragment(run_every=0.5)
+    def pending_burst() -> None:
+        """Pending messages of an open burst, with the countdown; answers when the window closes."""
+        if not session.pending:
+            return
+        if session.due():
+            with st.spinner("Answering the burst…"):
+                session.flush()
+            st.rerun(scope="app")
+        for m in session.pending:
+            with st.chat_message("user"):
+                st.markdown(whatsapp(m.text) or f"({', '.join(a.filename for a in m.attachments)})")
+        left = session.seconds_left()
+        a, b = st.columns([3, 1])
+        a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
+                   text=f":material/hourglass_top: {len(session.pending)} message(s) pending — answering in "
+                        f"{left:.1f} s; keep typing to add to this burst")
+        if b.button("Answer now", icon=":material/send:", width="stretch"):
+            session.flush(force=True)
+            st.rerun(scope="app")
+
+    with log:
+        pending_burst()
+
+value = st.chat_input(
+    "Escreva sua mensagem", accept_file="multiple", accept_audio=True, file_type=AUDIO_TYPES + IMAGE_TYPES,
+    max_chars=settings.max_message_chars * 4,
+)
+if value:
+    text = value if isinstance(value, str) else (value.text or "")
+    attachments, problems = ([], []) if isinstance(value, str) else to_attachments(value)
+    for problem in problems:
+        st.toast(problem, icon=":material/warning:")
+    if text.strip() or attachments:
+        with st.spinner("The agent is typing…"):
+            session.send(text.strip(), attachments)
+        st.rerun()

@@ -39,7 +39,7 @@ def seed(store: Store, rows: int, chats: int) -> float:
         ts = "printf('%s.000000', datetime('2024-07-01', '+' || (n * 5) || ' seconds'))"
         state = f"json_object('step', CASE n % {len(STEPS)} {steps} END)"
     else:
-        series = "WITH s(n) AS (SELECT generate_series(1, :count))"
+        series = "WITH s(n) AS (SELECT generate_series(1, CAST(:count AS bigint)))"
         ts = "TIMESTAMPTZ '2024-07-01 00:00:00+00' + n * INTERVAL '5 seconds'"
         state = f"json_build_object('step', CASE n % {len(STEPS)} {steps} END)"
     with store.engine.begin() as conn:
