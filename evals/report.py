@@ -131,21 +131,32 @@ def summary(run: RunResult, *, bar: float = 1.0) -> dict[str, Any]:
 def diff(base: RunResult, head: RunResult) -> dict[str, Any]:
     """What changed from ``base`` to ``head``: newly failing/passing cases, cost and latency deltas.
 
-    Results are matched by (config label, case id); when each run has exactly one configuration the
-    labels need not match (the usual "same suite, new model" comparison).
+    Results are matched by (config label, case id); when a run has one configuration it is compared
+    with every configuration of the other (the usual "same suite, new model" comparison).
     """
-    def key_map(run: RunResult) -> dict[tuple[str, str], CaseResult]:
-        single = len({r.config for r in run.results}) == 1
-        return {("*" if single else r.config, r.case_id): r for r in run.results}
+    def index(run: RunResult) -> tuple[bool, dict[tuple[str, str], CaseResult]]:
+        single = len({r.config for r in run.results}) <= 1
+        return single, {("*" if single else r.config, r.case_id): r for r in run.results}
 
-    single = len({r.config for r in base.results}) == 1 and len({r.config for r in head.results}) == 1
-    a = key_map(base) if single else {(r.config, r.case_id): r for r in base.results}
-    b = key_map(head) if single else {(r.config, r.case_id): r for r in head.results}
+    base_single, a = index(base)
+    head_single, b = index(head)
+    pairs: list[tuple[CaseResult, CaseResult]] = []
+    matched_a: set[tuple[str, str]] = set()
+    for (label, case_id), rb in b.items():
+        # One configuration on a side matches every configuration on the other (same suite, new models).
+        key = ("*", case_id) if base_single else (rb.config if not head_single else label, case_id)
+        if head_single and not base_single:
+            keys = [k for k in a if k[1] == case_id]
+        else:
+            keys = [key] if key in a else []
+        for k in keys:
+            pairs.append((a[k], rb))
+            matched_a.add(k)
+    matched_b = {r.case_id for _, r in pairs}
     newly_failing, newly_passing, still_failing, changed = [], [], [], []
-    for key in sorted(a.keys() & b.keys()):
-        ra, rb = a[key], b[key]
-        entry = {"case_id": key[1], "config": rb.config, "base_score": ra.score, "head_score": rb.score,
-                 "cost_delta_usd": round(rb.cost_usd - ra.cost_usd, 8),
+    for ra, rb in sorted(pairs, key=lambda p: (p[1].case_id, p[1].config)):
+        entry = {"case_id": rb.case_id, "config": rb.config, "base_config": ra.config, "base_score": ra.score,
+                 "head_score": rb.score, "cost_delta_usd": round(rb.cost_usd - ra.cost_usd, 8),
                  "latency_delta_ms": round(rb.latency_ms - ra.latency_ms, 1),
                  "reasons": [f["reason"] for f in rb.failures][:5]}
         if ra.passed and not rb.passed:
@@ -171,7 +182,8 @@ def diff(base: RunResult, head: RunResult) -> dict[str, Any]:
         "base_run": base.run_id, "head_run": head.run_id,
         "newly_failing": newly_failing, "newly_passing": newly_passing, "still_failing": still_failing,
         "score_changed": changed,
-        "added": sorted(k[1] for k in b.keys() - a.keys()), "removed": sorted(k[1] for k in a.keys() - b.keys()),
+        "added": sorted({r.case_id for r in head.results} - matched_b),
+        "removed": sorted({k[1] for k in a} - {k[1] for k in matched_a}),
         "pass_rate": {"base": round(ta["pass_rate"], 4), "head": round(tb["pass_rate"], 4),
                       "delta": round(tb["pass_rate"] - ta["pass_rate"], 4)},
         "cost_per_conversation": {"base": round(ta["cost_per_conversation"], 8),

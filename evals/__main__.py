@@ -1,0 +1,283 @@
+"""``python -m evals``: replay golden conversations, list runs, diff them, write reports.
+
+  run [SUITE]        replay the goldens (default evals/golden/) on the configured models
+                     --tag/--id filter · --config FILE|SPEC (repeatable) · --sweep ROLE=M1,M2
+                     --concurrency N · --junit/--html/--json PATH · --baseline RUN|latest
+                     exit 1 on any failure or on a regression against the baseline
+  list               runs (default), --cases [SUITE], --scorers, --personas
+  diff RUN_A RUN_B   newly failing / passing, cost and latency change (exit 1 if anything newly fails)
+  report RUN         --html/--junit/--json PATH (RUN may be "latest")
+  validate [SUITE]   check every golden file (errors as file:line)
+  simulate PERSONA   a simulated customer (judge role) talks to the agent; --save writes a golden
+
+A config SPEC is "label:decision=gpt-4o-mini,conversation=gpt-4o@0.3" (label, @temperature optional).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _settings() -> Any:
+    from agent.config import load_settings
+
+    return load_settings()
+
+
+def _progress(stream: Any) -> Any:
+    """A one-line progress bar on a terminal, one line per case otherwise."""
+    started = time.perf_counter()
+    tty = stream.isatty()
+
+    def show(done: int, total: int, result: Any) -> None:
+        mark = "✓" if result.passed else "✗"
+        if tty:
+            width = 30
+            filled = int(width * done / max(1, total))
+            stream.write(f"\r[{'█' * filled}{'·' * (width - filled)}] {done}/{total} {mark} {result.case_id[:40]:<40}"
+                         f" {time.perf_counter() - started:5.1f}s")
+            if done == total:
+                stream.write("\n")
+        else:
+            stream.write(f"{done}/{total} {mark} {result.case_id} [{result.config}]\n")
+        stream.flush()
+
+    return show
+
+
+def _write(path: str | None, text: str) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _configs(args: argparse.Namespace) -> list[Any]:
+    from evals.runner import RunConfig, load_configs, sweep_configs
+
+    configs: list[Any] = []
+    for spec in args.config or []:
+        configs.extend(load_configs(spec) if Path(spec).is_file() else [RunConfig.parse(spec)])
+    for sweep in args.sweep or []:
+        role, _, models = sweep.partition("=")
+        base = configs[0] if configs else RunConfig(label="base")
+        configs.extend(sweep_configs(base, role.strip(), [m.strip() for m in models.split(",") if m.strip()]))
+    labels = [c.label for c in configs]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"config labels must be unique: {labels}")
+    return configs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from evals.cases import load_suite
+    from evals.history import load_run, open_store
+    from evals.report import diff, html_report, json_report, junit_xml, text_diff, text_failures, text_matrix
+    from evals.runner import run_suite
+
+    settings = _settings()
+    cases = load_suite(args.suite, tags=args.tag or (), ids=args.id or ())
+    if not cases:
+        print("No goldens match the filters.", file=sys.stderr)
+        return 2
+    configs = _configs(args)
+    print(f"Replaying {len(cases)} golden(s) × {max(1, len(configs))} config(s), concurrency {args.concurrency}…",
+          file=sys.stderr)
+    run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
+                    suite=str(args.suite or "evals/golden"), save=not args.no_save,
+                    progress=None if args.quiet else _progress(sys.stderr))
+    print(text_matrix(run, bar=args.bar))
+    failures = text_failures(run)
+    if failures:
+        print(failures)
+    baseline = None
+    code = 0 if run.passed else 1
+    if args.baseline:
+        store = open_store(settings)
+        try:
+            baseline = load_run(store, args.baseline if args.baseline != "latest" else
+                                (store.latest_run_id(before=run.run_id) or "latest"))
+        except KeyError as exc:
+            print(f"baseline: {exc}", file=sys.stderr)
+        if baseline is not None:
+            d = diff(baseline, run)
+            print(text_diff(d))
+            if d["regression"]:
+                code = 1
+    _write(args.junit, junit_xml(run))
+    _write(args.html, html_report(run, baseline=baseline, bar=args.bar))
+    _write(args.json, json_report(run, bar=args.bar))
+    status = "PASS" if run.passed else "FAIL"
+    print(f"{status}: {sum(r.passed for r in run.results)}/{len(run.results)} passed in {run.wall_s:.1f} s"
+          + (f" — run #{run.run_id}" if run.run_id else ""), file=sys.stderr)
+    return code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.scorers:
+        from evals.scorers import describe
+
+        for s in describe():
+            print(f"{s['level']:<13} {s['name']:<20} {s['doc']}" + (" (list: each item)" if s["list"] else ""))
+        print("Every scorer also has a not- form (not-contains, not-step …).")
+        return 0
+    if args.personas:
+        from evals.simulate import PERSONAS
+
+        for key, p in PERSONAS.items():
+            print(f"{key:<24} {p.name}: {p.goal}")
+        return 0
+    if args.cases:
+        from evals.cases import load_suite
+
+        for case in load_suite(args.suite):
+            print(f"{case.id:<40} {len(case.turns):>2} turns {case.expectation_count:>3} checks  [{', '.join(case.tags)}]")
+        return 0
+    from evals.history import open_store
+
+    runs = open_store(_settings()).list_runs(args.limit)
+    if not runs:
+        print("No eval runs yet — `python -m evals run`.")
+    for r in runs:
+        labels = ", ".join(c.get("label", "") for c in r.get("configs") or [])
+        when = r["started_at"].strftime("%Y-%m-%d %H:%M") if r.get("started_at") else ""
+        print(f"#{r['id']:<5} {when}  {r['status']:<8} {r['passed']:>4}/{r['cases']:<4} {r.get('git_commit') or '':<20}"
+              f" {r.get('name') or ''} [{labels}]")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from evals.history import load_run, open_store
+    from evals.report import diff, text_diff
+
+    store = open_store(_settings())
+    d = diff(load_run(store, args.run_a), load_run(store, args.run_b))
+    print(json.dumps(d, indent=2, ensure_ascii=False) if args.json else text_diff(d))
+    return 1 if d["regression"] else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from evals.history import load_run, open_store
+    from evals.report import html_report, json_report, junit_xml, text_failures, text_matrix
+
+    store = open_store(_settings())
+    run = load_run(store, args.run)
+    baseline = load_run(store, args.baseline) if args.baseline else None
+    print(text_matrix(run, bar=args.bar))
+    failures = text_failures(run)
+    if failures:
+        print(failures)
+    html_path = args.html or (None if (args.junit or args.json) else f"evals-report-{run.run_id}.html")
+    _write(html_path, html_report(run, baseline=baseline, bar=args.bar))
+    _write(args.junit, junit_xml(run))
+    _write(args.json, json_report(run, bar=args.bar))
+    return 0 if run.passed else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from evals.cases import golden_files, validate_suite
+
+    errors = validate_suite(args.suite)
+    for error in errors:
+        print(error)
+    print(f"{len(golden_files(args.suite)) - len(errors)} valid, {len(errors)} invalid", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from evals.record import golden_yaml, save_golden
+    from evals.simulate import simulate
+
+    sim = simulate(_settings(), args.persona, max_turns=args.max_turns)
+    for m in sim.transcript:
+        print(f"{m['role']}: {m['text']}")
+    print(f"— stopped: {sim.stop_reason} (step {sim.final_step}; simulator cost US$ {sim.customer_cost_usd:.6f})",
+          file=sys.stderr)
+    data = sim.as_golden()
+    if args.save:
+        print(f"saved {save_golden(data, overwrite=args.overwrite)}", file=sys.stderr)
+    else:
+        print(golden_yaml(data))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="replay goldens and score them")
+    run.add_argument("suite", nargs="?", help="folder or file of goldens (default evals/golden)")
+    run.add_argument("--tag", action="append", help="only goldens with this tag (repeatable)")
+    run.add_argument("--id", action="append", help="only this golden id (glob; repeatable)")
+    run.add_argument("--config", action="append", help="YAML file of configs, or a SPEC (repeatable)")
+    run.add_argument("--sweep", action="append", help="ROLE=MODEL1,MODEL2: vary one role, others fixed")
+    run.add_argument("--concurrency", type=int, default=int(os.environ.get("EVAL_CONCURRENCY", "4")))
+    run.add_argument("--junit", help="write JUnit XML here")
+    run.add_argument("--html", help="write the HTML report here")
+    run.add_argument("--json", help="write the run as JSON here")
+    run.add_argument("--baseline", help="RUN id or 'latest': exit 1 on any newly failing golden")
+    run.add_argument("--bar", type=float, default=1.0, help="pass-rate bar for 'cheapest passing' (default 1.0)")
+    run.add_argument("--name", help="a name for this run")
+    run.add_argument("--no-save", action="store_true", help="do not store the run in the database")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("list", help="runs, cases, scorers or personas")
+    ls.add_argument("suite", nargs="?")
+    ls.add_argument("--cases", action="store_true")
+    ls.add_argument("--scorers", action="store_true")
+    ls.add_argument("--personas", action="store_true")
+    ls.add_argument("--limit", type=int, default=30)
+    ls.set_defaults(func=cmd_list)
+
+    df = sub.add_parser("diff", help="compare two runs")
+    df.add_argument("run_a")
+    df.add_argument("run_b")
+    df.add_argument("--json", action="store_true")
+    df.set_defaults(func=cmd_diff)
+
+    rp = sub.add_parser("report", help="reports of a stored run")
+    rp.add_argument("run")
+    rp.add_argument("--html")
+    rp.add_argument("--junit")
+    rp.add_argument("--json")
+    rp.add_argument("--baseline")
+    rp.add_argument("--bar", type=float, default=1.0)
+    rp.set_defaults(func=cmd_report)
+
+    va = sub.add_parser("validate", help="check golden files")
+    va.add_argument("suite", nargs="?")
+    va.set_defaults(func=cmd_validate)
+
+    sm = sub.add_parser("simulate", help="a simulated customer talks to the agent")
+    sm.add_argument("persona", nargs="?", default="eligible_whatsapp")
+    sm.add_argument("--max-turns", type=int, default=14)
+    sm.add_argument("--save", action="store_true", help="save the conversation as a golden")
+    sm.add_argument("--overwrite", action="store_true")
+    sm.set_defaults(func=cmd_simulate)
+
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["run", *(argv or [])])
+    from agent.errors import ConversaError
+    from evals.cases import CaseError
+
+    try:
+        return int(args.func(args))
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, ConversaError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
