@@ -43,6 +43,7 @@ _EXPORTS = {
     "SAMPLE_VALUES": "agent.prompt_versions",
     "text_hash": "agent.prompt_versions",
     "pack_variant": "agent.prompt_versions",
+    "whatsapp_markdown": "agent.display",
     "load_pack": "agent.prompts",
     "placeholders": "agent.prompts",
 }

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import re
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from agent import AgentSession, Attachment, format_money, list_conversations
+from agent import AgentSession, Attachment, format_money, list_conversations, whatsapp_markdown
 
 settings = st.session_state.settings
 AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]
@@ -77,13 +76,6 @@ def money(usd: float) -> str:
 
 
 # ---------------------------------------------------------------- rendering helpers
-def whatsapp(text: str) -> str:
-    """WhatsApp text → Markdown: keep line breaks, *bold*, _italic_, ~strike~."""
-    text = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])", r"**\1**", text)
-    text = re.sub(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])", r"~~\1~~", text)
-    return text.replace("\n", "  \n")
-
-
 def media_note(meta: dict[str, Any]) -> None:
     for item in meta.get("media") or []:
         kind = item.get("kind", "file")
@@ -200,7 +192,7 @@ def render_messages() -> None:
             else:
                 show_cached_media(m.meta)
                 if m.text:
-                    st.markdown(whatsapp(m.text))
+                    st.markdown(whatsapp_markdown(m.text))
                 media_note(m.meta)
             for error in (m.meta.get("errors") or []) if m.role == "agent" else []:
                 st.caption(f":material/warning: {error}")
@@ -331,7 +323,7 @@ with chat_col:
             st.rerun(scope="app")
         for m in session.pending:
             with st.chat_message("user"):
-                st.markdown(whatsapp(m.text) or f"({', '.join(a.filename for a in m.attachments)})")
+                st.markdown(whatsapp_markdown(m.text) or f"({', '.join(a.filename for a in m.attachments)})")
         left = session.seconds_left()
         a, b = st.columns([3, 1])
         a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),

@@ -17,6 +17,7 @@ from agent import (
     load_pack,
     models_for_role,
     pack_variant,
+    whatsapp_markdown,
 )
 
 settings = st.session_state.settings
@@ -184,7 +185,7 @@ for t, burst in enumerate(turns):
                 reply = "\n\n".join(row["replies"]) or "(no reply)"
                 first_reply = reply if first_reply is None else first_reply
                 with st.chat_message("assistant"):
-                    st.markdown(reply.replace("\n", "  \n"))
+                    st.markdown(whatsapp_markdown(reply))
                 for error in row["errors"]:
                     st.warning(error)
                 same = " · same as the first" if reply == first_reply and col is not cols[0] else ""
