@@ -534,15 +534,19 @@ def git_commit() -> str | None:
 async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
                           concurrency: int = 4, progress: Progress | None = None, name: str = "",
                           suite: str = "", save: bool = True, max_attempts: int = 3,
-                          store: Any = None) -> RunResult:
-    """Every case × config, ``concurrency`` at a time; stored as a run when ``save``."""
+                          store: Any = None, backoff_s: float = 1.0) -> RunResult:
+    """Every case × config, ``concurrency`` at a time; stored as a run when ``save``.
+
+    A case that met a 429 is replayed (up to ``max_attempts``) after the limiter's back-off, which
+    starts at ``backoff_s`` and doubles on each further rate limit.
+    """
     from agent.errors import RateLimited
     from agent.store import Store
 
     store = store or Store.open(base.database_url)
     configs = list(configs) or [RunConfig(label=settings_label(base))]
     loop = asyncio.get_running_loop()
-    limiter = AdaptiveLimiter(concurrency)
+    limiter = AdaptiveLimiter(concurrency, base_backoff_s=backoff_s)
 
     def on_call(outcome: Any) -> None:
         if isinstance(outcome, RateLimited):

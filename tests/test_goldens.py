@@ -1,0 +1,51 @@
+"""Every golden conversation in evals/golden/ is a pytest item, replayed on local/rules.
+
+The goldens are the regression net of the journey logic: a failing one prints each failing
+expectation as the runner's reason sentence, with the golden's file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evals.cases import golden_files, load_case
+from evals.runner import RunConfig, _Resources, run_case
+
+GOLDENS = golden_files()
+RULES = RunConfig(label="local/rules")
+
+
+@pytest.fixture(scope="module")
+def golden_env(tmp_path_factory: pytest.TempPathFactory):
+    """One data folder and one set of engines for every golden (they are independent conversations)."""
+    from agent.config import load_settings
+    from agent.store import Store
+
+    data = tmp_path_factory.mktemp("goldens")
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "TIKTOKEN_CACHE_DIR",
+                                                          "LITELLM_LOCAL_MODEL_COST_MAP"}}
+    settings = load_settings(env={**keep, "CONVERSA_DATA_DIR": str(data)}, dotenv_path=None)
+    store = Store.open(settings.database_url)
+    return settings, _Resources(settings, store, None)
+
+
+def test_there_are_enough_goldens() -> None:
+    assert len(GOLDENS) >= 30
+
+
+@pytest.mark.parametrize("path", GOLDENS, ids=[p.stem for p in GOLDENS])
+def test_golden(path: Path, golden_env) -> None:
+    settings, resources = golden_env
+    case = load_case(path)
+    result = run_case(case, RULES, settings, resources=resources)
+    assert result.error is None, f"{path}: {result.error}"
+    if not result.passed:
+        lines = []
+        for f in result.failures:
+            turn = case.turns[f["turn"]] if f["turn"] is not None else None
+            where = f"{path}:{turn.line}" if turn is not None and turn.line else str(path)
+            lines.append(f"{where} turn {f['turn'] + 1 if f['turn'] is not None else '-'} {f['name']}: {f['reason']}")
+        pytest.fail("\n".join(lines), pytrace=False)
