@@ -69,11 +69,13 @@ _EXPORTS = {
     "golden_from_chat": "evals.record",
     "save_golden": "evals.record",
     "Persona": "evals.simulate",
-    "simulate": "evals.simulate",
+    "simulate_customer": "evals.simulate",
     "PERSONAS": "evals.simulate",
 }
 
-_ALIASES = {"describe_scorers": "describe"}
+# Exported names that differ from the module attribute (a function may not share its module's name:
+# once ``evals.simulate`` is imported, ``from evals import simulate`` would return the module).
+_ALIASES = {"describe_scorers": "describe", "simulate_customer": "simulate"}
 
 __all__ = sorted(_EXPORTS)
 
