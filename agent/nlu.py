@@ -356,6 +356,8 @@ _COMMON_WORDS = {
     "quando", "quanto", "porque", "voce", "vc", "aceito", "autorizo", "cancelar", "pode", "claro",
     "legal", "show", "top", "blz", "kkk", "rsrs", "ajuda", "dinheiro", "banco", "robo", "humano",
     "pessoa", "golpe", "taxa", "juros", "senha", "hoje", "agora", "depois", "ainda", "mais",
+    # complaint words: "isso é um absurdo, vou no procon" is not a name
+    "vou", "vai", "no", "na", "absurdo", "procon", "reclamar", "reclamacao",
 } | set(MONTHS)
 
 
