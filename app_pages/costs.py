@@ -217,7 +217,7 @@ st.caption("Per 1M tokens, in each model's own currency (the deck's table). Edit
            "every save is a version.")
 prices = pd.DataFrame(report.price_table())
 edited = st.data_editor(
-    prices, hide_index=True, width="stretch", key="costs_prices",
+    prices, hide_index=True, width="stretch", key="costs_prices", height=(len(prices) + 1) * 35 + 3,
     disabled=["model", "label", "provider", "source"],
     column_config={
         "input_per_mtok": st.column_config.NumberColumn("input / 1M", min_value=0.0, format="%.4f"),
