@@ -21,6 +21,7 @@ _EXPORTS = {
     "AgentSession": "agent.session",
     "TurnResult": "agent.session",
     "list_conversations": "agent.session",
+    "warm_up": "agent.session",
     "Attachment": "agent.types",
     "Message": "agent.types",
     "Usage": "agent.types",

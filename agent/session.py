@@ -272,3 +272,16 @@ def list_conversations(settings: Settings, limit: int = 50) -> list[dict[str, An
     return [{"chat_id": c["id_chat"], "title": c["title"], "status": c["status"],
              "step": (c.get("state") or {}).get("step"), "updated_at": c["updated_at"]}
             for c in store.list_chats(limit)]
+
+
+def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
+    """Build the engine for ``settings`` in the background (imports LiteLLM, loads the pack and indexes),
+    so the customer's first message is answered at once instead of after several seconds."""
+
+    def build() -> None:
+        _engine_for(settings, Store.open(settings.database_url))
+
+    thread = threading.Timer(delay_s, build)
+    thread.daemon = True
+    thread.start()
+    return thread

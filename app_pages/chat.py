@@ -1,19 +1,23 @@
 """Chat page: a WhatsApp-like conversation with the agent, its journey state, handoff and traces.
 
 One ``AgentSession`` per browser session (``st.session_state.agent_session``); the chat id is kept in
-the URL (``?chat=N``) so a reload brings the same conversation back from the database.
+the URL (``?chat=N``) so a reload brings the same conversation back from the database. A new
+conversation starts with the first message: the page draws at once while the model gateway
+(litellm, ~3 s to import) warms up in the background.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
+import threading
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+import agent
 from agent import AgentSession, Attachment, format_money, list_conversations, whatsapp_markdown
 
 settings = st.session_state.settings
@@ -39,11 +43,32 @@ def effective_settings() -> Any:
     return settings.with_changes(burst_mode=burst)
 
 
-def start_new() -> None:
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import the model gateway once per process, in the background, while the customer types.
+
+    Started a moment after the page is drawn: the import holds the GIL, which would otherwise slow
+    down sending this very page to the browser.
+    """
+    # Builds the whole engine (LiteLLM, pack, indexes), not just the import: the first message must
+    # not block the page for seconds, or a burst typed meanwhile coalesces in Streamlit.
+    return agent.warm_up(effective_settings(), delay_s=1.0)
+
+
+def start_new() -> AgentSession:
     with st.spinner("Starting the agent…"):
+        # Let a running warm-up finish first: two threads importing litellm at once is much slower.
+        warm_up().join(timeout=60)
         session = AgentSession.new(effective_settings())
     st.session_state.agent_session = session
     st.query_params["chat"] = str(session.chat_id)
+    return session
+
+
+def new_conversation() -> None:
+    """Forget the current conversation; the next message starts a new one."""
+    st.session_state.pop("agent_session", None)
+    st.query_params.pop("chat", None)
 
 
 def load(chat_id: int) -> None:
@@ -61,12 +86,12 @@ if "agent_session" not in st.session_state:
     wanted = st.query_params.get("chat")
     if wanted and wanted.isdigit():
         load(int(wanted))
-    if "agent_session" not in st.session_state:
-        start_new()
+    else:
+        warm_up()
 
-session: AgentSession = st.session_state.agent_session
+session: AgentSession | None = st.session_state.get("agent_session")
 wanted_settings = effective_settings()
-if session.settings != wanted_settings:
+if session is not None and session.settings != wanted_settings:
     # Model/temperature switches apply from the next turn of the same conversation.
     session.update_settings(wanted_settings)
 
@@ -94,7 +119,7 @@ def media_note(meta: dict[str, Any]) -> None:
 def show_cached_media(meta: dict[str, Any]) -> None:
     cache = st.session_state.setdefault("chat_media", {})
     for item in meta.get("media") or []:
-        data = cache.get((session.chat_id, item.get("filename")))
+        data = cache.get((session.chat_id if session else None, item.get("filename")))
         if data is None:
             continue
         if item.get("kind") == "audio":
@@ -173,7 +198,7 @@ def trace_panel(trace: dict[str, Any]) -> None:
                 st.json(trace["guard"], expanded=False)
 
 
-def render_messages() -> None:
+def render_messages(session: AgentSession) -> None:
     traces = {int(t.get("turn", i)): t for i, t in enumerate(session.traces)}
     # The trace goes under the last agent message of its turn.
     last_of_turn: dict[int, int] = {}
@@ -204,27 +229,61 @@ def render_messages() -> None:
                 trace_panel(traces[int(turn)])
 
 
-def to_attachments(value: Any) -> tuple[list[Attachment], list[str]]:
-    """Files and voice notes from the chat box → attachments (+ problems to show)."""
-    attachments, problems = [], []
+def capture(value: Any) -> dict[str, Any]:
+    """The chat box's value as plain data (text + file bytes), safe to keep across reruns."""
+    if isinstance(value, str):
+        return {"text": value, "files": []}
     files = list(getattr(value, "files", None) or [])
     audio = getattr(value, "audio", None)
+    captured = [(f.name, f.type or "", f.getvalue(), False) for f in files]
     if audio is not None:
-        files.append(audio)
+        captured.append((audio.name, audio.type or "", audio.getvalue(), True))
+    return {"text": value.text or "", "files": captured}
+
+
+def to_attachments(item: dict[str, Any], session: AgentSession) -> tuple[list[Attachment], list[str]]:
+    """Captured files and voice notes → attachments (+ problems to show)."""
+    attachments, problems = [], []
     cache = st.session_state.setdefault("chat_media", {})
-    for f in files:
-        mime = f.type or mimetypes.guess_type(f.name)[0] or ""
-        ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
+    for name, mime, data, is_voice_note in item["files"]:
+        mime = mime or mimetypes.guess_type(name)[0] or ""
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         kind = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
             "image" if mime.startswith("image") or ext in IMAGE_TYPES else None)
         if kind is None:
-            problems.append(f"{f.name}: only images and voice notes are accepted.")
+            problems.append(f"{name}: only images and voice notes are accepted.")
             continue
-        data = f.getvalue()
-        name = f.name if f is not audio else f"voice-note-{len(cache) + 1}.{ext or 'wav'}"
+        if is_voice_note:
+            name = f"voice-note-{len(cache) + 1}.{ext or 'wav'}"
         cache[(session.chat_id, name)] = data
         attachments.append(Attachment(kind=kind, filename=name, data=data, mime=mime))
     return attachments, problems
+
+
+# The chat box is read first, before anything is drawn. A fast burst makes reruns interrupt each
+# other at the next Streamlit call; each message goes to an inbox in session_state before any such
+# call, and leaves it only once the session has it, so none is lost.
+value = st.chat_input(
+    "Escreva sua mensagem", accept_file="multiple", accept_audio=True, file_type=AUDIO_TYPES + IMAGE_TYPES,
+    max_chars=settings.max_message_chars * 4,
+)
+inbox: list[dict[str, Any]] = st.session_state.setdefault("chat_inbox", [])
+if value:
+    inbox.append(capture(value))
+if inbox:
+    session = session or start_new()
+    problems: list[str] = []
+    with st.spinner("The agent is typing…"):
+        while inbox:  # no Streamlit call inside: a message is either queued or sent
+            item = inbox[0]
+            attachments, item_problems = to_attachments(item, session)
+            problems += item_problems
+            if item["text"].strip() or attachments:
+                session.send(item["text"].strip(), attachments)
+            inbox.pop(0)
+    for problem in problems:
+        st.toast(problem, icon=":material/warning:")
+    st.rerun()
 
 
 # ---------------------------------------------------------------- layout
@@ -242,21 +301,19 @@ choice = top[1].selectbox(
 if top[2].button("Load", icon=":material/history:", width="stretch", disabled=choice is None):
     load(int(choice))
     st.rerun()
-if top[3].button("New conversation", icon=":material/add_comment:", width="stretch"):
-    start_new()
-    st.rerun()
+top[3].button("New conversation", icon=":material/add_comment:", width="stretch", on_click=new_conversation)
 
 chat_col, side = st.columns([2.3, 1], gap="large")
 
 with side:
-    view = session.state_view()
+    view = session.state_view() if session else {"step": "greeting", "attributes": {}}
     step = view.get("step", "?")
     try:
-        description = session.engine.journey.steps[step].description
+        description = session.engine.journey.steps[step].description if session else ""
     except (AttributeError, KeyError):
         description = ""
     with st.container(border=True):
-        st.markdown(f"**Conversation #{session.chat_id}**")
+        st.markdown(f"**Conversation #{session.chat_id}**" if session else "**New conversation**")
         st.metric("Journey step", step, help=description or None)
         if description:
             st.caption(description)
@@ -270,7 +327,9 @@ with side:
         st.caption(f"Consent: {'yes' if view.get('consent') else 'not yet'} · failures: {view.get('failures', 0)}")
 
     with st.container(border=True):
-        if session.in_handoff:
+        if session is None:
+            st.caption("Handoff and re-engagement are available once the conversation has started.")
+        elif session.in_handoff:
             st.warning("**Handoff:** a human operator has this conversation; the agent is silent.",
                        icon=":material/support_agent:")
             with st.form("operator", clear_on_submit=True, border=False):
@@ -288,7 +347,8 @@ with side:
                 st.rerun()
         hours = settings.reengagement_after_s / 3600
         if st.button(f"Simulate {hours:g} h idle", icon=":material/schedule:", width="stretch",
-                     help="Move the clock past the re-engagement delay: the agent follows up once."):
+                     disabled=session is None,
+                     help="Move the clock past the re-engagement delay: the agent follows up once.") and session:
             result = session.reengage(now=session.last_activity + settings.reengagement_after_s + 1)
             if result is None:
                 st.toast("No follow-up now (handoff, a pending burst, or already followed up).",
@@ -296,10 +356,10 @@ with side:
             else:
                 st.rerun()
 
-    usage = session.total_usage
+    usage = session.total_usage if session else agent.Usage()
     with st.container(border=True):
         c1, c2 = st.columns(2)
-        c1.metric("Turns", len(session.traces))
+        c1.metric("Turns", len(session.traces) if session else 0)
         c2.metric(f"Cost ({settings.currency})", money(usage.cost_usd))
         st.caption(f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out · "
                    f"decision `{settings.role('decision').model}` · conversation `{settings.role('conversation').model}`")
@@ -307,13 +367,14 @@ with side:
 with chat_col:
     log = st.container(height=620, key="chat_log")
     with log:
-        if not session.messages and not session.pending:
+        if session is None or (not session.messages and not session.pending):
             st.caption("Say *oi* to start. You can also record a voice note or attach an image "
                        "(e.g. a screenshot of the FGTS app).")
-        render_messages()
+        if session is not None:
+            render_messages(session)
 
     @st.fragment(run_every=0.5)
-    def pending_burst() -> None:
+    def pending_burst(session: AgentSession) -> None:
         """Pending messages of an open burst, with the countdown; answers when the window closes."""
         if not session.pending:
             return
@@ -333,19 +394,7 @@ with chat_col:
             session.flush(force=True)
             st.rerun(scope="app")
 
-    with log:
-        pending_burst()
-
-value = st.chat_input(
-    "Escreva sua mensagem", accept_file="multiple", accept_audio=True, file_type=AUDIO_TYPES + IMAGE_TYPES,
-    max_chars=settings.max_message_chars * 4,
-)
-if value:
-    text = value if isinstance(value, str) else (value.text or "")
-    attachments, problems = ([], []) if isinstance(value, str) else to_attachments(value)
-    for problem in problems:
-        st.toast(problem, icon=":material/warning:")
-    if text.strip() or attachments:
-        with st.spinner("The agent is typing…"):
-            session.send(text.strip(), attachments)
-        st.rerun()
+    if session is not None and session.pending:
+        # Only while a burst is open: a fragment with run_every keeps polling for as long as it is drawn.
+        with log:
+            pending_burst(session)

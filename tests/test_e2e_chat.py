@@ -1,0 +1,146 @@
+"""The real app in headless Chromium: a burst, the opt-in, a CPF, the eligibility reply, the trace,
+and the cost table growing. Screenshots go to test-artifacts/e2e/ (look at them)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.e2e
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover
+    sync_playwright = None  # type: ignore[assignment]
+
+if sync_playwright is None or not Path(CHROMIUM).exists():
+    pytest.skip("needs Debian chromium and playwright (.ci/run installs both)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    data = tmp_path_factory.mktemp("e2e-data")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(CONVERSA_DATA_DIR=str(data), BURST_WINDOW_SECONDS="2.5", BURST_MODE="true",
+               PYTHONPATH=str(ROOT))
+    log = open(data / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {(data / 'streamlit.log').read_text()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_placeholder("Escreva sua mensagem")
+    box.fill(text)
+    box.press("Enter")
+
+
+def agent_text(page: Page) -> str:
+    return page.locator('[data-testid="stChatMessage"]').all_inner_texts().__str__()
+
+
+def wait_for_reply(page: Page, pattern: str, timeout: float = 30_000) -> None:
+    expect(page.locator('[data-testid="stChatMessage"]').filter(has_text=re.compile(pattern)).last).to_be_visible(
+        timeout=timeout)
+
+
+def test_main_chat_flow_in_a_real_browser(app_url: str, page: Page) -> None:
+    page.goto(app_url, wait_until="networkidle")
+    expect(page.get_by_placeholder("Escreva sua mensagem")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("local/rules", exact=False).first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "01-empty-chat.png", full_page=True)
+    page.wait_for_timeout(5000)  # a person reads the page while the engine warms up in the background
+
+    # A burst: three quick messages are shown as pending, then answered once.
+    for text in ("oi", "tudo bem?", "quero sacar meu fgts"):
+        send(page, text)
+        page.wait_for_timeout(900)  # a fast typist: under a second per message
+    expect(page.get_by_text(re.compile(r"3 message\(s\) pending — answering in"))).to_be_visible(timeout=10_000)
+    page.screenshot(path=ARTIFACTS / "02-burst-pending.png", full_page=True)
+    wait_for_reply(page, "autoriza")
+    assert page.get_by_text(re.compile(r"^Trace · turn 0")).count() == 1  # one answered turn for the burst
+    page.screenshot(path=ARTIFACTS / "03-burst-answered.png", full_page=True)
+
+    # Opt-in, then data with the CPF (the burst window still applies to each message).
+    send(page, "aceito")
+    wait_for_reply(page, "nome completo")
+    send(page, "Maria Souza, 200.000.002-99, nasci em julho")
+    wait_for_reply(page, "Vamos conferir")
+    send(page, "sim")
+    wait_for_reply(page, r"R\$ 1\.350,00")
+    page.screenshot(path=ARTIFACTS / "04-eligible.png", full_page=True)
+    expect(page.get_by_text("200.000.002-99").first).to_be_visible()  # the customer's own message
+
+    # The trace of the last turn shows the API call.
+    page.get_by_text(re.compile(r"^Trace · turn 3")).click()
+    page.get_by_role("tab", name="Tools").last.click()
+    expect(page.get_by_text("consultar_fgts").last).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "05-trace.png", full_page=True)
+
+    # The cost table has the rows of these turns, and grows with the next one.
+    calls_before = costs_page_calls(page)
+    assert calls_before >= 10  # ≥ 2 calls per turn over 5 turns
+    page.screenshot(path=ARTIFACTS / "06-costs.png", full_page=True)
+    assert page.locator('[role="gridcell"]', has_text="Analise de Emoção").count() > 0
+    page.get_by_role("link", name=re.compile("Chat")).click()
+    expect(page.get_by_placeholder("Escreva sua mensagem")).to_be_visible(timeout=30_000)
+    send(page, "quero sim")
+    wait_for_reply(page, "Registrei seu interesse")
+    assert costs_page_calls(page) > calls_before
+
+
+def costs_page_calls(page: Page) -> int:
+    page.get_by_role("link", name=re.compile("Costs")).click()
+    metric = page.locator('[data-testid="stMetric"]', has_text="Calls").first
+    expect(metric).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)
+    value = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    return int(value.replace(",", "").strip())
