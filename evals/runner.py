@@ -579,6 +579,11 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
                 retries += 1
                 await asyncio.sleep(limiter.on_rate_limit())
                 continue
+            if result.error and "database is locked" in result.error and attempt < max_attempts:
+                # Many writer threads on one SQLite file can outlast its busy timeout: replay the case.
+                retries += 1
+                await asyncio.sleep(0.2 * attempt)
+                continue
             limiter.on_success()
             break
         assert result is not None
