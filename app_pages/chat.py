@@ -52,7 +52,7 @@ def warm_up() -> threading.Thread:
     """
     # Builds the whole engine (LiteLLM, pack, indexes), not just the import: the first message must
     # not block the page for seconds, or a burst typed meanwhile coalesces in Streamlit.
-    return agent.warm_up(effective_settings(), delay_s=1.0)
+    return agent.warm_up(effective_settings(), delay_s=2.0)
 
 
 def start_new() -> AgentSession:
