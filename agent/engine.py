@@ -94,12 +94,20 @@ class Engine:
                  knowledge: Any | None = None) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.pack: PromptPack = load_pack(settings.pack_dir)
-        self.journey: Journey = load_journey(settings.pack_dir)
+        self.pack  # noqa: B018  (load now: a broken pack fails at start-up, not mid-conversation)
         self.tools = tools or ToolRegistry.from_settings(settings)
         self._knowledge = knowledge
 
     # ----------------------------------------------------------------- public
+    @property
+    def pack(self) -> PromptPack:
+        """The prompt pack, re-read when a file changes (a prompt written back applies to the next turn)."""
+        return load_pack(self.settings.pack_dir)
+
+    @property
+    def journey(self) -> Journey:
+        return load_journey(self.settings.pack_dir)
+
     @property
     def knowledge(self) -> Any:
         if self._knowledge is None:
@@ -173,10 +181,10 @@ class _Turn:
         journey = self.e.journey
         if self.state.handoff:
             self.trace["notes"].append("handoff: a human operator is in charge; the agent stays silent")
-            return self.finish(self.state, [], use_model=False)
+            return self.finish(replace(self.state, replies=()), [], use_model=False)
         if not self.customer_text:
             # Only unusable media: the media error already told the customer what to do.
-            return self.finish(self.state, [], use_model=False)
+            return self.finish(replace(self.state, replies=()), [], use_model=False)
         check = check_input(self.customer_text, max_chars=self.e.settings.max_message_chars)
         self.trace["guard"]["input"] = list(check.violations)
         if check.blocked_reason == "too_long":

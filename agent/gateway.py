@@ -148,6 +148,7 @@ class Gateway:
         self._sleep = sleep
         self._on_call = on_call
         self._price_overrides: dict[str, Price] | None = None
+        self._prices_read_at = 0.0
         self.ledger_warnings: list[str] = []
 
     # ------------------------------------------------------------------ public API
@@ -260,12 +261,18 @@ class Gateway:
                           latency_ms=(time.perf_counter() - started) * 1000, request_id=request_id)
         return [item["embedding"] for item in result.data]
 
+    # Prices edited on the Costs page (possibly by another process) apply within this many seconds.
+    PRICE_REFRESH_S = 5.0
+
     def price(self, model: str) -> Price:
-        if self._price_overrides is None:
+        """Price of ``model``: the user's edits (re-read every few seconds) over the data file and LiteLLM."""
+        now = time.monotonic()
+        if self._price_overrides is None or now - self._prices_read_at > self.PRICE_REFRESH_S:
             try:
                 self._price_overrides = self.store.price_overrides()
-            except errors.StoreError:
-                self._price_overrides = {}
+            except (errors.StoreError, Exception):  # noqa: BLE001  (a locked DB must not stop a reply)
+                self._price_overrides = self._price_overrides or {}
+            self._prices_read_at = now
         return price_for(model, self._price_overrides)
 
     def refresh_prices(self) -> None:

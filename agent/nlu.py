@@ -340,7 +340,8 @@ def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
 
 _NAME_CUE = re.compile(
     r"(?:meu\s+nome\s+(?:completo\s+)?(?:é|e|eh)|me\s+chamo|pode\s+me\s+chamar\s+de|"
-    r"nome\s*(?:completo)?\s*[:=]|aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+)\s*",
+    r"nome\s*(?:completo)?\s*[:=]|(?m:^\s*nome\s+(?=[A-ZÀ-Ý]{2,}\s+[A-ZÀ-Ý]))|"
+    r"aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+)\s*",
     re.IGNORECASE,
 )
 _NAME_STOP = {
@@ -420,7 +421,9 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
             born = date(year, month, day)
         except ValueError:
             continue
-        if 1900 <= year <= date.today().year:
+        # A birth date: people who have an FGTS account are at least 14 (apprentices); a date
+        # in the future or this year is something else (e.g. "Data prevista 01/06/2026").
+        if 1900 <= year <= date.today().year - 14:
             return month, born.isoformat()
     for match in _DATE_WORDS.finditer(plain):
         month = MONTHS.index(match.group(2)) + 1

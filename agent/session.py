@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.config import Settings
 from agent.engine import Engine, TurnOutcome, state_view
+from agent.errors import StoreError
 from agent.guardrails import mask_pii
 from agent.journey import JourneyState
 from agent.store import Store
@@ -77,6 +78,8 @@ class AgentSession:
         self.traces: list[dict[str, Any]] = list(traces)
         self.pending: list[Message] = []
         self._unsaved: list[Message] = []
+        self._unsaved_traces: list[tuple[int | None, dict[str, Any]]] = []
+        self.save_error: str | None = None
         self.burst_deadline: float | None = None
         self.clock = clock
         self.last_activity = self.messages[-1].created_at if self.messages else clock()
@@ -241,6 +244,8 @@ class AgentSession:
         self.traces.append(outcome.trace)
         self.last_activity = now
         self._save(trace=outcome.trace, turn_index=turn_index)
+        if self.save_error:
+            outcome.errors.append(self.save_error)
         return TurnResult(
             replies=replies, trace=outcome.trace, step_before=before.step, step_after=outcome.state.step,
             attributes=state_view(outcome.state)["attributes"], tool_calls=outcome.tool_calls,
@@ -258,12 +263,29 @@ class AgentSession:
         self._unsaved.append(message)
 
     def _save(self, *, trace: dict[str, Any] | None = None, turn_index: int | None = None) -> None:
-        rows = [{"role": m.role, "text": m.text, "source": m.source, "meta": m.meta,
+        """Write queued messages, the state and the turn's trace; on a database error keep them queued."""
+        if trace is not None:
+            self._unsaved_traces.append((turn_index, trace))
+        chat_values = {"state": self.state.to_dict(), "status": self._status()}
+        try:
+            if not self._unsaved_traces:
+                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values)
+                self._unsaved = []
+            while self._unsaved_traces:
+                index, pending = self._unsaved_traces[0]
+                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, trace=pending,
+                                       turn_index=index)
+                self._unsaved = []
+                self._unsaved_traces.pop(0)
+        except StoreError as exc:
+            # Kept in memory and written with the next turn: the conversation goes on, nothing is lost.
+            self.save_error = f"{exc} — this turn is kept and saved with the next message."
+            return
+        self.save_error = None
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [{"role": m.role, "text": m.text, "source": m.source, "meta": m.meta,
                  "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
-        self.store.record_turn(self.chat_id, rows, chat_values={"state": self.state.to_dict(),
-                                                                 "status": self._status()},
-                               trace=trace, turn_index=turn_index)
-        self._unsaved = []
 
 
 def list_conversations(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:

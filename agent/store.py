@@ -426,6 +426,14 @@ class Store:
                     turn_index: int | None = None) -> None:
         """Messages, chat state and trace of one turn in a single transaction (all or nothing)."""
         now = utcnow()
+        try:
+            self._record_turn(chat_id, list(new_messages), chat_values, trace, turn_index, now)
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+
+    def _record_turn(self, chat_id: int, new_messages: list[Mapping[str, Any]],
+                     chat_values: Mapping[str, Any] | None, trace: Mapping[str, Any] | None,
+                     turn_index: int | None, now: datetime) -> None:
         with self.engine.begin() as conn:
             rows = [{"fk_id_chat": chat_id, "role": m["role"], "text": m["text"], "source": m.get("source", "text"),
                      "meta": json.loads(json.dumps(m.get("meta") or {}, default=str)),

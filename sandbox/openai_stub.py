@@ -25,6 +25,8 @@ from typing import Any
 class _Handler(BaseHTTPRequestHandler):
     server: StubServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
+    # Headers and body go in two writes: with Nagle on, each reply waits ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         return

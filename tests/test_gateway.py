@@ -159,3 +159,13 @@ def test_parse_json_reply_tolerates_fences() -> None:
     assert parse_json_reply('```json\n{"a": 1}\n```') == {"a": 1}
     with pytest.raises(errors.MalformedResponse):
         parse_json_reply("sem json aqui")
+
+
+def test_price_edits_apply_without_restart(base_env) -> None:
+    from decimal import Decimal
+
+    gw, _ = _gateway(base_env, CONVERSATION_MODEL="local/rules")
+    gw.PRICE_REFRESH_S = 0.0
+    assert gw.complete("conversation", "Conversa", MSG).usage.cost_usd == 0
+    gw.store.update_model_price("local/rules", Decimal("1000"), Decimal("1000"), "USD")
+    assert gw.complete("conversation", "Conversa", MSG).usage.cost_usd > 0
