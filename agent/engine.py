@@ -94,19 +94,30 @@ class Engine:
                  knowledge: Any | None = None) -> None:
         self.settings = settings
         self.gateway = gateway
+        self._loaded: dict[str, tuple[float, Any]] = {}
         self.pack  # noqa: B018  (load now: a broken pack fails at start-up, not mid-conversation)
         self.tools = tools or ToolRegistry.from_settings(settings)
         self._knowledge = knowledge
 
     # ----------------------------------------------------------------- public
+    # How often to look at the pack's files for edits (each look stats every file).
+    PACK_RECHECK_S = 1.0
+
     @property
     def pack(self) -> PromptPack:
         """The prompt pack, re-read when a file changes (a prompt written back applies to the next turn)."""
-        return load_pack(self.settings.pack_dir)
+        return self._fresh("pack", load_pack)
 
     @property
     def journey(self) -> Journey:
-        return load_journey(self.settings.pack_dir)
+        return self._fresh("journey", load_journey)
+
+    def _fresh(self, name: str, loader: Any) -> Any:
+        now = time.monotonic()
+        cached = self._loaded.get(name)
+        if cached is None or now - cached[0] > self.PACK_RECHECK_S:
+            cached = self._loaded[name] = (now, loader(self.settings.pack_dir))
+        return cached[1]
 
     @property
     def knowledge(self) -> Any:
@@ -124,6 +135,11 @@ class Engine:
                  inputs: Sequence[Message]) -> TurnOutcome:
         """Answer the customer's (merged) messages."""
         started = time.perf_counter()
+        with self.gateway.batch():
+            return self._run_turn(chat_id, state, history, inputs, started)
+
+    def _run_turn(self, chat_id: int | None, state: JourneyState, history: Sequence[Message],
+                  inputs: Sequence[Message], started: float) -> TurnOutcome:
         turn = _Turn(self, chat_id, state, history)
         texts = []
         for message in inputs:
@@ -144,7 +160,7 @@ class Engine:
         """A turn with no customer text: re-engagement after idle, operator hand-back."""
         turn = _Turn(self, chat_id, state, history)
         turn.trace["system_event"] = event
-        new_state = self.journey.transition(state, event)
+        new_state = turn.journey.transition(state, event)
         replies = turn.render_replies(new_state)
         return turn.finish(new_state, [r for r in replies if r], use_model=False)
 
@@ -154,6 +170,9 @@ class _Turn:
 
     def __init__(self, engine: Engine, chat_id: int | None, state: JourneyState, history: Sequence[Message]):
         self.e = engine
+        # Read once per turn: both re-check the pack's files on access (edits apply to the next turn).
+        self.pack = engine.pack
+        self.journey = engine.journey
         self.chat_id = chat_id
         self.state = state
         self.history = list(history)
@@ -178,7 +197,7 @@ class _Turn:
 
     # ------------------------------------------------------------- flow
     def run(self) -> TurnOutcome:
-        journey = self.e.journey
+        journey = self.journey
         if self.state.handoff:
             self.trace["notes"].append("handoff: a human operator is in charge; the agent stays silent")
             return self.finish(replace(self.state, replies=()), [], use_model=False)
@@ -188,7 +207,7 @@ class _Turn:
         check = check_input(self.customer_text, max_chars=self.e.settings.max_message_chars)
         self.trace["guard"]["input"] = list(check.violations)
         if check.blocked_reason == "too_long":
-            text = self.e.pack.message(TOO_LONG_CODE, max_message_chars=self.e.settings.max_message_chars)
+            text = self.pack.message(TOO_LONG_CODE, max_message_chars=self.e.settings.max_message_chars)
             return self.finish(replace(self.state, replies=(TOO_LONG_CODE,)), [text], use_model=False)
 
         emotion = self.emotion() if check.blocked_reason is None else {}
@@ -210,9 +229,9 @@ class _Turn:
     def call(self, role: str, kind: str, prompt_name: str, variables: Mapping[str, Any], context: dict[str, Any],
              *, expect_json: bool = False, extra_messages: Sequence[dict[str, Any]] = (), **opts: Any) -> Completion:
         """One gateway call with a rendered pack prompt; recorded in the trace, success or not."""
-        rendered = self.e.pack.render(prompt_name, **variables)
+        rendered = self.pack.render(prompt_name, **variables)
         messages = [{"role": "system", "content": rendered}, *extra_messages]
-        version = self.e.pack.content_hash(prompt_name)
+        version = self.pack.content_hash(prompt_name)
         self.trace["prompt_versions"][prompt_name] = version
         entry: dict[str, Any] = {"role": role, "feature": FEATURES[kind], "prompt_name": prompt_name,
                                  "prompt_version": version, "rendered_messages": masked(messages)}
@@ -253,7 +272,7 @@ class _Turn:
 
     # ------------------------------------------------------------- decide
     def _common_vars(self) -> dict[str, Any]:
-        step = self.e.journey.steps[self.state.step]
+        step = self.journey.steps[self.state.step]
         return {
             "step": self.state.step,
             "step_description": step.description,
@@ -280,12 +299,12 @@ class _Turn:
         return result
 
     def expecting(self) -> str | None:
-        missing = self.e.journey.missing_attributes(self.state)
+        missing = self.journey.missing_attributes(self.state)
         return missing[0] if missing else None
 
     def decide(self) -> Event:
         """Classification + extraction on the decision role, validated, turned into a journey event."""
-        journey = self.e.journey
+        journey = self.journey
         variables = self._common_vars()
         pending = journey.steps[self.state.step].prompt
         intents = "\n".join(f"- {i}" for i in journey.intents)
@@ -353,16 +372,16 @@ class _Turn:
     def run_tools(self, state: JourneyState) -> JourneyState:
         """While the step is a tool step, let the decision role pick the call, run it, feed the result back."""
         for _ in range(3):
-            allowed = self.e.journey.allowed_tools(state.step)
+            allowed = self.journey.allowed_tools(state.step)
             if not allowed:
                 return state
             result = self.call_tool(state, allowed)
-            state = self.e.journey.transition(state, result.event)
+            state = self.journey.transition(state, result.event)
         return state
 
     def call_tool(self, state: JourneyState, allowed: Sequence[str]) -> ToolResult:
         cpf_value = str(state.attributes.get("cpf") or "")
-        step = self.e.journey.steps[state.step]
+        step = self.journey.steps[state.step]
         name, args = allowed[0], {"cpf": cpf_value}
         try:
             c = self.call("decision", "tool", "tool_decision",
@@ -440,12 +459,12 @@ class _Turn:
         for token in state.replies:
             if token == FAQ_CODE:
                 answer = self.retrieve_answer()
-                out.append(self.e.pack.message(FAQ_CODE, answer=answer) if answer else
-                           self.e.pack.message(FAQ_MISS_CODE, **variables))
+                out.append(self.pack.message(FAQ_CODE, answer=answer) if answer else
+                           self.pack.message(FAQ_MISS_CODE, **variables))
             elif isinstance(token, int):
-                out.append(self.e.pack.message(token, **variables))
+                out.append(self.pack.message(token, **variables))
             else:
-                out.append(self.e.pack.render(str(token), **variables))
+                out.append(self.pack.render(str(token), **variables))
         return out
 
     def _passages_text(self) -> str:
@@ -469,10 +488,10 @@ class _Turn:
         if not draft or any(c in FIXED_CODES for c in codes):
             return suggested
         api = [r.to_dict() for r in self.tool_results]
-        docs = self.e.pack.render("doc_search_context", question=self.customer_text,
+        docs = self.pack.render("doc_search_context", question=self.customer_text,
                                   passages=self._passages_text()) if self.retrieved else ""
-        missing = ", ".join(self.e.journey.missing_attributes(state)) or "nenhum"
-        step = self.e.journey.steps[state.step]
+        missing = ", ".join(self.journey.missing_attributes(state)) or "nenhum"
+        step = self.journey.steps[state.step]
         variables = {**self._common_vars(), "step": state.step, "step_description": step.description,
                      "captured_attributes": json.dumps(masked(dict(state.attributes)), ensure_ascii=False),
                      "missing_attributes": missing,
@@ -508,7 +527,7 @@ class _Turn:
             verdict = check_output(reply, [*suggested, self.customer_text])
             if "asks_for_secret" in verdict.violations:
                 self.violations.append("asks_for_secret")
-                replies = [self.e.pack.message(SAFE_CODE)]
+                replies = [self.pack.message(SAFE_CODE)]
         codes = list(state.replies)
         self.trace.update(
             customer_text=mask_pii(self.customer_text),
@@ -531,7 +550,7 @@ class _Turn:
     def read_media(self, attachment: Attachment) -> str:
         from agent.media_input import read_attachment
 
-        result = read_attachment(self.e.settings, self.e.gateway, self.e.pack, attachment, self.chat_id)
+        result = read_attachment(self.e.settings, self.e.gateway, self.pack, attachment, self.chat_id)
         self.usage = self.usage + result.usage
         self.media.append(result.trace)
         self.trace["media"] = self.media

@@ -364,6 +364,19 @@ class Store:
         self.pending_costs = []
         return int(ids[-1])
 
+    def record_costs(self, rows: list[CostRow]) -> None:
+        """Several ledger rows in one transaction (a turn's calls). Raises StoreError, keeping them."""
+        batch = [*self.pending_costs, *rows]
+        if not batch:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(llm_cost), [self._cost_values(r) for r in batch])
+        except SQLAlchemyError as exc:
+            self.pending_costs = batch
+            raise StoreError(_describe(exc, self.url)) from exc
+        self.pending_costs = []
+
     def bulk_insert_costs(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Fast insert of raw ledger rows (benchmarks, imports)."""
         with self.engine.begin() as conn:

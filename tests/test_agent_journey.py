@@ -273,6 +273,7 @@ def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path) -> Non
     pack = tmp_path / "pack"
     shutil.copytree(ROOT / "prompts" / "fgts", pack)
     session = new_session(base_env, PACK_DIR=str(pack))
+    session.engine.PACK_RECHECK_S = 0.0  # the app looks at most once a second; the test at once
     first = session.send("oi")
     path = pack / "message_code_11.txt"
     path.write_text("Versão nova do pedido de consentimento. Você autoriza?", encoding="utf-8")

@@ -169,3 +169,15 @@ def test_price_edits_apply_without_restart(base_env) -> None:
     assert gw.complete("conversation", "Conversa", MSG).usage.cost_usd == 0
     gw.store.update_model_price("local/rules", Decimal("1000"), Decimal("1000"), "USD")
     assert gw.complete("conversation", "Conversa", MSG).usage.cost_usd > 0
+
+
+def test_local_fast_path_matches_litellm_dispatch(base_env) -> None:
+    gw, _ = _gateway(base_env)
+    context = {"task": "journey_classification", "customer_message": "quero sacar meu fgts"}
+    fast = gw.complete("decision", "Classificação", MSG, expect_json=True, context=context)
+    gw.local_fast_path = False
+    slow = gw.complete("decision", "Classificação", MSG, expect_json=True, context=context)
+    assert fast.json == slow.json and fast.text == slow.text
+    assert (fast.usage.input_tokens, fast.usage.output_tokens) == (slow.usage.input_tokens, slow.usage.output_tokens)
+    with pytest.raises(errors.UnknownModelError):
+        gw.complete("decision", "x", MSG, model="local/nope")

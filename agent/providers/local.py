@@ -41,6 +41,19 @@ def _response(model: str, text: str, messages: list[dict[str, Any]], model_respo
     return model_response
 
 
+def local_reply(model: str, messages: list[dict[str, Any]], metadata: dict[str, Any],
+                optional_params: dict[str, Any]) -> tuple[str, int, int]:
+    """Text and (prompt, completion) token counts of ``local/<model>`` — shared by the LiteLLM handler
+    and the gateway's in-process fast path, so both report the same answer and usage."""
+    if model == "rules":
+        text = LocalProvider._rules(metadata, messages, optional_params)
+    elif model == "gguf":
+        text = LocalProvider._gguf(messages, optional_params, metadata)
+    else:
+        raise CustomLLMError(status_code=404, message=f"Unknown local model 'local/{model}' — use local/rules.")
+    return text, _prompt_tokens(messages), _count(text)
+
+
 class LocalProvider(CustomLLM):
     """Dispatches ``local/<name>`` models."""
 
@@ -48,12 +61,7 @@ class LocalProvider(CustomLLM):
         litellm_params = kwargs.get("litellm_params") or {}
         metadata = litellm_params.get("metadata") or {}
         model_response = kwargs.get("model_response") or ModelResponse()
-        if model == "rules":
-            text = self._rules(metadata, messages, kwargs.get("optional_params") or {})
-        elif model == "gguf":
-            text = self._gguf(messages, kwargs.get("optional_params") or {}, metadata)
-        else:
-            raise CustomLLMError(status_code=404, message=f"Unknown local model 'local/{model}' — use local/rules.")
+        text, _, _ = local_reply(model, messages, metadata, kwargs.get("optional_params") or {})
         return _response(model, text, messages, model_response)
 
     async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
