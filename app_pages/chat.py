@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 import agent
+import evals
 from agent import AgentSession, Attachment, format_money, list_conversations, whatsapp_markdown
 
 settings = st.session_state.settings
@@ -33,6 +36,7 @@ div[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"]) [d
   margin-right: 0.5rem; }
 .st-key-chat_log { background: #efeae2; border-radius: 0.8rem; padding: 0.6rem; }
 .pending-note { font-size: 0.8rem; color: #667781; }
+.st-key-chat_golden_text textarea { font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.85rem; }
 </style>""")
 
 
@@ -68,6 +72,7 @@ def start_new() -> AgentSession:
 def new_conversation() -> None:
     """Forget the current conversation; the next message starts a new one."""
     st.session_state.pop("agent_session", None)
+    st.session_state.pop("chat_golden_saved", None)
     st.query_params.pop("chat", None)
 
 
@@ -260,6 +265,98 @@ def to_attachments(item: dict[str, Any], session: AgentSession) -> tuple[list[At
     return attachments, problems
 
 
+# ---------------------------------------------------------------- record as golden
+ID_LINE = re.compile(r"^id:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+
+def answered_turns(session: AgentSession | None) -> int:
+    return sum(1 for t in session.traces if t.get("replies")) if session else 0
+
+
+def draft_golden() -> None:
+    """Button callback: the current conversation as golden YAML, expectations = what the agent did."""
+    session = st.session_state.get("agent_session")
+    if session is None:
+        return
+    data = evals.golden_from_session(session)
+    st.session_state.chat_golden_text = evals.dump_case(data)
+    st.session_state.chat_golden_id = data["id"]
+    st.session_state.chat_golden_overwrite = False
+    st.session_state.chat_golden_error = None
+    st.session_state.chat_recording = True
+
+
+def id_to_yaml() -> None:
+    """The id field edits the YAML's top-level ``id:`` line (the YAML stays the one source of truth)."""
+    new = re.sub(r"[^A-Za-z0-9_-]+", "_", st.session_state.chat_golden_id.strip()).strip("_")
+    st.session_state.chat_golden_id = new
+    text = st.session_state.get("chat_golden_text", "")
+    st.session_state.chat_golden_text = (ID_LINE.sub(f"id: {new}", text, count=1) if ID_LINE.search(text)
+                                         else f"id: {new}\n{text}")
+
+
+def yaml_to_id() -> None:
+    st.session_state.chat_golden_error = None
+    found = ID_LINE.search(st.session_state.get("chat_golden_text", ""))
+    st.session_state.chat_golden_id = found.group(1).strip("'\"") if found else ""
+
+
+def golden_error(exc: Any, text: str, filename: str) -> dict[str, str]:
+    """A loader error as ``file:line`` + message, with the offending line and its neighbours."""
+    line = exc.line
+    lines = text.splitlines()
+    excerpt = ""
+    if line and 0 < line <= len(lines):
+        excerpt = "\n".join(f"{'→' if n == line else ' '} {n:3d} | {lines[n - 1]}"
+                            for n in range(max(1, line - 1), min(len(lines), line + 1) + 1))
+    return {"where": f"{filename}:{line}" if line else filename, "message": exc.message, "excerpt": excerpt}
+
+
+def close_recording() -> None:
+    st.session_state.chat_recording = False
+
+
+@st.dialog("Record as golden", width="large", icon=":material/fact_check:", on_dismiss=close_recording)
+def record_dialog() -> None:
+    folder = evals.golden_dir()
+    st.caption("The expectations below are what the agent actually did in each turn (step, attributes, tools, "
+               "message codes). Edit them into what it *should* do, then save: the golden joins "
+               "`python -m evals run` and `make test`.")
+    case_id = st.text_input("Golden id (file name)", key="chat_golden_id", on_change=id_to_yaml,
+                            help="Letters, digits, '_' or '-'; it is also the file name.")
+    target = evals.golden_path(case_id or "recorded", folder)
+    root = evals.GOLDEN_DIR.parent.parent
+    shown = target.relative_to(root) if target.is_relative_to(root) else target
+    st.caption(f"Saves to `{shown}`")
+    text = st.text_area("Golden (YAML)", key="chat_golden_text", height=380, on_change=yaml_to_id)
+    overwrite = False
+    if target.exists():
+        st.warning(f"`{target.name}` already exists. Change the id, or confirm to replace it.",
+                   icon=":material/warning:")
+        overwrite = st.checkbox("Overwrite the existing file", key="chat_golden_overwrite")
+    left, right = st.columns(2)
+    if left.button("Save golden", type="primary", icon=":material/save:", width="stretch", key="chat_golden_save"):
+        try:
+            path = evals.save_golden(text, folder, overwrite=overwrite)
+        except evals.CaseError as exc:
+            st.session_state.chat_golden_error = golden_error(exc, text, target.name)
+        else:
+            st.session_state.chat_golden_error = None
+            st.session_state.chat_recording = False
+            st.session_state.chat_golden_saved = str(path)
+            st.toast(f"Saved {path.name}", icon=":material/check_circle:")
+            st.rerun()
+    if right.button("Cancel", width="stretch", key="chat_golden_cancel"):
+        close_recording()
+        st.rerun()
+    error = st.session_state.get("chat_golden_error")
+    if error:
+        st.error(f"**Not saved.** `{error['where']}`: {error['message']}",
+                 icon=":material/error:")
+        if error["excerpt"]:
+            st.code(error["excerpt"], language=None)
+
+
 # The chat box is read first, before anything is drawn. A fast burst makes reruns interrupt each
 # other at the next Streamlit call; each message goes to an inbox in session_state before any such
 # call, and leaves it only once the session has it, so none is lost.
@@ -363,6 +460,15 @@ with side:
         c2.metric(f"Cost ({settings.currency})", money(usage.cost_usd))
         st.caption(f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out · "
                    f"decision `{settings.role('decision').model}` · conversation `{settings.role('conversation').model}`")
+        turns = answered_turns(session)
+        st.button("Record as golden", icon=":material/fact_check:", width="stretch", disabled=turns == 0,
+                  on_click=draft_golden, key="chat_record_golden",
+                  help="Turn this conversation into an eval golden file; you review and edit it before saving. "
+                       "Available once the agent has answered a turn.")
+        saved = st.session_state.get("chat_golden_saved")
+        if saved:
+            st.caption(f":material/check_circle: Saved golden **{Path(saved).name}**",
+                       help=f"{saved} — replay it with `python -m evals run --id {Path(saved).stem}`")
 
 with chat_col:
     log = st.container(height=620, key="chat_log")
@@ -398,3 +504,6 @@ with chat_col:
         # Only while a burst is open: a fragment with run_every keeps polling for as long as it is drawn.
         with log:
             pending_burst(session)
+
+if st.session_state.get("chat_recording"):
+    record_dialog()

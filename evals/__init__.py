@@ -68,6 +68,8 @@ _EXPORTS = {
     "golden_from_session": "evals.record",
     "golden_from_chat": "evals.record",
     "save_golden": "evals.record",
+    "golden_dir": "evals.record",
+    "golden_path": "evals.record",
     "Persona": "evals.simulate",
     "simulate_customer": "evals.simulate",
     "PERSONAS": "evals.simulate",

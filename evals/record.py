@@ -7,6 +7,7 @@ read as (with a ``note`` saying so); attach the file by hand to test media again
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -149,13 +150,25 @@ def golden_yaml(data: Mapping[str, Any]) -> str:
     return dump_case(data)
 
 
-def save_golden(text_or_data: str | Mapping[str, Any], directory: Path | str = GOLDEN_DIR, *,
+def golden_dir() -> Path:
+    """Where recorded goldens are saved: ``CONVERSA_GOLDEN_DIR`` if set (tests), else ``evals/golden``."""
+    folder = os.environ.get("CONVERSA_GOLDEN_DIR", "").strip()
+    return Path(folder) if folder else GOLDEN_DIR
+
+
+def golden_path(case_id: str, directory: Path | str | None = None) -> Path:
+    """The file :func:`save_golden` writes for a golden with this id."""
+    return Path(directory if directory is not None else golden_dir()) / f"{_slug(case_id)}.yaml"
+
+
+def save_golden(text_or_data: str | Mapping[str, Any], directory: Path | str | None = None, *,
                 overwrite: bool = False) -> Path:
-    """Validate and write ``<id>.yaml``; raises ``CaseError`` (with the line) if it is not a valid golden."""
+    """Validate and write ``<id>.yaml`` into ``directory`` (default :func:`golden_dir`); raises ``CaseError``
+    (with the line) if it is not a valid golden, or if the file exists and ``overwrite`` is false."""
     text = text_or_data if isinstance(text_or_data, str) else dump_case(text_or_data)
-    directory = Path(directory)
+    directory = Path(directory) if directory is not None else golden_dir()
     case = parse_case(parse_yaml(text, "<recorded golden>"), directory / "recorded.yaml")
-    target = directory / f"{_slug(case.id) if case.id != _slug(case.id) else case.id}.yaml"
+    target = golden_path(case.id, directory)
     if target.exists() and not overwrite:
         raise CaseError(target, None, "a golden with this id already exists — change the id or allow overwrite")
     directory.mkdir(parents=True, exist_ok=True)
@@ -163,4 +176,4 @@ def save_golden(text_or_data: str | Mapping[str, Any], directory: Path | str = G
     return target
 
 
-__all__ = ["golden_from_session", "golden_from_chat", "golden_yaml", "save_golden"]
+__all__ = ["golden_from_session", "golden_from_chat", "golden_yaml", "golden_dir", "golden_path", "save_golden"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,72 @@ def test_switching_model_settings_keeps_the_conversation(app_env) -> None:
     assert at.session_state.agent_session.settings.role("conversation").temperature == pytest.approx(0.9)
     say(at, "sim, aceito")
     assert step(at) == "collect_data"
+
+
+def test_record_as_golden_edits_validates_and_saves_a_replayable_golden(app_env, monkeypatch, tmp_path) -> None:
+    import evals
+
+    golden_dir = tmp_path / "golden"
+    monkeypatch.setenv("CONVERSA_GOLDEN_DIR", str(golden_dir))  # never the real evals/golden
+    at = open_chat()
+    assert at.button(key="chat_record_golden").disabled  # nothing answered yet
+    say(at, "oi")
+    say(at, "sim, aceito")
+    say(at, "Maria Souza, CPF 073.602.846-35, nasci em março")
+    say(at, "sim")
+    assert step(at) == "not_authorized"
+    assert not at.button(key="chat_record_golden").disabled
+    at.button(key="chat_record_golden").click().run()
+    assert not at.exception, at.exception
+
+    # The draft: one turn per customer message, expectations = what the agent actually did.
+    text = at.text_area(key="chat_golden_text").value
+    case = evals.parse_case(evals.parse_yaml(text))
+    assert [t.label for t in case.turns] == ["oi", "sim, aceito", "Maria Souza, CPF 073.602.846-35, nasci em março",
+                                             "sim"]
+    by_turn = [{("not-" if e.negate else "") + e.type: e.value for e in t.expect} for t in case.turns]
+    assert [e["step"] for e in by_turn] == ["optin", "collect_data", "confirm_data", "not_authorized"]
+    assert [e["message_code"] for e in by_turn] == [10, [12, 13], 17, 21]
+    assert {"name": "cpf", "value": "073.602.846-35"} in by_turn[2]["attribute"]  # in clear, not masked
+    assert "not-tool_called" in by_turn[0]
+    assert by_turn[3]["tool_called"][0]["name"] == "consultar_fgts"
+    assert "outcome: not_authorized" in text
+    assert {e.type: e.value for e in case.expect}["final_step"] == "not_authorized"
+
+    # The id field rewrites the YAML's id (and names the file).
+    at.text_input(key="chat_golden_id").set_value("chat recorded 1").run()
+    assert at.text_input(key="chat_golden_id").value == "chat_recorded_1"
+    assert "id: chat_recorded_1\n" in at.text_area(key="chat_golden_text").value
+
+    # An invalid edit is refused with file:line and the offending line; nothing is written.
+    broken = at.text_area(key="chat_golden_text").value.replace("turns:", "turnz:")
+    at.text_area(key="chat_golden_text").set_value(broken).run()
+    at.button(key="chat_golden_save").click().run()
+    assert not at.exception, at.exception
+    reported = re.search(r"`chat_recorded_1\.yaml:(\d+)`: unknown field 'turnz'", at.error[0].value)
+    assert reported, at.error[0].value
+    assert abs(int(reported.group(1)) - (broken.splitlines().index("turnz:") + 1)) <= 1  # the key or its value
+    assert "turnz:" in at.code[-1].value
+    assert not golden_dir.exists()
+
+    # A valid one is saved into the configured folder, loads, and replays green on local/rules.
+    at.text_area(key="chat_golden_text").set_value(broken.replace("turnz:", "turns:")).run()
+    at.button(key="chat_golden_save").click().run()
+    assert not at.exception, at.exception
+    saved = golden_dir / "chat_recorded_1.yaml"
+    assert saved.is_file() and not at.text_area  # the dialog closed
+    assert any("chat_recorded_1.yaml" in c.value for c in at.caption)
+    cases = evals.load_suite(golden_dir)
+    assert [c.id for c in cases] == ["chat_recorded_1"]
+    result = evals.run_case(cases[0], evals.RunConfig.parse("decision=local/rules"), at.session_state.settings)
+    assert result.passed, result.failures
+
+    # Recording again with the same id: refused unless the overwrite box is ticked.
+    at.button(key="chat_record_golden").click().run()
+    at.text_input(key="chat_golden_id").set_value("chat_recorded_1").run()
+    assert any("already exists" in w.value for w in at.warning)
+    at.button(key="chat_golden_save").click().run()
+    assert "already exists" in at.error[0].value
+    at.checkbox(key="chat_golden_overwrite").check().run()
+    at.button(key="chat_golden_save").click().run()
+    assert not at.exception and not at.text_area
