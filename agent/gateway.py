@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -308,7 +310,9 @@ class Gateway:
             kwargs["api_key"] = key
             return kwargs
         try:
-            needed = litellm.validate_environment(model).get("missing_keys", [])
+            # LiteLLM's check reads os.environ: key the cache on which credentials are set there.
+            present = tuple(sorted(k for k, v in os.environ.items() if v and k.endswith(_CREDENTIAL_SUFFIXES)))
+            needed = _needed_keys(model, present)
         except Exception as exc:  # noqa: BLE001  (unknown provider prefix)
             raise translate_error(exc, model) from exc
         missing = [k for k in needed if not env.get(k)]
@@ -530,6 +534,15 @@ class _LocalResponse:
     def __init__(self, text: str, prompt_tokens: int, completion_tokens: int) -> None:
         self.choices = [_LocalChoice(_LocalMessage(text))]
         self.usage = _LocalUsage(prompt_tokens, completion_tokens)
+
+
+_CREDENTIAL_SUFFIXES = ("_KEY", "_KEY_ID", "_SECRET", "_TOKEN", "_SECRET_ACCESS_KEY")
+
+
+@functools.lru_cache(maxsize=256)
+def _needed_keys(model: str, _present: tuple[str, ...]) -> tuple[str, ...]:
+    """Environment variables the provider of ``model`` needs (LiteLLM's check is slow: cache it)."""
+    return tuple(litellm.validate_environment(model, api_key=None).get("missing_keys", []))
 
 
 def _chain(error: errors.GatewayError, cause: BaseException) -> errors.GatewayError:

@@ -127,14 +127,15 @@ def bench_stub(n: int, concurrency: int, latency_ms: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--local", type=int, default=1000)
-    parser.add_argument("--local-concurrency", type=int, default=4)
+    parser.add_argument("--local-concurrency", type=int, default=2, help="threads; 2 was fastest on 2 cores")
     parser.add_argument("--stub", type=int, default=500)
     parser.add_argument("--c4-conversations", type=int, default=40)
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-stub", action="store_true")
     args = parser.parse_args()
-    bench_local(args.local, args.local_concurrency, args.profile)
+    if args.local > 0:
+        bench_local(args.local, args.local_concurrency, args.profile)
     if not args.skip_stub:
         bench_stub(args.stub, 50, args.latency_ms)
         bench_stub(args.c4_conversations, 4, args.latency_ms)
