@@ -46,7 +46,9 @@ _ABBREVIATIONS = {
 _EMOJI = {"👍": " ok ", "👌": " ok ", "🙏": " obrigado ", "😂": " kkk ", "🤣": " kkk ", "😡": " raiva ",
           "👋": " tchau ", "❤": " legal "}
 _DATE = re.compile(r"(?<!\d)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?!\d)")
-_DIGIT_RUN = re.compile(r"\d(?:[\s.\-/]{0,2}\d)*")
+# Digits with the separators people (and transcripts) put between them: "073.602.846-35",
+# "073 602 846 35", "0, 7, 3. 6, 0, 2…".
+_DIGIT_RUN = re.compile(r"\d(?:[\s.,\-/]{0,2}\d)*")
 _NUMBER_WORDS = {
     "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
     "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
@@ -73,13 +75,15 @@ def words_to_digits(text: str) -> str:
         # Fewer than 3 in a row ("um nome", "duas vezes") are ordinary words, not dictated digits.
         if len(run) >= 3:
             for i in run:
-                if not out[i].isdigit():
-                    out[i] = _NUMBER_WORDS[strip_accents(out[i].lower())]
+                word = out[i].rstrip(".;!?")
+                if not word.isdigit():
+                    out[i] = _NUMBER_WORDS[strip_accents(word.lower())] + out[i][len(word):]
         run.clear()
 
     for token in tokens:
-        key = strip_accents(token.lower())
-        if key in _NUMBER_WORDS or token.isdigit():
+        # A transcript punctuates dictated digits ("zero, sete, três. Seis…"): the dot is a pause.
+        key = strip_accents(token.lower()).rstrip(".;!?")
+        if key in _NUMBER_WORDS or key.isdigit():
             out.append(token)
             run.append(len(out) - 1)
         elif token.strip(", ") == "" and run:

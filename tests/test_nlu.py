@@ -238,3 +238,16 @@ def test_several_attributes_in_one_message() -> None:
 )
 def test_to_event(text: str, step: str, event: str) -> None:
     assert nlu.to_event(nlu.analyze(text), step).name == event
+
+
+@pytest.mark.parametrize("text", [
+    "Meu CPF é zero, sete, três, seis, zero, dois, oito, quatro, seis, três, cinco.",
+    "Meu CPF é 0, 7, 3. 6, 0, 2. 8, 4, 6. 3, 5.",
+])
+def test_cpf_dictated_with_pauses_as_a_transcript_writes_it(text: str) -> None:
+    assert nlu.extract(text, "cpf").cpf == "07360284635"
+
+
+def test_money_with_decimal_comma_is_not_a_cpf() -> None:
+    found = nlu.extract("tenho R$ 3.456,78 de saldo", "cpf")
+    assert found.cpf is None and not found.cpf_candidates and found.balance == 3456.78
