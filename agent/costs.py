@@ -416,7 +416,7 @@ class CostReport:
 
     def _add_version(self, model: str, label: str, input_per_mtok: Decimal, output_per_mtok: Decimal,
                      currency: str, note: str) -> None:
-        with self.engine.begin() as conn:
+        with self.store.begin() as conn:
             conn.execute(insert(price_versions).values(
                 model=model, label=label, input_price_per_mtok=input_per_mtok,
                 output_price_per_mtok=output_per_mtok, currency=currency, note=note, created_at=utcnow(),

@@ -84,7 +84,7 @@ class PromptVersions:
         latest = self.latest(pack, fname)
         if latest is not None and latest["content_hash"] == digest:
             return latest
-        with self.engine.begin() as conn:
+        with self.store.begin() as conn:
             new_id = conn.execute(insert(prompt_versions).values(
                 pack=pack, file_name=fname, content_hash=digest, content=content, note=note,
                 author=author, created_at=utcnow(),

@@ -6,9 +6,10 @@ The cost ledger keeps the deck's column names (``llm_cost``, ``llm_model``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -247,9 +248,17 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, busy_timeout_s))
         self._model_ids: dict[str, int] = {}
+        self._write_lock: Any = threading.RLock() if url.startswith("sqlite") else contextlib.nullcontext()
         # Ledger rows that could not be written yet (read-only or locked database): kept, retried.
         self.pending_costs: list[CostRow] = []
         self.migrate()
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction. SQLite has one writer at a time: threads of this process queue on a
+        lock instead of failing with "database is locked" once the busy timeout runs out."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -263,13 +272,13 @@ class Store:
         """Apply pending migrations; return the versions applied."""
         applied: list[int] = []
         try:
-            with self.engine.begin() as conn:
+            with self.begin() as conn:
                 schema_migrations.create(conn, checkfirst=True)
                 done = {row[0] for row in conn.execute(select(schema_migrations.c.version))}
             for version, name, apply in MIGRATIONS:
                 if version in done:
                     continue
-                with self.engine.begin() as conn:
+                with self.begin() as conn:
                     apply(conn)
                     conn.execute(insert(schema_migrations).values(version=version, name=name, applied_at=utcnow()))
                 applied.append(version)
@@ -285,7 +294,7 @@ class Store:
         """``id_llm_model`` for a model string, inserting the model (with its price) when new."""
         if model in self._model_ids:
             return self._model_ids[model]
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             found = conn.execute(select(llm_model.c.id_llm_model).where(llm_model.c.name == model)).scalar()
             if found is None:
                 from agent.pricing import price_for
@@ -307,7 +316,7 @@ class Store:
 
     def update_model_price(self, model: str, input_per_mtok: Decimal, output_per_mtok: Decimal, currency: str) -> None:
         model_pk = self.model_id(model)
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(
                 update(llm_model)
                 .where(llm_model.c.id_llm_model == model_pk)
@@ -353,7 +362,7 @@ class Store:
         """Write one ledger row (and any rows that failed earlier). Raises StoreError, keeping the row."""
         batch = [*self.pending_costs, row]
         try:
-            with self.engine.begin() as conn:
+            with self.begin() as conn:
                 ids = [
                     conn.execute(insert(llm_cost).values(**self._cost_values(r))).inserted_primary_key[0]
                     for r in batch
@@ -370,7 +379,7 @@ class Store:
         if not batch:
             return
         try:
-            with self.engine.begin() as conn:
+            with self.begin() as conn:
                 conn.execute(insert(llm_cost), [self._cost_values(r) for r in batch])
         except SQLAlchemyError as exc:
             self.pending_costs = batch
@@ -379,7 +388,7 @@ class Store:
 
     def bulk_insert_costs(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Fast insert of raw ledger rows (benchmarks, imports)."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(insert(llm_cost), list(rows))
 
     def cost_rows(self, *, chat_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -402,13 +411,13 @@ class Store:
     # -- chats, messages, traces
     def create_chat(self, title: str = "", pack: str = "fgts", state: Mapping[str, Any] | None = None) -> int:
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return int(conn.execute(
                 insert(chats).values(title=title, pack=pack, state=dict(state or {}), created_at=now, updated_at=now)
             ).inserted_primary_key[0])
 
     def update_chat(self, chat_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**values, updated_at=utcnow()))
 
     def get_chat(self, chat_id: int) -> dict[str, Any] | None:
@@ -423,7 +432,7 @@ class Store:
 
     def add_message(self, chat_id: int, role: str, text: str, source: str = "text",
                     meta: Mapping[str, Any] | None = None, created_at: datetime | None = None) -> int:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return int(conn.execute(insert(messages).values(
                 fk_id_chat=chat_id, role=role, text=text, source=source,
                 meta=json.loads(json.dumps(meta or {}, default=str)), created_at=created_at or utcnow(),
@@ -447,7 +456,7 @@ class Store:
     def _record_turn(self, chat_id: int, new_messages: list[Mapping[str, Any]],
                      chat_values: Mapping[str, Any] | None, trace: Mapping[str, Any] | None,
                      turn_index: int | None, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             rows = [{"fk_id_chat": chat_id, "role": m["role"], "text": m["text"], "source": m.get("source", "text"),
                      "meta": json.loads(json.dumps(m.get("meta") or {}, default=str)),
                      "created_at": m.get("created_at") or now} for m in new_messages]
@@ -461,7 +470,7 @@ class Store:
                     trace=json.loads(json.dumps(trace, default=str)), created_at=now))
 
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return int(conn.execute(insert(traces).values(
                 fk_id_chat=chat_id, turn_index=turn_index,
                 trace=json.loads(json.dumps(trace, default=str)), created_at=utcnow(),

@@ -617,7 +617,7 @@ def _finish(eval_store: Any, run: RunResult, summary: Mapping[str, Any]) -> None
     eval_store.finish_run(run.run_id, status="done", cases=len(run.results),
                           passed=sum(r.passed for r in run.results),
                           summary={**summary, "stats": run.stats, "wall_s": run.wall_s})
-    with eval_store.store.engine.begin() as conn:
+    with eval_store.store.begin() as conn:
         conn.execute(eval_run.update().where(eval_run.c.id_eval_run == run.run_id)
                      .values(prompt_versions=run.prompt_versions))
 

@@ -79,14 +79,14 @@ class EvalStore:
     # -- writes
     def create_run(self, *, name: str, suite: str, configs: list[dict[str, Any]], git_commit: str | None,
                    prompt_versions: Mapping[str, Any], concurrency: int) -> int:
-        with self.store.engine.begin() as conn:
+        with self.store.begin() as conn:
             return int(conn.execute(insert(eval_run).values(
                 name=name, suite=suite, status="running", configs=configs, git_commit=git_commit,
                 prompt_versions=dict(prompt_versions), concurrency=concurrency, started_at=utcnow(),
             )).inserted_primary_key[0])
 
     def add_result(self, run_id: int, result: Mapping[str, Any]) -> int:
-        with self.store.engine.begin() as conn:
+        with self.store.begin() as conn:
             return int(conn.execute(insert(eval_result).values(
                 fk_id_eval_run=run_id, case_id=result["case_id"], config_label=result["config"],
                 passed=bool(result["passed"]), score=float(result.get("score") or 0.0),
@@ -97,7 +97,7 @@ class EvalStore:
             )).inserted_primary_key[0])
 
     def finish_run(self, run_id: int, *, status: str, cases: int, passed: int, summary: Mapping[str, Any]) -> None:
-        with self.store.engine.begin() as conn:
+        with self.store.begin() as conn:
             conn.execute(update(eval_run).where(eval_run.c.id_eval_run == run_id).values(
                 status=status, cases=cases, passed=passed, summary=dict(summary), finished_at=utcnow()))
 

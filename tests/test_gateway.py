@@ -143,7 +143,7 @@ def test_ledger_failure_does_not_lose_the_reply(base_env, tmp_path) -> None:
     from agent.store import Store as S
     S(f"sqlite:///{db}")
     gw.store = S.__new__(S)
-    gw.store.__dict__.update(url=f"sqlite:///{db}", pending_costs=[], _model_ids={},
+    gw.store.__dict__.update(url=f"sqlite:///{db}", pending_costs=[], _model_ids={}, _write_lock=__import__("threading").RLock(),
                              engine=create_engine(f"sqlite:///file:{db}?mode=ro&uri=true"))
     c = gw.complete("conversation", "Conversa", MSG)
     assert c.text and c.ledger_id is None
