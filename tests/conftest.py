@@ -63,3 +63,33 @@ def openai_stub() -> Iterator[object]:
     server = start_stub()
     yield server
     server.shutdown()
+
+
+@pytest.fixture
+def app_env(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The app's process environment for AppTest: no provider keys, a private data folder."""
+    for key in list(os.environ):
+        if key.endswith("_API_KEY"):
+            monkeypatch.delenv(key)
+    for key, value in base_env.items():
+        monkeypatch.setenv(key, value)
+    return base_env
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[object]:
+    """One FGTS consultation API simulator per test module, on a free loopback port."""
+    from sandbox import SandboxServer
+
+    with SandboxServer(hang_s=5) as server:
+        yield server
+
+
+@pytest.fixture
+def sb(sandbox):  # noqa: ANN001, ANN201
+    """The module's simulator with a clean request log and no faults, for each test."""
+    sandbox.reset()
+    yield sandbox
+    sandbox.config.delay_ms = 0
+    sandbox.config.fail = None
+    sandbox.config.fail_times = None

@@ -13,15 +13,6 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def app_env(base_env, monkeypatch):
-    for key in list(os.environ):
-        if key.endswith("_API_KEY"):
-            monkeypatch.delenv(key)
-    for key, value in base_env.items():
-        monkeypatch.setenv(key, value)
-    return base_env
-
 
 def costs_page() -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=60)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,16 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 MEDIA = Path(__file__).parent / "fixtures" / "media"
-
-
-@pytest.fixture
-def app_env(base_env, monkeypatch):
-    for key in list(os.environ):
-        if key.endswith("_API_KEY"):
-            monkeypatch.delenv(key)
-    for key, value in base_env.items():  # BURST_WINDOW_SECONDS=0: every message is answered at once
-        monkeypatch.setenv(key, value)
-    return base_env
 
 
 def open_chat(**query: str) -> AppTest:

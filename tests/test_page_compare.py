@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,16 +14,12 @@ from agent.store import Store
 
 
 @pytest.fixture
-def app_env(base_env, monkeypatch, tmp_path: Path):
+def compare_env(app_env, monkeypatch, tmp_path: Path):
+    """The app's environment with a private copy of the pack (the page writes prompt versions)."""
     folder = tmp_path / "packs" / "fgts"
     shutil.copytree(DEFAULT_PACK_DIR, folder)
-    for key in list(os.environ):
-        if key.endswith("_API_KEY"):
-            monkeypatch.delenv(key)
-    env = {**base_env, "PACK_DIR": str(folder)}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    monkeypatch.setenv("PACK_DIR", str(folder))
+    return {**app_env, "PACK_DIR": str(folder)}
 
 
 def open_compare() -> AppTest:
@@ -37,7 +32,7 @@ def run_button(at: AppTest):
     return next(b for b in at.button if b.label.startswith("Run the script"))
 
 
-def test_script_runs_on_each_configuration_turn_by_turn(app_env) -> None:
+def test_script_runs_on_each_configuration_turn_by_turn(compare_env) -> None:
     at = open_compare()
     assert not at.exception
     at.text_area(key="compare_script").set_value("oi || tudo bem?\nsim, aceito")
@@ -55,9 +50,9 @@ def test_script_runs_on_each_configuration_turn_by_turn(app_env) -> None:
     assert len(per_turn) == 6 and all("greeting → **optin**" in c for c in per_turn[:3])
 
 
-def test_a_saved_prompt_version_changes_only_its_configuration(app_env) -> None:
-    pack = Path(app_env["PACK_DIR"])
-    settings_url = f"sqlite:///{Path(app_env['CONVERSA_DATA_DIR']) / 'conversa.db'}"
+def test_a_saved_prompt_version_changes_only_its_configuration(compare_env) -> None:
+    pack = Path(compare_env["PACK_DIR"])
+    settings_url = f"sqlite:///{Path(compare_env['CONVERSA_DATA_DIR']) / 'conversa.db'}"
     original = (pack / "message_code_10.txt").read_text(encoding="utf-8")
     PromptVersions(Store.open(settings_url)).save("fgts", "message_code_10", "Oi! Versão B da boas-vindas. $agent_name",
                                                   note="shorter welcome")

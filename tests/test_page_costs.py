@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,15 +11,6 @@ from streamlit.testing.v1 import AppTest
 from agent.config import load_settings
 from agent.store import CostRow, Store
 
-
-@pytest.fixture
-def app_env(base_env, monkeypatch):
-    for key in list(os.environ):
-        if key.endswith("_API_KEY"):
-            monkeypatch.delenv(key)
-    for key, value in base_env.items():
-        monkeypatch.setenv(key, value)
-    return base_env
 
 
 @pytest.fixture

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import os
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-
-@pytest.fixture
-def app_env(base_env, monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.endswith("_API_KEY"):
-            monkeypatch.delenv(key)
-    for key, value in base_env.items():
-        monkeypatch.setenv(key, value)
-    return base_env
 
 
 def open_evals() -> AppTest:

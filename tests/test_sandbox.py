@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,22 +20,6 @@ from sandbox import FIXTURES, SandboxServer, consulta_body, profile_for, start_s
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK_CPF = "073.602.846-35"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(hang_s=5) as server:
-        yield server
-
-
-@pytest.fixture
-def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    """The module's server with a clean log and default faults for each test."""
-    sandbox.reset()
-    yield sandbox
-    sandbox.config.delay_ms = 0
-    sandbox.config.fail = None
-    sandbox.config.fail_times = None
 
 
 def consulta(

@@ -36,21 +36,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(hang_s=5) as server:
-        yield server
-
-
-@pytest.fixture
-def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    sandbox.reset()
-    yield sandbox
-    sandbox.config.delay_ms = 0
-    sandbox.config.fail = None
-    sandbox.config.fail_times = None
-
-
 @pytest.fixture
 def tools(sb: SandboxServer) -> Iterator[ToolRegistry]:
     with ToolRegistry(sb.url, timeout_s=2, retries=2, backoff_s=0.01) as registry:
