@@ -22,6 +22,7 @@ _EXPORTS = {
     "TurnResult": "agent.session",
     "list_conversations": "agent.session",
     "warm_up": "agent.session",
+    "is_warm": "agent.session",
     "Attachment": "agent.types",
     "Message": "agent.types",
     "Usage": "agent.types",

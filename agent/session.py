@@ -26,13 +26,22 @@ _engines: dict[tuple[Any, ...], Engine] = {}
 _engines_lock = threading.Lock()
 
 
+def _engine_key(settings: Settings, store: Store) -> tuple[Any, ...]:
+    return (id(store), settings.pack_dir, tuple(sorted(settings.roles.items())), settings.fgts_api_url,
+            settings.max_message_chars, settings.usd_brl, settings.request_timeout_s, settings.max_retries,
+            settings.embedding_model, tuple(sorted(settings.env.items())))
+
+
+def is_warm(settings: Settings) -> bool:
+    """True when the engine for ``settings`` is built, so a first message is answered at once."""
+    return _engine_key(settings, Store.open(settings.database_url)) in _engines
+
+
 def _engine_for(settings: Settings, store: Store) -> Engine:
     """Engines are cheap to reuse and costly to build (pack, journey, indexes): one per settings."""
     from agent.gateway import Gateway
 
-    key = (id(store), settings.pack_dir, tuple(sorted(settings.roles.items())), settings.fgts_api_url,
-           settings.max_message_chars, settings.usd_brl, settings.request_timeout_s, settings.max_retries,
-           settings.embedding_model, tuple(sorted(settings.env.items())))
+    key = _engine_key(settings, store)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:

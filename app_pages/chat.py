@@ -69,6 +69,15 @@ def start_new() -> AgentSession:
     return session
 
 
+@st.fragment(run_every=1.0)
+def agent_status() -> None:
+    """Whether the engine has finished warming up (the first message is then answered at once)."""
+    if agent.is_warm(effective_settings()):
+        st.caption(":material/bolt: Agent ready — say *oi*.")
+    else:
+        st.caption(":material/hourglass_top: Warming up the agent (loading models and the pack)…")
+
+
 def new_conversation() -> None:
     """Forget the current conversation; the next message starts a new one."""
     st.session_state.pop("agent_session", None)
@@ -411,6 +420,8 @@ with side:
         description = ""
     with st.container(border=True):
         st.markdown(f"**Conversation #{session.chat_id}**" if session else "**New conversation**")
+        if session is None:
+            agent_status()
         st.metric("Journey step", step, help=description or None)
         if description:
             st.caption(description)

@@ -41,7 +41,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     data = tmp_path_factory.mktemp("e2e-data")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(CONVERSA_DATA_DIR=str(data), BURST_WINDOW_SECONDS="2.5", BURST_MODE="true",
+    env.update(CONVERSA_DATA_DIR=str(data), BURST_WINDOW_SECONDS="4", BURST_MODE="true",
                PYTHONPATH=str(ROOT))
     log = open(data / "streamlit.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -97,16 +97,21 @@ def test_main_chat_flow_in_a_real_browser(app_url: str, page: Page) -> None:
     expect(page.get_by_placeholder("Escreva sua mensagem")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("local/rules", exact=False).first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "01-empty-chat.png", full_page=True)
-    page.wait_for_timeout(5000)  # a person reads the page while the engine warms up in the background
+    # A person reads the page while the engine warms up in the background; the panel says when it is ready.
+    expect(page.get_by_text("Agent ready")).to_be_visible(timeout=90_000)
 
     # A burst: three quick messages are shown as pending, then answered once.
     for text in ("oi", "tudo bem?", "quero sacar meu fgts"):
         send(page, text)
         page.wait_for_timeout(900)  # a fast typist: under a second per message
-    expect(page.get_by_text(re.compile(r"3 message\(s\) pending — answering in"))).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(re.compile(r"message\(s\) pending — answering in"))).to_be_visible(timeout=10_000)
     page.screenshot(path=ARTIFACTS / "02-burst-pending.png", full_page=True)
     wait_for_reply(page, "autoriza")
-    assert page.get_by_text(re.compile(r"^Trace · turn 0")).count() == 1  # one answered turn for the burst
+    # One answered turn for the whole burst: all three messages shown, one trace, no second turn.
+    for text in ("oi", "tudo bem?", "quero sacar meu fgts"):
+        expect(page.locator('[data-testid="stChatMessage"]').get_by_text(text, exact=True).first).to_be_visible()
+    assert page.get_by_text(re.compile(r"^Trace · turn 0")).count() == 1
+    assert page.get_by_text(re.compile(r"^Trace · turn 1")).count() == 0
     page.screenshot(path=ARTIFACTS / "03-burst-answered.png", full_page=True)
 
     # Opt-in, then data with the CPF (the burst window still applies to each message).
