@@ -92,7 +92,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Located:
         if key in result:
             raise CaseError(loader.path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
         result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[key] = value_node.start_mark.line + 1
+        result.lines[key] = key_node.start_mark.line + 1  # where the key is written, as editors show it
     return result
 
 
