@@ -43,15 +43,6 @@ def emotion(text: str) -> dict[str, Any]:
     return {"emotion": "neutro", "intensity": 0.1, "strong_negative": False}
 
 
-def _raw_cpf(text: str) -> str | None:
-    """The digits of the first CPF-looking number, valid or not (the engine validates)."""
-    extraction = nlu.extract(text)
-    if extraction.cpf:
-        return extraction.cpf
-    invalid = extraction.invalid_cpfs
-    return invalid[0].digits if invalid else None
-
-
 def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -> str | dict[str, Any]:
     """What ``local/rules`` replies for one task."""
     text = str(context.get("customer_message") or _last_user(messages))
@@ -61,9 +52,9 @@ def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -
     if task == "get_attribute":
         extraction = nlu.extract(text, context.get("expecting"))
         attributes = extraction.attributes()
-        raw = _raw_cpf(text)
-        if raw and "cpf" not in attributes:
-            attributes["cpf"] = raw  # reported as heard; the engine rejects bad check digits
+        if "cpf" not in attributes and extraction.invalid_cpfs:
+            # Reported as heard, like a model would; the engine rejects the bad check digits.
+            attributes["cpf"] = extraction.invalid_cpfs[0].digits
         return {"attributes": attributes}
     if task == "emotion":
         return emotion(text)

@@ -172,11 +172,7 @@ class Gateway:
         try:
             return self._run_sync(self._spec(role, feature, cfg.model, cfg, messages, chat_id, opts))
         except _FALLBACK_ON as exc:
-            if not cfg.fallback_model:
-                raise
-            log.warning("falling back from %s to %s: %s", cfg.model, cfg.fallback_model, exc)
-            spec = self._spec(role, feature, cfg.fallback_model, replace(cfg, api_base=None, api_key_env=None),
-                              messages, chat_id, opts)
+            spec = self._fallback_spec(exc, role, feature, cfg, messages, chat_id, opts)
             return replace(self._run_sync(spec), fallback_used=True)
 
     async def acomplete(
@@ -191,12 +187,20 @@ class Gateway:
         cfg = self._role(role, opts.pop("model", None))
         try:
             return await self._run_async(self._spec(role, feature, cfg.model, cfg, messages, chat_id, opts))
-        except _FALLBACK_ON:
-            if not cfg.fallback_model:
-                raise
-            spec = self._spec(role, feature, cfg.fallback_model, replace(cfg, api_base=None, api_key_env=None),
-                              messages, chat_id, opts)
+        except _FALLBACK_ON as exc:
+            spec = self._fallback_spec(exc, role, feature, cfg, messages, chat_id, opts)
             return replace(await self._run_async(spec), fallback_used=True)
+
+    def _fallback_spec(self, exc: errors.GatewayError, role: str, feature: str, cfg: RoleConfig,
+                       messages: Sequence[Mapping[str, Any]], chat_id: int | None,
+                       opts: dict[str, Any]) -> CallSpec:
+        """The call on the role's fallback model, or re-raise ``exc`` when the role has none."""
+        if not cfg.fallback_model:
+            raise exc
+        log.warning("falling back from %s to %s: %s", cfg.model, cfg.fallback_model, exc)
+        # The fallback uses its own provider's defaults, not the failed model's endpoint or key.
+        return self._spec(role, feature, cfg.fallback_model, replace(cfg, api_base=None, api_key_env=None),
+                          messages, chat_id, opts)
 
     def record_usage(
         self,

@@ -57,6 +57,19 @@ def _failed(gateway: Any, role: str, feature: str, model: str, chat_id: int | No
                                   latency_ms=round(latency, 1)))
 
 
+def _read_locally(gateway: Any, role: str, feature: str, model: str, chat_id: int | None,
+                  attachment: Attachment, result: media.MediaText) -> MediaRead:
+    """A successful offline read (whisper or OCR): one free ledger row, the text and its trace."""
+    usage = Usage(calls=1, source="provider", audio_seconds=float(result.seconds or 0.0))
+    gateway.record_usage(role, feature, model, chat_id, usage=usage, latency_ms=result.latency_ms,
+                         request_id=uuid.uuid4().hex[:16])
+    extra = {"seconds": result.seconds} if result.kind == "audio" else {}
+    return MediaRead(text=result.text, usage=usage, trace=_trace(
+        attachment, model, text=mask_pii(result.text), format=result.detected_format,
+        warnings=list(result.warnings), confidence=result.confidence, latency_ms=round(result.latency_ms, 1),
+        **extra))
+
+
 def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_id: int | None) -> MediaRead:
     role = "transcription"
     model = settings.role(role).model
@@ -66,13 +79,7 @@ def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_i
             result = media.transcribe_local(
                 attachment.data, attachment.filename, initial_prompt=settings.whisper_initial_prompt,
                 max_seconds=settings.max_audio_seconds, model_dir=settings.whisper_model_dir)
-            usage = Usage(calls=1, source="provider", audio_seconds=float(result.seconds or 0.0))
-            gateway.record_usage(role, TRANSCRIPTION_FEATURE, model, chat_id, usage=usage,
-                                 latency_ms=result.latency_ms, request_id=uuid.uuid4().hex[:16])
-            return MediaRead(text=result.text, usage=usage, trace=_trace(
-                attachment, model, text=mask_pii(result.text), seconds=result.seconds,
-                format=result.detected_format, warnings=list(result.warnings), confidence=result.confidence,
-                latency_ms=round(result.latency_ms, 1)))
+            return _read_locally(gateway, role, TRANSCRIPTION_FEATURE, model, chat_id, attachment, result)
         seconds = media.probe_audio_seconds(attachment.data)
         if seconds > settings.max_audio_seconds:
             raise media.AudioTooLongError(f"{seconds:.0f}s > {settings.max_audio_seconds:.0f}s",
@@ -100,13 +107,7 @@ def _read_image(settings: Settings, gateway: Any, pack: PromptPack, attachment: 
     try:
         if model == LOCAL_VISION_MODEL:
             result = media.ocr_local(attachment.data, attachment.filename, max_pixels=settings.max_image_pixels)
-            usage = Usage(calls=1, source="provider")
-            gateway.record_usage(role, VISION_FEATURE, model, chat_id, usage=usage, latency_ms=result.latency_ms,
-                                 request_id=uuid.uuid4().hex[:16])
-            return MediaRead(text=result.text, usage=usage, trace=_trace(
-                attachment, model, text=mask_pii(result.text), format=result.detected_format,
-                warnings=list(result.warnings), confidence=result.confidence,
-                latency_ms=round(result.latency_ms, 1)))
+            return _read_locally(gateway, role, VISION_FEATURE, model, chat_id, attachment, result)
         fmt = media.sniff_format(attachment.data)
         if fmt not in media.IMAGE_FORMATS:
             raise media.UnsupportedFormatError(f"not an image we can send to a vision model: {fmt or 'unknown'}")

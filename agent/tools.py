@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import httpx
 
@@ -33,15 +33,7 @@ Outcome = Literal[
     "invalid_cpf",
     "api_error",
 ]
-OUTCOMES: tuple[Outcome, ...] = (
-    "eligible",
-    "not_authorized",
-    "not_opted_in",
-    "no_balance",
-    "active_operation",
-    "invalid_cpf",
-    "api_error",
-)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 # Body ``code`` → outcome. 0 is accepted as "eligible" too: real bank APIs often use it for
 # success, and accepting it costs nothing (the sandbox answers 200).
