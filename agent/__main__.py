@@ -49,7 +49,7 @@ def chat(argv: list[str]) -> int:
     import os
 
     from agent.config import load_settings
-    from agent.session import AgentSession
+    from agent.core.session import AgentSession
 
     env = dict(os.environ)
     env.update(dict(item.split("=", 1) for item in args.set))

@@ -15,6 +15,7 @@ from typing import Any
 from agent.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PACK_DIR = PROJECT_ROOT / "prompts" / "fgts"
 
 ROLES: tuple[str, ...] = ("decision", "conversation", "transcription", "vision", "insights", "judge")
 

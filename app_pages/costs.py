@@ -1,6 +1,6 @@
 """Costs page: the live ledger in the deck's ``llm_cost`` layout, totals, charts, projection, prices.
 
-Every figure comes from one SQL aggregate in ``agent.costs`` (fast on millions of rows).
+Every figure comes from one SQL aggregate in ``agent.analytics.costs`` (fast on millions of rows).
 """
 
 from __future__ import annotations

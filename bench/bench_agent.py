@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import agent.offline  # noqa: E402,F401
+import agent.adapters.offline  # noqa: E402,F401
 import litellm  # noqa: E402
 
 from agent.config import load_settings  # noqa: E402
-from agent.session import AgentSession  # noqa: E402
+from agent.core.session import AgentSession  # noqa: E402
 
 SCRIPT = ["oi", "aceito", "quanto tempo demora o crédito?", "Maria Souza", "200.000.002-99", "julho", "sim",
           "sim, quero", "tchau"]

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from agent.costs import COMPLETED_STEPS, CostFilter, CostReport  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.analytics.costs import COMPLETED_STEPS, CostFilter, CostReport  # noqa: E402
+from agent.adapters.store import Store  # noqa: E402
 
 FEATURES = ("Analise de Emoção", "API", "Classificação de jornada", "Captura de atributo",
             "Conversa", "Transcrição", "Resumo")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import agent.offline  # noqa: E402,F401  (before litellm)
+import agent.adapters.offline  # noqa: E402,F401  (before litellm)
 from agent.config import load_settings  # noqa: E402
 from evals.cases import Case, load_suite  # noqa: E402
 from evals.runner import RunConfig, _Resources, run_case, run_suite  # noqa: E402
@@ -70,7 +70,7 @@ def bench_local(n: int, concurrency: int, profile: bool) -> None:
               f"{wall:.2f} s wall — {turns / wall:,.0f} turns/s, {wall / turns * 1000:.2f} ms/turn "
               f"({passed}/{n} passed; {os.cpu_count()} CPUs)")
         if profile:
-            from agent.store import Store
+            from agent.adapters.store import Store
 
             resources = _Resources(settings, Store.open(settings.database_url), None)
             sample = cases[:60]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import agent.offline  # noqa: E402,F401
+import agent.adapters.offline  # noqa: E402,F401
 import litellm  # noqa: E402
 
 from agent.config import load_settings  # noqa: E402
-from agent.gateway import Gateway  # noqa: E402
+from agent.adapters.gateway import Gateway  # noqa: E402
 
 N = 300
 MSG = [{"role": "user", "content": "quero antecipar meu saque-aniversário do FGTS"}]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import media, whisper_model  # noqa: E402
+from agent import whisper_model  # noqa: E402
+
+from agent.adapters import media
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "media"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 def bare_import() -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import agent.offline, litellm"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", "import agent.adapters.offline, litellm"], cwd=ROOT, check=True)
     return time.perf_counter() - started
 
 

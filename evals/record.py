@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.cpf import format_cpf
-from agent.cpf import mask as mask_cpf
+from agent.br.cpf import format_cpf
+from agent.br.cpf import mask as mask_cpf
 from evals.cases import GOLDEN_DIR, CaseError, dump_case, parse_case, parse_yaml
 
 EVENT_NAMES = {"idle_timeout": "idle", "operator_handback": "hand_back", "ask_human": "request_handoff"}
@@ -140,7 +140,7 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
 
 def golden_from_chat(settings: Any, chat_id: int, **kwargs: Any) -> dict[str, Any]:
     """A stored conversation (by chat id) as golden-file data."""
-    from agent.session import AgentSession
+    from agent.core.session import AgentSession
 
     return golden_from_session(AgentSession.load(settings, chat_id), **kwargs)
 

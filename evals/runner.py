@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import agent.offline  # noqa: F401  (before litellm anywhere)
+import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.config import ROLES, RoleConfig, Settings
-from agent.guardrails import mask_pii
+from agent.core.guardrails import mask_pii
 from evals.cases import PROJECT_ROOT, Case, Expectation, Turn
 from evals.scorers import ConversationObservation, Score, ScoreContext, TurnObservation, evaluate
 
@@ -280,7 +280,7 @@ class _Resources:
         self._gateways: dict[str, Any] = {}
 
     def gateway(self, config: RunConfig, settings: Settings) -> Any:
-        from agent.gateway import Gateway
+        from agent.adapters.gateway import Gateway
 
         with self._lock:
             if config.label not in self._gateways:
@@ -288,8 +288,8 @@ class _Resources:
             return self._gateways[config.label]
 
     def engine(self, config: RunConfig, settings: Settings, case: Case) -> Any:
-        from agent.engine import Engine
-        from agent.tools import ToolRegistry
+        from agent.core.engine import Engine
+        from agent.adapters.tools import ToolRegistry
 
         gateway = self.gateway(config, settings)
         with self._lock:
@@ -358,8 +358,8 @@ def _score_all(expectations: Sequence[Expectation], observation: Any, ctx: Score
 def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resources | None = None,
              store: Any = None) -> CaseResult:
     """Replay one golden under one configuration (blocking) and score it."""
-    from agent.session import AgentSession
-    from agent.store import Store
+    from agent.core.session import AgentSession
+    from agent.adapters.store import Store
 
     store = store or (resources.store if resources else None) or Store.open(base.database_url)
     resources = resources or _Resources(base, store, None)
@@ -541,7 +541,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
     starts at ``backoff_s`` and doubles on each further rate limit.
     """
     from agent.errors import RateLimited
-    from agent.store import Store
+    from agent.adapters.store import Store
 
     store = store or Store.open(base.database_url)
     configs = list(configs) or [RunConfig(label=settings_label(base))]

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agent.cpf import mask as mask_cpf
-from agent.guardrails import fold
+from agent.br.cpf import mask as mask_cpf
+from agent.core.guardrails import fold
 
 Level = Literal["turn", "conversation"]
 MONTHS = ("janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro",

@@ -119,9 +119,9 @@ def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, 
              store: Any = None, stop_steps: frozenset[str] = STOP_STEPS) -> Simulation:
     """Let the persona (judge role) talk to the agent until a stop step, the persona stops, or ``max_turns``."""
     from agent.errors import GatewayError
-    from agent.gateway import Gateway
-    from agent.session import AgentSession
-    from agent.store import Store
+    from agent.adapters.gateway import Gateway
+    from agent.core.session import AgentSession
+    from agent.adapters.store import Store
 
     if isinstance(persona, str):
         if persona not in PERSONAS:

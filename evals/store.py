@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Connection
 
-from agent.store import BigId, Store, metadata, register_migration, utcnow
+from agent.adapters.store import BigId, Store, metadata, register_migration, utcnow
 
 eval_run = Table(
     "eval_run",

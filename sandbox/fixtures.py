@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.cpf import complete, digits
+from agent.br.cpf import complete, digits
 
 # Body codes. 200 = eligible (same number as HTTP OK, so every code is three digits and
 # distinct); 7xx are business refusals returned with HTTP 200 like the deck's example.

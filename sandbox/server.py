@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from agent.cpf import digits, format_cpf, is_valid, mask
+from agent.br.cpf import digits, format_cpf, is_valid, mask
 from agent.fgts import (
     DEFAULT_ADVANCE_YEARS,
     DEFAULT_MONTHLY_RATE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import agent.offline  # noqa: F401  (before litellm anywhere)
+import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.config import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.session import AgentSession
+from agent.core.session import AgentSession
 
 ROOT = Path(__file__).resolve().parent.parent
 ELIGIBLE, NOT_AUTHORIZED = "200.000.002-99", "073.602.846-35"

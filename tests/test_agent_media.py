@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.session import AgentSession
+from agent.core.session import AgentSession
 from agent.types import Attachment
 
 MEDIA = Path(__file__).parent / "fixtures" / "media"

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from agent.costs import CostFilter, CostReport, format_money, project, to_currency
-from agent.store import CostRow, Store
+from agent.analytics.costs import CostFilter, CostReport, format_money, project, to_currency
+from agent.adapters.store import CostRow, Store
 
 DAY1 = datetime(2024, 8, 27, 23, 10, tzinfo=UTC)
 DAY2 = datetime(2024, 8, 28, 0, 43, 59, tzinfo=UTC)

@@ -251,7 +251,7 @@ def test_limiter_bounds_concurrency() -> None:
 
 
 def test_run_suite_stores_the_run_and_history_reloads_it(settings, tmp_path: Path) -> None:
-    from agent.store import Store
+    from agent.adapters.store import Store
     from evals.history import load_run, open_store
 
     cases = [load_case(write(tmp_path, GOOD))]
@@ -269,7 +269,7 @@ def test_run_suite_stores_the_run_and_history_reloads_it(settings, tmp_path: Pat
 
 
 def test_judge_cost_is_its_own_feature(settings, tmp_path: Path) -> None:
-    from agent.store import Store
+    from agent.adapters.store import Store
 
     text = GOOD.replace("expect: {step: optin, message_code: 10}",
                         "expect: {judge: {rubric: asks for consent, must: [autoriza]}}")
@@ -377,7 +377,7 @@ def test_html_and_junit_reports() -> None:
 
 
 def test_record_as_golden_round_trip(settings, tmp_path: Path) -> None:
-    from agent.session import AgentSession
+    from agent.core.session import AgentSession
     from evals.record import golden_from_session, golden_yaml, save_golden
 
     session = AgentSession.new(settings)

@@ -8,8 +8,8 @@ import pytest
 
 from agent import errors
 from agent.config import load_settings
-from agent.gateway import Gateway, encoding_tokens, parse_json_reply
-from agent.store import Store
+from agent.adapters.gateway import Gateway, encoding_tokens, parse_json_reply
+from agent.adapters.store import Store
 
 MSG = [{"role": "user", "content": "quero sacar meu FGTS"}]
 
@@ -140,7 +140,7 @@ def test_ledger_failure_does_not_lose_the_reply(base_env, tmp_path) -> None:
     gw.store.url = gw.store.url  # same store, but make writes fail:
     from sqlalchemy import create_engine
     db = tmp_path / "ro.db"
-    from agent.store import Store as S
+    from agent.adapters.store import Store as S
     S(f"sqlite:///{db}")
     gw.store = S.__new__(S)
     gw.store.__dict__.update(url=f"sqlite:///{db}", pending_costs=[], _model_ids={}, _write_lock=__import__("threading").RLock(),

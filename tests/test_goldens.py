@@ -22,7 +22,7 @@ RULES = RunConfig(label="local/rules")
 def golden_env(tmp_path_factory: pytest.TempPathFactory):
     """One data folder and one set of engines for every golden (they are independent conversations)."""
     from agent.config import load_settings
-    from agent.store import Store
+    from agent.adapters.store import Store
 
     data = tmp_path_factory.mktemp("goldens")
     keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "TIKTOKEN_CACHE_DIR",

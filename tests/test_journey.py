@@ -7,9 +7,9 @@ from types import MappingProxyType
 import pytest
 import yaml
 
-from agent import journey as jm
-from agent import nlu
-from agent.journey import Event, JourneyError, JourneyState
+from agent.core import journey as jm
+from agent.brain import nlu
+from agent.core.journey import Event, JourneyError, JourneyState
 
 J = jm.load_journey()
 FULL = {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import knowledge
+from agent.adapters import knowledge
 
 # Customer-style paraphrases (not copied from the questions or "Também perguntam" lines),
 # at least one per FAQ entry; faq_id is the entry that must answer it.

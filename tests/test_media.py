@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from agent import media
-from agent.media import (
+from agent.adapters import media
+from agent.adapters.media import (
     CorruptMediaError,
     EmptyMediaError,
     FormatMismatchError,

@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent import media, whisper_model
-from agent.media import (
+from agent.adapters import media
+
+from agent.adapters import whisper_model
+from agent.adapters.media import (
     AudioTooLongError,
     CorruptMediaError,
     EmptyMediaError,

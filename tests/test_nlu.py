@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from agent import cpf as cpf_rules
-from agent import nlu
-from agent.journey import load_journey
+from agent.br import cpf as cpf_rules
+from agent.brain import nlu
+from agent.core.journey import load_journey
 
 # Held-out utterances: written separately from prompts/fgts/intents.yaml (none appears there).
 HELD_OUT: dict[str, list[str]] = {

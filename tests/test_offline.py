@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     except OSError:
         pass
     from agent.config import load_settings
-    from agent.gateway import Gateway, encoding_tokens
+    from agent.adapters.gateway import Gateway, encoding_tokens
     assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert "litellm" in os.environ["TIKTOKEN_CACHE_DIR"]
     print("o200k", encoding_tokens("Quero antecipar o saque-aniversário", "o200k_base"))

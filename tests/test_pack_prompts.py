@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import prompts
-from agent.journey import load_journey
+from agent.core import prompts
+from agent.core.journey import load_journey
 
 PACK = prompts.DEFAULT_PACK_DIR
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.prompt_versions import PromptVersions
-from agent.prompts import DEFAULT_PACK_DIR
-from agent.store import Store
+from agent.analytics.prompt_versions import PromptVersions
+from agent.core.prompts import DEFAULT_PACK_DIR
+from agent.adapters.store import Store
 
 
 @pytest.fixture

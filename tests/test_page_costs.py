@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.config import load_settings
-from agent.store import CostRow, Store
+from agent.adapters.store import CostRow, Store
 
 
 

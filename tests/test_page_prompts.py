@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.prompts import DEFAULT_PACK_DIR
+from agent.core.prompts import DEFAULT_PACK_DIR
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from agent.pricing import canonical_prices, compute_cost, price_for
+from agent.adapters.pricing import canonical_prices, compute_cost, price_for
 
 # The deck's `llm_cost` sample: id, feature, fk_id_llm_model, input, output, price.
 DECK_ROWS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.prompt_versions import (
+from agent.analytics.prompt_versions import (
     PromptVersions,
     count_tokens_offline,
     current_versions,
@@ -17,8 +17,8 @@ from agent.prompt_versions import (
     sample_values,
     text_hash,
 )
-from agent.prompts import DEFAULT_PACK_DIR, load_pack
-from agent.store import Store
+from agent.core.prompts import DEFAULT_PACK_DIR, load_pack
+from agent.adapters.store import Store
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_write_back_changes_the_live_file_and_its_hash(versions: PromptVersions,
     assert (pack_dir / "conversation_prompt.txt").read_text(encoding="utf-8") == edited
     after = current_versions(pack_dir)["conversation_prompt"]
     assert after == text_hash(edited) != before
-    assert load_pack(pack_dir).get("conversation_prompt").sha == after  # same hash as agent.prompts
+    assert load_pack(pack_dir).get("conversation_prompt").sha == after  # same hash as agent.core.prompts
     notes = [h["note"] for h in versions.history("fgts", "conversation_prompt")]
     assert notes == ["shorter replies", "file on disk"]  # the original is kept and can be restored
     assert versions.by_hash("fgts", "conversation_prompt", before)["content"] == original

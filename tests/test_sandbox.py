@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.cpf import complete, format_cpf, is_valid
+from agent.br.cpf import complete, format_cpf, is_valid
 from agent.fgts import advance_estimate, yearly_withdrawal
 from sandbox import FIXTURES, SandboxServer, consulta_body, profile_for, start_sandbox
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import StoreError
-from agent.store import CostRow, Store
+from agent.adapters.store import CostRow, Store
 
 
 def test_migrations_create_ledger_with_deck_columns(database_url: str) -> None:

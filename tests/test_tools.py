@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.cpf import complete
-from agent.tools import (
+from agent.br.cpf import complete
+from agent.adapters.tools import (
     OUTCOME_EVENTS,
     OUTCOMES,
     TOOLS,

@@ -84,8 +84,8 @@ def canonical_prices() -> list[Price]:
 
 
 def litellm_price(model: str) -> Price | None:
-    """Price from LiteLLM's bundled map (offline copy; see agent.offline)."""
-    import agent.offline  # noqa: F401  (must precede litellm)
+    """Price from LiteLLM's bundled map (offline copy; see agent.adapters.offline)."""
+    import agent.adapters.offline  # noqa: F401  (must precede litellm)
     import litellm
 
     info = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import agent.offline  # noqa: F401  (must precede litellm)
+import agent.adapters.offline  # noqa: F401  (must precede litellm)
 import litellm
 
-from agent.providers.local import LocalProvider
+from agent.adapters.providers.local import LocalProvider
 
 _registered = False
 

@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent import media
+from agent.adapters import media
 from agent.config import LOCAL_TRANSCRIPTION_MODEL, LOCAL_VISION_MODEL, Settings
 from agent.errors import GatewayError
-from agent.guardrails import mask_pii
-from agent.prompts import PromptPack
+from agent.core.guardrails import mask_pii
+from agent.core.prompts import PromptPack
 from agent.types import Attachment, Usage
 
 TRANSCRIPTION_FEATURE = "Transcrição de áudio"
@@ -145,7 +145,7 @@ def media_status(settings: Settings) -> list[EngineStatus]:
     out: list[EngineStatus] = []
     if settings.role("transcription").model == LOCAL_TRANSCRIPTION_MODEL:
         try:
-            from agent import whisper_model
+            from agent.adapters import whisper_model
 
             if settings.whisper_model_dir:
                 whisper_model.resolve_model_dir(settings.whisper_model_dir)

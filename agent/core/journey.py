@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from agent import cpf as cpf_rules
+from agent.br import cpf as cpf_rules
 from agent.errors import ConversaError
 
-DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "prompts" / "fgts"
+from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 SAME = "$same"
 PREVIOUS = "$previous"
 ASK_NEXT = "ask_next"

@@ -3,7 +3,7 @@
 A pack is a folder (default ``prompts/fgts``) of ``*.txt`` prompt files with ``$var`` placeholders,
 plus ``pack.yaml`` (globals such as the agent's name). A second agent is a second folder.
 Rendering fails loudly on a missing variable so a broken prompt never reaches a model or a customer.
-Journey loading lives in :mod:`agent.journey`.
+Journey loading lives in :mod:`agent.core.journey`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import yaml
 
 from agent.errors import ConversaError
 
-DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "prompts" / "fgts"
+from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 
 
 class PromptError(ConversaError):

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import ConversaError
-from agent.nlu import normalize
+from agent.brain.nlu import normalize
 
-DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "prompts" / "fgts"
+from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 _HEADING = re.compile(r"^##\s+(?P<question>.+?)\s*(?:\{#(?P<id>[a-z0-9][a-z0-9_-]*)\})?\s*$")

@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from agent import cpf as cpf_rules
+from agent.br import cpf as cpf_rules
 
 Outcome = Literal[
     "eligible",

@@ -2,7 +2,7 @@
 
 The deck's ledger was past a million rows, so each query here filters and groups in the database
 and returns at most a few hundred rows. ``bench/bench_costs.py`` times them on 1M rows.
-Prices in ``llm_cost.price`` are USD (see :func:`agent.pricing.compute_cost`).
+Prices in ``llm_cost.price`` are USD (see :func:`agent.adapters.pricing.compute_cost`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from agent.store import Store, chats, llm_cost, llm_model, metadata, register_migration, utcnow
+from agent.adapters.store import Store, chats, llm_cost, llm_model, metadata, register_migration, utcnow
 
 # Steps where a journey has reached an outcome (eligibility answered, or the customer closed it).
 COMPLETED_STEPS: tuple[str, ...] = (

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select
 from sqlalchemy.engine import Connection
 
-from agent.prompts import _Template, load_pack, placeholders
-from agent.store import Store, metadata, register_migration, utcnow
+from agent.core.prompts import _Template, load_pack, placeholders
+from agent.adapters.store import Store, metadata, register_migration, utcnow
 
 prompt_versions = Table(
     "prompt_versions",
@@ -52,7 +52,7 @@ _lock = threading.Lock()
 
 
 def text_hash(text: str) -> str:
-    """Short sha256 of a prompt's text — the same hash :mod:`agent.prompts` gives a file."""
+    """Short sha256 of a prompt's text — the same hash :mod:`agent.core.prompts` gives a file."""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -178,7 +178,7 @@ def pack_variant(pack_dir: str | Path, overrides: dict[str, str], root: str | Pa
 
 @lru_cache(maxsize=4)
 def _encoding(name: str) -> Any:
-    import agent.offline  # noqa: F401  (points tiktoken at the BPE files bundled with litellm)
+    import agent.adapters.offline  # noqa: F401  (points tiktoken at the BPE files bundled with litellm)
     import tiktoken
 
     return tiktoken.get_encoding(name)

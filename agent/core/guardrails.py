@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.cpf import mask_in_text
+from agent.br.cpf import mask_in_text
 
 
 def fold(text: str) -> str:

@@ -6,7 +6,7 @@ Two jobs, no model and no network:
   SQLite FTS5 (BM25, prefix match) for words plus character trigrams for typos, after a
   WhatsApp-aware normalisation (accents, "oiii", "vc", "qro", numbers turned into markers);
 * attribute extraction by validators: CPF (punctuated, bare, spaced, spelled out; check digits via
-  :mod:`agent.cpf`), full name, birth month / date, yes/no, FGTS balance.
+  :mod:`agent.br.cpf`), full name, birth month / date, yes/no, FGTS balance.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from agent import cpf as cpf_rules
-from agent.journey import Event
+from agent.br import cpf as cpf_rules
+from agent.core.journey import Event
 
-DEFAULT_PACK_DIR = Path(__file__).resolve().parent.parent / "prompts" / "fgts"
+from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 
 # -- normalisation --------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent.errors import StoreError
-from agent.pricing import Price, canonical_prices
+from agent.adapters.pricing import Price, canonical_prices
 
 metadata = MetaData()
 
@@ -297,7 +297,7 @@ class Store:
         with self.begin() as conn:
             found = conn.execute(select(llm_model.c.id_llm_model).where(llm_model.c.name == model)).scalar()
             if found is None:
-                from agent.pricing import price_for
+                from agent.adapters.pricing import price_for
 
                 p = price or price_for(model)
                 values = _model_values(p)

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from agent import nlu
+from agent.brain import nlu
 from agent.config import Settings
-from agent.cpf import format_cpf
-from agent.cpf import is_valid as cpf_is_valid
-from agent.cpf import mask as mask_cpf
+from agent.br.cpf import format_cpf
+from agent.br.cpf import is_valid as cpf_is_valid
+from agent.br.cpf import mask as mask_cpf
 from agent.errors import GatewayError, MalformedResponse
 from agent.fgts import advance_estimate, brl, yearly_withdrawal
-from agent.guardrails import check_input, check_output, mask_pii
-from agent.journey import Event, Journey, JourneyState, load_journey
-from agent.prompts import PromptPack, load_pack
-from agent.tools import ToolArgumentError, ToolRegistry, ToolResult, validate_args
+from agent.core.guardrails import check_input, check_output, mask_pii
+from agent.core.journey import Event, Journey, JourneyState, load_journey
+from agent.core.prompts import PromptPack, load_pack
+from agent.adapters.tools import ToolArgumentError, ToolRegistry, ToolResult, validate_args
 from agent.types import Attachment, Completion, Message, Usage
 
 FEATURES = {
@@ -122,7 +122,7 @@ class Engine:
     @property
     def knowledge(self) -> Any:
         if self._knowledge is None:
-            from agent.knowledge import load_knowledge
+            from agent.adapters.knowledge import load_knowledge
 
             embed = None
             if self.settings.embedding_model:
@@ -548,7 +548,7 @@ class _Turn:
 
     # ------------------------------------------------------------- media
     def read_media(self, attachment: Attachment) -> str:
-        from agent.media_input import read_attachment
+        from agent.adapters.media_input import read_attachment
 
         result = read_attachment(self.e.settings, self.e.gateway, self.pack, attachment, self.chat_id)
         self.usage = self.usage + result.usage
@@ -561,7 +561,7 @@ class _Turn:
 
 def _loose_json(text: str) -> dict[str, Any] | None:
     try:
-        from agent.gateway import parse_json_reply
+        from agent.adapters.gateway import parse_json_reply
 
         return parse_json_reply(text)
     except Exception:  # noqa: BLE001

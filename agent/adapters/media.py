@@ -372,7 +372,7 @@ def transcribe_local(
 ) -> MediaText:
     """Transcribe speech with faster-whisper (bundled Whisper base unless ``model_dir`` /
     ``WHISPER_MODEL_DIR``), VAD on. Raises a MediaError subclass for every unusable input."""
-    from agent import whisper_model
+    from agent.adapters import whisper_model
 
     started = time.perf_counter()
     sniffed, declared = _check_format(data, filename, "audio")

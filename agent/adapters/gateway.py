@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-import agent.offline  # noqa: F401  (must precede litellm)
+import agent.adapters.offline  # noqa: F401  (must precede litellm)
 import litellm
 
 from agent import errors
 from agent.config import RoleConfig, Settings
-from agent.pricing import Price, compute_cost, price_for
-from agent.providers import register_local_providers
-from agent.store import CostRow, Store
+from agent.adapters.pricing import Price, compute_cost, price_for
+from agent.adapters.providers import register_local_providers
+from agent.adapters.store import CostRow, Store
 from agent.types import Completion, ToolCall, Usage
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ class Gateway:
     def _call_local(self, spec: CallSpec) -> Any:
         """``local/*`` in process: the same handler LiteLLM would dispatch to, minus LiteLLM's own
         per-call work (~1.5 ms: logging objects, cost lookups), which dominated offline turns."""
-        from agent.providers.local import local_reply
+        from agent.adapters.providers.local import local_reply
 
         params = {k: spec.kwargs[k] for k in ("temperature", "response_format", "tools") if k in spec.kwargs}
         text, prompt, completion = local_reply(spec.model.split("/", 1)[1], spec.kwargs["messages"],

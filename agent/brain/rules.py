@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent import nlu
-from agent.guardrails import fold
+from agent.brain import nlu
+from agent.core.guardrails import fold
 
 _STRONG_NEGATIVE = re.compile(
     r"\b(procon|reclame aqui|bacen|banco central|processar|processo|advogado|absurdo|palhacada|ridiculo|"
@@ -66,7 +66,7 @@ def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -
     if task == "conversation":
         return str(context.get("suggested_reply") or "")
     if task in {"judge", "insights", "simulate_customer"}:
-        from agent import brain_extra
+        from agent.brain import extra as brain_extra
 
         return brain_extra.answer(task, context, messages)
     if task == "vision":
@@ -83,7 +83,7 @@ def _last_user(messages: list[dict[str, Any]]) -> str:
 
 
 def _free_text(text: str, context: dict[str, Any]) -> str:
-    from agent.knowledge import search
+    from agent.adapters.knowledge import search
 
     hits = search(text, k=1, pack_dir=context.get("pack_dir") or None) if text.strip() else []
     if hits and hits[0].score > 0:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agent.config import Settings
-from agent.engine import Engine, TurnOutcome, state_view
+from agent.core.engine import Engine, TurnOutcome, state_view
 from agent.errors import StoreError
-from agent.guardrails import mask_pii
-from agent.journey import JourneyState
-from agent.store import Store
+from agent.core.guardrails import mask_pii
+from agent.core.journey import JourneyState
+from agent.adapters.store import Store
 from agent.types import Attachment, Message, Usage
 
 _engines: dict[tuple[Any, ...], Engine] = {}
@@ -39,7 +39,7 @@ def is_warm(settings: Settings) -> bool:
 
 def _engine_for(settings: Settings, store: Store) -> Engine:
     """Engines are cheap to reuse and costly to build (pack, journey, indexes): one per settings."""
-    from agent.gateway import Gateway
+    from agent.adapters.gateway import Gateway
 
     key = _engine_key(settings, store)
     with _engines_lock:

@@ -69,14 +69,14 @@ class LocalProvider(CustomLLM):
 
     @staticmethod
     def _rules(metadata: dict[str, Any], messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> str:
-        from agent.brain import answer
+        from agent.brain.rules import answer
 
         result = answer(metadata.get("task") or "", metadata.get("context") or {}, messages)
         return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
 
     @staticmethod
     def _gguf(messages: list[dict[str, Any]], optional_params: dict[str, Any], metadata: dict[str, Any]) -> str:
-        from agent.providers.gguf import chat
+        from agent.adapters.providers.gguf import chat
 
         return chat(messages, temperature=float(optional_params.get("temperature", 0.2)),
                     model_path=(metadata.get("context") or {}).get("gguf_model_path"))

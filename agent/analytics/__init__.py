@@ -1,0 +1,1 @@
+"""Analytics over the store: cost views and prompt versions."""

@@ -1,0 +1,1 @@
+"""Generic Brazilian validators shared by packs: CPF, months and dates in pt-BR."""
