@@ -148,6 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
         # leaves, so a client that got its answer always finds its request in the log.
         self._log_cpf: str | None = None
         self._log_fault: str | None = None
+        # The log generation this request belongs to: once ``reset()`` starts a new one, a request
+        # still held by a delay is an earlier test's straggler and must not reach the new log.
+        self._generation = self.server.sandbox.generation
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         routes: dict[str, Callable[[dict[str, str]], None]] = {
@@ -183,10 +186,11 @@ class _Handler(BaseHTTPRequestHandler):
         delay_ms = _int(query.get("delay_ms") or self.headers.get("X-Sandbox-Delay-Ms"))
         if delay_ms is None:
             delay_ms = sandbox.config.delay_ms
-        if delay_ms and sandbox.stopping.wait(delay_ms / 1000):
-            self.close_connection = True  # shutting down: drop the request unanswered
+        if delay_ms and sandbox.hold(delay_ms / 1000, self._generation):
+            self.close_connection = True  # shutting down or reset: drop the request unanswered
             return
-        fault = query.get("fail") or self.headers.get("X-Sandbox-Fail") or sandbox.take_config_fault()
+        fault = (query.get("fail") or self.headers.get("X-Sandbox-Fail")
+                 or sandbox.take_config_fault(generation=self._generation))
         if fault and fault not in FAULTS:
             self._json(
                 HTTPStatus.BAD_REQUEST,
@@ -212,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, MALFORMED_BODY, "application/json")
         else:  # "timeout": hold the connection until the client gives up (or the server stops).
             self._record(HTTPStatus.GATEWAY_TIMEOUT)  # now, so tests see the request while it hangs
-            self.server.sandbox.stopping.wait(self.server.sandbox.config.hang_s)
+            sandbox = self.server.sandbox
+            if sandbox.hold(sandbox.config.hang_s, self._generation):
+                self.close_connection = True  # shutting down or reset: drop the request unanswered
+                return
             self._json(HTTPStatus.GATEWAY_TIMEOUT, _error_body(CODE_UNAVAILABLE), record=False)
 
     def _json(
@@ -246,7 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, status: int) -> None:
         path = urlsplit(self.path).path.rstrip("/") or "/"
-        self.server.sandbox.record(RequestRecord("GET", path, self._log_cpf, int(status), self._log_fault))
+        self.server.sandbox.record(RequestRecord("GET", path, self._log_cpf, int(status), self._log_fault),
+                                   generation=self._generation)
 
 
 def _int(value: str | None) -> int | None:
@@ -278,6 +286,9 @@ class SandboxServer:
         self.config = config or SandboxConfig(**options)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+        # Wakes the requests held by a delay or a "timeout" fault when the server stops or resets.
+        self._changed = threading.Condition(self._lock)
+        self._generation = 0
         self._requests: list[RequestRecord] = []
         self._seen: set[str] = set()
         self._config_faults_served = 0
@@ -301,15 +312,42 @@ class SandboxServer:
         return [r for r in self.requests if r.path == "/consulta"]
 
     def reset(self) -> None:
-        """Forget requests, flaky state and the ``fail_times`` counter (config is kept)."""
+        """Forget requests, flaky state and the ``fail_times`` counter (config is kept).
+
+        Starts a new log generation: requests still held by a delay or a "timeout" fault (a test
+        whose client gave up) are dropped unanswered at once, so they never land in the new log nor
+        use up the new ``fail_times``.
+        """
         with self._lock:
+            self._generation += 1
             self._requests.clear()
             self._seen.clear()
             self._config_faults_served = 0
+            self._changed.notify_all()
 
-    def record(self, entry: RequestRecord) -> None:
+    @property
+    def generation(self) -> int:
+        """How many times ``reset()`` ran: a request remembers the generation it arrived in."""
         with self._lock:
-            self._requests.append(entry)
+            return self._generation
+
+    def hold(self, seconds: float, generation: int) -> bool:
+        """Keep a request waiting up to ``seconds``. True if it must be dropped instead: the server
+        is stopping, or ``reset()`` started a generation after the request's."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while not (self.stopping.is_set() or self._generation != generation):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            return True
+
+    def record(self, entry: RequestRecord, *, generation: int | None = None) -> None:
+        """Add to the request log; an entry of an earlier ``generation`` (before a reset) is left out."""
+        with self._lock:
+            if generation is None or generation == self._generation:
+                self._requests.append(entry)
 
     def first_sight(self, cpf_digits: str) -> bool:
         """True the first time this server sees a CPF (drives the "flaky" fixture)."""
@@ -319,9 +357,12 @@ class SandboxServer:
             self._seen.add(cpf_digits)
             return True
 
-    def take_config_fault(self) -> str | None:
-        """The configured fault for this request, counting it against ``fail_times``."""
+    def take_config_fault(self, *, generation: int | None = None) -> str | None:
+        """The configured fault for this request, counting it against ``fail_times`` (a request of
+        an earlier ``generation``, before a reset, gets none and counts for nothing)."""
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return None
             fail, limit = self.config.fail, self.config.fail_times
             if fail is None or (limit is not None and self._config_faults_served >= limit):
                 return None
@@ -347,6 +388,8 @@ class SandboxServer:
     def stop(self) -> None:
         """Stop serving and release the port; hanging requests are released first."""
         self.stopping.set()
+        with self._changed:
+            self._changed.notify_all()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)

@@ -146,6 +146,19 @@ def test_timeout_fixture_async(sb: SandboxServer) -> None:
     assert result.outcome == "api_error" and "ReadTimeout" in (result.error or "")
 
 
+def test_a_timed_out_request_never_reaches_the_next_tests_log(sb: SandboxServer) -> None:
+    import httpx
+
+    # The client gives up; the server still holds the request (what the timeout tests above leave).
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF, "delay_ms": 300}, timeout=0.05)
+    sb.reset()  # what the next test's fixture does
+    sb.config.fail, sb.config.fail_times = "503", 1
+    time.sleep(0.5)  # the straggler's delay runs out meanwhile
+    assert sb.requests == []
+    assert httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF}).status_code == 503  # fail_times intact
+
+
 def test_500_is_retried_then_reported(tools: ToolRegistry, sb: SandboxServer) -> None:
     result = tools.call("consultar_fgts", {"cpf": complete("500000001")})
     assert result.outcome == "api_error" and result.status == "error" and result.http_status == 500
