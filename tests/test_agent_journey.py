@@ -41,6 +41,7 @@ WALK = [
 
 def test_scripted_walk_asserts_every_turn(base_env) -> None:
     session = new_session(base_env)
+    explanation = ""
     for text, step, codes, attrs, outcome in WALK:
         result = session.send(text)
         assert result.step_after == step, (text, result.trace["notes"])
@@ -48,10 +49,13 @@ def test_scripted_walk_asserts_every_turn(base_env) -> None:
         assert set(result.attributes) >= attrs and (attrs or not result.attributes), text
         assert [t["outcome"] for t in result.tool_calls] == ([outcome] if outcome else []), text
         assert result.replies, text
+        if outcome == "not_authorized":
+            explanation = result.text
     # The 701 reply explains how to authorise the bank, in words, never the raw code.
-    explanation = session.messages[-3].text if session.messages[-1].role == "agent" else ""
     assert "701" not in " ".join(m.text for m in session.messages if m.role == "agent")
-    assert explanation or True
+    assert "não tem autorização" in explanation and "app *FGTS*" in explanation
+    assert "Autorizar bancos a consultarem seu FGTS" in explanation
+    assert "Banco Conversa" in explanation and "$" not in explanation  # $bank_name filled in
     # CPF masked in traces.
     assert "07360284635" not in json.dumps(session.traces, default=str)
 
@@ -277,6 +281,14 @@ def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path) -> Non
     first = session.send("oi")
     path = pack / "message_code_11.txt"
     path.write_text("Versão nova do pedido de consentimento. Você autoriza?", encoding="utf-8")
+    # A model prompt too: the trace records the version of each prompt a model call used.
+    model_prompt = pack / "conversation_prompt.txt"
+    model_prompt.write_text(model_prompt.read_text(encoding="utf-8") + "Seja breve.\n", encoding="utf-8")
     second = session.send("quero sacar")
     assert second.message_codes == [11] and second.text.startswith("Versão nova")
-    assert first.trace["prompt_versions"] != second.trace["prompt_versions"] or True
+    before, after = first.trace["prompt_versions"], second.trace["prompt_versions"]
+    assert before.keys() == after.keys() and "conversation_prompt" in after
+    assert {n for n in after if after[n] != before[n]} == {"conversation_prompt"}  # only the edited one
+    (call,) = [c for c in second.trace["calls"] if c["prompt_name"] == "conversation_prompt"]
+    assert call["prompt_version"] == after["conversation_prompt"]
+    assert call["rendered_messages"][0]["content"].endswith("Seja breve.\n")
