@@ -62,11 +62,15 @@ def test_readonly_database_file(tmp_path: Path) -> None:
     _assert_readonly_keeps_row(f"sqlite:///{db}")
 
 
-def test_readonly_database_as_root(tmp_path: Path) -> None:
+def test_readonly_database_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's own read-only mode stands in for file permissions, which root bypasses."""
     db = tmp_path / "ro.db"
     Store(f"sqlite:///{db}")
-    _assert_readonly_keeps_row(f"sqlite:///file:{db}?mode=ro&uri=true")
+    # A URI relative to tmp_path: Store creates the folder of what follows "sqlite:///", and for
+    # "file:/abs/ro.db" that is a relative "file:/abs" — a stray folder in the working directory.
+    monkeypatch.chdir(tmp_path)
+    _assert_readonly_keeps_row("sqlite:///file:ro.db?mode=ro&uri=true")
+    assert not (tmp_path / "file:").exists()
 
 
 def _assert_readonly_keeps_row(url: str) -> None:
