@@ -1,6 +1,6 @@
 """Eval runs in the database: one ``eval_run`` row per run, one ``eval_result`` per case × config.
 
-Tables are added to the agent's store through ``register_migration`` (version 20), so runs live next
+The tables are in :mod:`agent.adapters.schema` (created by migration 20), so runs live next
 to the chats they replayed (``eval_result.fk_id_chat``) and the ledger rows of those chats.
 Pages reach this through ``evals.EvalStore`` (never SQLAlchemy directly).
 """
@@ -10,58 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert, select, update
 
-from agent.adapters.store import BigId, Store, metadata, register_migration, utcnow
-
-eval_run = Table(
-    "eval_run",
-    metadata,
-    Column("id_eval_run", BigId, primary_key=True),
-    Column("name", String(200), nullable=False, default=""),
-    Column("suite", String(500), nullable=False, default=""),
-    Column("status", String(20), nullable=False, default="running"),
-    Column("configs", JSON, nullable=False),
-    Column("git_commit", String(60), nullable=True),
-    Column("prompt_versions", JSON, nullable=True),
-    Column("concurrency", Integer, nullable=False, default=1),
-    Column("cases", Integer, nullable=False, default=0),
-    Column("passed", Integer, nullable=False, default=0),
-    Column("summary", JSON, nullable=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
-    Index("ix_eval_run_started", "started_at"),
-)
-
-eval_result = Table(
-    "eval_result",
-    metadata,
-    Column("id_eval_result", BigId, primary_key=True),
-    Column("fk_id_eval_run", Integer, nullable=False),
-    Column("case_id", String(200), nullable=False),
-    Column("config_label", String(200), nullable=False),
-    Column("passed", Boolean, nullable=False),
-    Column("score", Float, nullable=False, default=0.0),
-    Column("cost_usd", Float, nullable=False, default=0.0),
-    Column("eval_cost_usd", Float, nullable=False, default=0.0),
-    Column("tokens", Integer, nullable=False, default=0),
-    Column("latency_ms", Float, nullable=False, default=0.0),
-    Column("fk_id_chat", Integer, nullable=True),
-    Column("attempts", Integer, nullable=False, default=1),
-    Column("error", Text, nullable=True),
-    Column("detail", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_eval_result_run", "fk_id_eval_run", "config_label", "case_id"),
-)
-
-
-def _m020_eval_runs(conn: Connection) -> None:
-    eval_run.create(conn, checkfirst=True)
-    eval_result.create(conn, checkfirst=True)
-
-
-register_migration(20, "eval runs and results", _m020_eval_runs)
+from agent.adapters.schema import eval_result, eval_run, utcnow
+from agent.adapters.store import Store
 
 
 class EvalStore:
@@ -69,8 +21,6 @@ class EvalStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # The Store may have been opened (and migrated) before this module registered its tables.
-        store.migrate()
 
     @classmethod
     def open(cls, url: str) -> EvalStore:

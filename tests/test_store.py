@@ -8,8 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, insert, select
 
 from agent.errors import StoreError
+from agent.adapters.migrations import MIGRATIONS
+from agent.adapters.schema import schema_migrations, utcnow
 from agent.adapters.store import CostRow, Store
 
 
@@ -21,6 +24,32 @@ def test_migrations_create_ledger_with_deck_columns(database_url: str) -> None:
             "feat_request_id", "price", "created_at", "updated_at", "latency_ms", "status", "error"} <= columns
     assert store.migrate() == []  # idempotent
 
+
+
+def test_one_ordered_migration_list_keeps_recorded_versions() -> None:
+    # Databases in use recorded these versions and names: never renumber or rename one.
+    assert [(m.version, m.name) for m in MIGRATIONS[:5]] == [
+        (1, "initial ledger, chats, messages, traces"), (10, "price_versions"),
+        (11, "covering indexes for the cost page"), (12, "prompt_versions"), (20, "eval runs and results")]
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(set(versions))
+
+
+def test_database_of_an_older_build_gets_the_missing_migrations(database_url: str) -> None:
+    # A build that knew only version 1 created this database (schema_migrations holds just 1).
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        schema_migrations.create(conn)
+        MIGRATIONS[0].apply(conn)
+        conn.execute(insert(schema_migrations).values(version=1, name=MIGRATIONS[0].name, applied_at=utcnow()))
+    engine.dispose()
+    store = Store(database_url)
+    assert {"price_versions", "prompt_versions", "eval_run", "eval_result"} <= set(store.table_names())
+    with store.engine.connect() as conn:
+        recorded = conn.execute(select(schema_migrations.c.version, schema_migrations.c.name)
+                                .order_by(schema_migrations.c.version)).all()
+    assert [tuple(r) for r in recorded] == [(m.version, m.name) for m in MIGRATIONS]
+    assert store.migrate() == []
 
 def test_deck_model_ids_are_kept(database_url: str) -> None:
     store = Store(database_url)

@@ -1,7 +1,8 @@
-"""The database: SQLAlchemy Core tables, numbered migrations, and the few queries the app needs.
+"""The database: the Store and the few queries the app needs.
 
 SQLite file under ``data/`` by default (WAL mode), any SQLAlchemy URL via ``DATABASE_URL``.
-The cost ledger keeps the deck's column names (``llm_cost``, ``llm_model``).
+The tables are in :mod:`agent.adapters.schema`, the ordered schema changes in
+:mod:`agent.adapters.migrations`; opening a Store applies the pending ones.
 """
 
 from __future__ import annotations
@@ -9,182 +10,30 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from agent.adapters.migrations import MIGRATIONS
+from agent.adapters.pricing import Price
+from agent.adapters.schema import (
+    chats,
+    llm_cost,
+    llm_model,
+    messages,
+    model_values,
+    schema_migrations,
+    traces,
+    utcnow,
+)
 from agent.errors import StoreError
-from agent.adapters.pricing import Price, canonical_prices
-
-metadata = MetaData()
-
-# Integer on SQLite (so it is the rowid alias), BIGINT elsewhere: the deck's ledger was past 1M rows.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(120), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
-
-llm_model = Table(
-    "llm_model",
-    metadata,
-    Column("id_llm_model", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("label", String(200), nullable=False),
-    Column("provider", String(60), nullable=False, default=""),
-    Column("input_price_per_mtok", Numeric(18, 8), nullable=False, default=0),
-    Column("output_price_per_mtok", Numeric(18, 8), nullable=False, default=0),
-    Column("per_minute_price", Numeric(18, 8), nullable=False, default=0),
-    Column("currency", String(3), nullable=False, default="USD"),
-    Column("price_source", String(20), nullable=False, default="deck"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-chats = Table(
-    "chats",
-    metadata,
-    Column("id_chat", BigId, primary_key=True),
-    Column("title", String(200), nullable=False, default=""),
-    Column("pack", String(200), nullable=False, default="fgts"),
-    Column("status", String(30), nullable=False, default="open"),
-    Column("state", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-llm_cost = Table(
-    "llm_cost",
-    metadata,
-    Column("id_llm_cost", BigId, primary_key=True),
-    # Not a hard foreign key: benchmarks and imports write ledger rows for chats kept elsewhere.
-    Column("fk_id_chat", BigInteger, nullable=True),
-    Column("feature_name", String(120), nullable=False),
-    Column("fk_id_llm_model", Integer, ForeignKey("llm_model.id_llm_model"), nullable=False),
-    Column("input_tokens", Integer, nullable=False, default=0),
-    Column("output_tokens", Integer, nullable=False, default=0),
-    Column("feat_request_id", String(120), nullable=True),
-    Column("price", Numeric(20, 12), nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("latency_ms", Float, nullable=True),
-    Column("status", String(30), nullable=False, default="ok"),
-    Column("error", Text, nullable=True),
-    Column("role", String(30), nullable=True),
-    Column("usage_source", String(20), nullable=True),
-    Column("audio_seconds", Float, nullable=True),
-    Index("ix_llm_cost_created_at", "created_at"),
-    Index("ix_llm_cost_feature_created", "feature_name", "created_at"),
-    Index("ix_llm_cost_model_created", "fk_id_llm_model", "created_at"),
-    Index("ix_llm_cost_chat", "fk_id_chat"),
-)
-
-messages = Table(
-    "messages",
-    metadata,
-    Column("id_message", BigId, primary_key=True),
-    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("source", String(20), nullable=False, default="text"),
-    Column("meta", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_messages_chat", "fk_id_chat", "id_message"),
-)
-
-traces = Table(
-    "traces",
-    metadata,
-    Column("id_trace", BigId, primary_key=True),
-    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
-    Column("turn_index", Integer, nullable=False),
-    Column("trace", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_traces_chat", "fk_id_chat", "turn_index"),
-)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-# ---------------------------------------------------------------- migrations
-# An ordered list of (version, name, function). Later issues append; never edit an applied one.
-
-
-def _m001_initial(conn: Connection) -> None:
-    for table in (llm_model, chats, llm_cost, messages, traces):
-        table.create(conn, checkfirst=True)
-    now = utcnow()
-    for price in canonical_prices():
-        conn.execute(insert(llm_model).values(**_model_values(price), created_at=now, updated_at=now))
-    if conn.dialect.name == "postgresql":
-        # Explicit ids do not advance the serial: move it past the seeded rows.
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('llm_model', 'id_llm_model'), "
-                          "(SELECT MAX(id_llm_model) FROM llm_model))"))
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "initial ledger, chats, messages, traces", _m001_initial),
-]
-
-
-def register_migration(version: int, name: str, apply: Callable[[Connection], None]) -> None:
-    """Add a migration (used by modules that own extra tables, e.g. evals and prompt versions)."""
-    if any(v == version for v, _, _ in MIGRATIONS):
-        return
-    MIGRATIONS.append((version, name, apply))
-    MIGRATIONS.sort(key=lambda m: m[0])
-
-
-def _model_values(price: Price) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "name": price.model,
-        "label": price.label,
-        "provider": price.provider,
-        "input_price_per_mtok": price.input_per_mtok,
-        "output_price_per_mtok": price.output_per_mtok,
-        "per_minute_price": price.per_minute,
-        "currency": price.currency,
-        "price_source": price.source,
-    }
-    if price.id is not None:
-        values["id_llm_model"] = price.id
-    return values
-
 
 # ---------------------------------------------------------------- the store
 
@@ -269,7 +118,7 @@ class Store:
 
     # -- schema
     def migrate(self) -> list[int]:
-        """Apply pending migrations; return the versions applied."""
+        """Apply the migrations (:data:`agent.adapters.migrations.MIGRATIONS`) not yet recorded; return their versions."""
         applied: list[int] = []
         try:
             with self.begin() as conn:
@@ -300,7 +149,7 @@ class Store:
                 from agent.adapters.pricing import price_for
 
                 p = price or price_for(model)
-                values = _model_values(p)
+                values = model_values(p)
                 values.pop("id_llm_model", None)
                 values["name"] = model
                 now = utcnow()

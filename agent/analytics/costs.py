@@ -8,95 +8,22 @@ Prices in ``llm_cost.price`` are USD (see :func:`agent.adapters.pricing.compute_
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    Numeric,
-    String,
-    Table,
-    Text,
-    case,
-    func,
-    insert,
-    literal_column,
-    select,
-    text,
-)
-from sqlalchemy.engine import Connection
+from sqlalchemy import case, func, insert, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from agent.adapters.store import Store, chats, llm_cost, llm_model, metadata, register_migration, utcnow
+from agent.adapters.schema import chats, llm_cost, llm_model, price_versions, utcnow
+from agent.adapters.store import Store
 
 # Steps where a journey has reached an outcome (eligibility answered, or the customer closed it).
 COMPLETED_STEPS: tuple[str, ...] = (
     "finalized", "offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
 )
-
-price_versions = Table(
-    "price_versions",
-    metadata,
-    Column("id_price_version", Integer, primary_key=True),
-    Column("model", String(200), nullable=False),
-    Column("label", String(200), nullable=False, default=""),
-    Column("input_price_per_mtok", Numeric(18, 8), nullable=False),
-    Column("output_price_per_mtok", Numeric(18, 8), nullable=False),
-    Column("per_minute_price", Numeric(18, 8), nullable=False, default=0),
-    Column("currency", String(3), nullable=False),
-    Column("note", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_price_versions_model", "model", "id_price_version"),
-)
-
-
-def _m010_price_versions(conn: Connection) -> None:
-    price_versions.create(conn, checkfirst=True)
-
-
-# Covering indexes: each cost-page aggregate reads one index instead of the whole table
-# (measured on 1M rows in bench/bench_costs.py).
-_COVERING = (
-    ("ix_llm_cost_chat_cover", ("fk_id_chat", "price", "input_tokens", "output_tokens")),
-    ("ix_llm_cost_feature_cover", ("feature_name", "price", "input_tokens", "output_tokens", "created_at")),
-    ("ix_llm_cost_model_cover",
-     ("fk_id_llm_model", "feature_name", "price", "input_tokens", "output_tokens", "created_at")),
-    ("ix_llm_cost_time_cover", ("created_at", "input_tokens", "output_tokens", "price")),
-)
-
-
-def _m011_cost_indexes(conn: Connection) -> None:
-    # Plain DDL: an Index object would attach itself to the shared llm_cost Table for good.
-    for name, columns in _COVERING:
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON llm_cost ({', '.join(columns)})"))
-    if conn.dialect.name == "sqlite":
-        # "Tokens per day" groups by the day prefix of created_at; indexing that very expression
-        # lets SQLite read the groups in order instead of sorting a million rows.
-        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_cost_day_cover ON llm_cost "
-                          "(substr(created_at, 1, 10), input_tokens, output_tokens, price)"))
-
-
-register_migration(10, "price_versions", _m010_price_versions)
-register_migration(11, "covering indexes for the cost page", _m011_cost_indexes)
-
-_migrated: weakref.WeakSet[Store] = weakref.WeakSet()
-_migrate_lock = threading.Lock()
-
-
-def _ensure_migrated(store: Store) -> None:
-    # The Store may have been opened before this module registered its migrations.
-    with _migrate_lock:
-        if store not in _migrated:
-            store.migrate()
-            _migrated.add(store)
 
 
 # ---------------------------------------------------------------- filters
@@ -192,7 +119,6 @@ class CostReport:
     """SQL aggregates over ``llm_cost`` joined with ``llm_model`` for one store."""
 
     def __init__(self, store: Store) -> None:
-        _ensure_migrated(store)
         self.store = store
         self.engine = store.engine
 

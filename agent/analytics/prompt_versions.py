@@ -12,43 +12,16 @@ import hashlib
 import html
 import shutil
 import tempfile
-import threading
 import uuid
-import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert, select
 
 from agent.core.prompts import _Template, load_pack, placeholders
-from agent.adapters.store import Store, metadata, register_migration, utcnow
-
-prompt_versions = Table(
-    "prompt_versions",
-    metadata,
-    Column("id_prompt_version", Integer, primary_key=True),
-    Column("pack", String(200), nullable=False),
-    Column("file_name", String(200), nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("content", Text, nullable=False),
-    Column("note", Text, nullable=False, default=""),
-    Column("author", String(120), nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_prompt_versions_file", "pack", "file_name", "id_prompt_version"),
-    Index("ix_prompt_versions_hash", "pack", "file_name", "content_hash"),
-)
-
-
-def _m012_prompt_versions(conn: Connection) -> None:
-    prompt_versions.create(conn, checkfirst=True)
-
-
-register_migration(12, "prompt_versions", _m012_prompt_versions)
-
-_migrated: weakref.WeakSet[Store] = weakref.WeakSet()
-_lock = threading.Lock()
+from agent.adapters.schema import prompt_versions, utcnow
+from agent.adapters.store import Store
 
 
 def text_hash(text: str) -> str:
@@ -70,10 +43,6 @@ class PromptVersions:
     """Saved versions of one store's prompt files."""
 
     def __init__(self, store: Store) -> None:
-        with _lock:
-            if store not in _migrated:
-                store.migrate()  # the store may predate this module's migration
-                _migrated.add(store)
         self.store = store
         self.engine = store.engine
 

@@ -1,0 +1,91 @@
+"""Every schema change, in order. ``Store.migrate`` applies the ones not yet in ``schema_migrations``.
+
+Append new migrations at the end with a higher version; never edit or renumber one that has been
+applied somewhere (its version and name are what existing databases recorded). The gaps in the
+numbering are the old per-module ranges (10s costs, 12 prompts, 20s evals), kept for those databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Connection
+
+from agent.adapters.pricing import canonical_prices
+from agent.adapters.schema import (
+    chats,
+    eval_result,
+    eval_run,
+    llm_cost,
+    llm_model,
+    messages,
+    model_values,
+    price_versions,
+    prompt_versions,
+    traces,
+    utcnow,
+)
+
+
+class Migration(NamedTuple):
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def m001_initial(conn: Connection) -> None:
+    for table in (llm_model, chats, llm_cost, messages, traces):
+        table.create(conn, checkfirst=True)
+    now = utcnow()
+    for price in canonical_prices():
+        conn.execute(insert(llm_model).values(**model_values(price), created_at=now, updated_at=now))
+    if conn.dialect.name == "postgresql":
+        # Explicit ids do not advance the serial: move it past the seeded rows.
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('llm_model', 'id_llm_model'), "
+                          "(SELECT MAX(id_llm_model) FROM llm_model))"))
+
+
+def m010_price_versions(conn: Connection) -> None:
+    price_versions.create(conn, checkfirst=True)
+
+
+# Covering indexes: each cost-page aggregate reads one index instead of the whole table
+# (measured on 1M rows in bench/bench_costs.py).
+COST_COVERING_INDEXES = (
+    ("ix_llm_cost_chat_cover", ("fk_id_chat", "price", "input_tokens", "output_tokens")),
+    ("ix_llm_cost_feature_cover", ("feature_name", "price", "input_tokens", "output_tokens", "created_at")),
+    ("ix_llm_cost_model_cover",
+     ("fk_id_llm_model", "feature_name", "price", "input_tokens", "output_tokens", "created_at")),
+    ("ix_llm_cost_time_cover", ("created_at", "input_tokens", "output_tokens", "price")),
+)
+
+
+def m011_cost_indexes(conn: Connection) -> None:
+    # Plain DDL: an Index object would attach itself to the shared llm_cost Table for good.
+    for name, columns in COST_COVERING_INDEXES:
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON llm_cost ({', '.join(columns)})"))
+    if conn.dialect.name == "sqlite":
+        # "Tokens per day" groups by the day prefix of created_at; indexing that very expression
+        # lets SQLite read the groups in order instead of sorting a million rows.
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_cost_day_cover ON llm_cost "
+                          "(substr(created_at, 1, 10), input_tokens, output_tokens, price)"))
+
+
+def m012_prompt_versions(conn: Connection) -> None:
+    prompt_versions.create(conn, checkfirst=True)
+
+
+def m020_eval_runs(conn: Connection) -> None:
+    eval_run.create(conn, checkfirst=True)
+    eval_result.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial ledger, chats, messages, traces", m001_initial),
+    Migration(10, "price_versions", m010_price_versions),
+    Migration(11, "covering indexes for the cost page", m011_cost_indexes),
+    Migration(12, "prompt_versions", m012_prompt_versions),
+    Migration(20, "eval runs and results", m020_eval_runs),
+)
