@@ -25,7 +25,6 @@ def test_migrations_create_ledger_with_deck_columns(database_url: str) -> None:
     assert store.migrate() == []  # idempotent
 
 
-
 def test_one_ordered_migration_list_keeps_recorded_versions() -> None:
     # Databases in use recorded these versions and names: never renumber or rename one.
     assert [(m.version, m.name) for m in MIGRATIONS[:5]] == [
@@ -50,6 +49,7 @@ def test_database_of_an_older_build_gets_the_missing_migrations(database_url: st
                                 .order_by(schema_migrations.c.version)).all()
     assert [tuple(r) for r in recorded] == [(m.version, m.name) for m in MIGRATIONS]
     assert store.migrate() == []
+
 
 def test_deck_model_ids_are_kept(database_url: str) -> None:
     store = Store(database_url)
