@@ -10,11 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from agent import ROLES, Settings, available_models, load_settings, models_for_role
+from agent import ROLES, Settings, available_models, list_packs, load_settings, models_for_role
 
 st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
 
-HERE = Path(__file__).resolve().parent
 # Pages live in app_pages/, not pages/: a folder named pages/ next to the entry point switches
 # Streamlit to the legacy multipage mode, which runs a deep-linked page (and every AppTest
 # switch_page) without this file — no sidebar, no settings. tests/test_app_nav.py guards this.
@@ -55,9 +54,8 @@ def model_options(_settings: Settings, env_key: int) -> list:
 
 
 def packs(settings: Settings) -> list[Path]:
-    """Prompt packs: folders next to the configured one that hold prompt files."""
-    root = settings.pack_dir.parent
-    found = [p for p in sorted(root.iterdir()) if p.is_dir() and any(p.glob("*.txt"))] if root.is_dir() else []
+    """Packs: folders next to the configured one that hold a pack.yaml (one agent each)."""
+    found = list_packs(settings.pack_dir.parent)
     return found if settings.pack_dir in found else [settings.pack_dir, *found]
 
 
@@ -112,7 +110,8 @@ def sidebar(base: Settings) -> Settings:
         pack_dirs = packs(base)
         pack = st.selectbox(
             "Pack", pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
-            format_func=lambda p: p.name, help="A folder under prompts/ with the agent's prompt files.",
+            format_func=lambda p: p.name,
+            help="A folder under prompts/ with one agent: journey, prompts, knowledge, tools (prompts/README.md).",
         )
         currency = st.radio(
             "Currency", ["BRL", "USD"], index=0 if base.currency == "BRL" else 1, key="currency",
@@ -131,23 +130,11 @@ def local_banner(settings: Settings) -> None:
     st.info(f"**{lead}:** " + " · ".join(notes) + ".", icon=":material/wifi_off:")
 
 
-def placeholder(title: str, text: str):
-    """A page that says what is coming (used until its own issue lands)."""
-
-    def render() -> None:
-        st.title(title)
-        st.info(text, icon=":material/construction:")
-
-    render.__name__ = title.split()[-1].lower()
-    return render
-
-
-def page(path: str, title: str, icon: str, coming: str, **kwargs: object) -> st.Page:
-    """The page file when it exists, otherwise a placeholder that explains what it will do."""
-    if (HERE / path).exists():
-        return st.Page(path, title=title, icon=icon, **kwargs)
-    slug = Path(path).stem
-    return st.Page(placeholder(f"{icon} {title}", coming), title=title, icon=icon, url_path=slug, **kwargs)
+def audit_coming() -> None:
+    """The one page not built yet: say what it will do (its issue adds app_pages/audit.py)."""
+    st.title(":material/fact_check: Audit")
+    st.info("Coming with the audit issue: review past conversations, their traces and insights "
+            "(emotion, satisfaction, objections).", icon=":material/construction:")
 
 
 base = base_settings()
@@ -157,18 +144,12 @@ if st.session_state.get("settings") != settings:
     st.session_state.settings = settings
 
 pages = [
-    page(f"{PAGES}/chat.py", "Chat", ":material/chat:", "Chat with the agent.", default=True),
-    page(f"{PAGES}/compare.py", "Compare", ":material/compare:",
-         "Run the same customer script on two or three configurations side by side, turn by turn, "
-         "with cost and latency per turn."),
-    page(f"{PAGES}/prompts.py", "Prompts", ":material/edit_note:", "View, edit and version the pack's prompt files."),
-    page(f"{PAGES}/costs.py", "Costs", ":material/payments:", "The token-cost ledger, totals, charts and prices."),
-    page(f"{PAGES}/evals.py", "Evals", ":material/science:",
-         "Coming with the evals issue: run golden conversations against one or more model configurations, "
-         "see scores per turn, and diff runs."),
-    page(f"{PAGES}/audit.py", "Audit", ":material/fact_check:",
-         "Coming with the audit issue: review past conversations, their traces and insights "
-         "(emotion, satisfaction, objections)."),
+    st.Page(f"{PAGES}/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page(f"{PAGES}/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(f"{PAGES}/prompts.py", title="Prompts", icon=":material/edit_note:"),
+    st.Page(f"{PAGES}/costs.py", title="Costs", icon=":material/payments:"),
+    st.Page(f"{PAGES}/evals.py", title="Evals", icon=":material/science:"),
+    st.Page(audit_coming, title="Audit", icon=":material/fact_check:", url_path="audit"),
 ]
 nav = st.navigation(pages)
 local_banner(settings)

@@ -76,7 +76,7 @@ def chat(argv: list[str]) -> int:
             if command == "/state":
                 print(json.dumps(session.state_view(), ensure_ascii=False), file=out)
             elif command == "/trace":
-                print(json.dumps(last.trace if last else {}, ensure_ascii=False, default=str), file=out)
+                print(json.dumps(last.trace.to_json() if last else {}, ensure_ascii=False, default=str), file=out)
             elif command == "/cost":
                 usage = session.total_usage
                 print(json.dumps({"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,

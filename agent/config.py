@@ -53,6 +53,17 @@ class RoleConfig:
         return self.model.startswith("local/")
 
 
+# Settings an engine is built from (everything else is per call or per session).
+ENGINE_FIELDS: tuple[str, ...] = (
+    "database_url", "pack_dir", "max_message_chars", "usd_brl", "request_timeout_s", "max_retries",
+    "retry_backoff_s", "tool_timeout_s", "whisper_model_dir", "max_audio_seconds", "max_image_pixels",
+    "gguf_model_path", "embedding_model",
+)
+# Environment entries that change what a call does: credentials, endpoints, and the pack's *_URL settings.
+ENGINE_ENV_SUFFIXES: tuple[str, ...] = ("_API_KEY", "_KEY_ID", "_SECRET_ACCESS_KEY", "_API_BASE", "_URL",
+                                        "_REGION_NAME", "_TOKEN")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the agent needs to run, frozen. Build with :func:`load_settings`."""
@@ -60,7 +71,6 @@ class Settings:
     roles: Mapping[str, RoleConfig]
     database_url: str
     pack_dir: Path
-    fgts_api_url: str | None = None  # None → the in-process sandbox
     burst_window_s: float = 4.0
     burst_mode: bool = True
     reengagement_after_s: float = 24 * 3600.0
@@ -71,19 +81,13 @@ class Settings:
     max_retries: int = 2
     retry_backoff_s: float = 0.5
     tool_timeout_s: float = 8.0
-    advance_monthly_rate: float = 0.0179
-    advance_years: int = 5
     whisper_model_dir: str | None = None
-    # A full sentence beats a keyword list on our fixtures (word error rate 0.15 vs 0.38; bench_media.py).
-    whisper_initial_prompt: str = (
-        "Atendimento sobre o saque-aniversário do FGTS. O cliente informa o CPF e pergunta sobre a "
-        "antecipação na Caixa."
-    )
     max_audio_seconds: float = 120.0
     max_image_pixels: int = 40_000_000
     gguf_model_path: str | None = None
     embedding_model: str | None = None
-    handoff_after_failures: int = 3
+    # Explicit values for the pack's own settings (``settings:`` in pack.yaml), over env and defaults.
+    pack_settings: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def role(self, name: str) -> RoleConfig:
@@ -100,6 +104,16 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    def with_pack_settings(self, **values: Any) -> Settings:
+        """A copy with some of the pack's settings set (evals, the UI, tests)."""
+        return replace(self, pack_settings={**self.pack_settings, **values})
+
+    def engine_key(self) -> tuple[Any, ...]:
+        """What an engine is built from. Roles (model, temperature) are per call and left out; so is
+        the process environment, except the credentials and endpoints a provider call reads."""
+        env = tuple(sorted((k, v) for k, v in self.env.items() if k.endswith(ENGINE_ENV_SUFFIXES)))
+        return (*(getattr(self, name) for name in ENGINE_FIELDS), tuple(sorted(self.pack_settings.items())), env)
 
     @property
     def all_local(self) -> bool:
@@ -206,14 +220,13 @@ def load_settings(
     values = _read_env(env, secrets, dotenv_path)
     defaults = _default_models(values)
     roles = {role: _role_config(values, role, defaults[role]) for role in ROLES}
-    pack = Path(values.get("PACK_DIR") or PROJECT_ROOT / "prompts" / "fgts")
+    pack = Path(values.get("PACK_DIR") or DEFAULT_PACK_DIR)
     if not pack.is_absolute():
         pack = PROJECT_ROOT / pack
     return Settings(
         roles=roles,
         database_url=values.get("DATABASE_URL") or _default_database_url(values),
         pack_dir=pack,
-        fgts_api_url=values.get("FGTS_API_URL") or None,
         burst_window_s=_float(values, "BURST_WINDOW_SECONDS", 4.0),
         burst_mode=_bool(values, "BURST_MODE", True),
         reengagement_after_s=_float(values, "REENGAGEMENT_AFTER_HOURS", 24.0) * 3600.0,
@@ -224,16 +237,11 @@ def load_settings(
         max_retries=int(_float(values, "MAX_RETRIES", 2)),
         retry_backoff_s=_float(values, "RETRY_BACKOFF_SECONDS", 0.5),
         tool_timeout_s=_float(values, "TOOL_TIMEOUT_SECONDS", 8.0),
-        advance_monthly_rate=_float(values, "ADVANCE_MONTHLY_RATE", 0.0179),
-        advance_years=int(_float(values, "ADVANCE_YEARS", 5)),
         whisper_model_dir=values.get("WHISPER_MODEL_DIR") or None,
-        whisper_initial_prompt=values.get("WHISPER_INITIAL_PROMPT")
-        or Settings.__dataclass_fields__["whisper_initial_prompt"].default,
         max_audio_seconds=_float(values, "MAX_AUDIO_SECONDS", 120.0),
         max_image_pixels=int(_float(values, "MAX_IMAGE_PIXELS", 40_000_000)),
         gguf_model_path=values.get("GGUF_MODEL_PATH") or None,
         embedding_model=values.get("EMBEDDING_MODEL") or None,
-        handoff_after_failures=int(_float(values, "HANDOFF_AFTER_FAILURES", 3)),
         env=values,
     )
 

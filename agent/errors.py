@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.types import Completion
+
 
 class ConversaError(Exception):
     """Base of every error this project raises on purpose."""
@@ -52,7 +57,15 @@ class ProviderServerError(GatewayError):
 
 
 class MalformedResponse(GatewayError):
+    """The reply could not be read. ``completion`` is the call when it did answer (invalid JSON):
+    its tokens were billed and its ledger row written."""
+
     kind = "malformed"
+
+    def __init__(self, user_message: str, *, model: str = "", detail: str = "",
+                 completion: Completion | None = None) -> None:
+        super().__init__(user_message, model=model, detail=detail)
+        self.completion = completion
 
 
 class StoreError(ConversaError):

@@ -12,6 +12,7 @@ import json
 import mimetypes
 import re
 import threading
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import streamlit as st
 
 import agent
 import evals
-from agent import AgentSession, Attachment, format_money, list_conversations, whatsapp_markdown
+from agent import AgentSession, Attachment, TurnTrace, format_money, list_conversations, whatsapp_markdown
 
 settings = st.session_state.settings
 AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]
@@ -142,78 +143,72 @@ def show_cached_media(meta: dict[str, Any]) -> None:
             st.image(data, width=220)
 
 
-def trace_panel(trace: dict[str, Any]) -> None:
+def trace_panel(trace: TurnTrace) -> None:
     """Everything about one answered turn: calls with prompts and outputs, tools, documents, state."""
-    calls = trace.get("calls") or []
-    cost = float(trace.get("cost_usd") or 0)
-    header = (f"Trace · turn {trace.get('turn', '?')} · {trace.get('state_before', {}).get('step', '?')} → "
-              f"{trace.get('state_after', {}).get('step', '?')} · {trace.get('latency_ms', 0):.0f} ms · "
-              f"{int(trace.get('input_tokens') or 0) + int(trace.get('output_tokens') or 0):,} tokens · {money(cost)}")
+    calls = trace.calls
+    header = (f"Trace · turn {'?' if trace.turn is None else trace.turn} · {trace.step_before or '?'} → "
+              f"{trace.step_after or '?'} · {trace.latency_ms:.0f} ms · {trace.total_tokens:,} tokens · "
+              f"{money(trace.cost_usd)}")
     with st.expander(header, icon=":material/manufacturing:"):
-        decision = trace.get("decision") or {}
-        event = trace.get("event")
-        name = event.get("name") if isinstance(event, dict) else event
+        name = trace.event.name if trace.event else trace.system_event
         bits = [f"event `{name or '?'}`"]
-        if decision:
-            bits.append("decision `" + json.dumps(decision, ensure_ascii=False, default=str)[:240] + "`")
-        if trace.get("message_codes"):
-            bits.append(f"message codes {trace['message_codes']}")
+        if trace.decision:
+            bits.append("decision `" + json.dumps(asdict(trace.decision), ensure_ascii=False, default=str)[:240] + "`")
+        if trace.message_codes:
+            bits.append(f"message codes {list(trace.message_codes)}")
         st.markdown(" · ".join(bits))
         calls_tab, prompts_tab, tools_tab, docs_tab, state_tab = st.tabs(
             ["Calls", "Prompts & outputs", "Tools", "Documents", "State"])
         with calls_tab:
             if calls:
                 st.dataframe(pd.DataFrame([{
-                    "role": c.get("role"), "feature": c.get("feature"), "model": c.get("model"),
-                    "prompt": f"{c.get('prompt_name') or ''}@{c.get('prompt_version') or ''}".strip("@"),
-                    "in": c.get("input_tokens"), "out": c.get("output_tokens"),
-                    f"cost ({settings.currency})": money(float(c.get("cost_usd") or 0)),
-                    "ms": round(float(c.get("latency_ms") or 0)), "usage": c.get("usage_source"),
-                    "error": c.get("error") or "",
+                    "role": c.role, "feature": c.feature, "model": c.model,
+                    "prompt": f"{c.prompt_name}@{c.prompt_version}".strip("@"),
+                    "in": c.input_tokens, "out": c.output_tokens,
+                    f"cost ({settings.currency})": money(c.cost_usd),
+                    "ms": round(c.latency_ms), "usage": c.usage_source, "error": c.error or "",
                 } for c in calls]), hide_index=True, width="stretch")
             else:
                 st.caption("No model calls in this turn (a fixed message answered).")
-            for error in trace.get("errors") or []:
+            for error in trace.errors:
                 st.warning(error)
         with prompts_tab:
             for i, c in enumerate(calls):
-                st.markdown(f"**{i + 1}. {c.get('feature')}** · `{c.get('model')}` · "
-                            f"prompt `{c.get('prompt_name') or '—'}` version `{c.get('prompt_version') or '—'}`")
-                for m in c.get("rendered_messages") or []:
+                st.markdown(f"**{i + 1}. {c.feature}** · `{c.model}` · "
+                            f"prompt `{c.prompt_name or '—'}` version `{c.prompt_version or '—'}`")
+                for m in c.rendered_messages:
                     st.caption(m.get("role", ""))
                     st.code(str(m.get("content", "")), language=None, wrap_lines=True)
                 st.caption("output")
-                if c.get("json") is not None:
-                    st.json(c["json"], expanded=False)
+                if c.json is not None:
+                    st.json(dict(c.json), expanded=False)
                 else:
-                    st.code(str(c.get("output") or c.get("error") or ""), language=None, wrap_lines=True)
+                    st.code(c.output or c.error or "", language=None, wrap_lines=True)
         with tools_tab:
-            tools = trace.get("tool_calls") or []
-            if not tools:
+            if not trace.tool_calls:
                 st.caption("No API call in this turn.")
-            for t in tools:
-                st.markdown(f"`{t.get('name')}` · {t.get('status')} · HTTP {t.get('http_status')} · "
-                            f"{t.get('latency_ms')} ms · outcome **{t.get('outcome')}**")
-                st.json({"args": t.get("args"), "response": t.get("data", t.get("response"))}, expanded=True)
+            for t in trace.tool_calls:
+                st.markdown(f"`{t.name}` · {t.status} · HTTP {t.http_status} · "
+                            f"{t.latency_ms} ms · outcome **{t.outcome}**")
+                st.json({"args": dict(t.args), "response": dict(t.data)}, expanded=True)
         with docs_tab:
-            docs = trace.get("retrieved") or []
-            if docs:
-                st.dataframe(pd.DataFrame(docs), hide_index=True, width="stretch")
+            if trace.retrieved:
+                st.dataframe(pd.DataFrame([asdict(r) for r in trace.retrieved]), hide_index=True, width="stretch")
             else:
                 st.caption("No knowledge documents were retrieved.")
         with state_tab:
             before, after = st.columns(2)
             before.caption("before")
-            before.json(trace.get("state_before") or {}, expanded=False)
+            before.json(dict(trace.state_before), expanded=False)
             after.caption("after")
-            after.json(trace.get("state_after") or {}, expanded=False)
-            if trace.get("guard"):
+            after.json(dict(trace.state_after), expanded=False)
+            if trace.guard.input or trace.guard.output:
                 st.caption("guard rails")
-                st.json(trace["guard"], expanded=False)
+                st.json(asdict(trace.guard), expanded=False)
 
 
 def render_messages(session: AgentSession) -> None:
-    traces = {int(t.get("turn", i)): t for i, t in enumerate(session.traces)}
+    traces = {i if t.turn is None else t.turn: t for i, t in enumerate(session.traces)}
     # The trace goes under the last agent message of its turn.
     last_of_turn: dict[int, int] = {}
     for i, m in enumerate(session.messages):
@@ -279,7 +274,7 @@ ID_LINE = re.compile(r"^id:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
 def answered_turns(session: AgentSession | None) -> int:
-    return sum(1 for t in session.traces if t.get("replies")) if session else 0
+    return sum(1 for t in session.traces if t.replies) if session else 0
 
 
 def draft_golden() -> None:

@@ -115,13 +115,13 @@ def run(cfg: dict[str, Any], turns: list[list[str]], progress: Any, done: int, t
             session.send(message)
         result = session.flush(force=True)
         wall = (time.perf_counter() - started) * 1000
-        trace = result.trace if result else {}
+        trace = result.trace if result else None
         rows.append({
             "replies": [m.text for m in result.replies] if result else [],
             "step_before": result.step_before if result else "", "step_after": result.step_after if result else "",
-            "latency_ms": float(trace.get("latency_ms") or wall),
-            "cost_usd": float(trace.get("cost_usd") or 0.0),
-            "tokens": int(trace.get("input_tokens") or 0) + int(trace.get("output_tokens") or 0),
+            "latency_ms": (trace.latency_ms or wall) if trace else wall,
+            "cost_usd": trace.cost_usd if trace else 0.0,
+            "tokens": trace.total_tokens if trace else 0,
             "errors": list(result.errors) if result else [],
             "codes": list(result.message_codes) if result else [],
         })

@@ -11,12 +11,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from agent import COMPLETED_STEPS, CostFilter, CostReport, Store, format_money, project, to_currency
+from agent import CostFilter, CostReport, Store, format_money, get_pack, list_packs, project, to_currency
 
 LIVE_EVERY_S = 3
 settings = st.session_state.settings
 currency, usd_brl = settings.currency, settings.usd_brl
 symbol = "R$" if currency == "BRL" else "$"
+pack = get_pack(settings.pack_dir)
 
 
 @st.cache_resource
@@ -45,7 +46,12 @@ for c in chats:
     chat_labels[c["id_chat"]] = f"#{c['id_chat']} · {c['step'] or 'new'}" + (f" · {c['title']}" if c["title"] else "")
 
 with st.container(border=True):
-    f1, f2, f3, f4 = st.columns([1.2, 1.6, 1.6, 1.4])
+    f0, f1, f2, f3, f4 = st.columns([1.0, 1.2, 1.6, 1.6, 1.4])
+    known_packs = {get_pack(folder).name: get_pack(folder) for folder in list_packs(settings.pack_dir.parent)}
+    known_packs[pack.name] = pack
+    pack_names = [None, *sorted(known_packs)]
+    pack_choice = f0.selectbox("Pack", pack_names, format_func=lambda n: n or "All packs", key="costs_pack",
+                               help="Only the conversations of one agent (the pack chosen when they ran).")
     chat_choice = f1.selectbox(
         "Chat", list(chat_labels), format_func=lambda c: chat_labels.get(c, f"#{c}"), key="costs_chat",
         accept_new_options=True, help="Pick a recent chat or type any chat id.",
@@ -69,8 +75,10 @@ if chat_choice not in (None, "All chats"):
         st.warning(f"{chat_choice!r} is not a chat id; showing all chats.")
 flt = CostFilter(
     chat_id=chat_id, features=tuple(features), models=tuple(models),
-    start=days[0] if days else None, end=days[-1] if days else None,
+    start=days[0] if days else None, end=days[-1] if days else None, pack=pack_choice,
 )
+# The outcome steps of the pack in the sidebar (its pack.yaml's completed_steps).
+completed_steps = known_packs[pack_choice].completed_steps if pack_choice else pack.completed_steps
 
 
 # ---------------------------------------------------------------- live: totals + ledger
@@ -155,10 +163,10 @@ else:
             .properties(height=alt.Step(20)),
             width="stretch",
         )
-    journeys = pd.DataFrame(report.per_completed_journey(flt))
+    journeys = pd.DataFrame(report.per_completed_journey(flt, completed_steps))
     if journeys.empty:
         c4.info("No completed journeys yet (a chat counts once it reaches an outcome: "
-                + ", ".join(COMPLETED_STEPS) + ").")
+                + ", ".join(completed_steps) + ").")
     else:
         journeys = journeys.assign(avg=journeys["avg_cost_usd"].map(lambda u: to_currency(u, currency, usd_brl)))
         c4.altair_chart(
@@ -192,7 +200,7 @@ else:
 # ---------------------------------------------------------------- projection
 st.subheader("Projection")
 stats = report.conversation_stats(flt)
-journey_rows = report.per_completed_journey(flt)
+journey_rows = report.per_completed_journey(flt, completed_steps)
 done = sum(r["journeys"] for r in journey_rows)
 avg_journey = sum(r["cost_usd"] for r in journey_rows) / done if done else 0.0
 p1, p2, p3 = st.columns([1, 1, 2])

@@ -20,12 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from agent.analytics.costs import COMPLETED_STEPS, CostFilter, CostReport  # noqa: E402
+from agent.analytics.costs import CostFilter, CostReport  # noqa: E402
+from agent.core.pack import get_pack  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
 
 FEATURES = ("Analise de Emoção", "API", "Classificação de jornada", "Captura de atributo",
             "Conversa", "Transcrição", "Resumo")
-STEPS = (*COMPLETED_STEPS, "greeting", "optin", "collect_data", "handoff")
+STEPS = (*get_pack().completed_steps, "greeting", "optin", "collect_data", "handoff")
 
 
 def seed(store: Store, rows: int, chats: int) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.br.cpf import format_cpf
+from agent.core.trace import TurnTrace
 from agent.br.cpf import mask as mask_cpf
 from evals.cases import GOLDEN_DIR, CaseError, dump_case, parse_case, parse_yaml
 
@@ -25,10 +26,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "recorded"
 
 
-def _expectations(trace: Mapping[str, Any], raw_attributes: Mapping[str, Any], before: Mapping[str, Any],
+def _expectations(trace: TurnTrace, raw_attributes: Mapping[str, Any], before: Mapping[str, Any],
                   replies: int) -> dict[str, Any]:
     """What the agent did in one turn, as expectations."""
-    after = trace.get("state_after") or {}
+    after = trace.state_after
     expect: dict[str, Any] = {}
     if after.get("step"):
         expect["step"] = after["step"]
@@ -44,12 +45,12 @@ def _expectations(trace: Mapping[str, Any], raw_attributes: Mapping[str, Any], b
             else:
                 shown[name] = value
         expect["attribute"] = shown
-    codes = [c for c in trace.get("message_codes") or []] if replies else []
+    codes = list(trace.message_codes) if replies else []
     if codes:
         expect["message_code"] = codes if len(codes) > 1 else codes[0]
-    tools = trace.get("tool_calls") or []
+    tools = trace.tool_calls
     if tools:
-        calls = [{"name": t.get("name"), "outcome": t.get("outcome")} for t in tools]
+        calls = [{"name": t.name, "outcome": t.outcome} for t in tools]
         expect["tool_called"] = calls if len(calls) > 1 else calls[0]
     elif after.get("step") != "handoff":
         expect["not-tool_called"] = "*"
@@ -81,7 +82,7 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
             order.append(("event", turn))
             placed.add(turn)
     for index, trace in enumerate(traces):  # silent system events (no message at all)
-        if index not in placed and trace.get("system_event"):
+        if index not in placed and trace.system_event:
             order.append(("event", index))
             placed.add(index)
 
@@ -91,13 +92,13 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
         if kind == "operator":
             turns.append({"event": "operator_reply", "text": ref, "expect": {"silent": True}})
             continue
-        trace = traces[ref] if isinstance(ref, int) and ref < len(traces) else {}
-        before = (trace.get("state_before") or {}).get("attributes") or {}
-        replies = len(trace.get("replies") or [])
+        trace = traces[ref] if isinstance(ref, int) and ref < len(traces) else TurnTrace()
+        before = trace.state_before.get("attributes") or {}
+        replies = len(trace.replies)
         expect = _expectations(trace, raw_attributes, before, replies)
         item: dict[str, Any]
         if kind == "event":
-            event = EVENT_NAMES.get(str(trace.get("system_event")), "idle")
+            event = EVENT_NAMES.get(str(trace.system_event), "idle")
             item = {"event": event}
             if event == "idle":
                 item["hours"] = 25

@@ -26,7 +26,8 @@ from typing import Any
 
 import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.config import ROLES, RoleConfig, Settings
-from agent.core.guardrails import mask_pii
+from agent.core.trace import TurnTrace
+from agent.privacy import mask_pii
 from evals.cases import PROJECT_ROOT, Case, Expectation, Turn
 from evals.scorers import ConversationObservation, Score, ScoreContext, TurnObservation, evaluate
 
@@ -35,9 +36,6 @@ SIMILARITY_FEATURE = "Avaliação (similaridade)"
 SIMULATOR_FEATURE = "Avaliação (cliente simulado)"
 JUDGE_PROMPT = Path(__file__).resolve().parent / "judge_prompt.txt"
 DEFAULT_BURST_WINDOW_S = 4.0
-# Settings the engine reads (a case overriding one of these gets its own engine).
-ENGINE_SETTINGS = {"max_message_chars", "advance_years", "advance_monthly_rate", "tool_timeout_s",
-                   "max_audio_seconds", "max_image_pixels", "handoff_after_failures"}
 Progress = Callable[[int, int, "CaseResult"], None]
 
 
@@ -65,9 +63,7 @@ class RunConfig:
             if not pack.is_absolute():
                 pack = (PROJECT_ROOT / pack) if (PROJECT_ROOT / pack).exists() else base.pack_dir.parent / pack
             settings = settings.with_changes(pack_dir=pack)
-        if self.settings:
-            settings = settings.with_changes(**self.settings)
-        return settings
+        return with_overrides(settings, self.settings)
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "roles": {r: dict(c) for r, c in self.roles.items()}, "pack": self.pack,
@@ -289,22 +285,29 @@ class _Resources:
 
     def engine(self, config: RunConfig, settings: Settings, case: Case) -> Any:
         from agent.core.engine import Engine
-        from agent.adapters.tools import ToolRegistry
 
         gateway = self.gateway(config, settings)
         with self._lock:
             base = self._engines.get(config.label)
             if base is None:
                 base = self._engines[config.label] = Engine(settings, gateway)
-        if not case.api_responses and not (set(case.settings) & ENGINE_SETTINGS):
-            return base
-        tools = ToolRegistry.from_settings(settings, fixed_responses=case.api_responses or None)
-        # Same pack → share the knowledge index (built once per configuration).
-        return Engine(settings, gateway, tools=tools, knowledge=base.knowledge)
+        if not case.api_responses and settings.engine_key() == base.settings.engine_key():
+            return base  # models and temperatures are per call: the configuration's engine serves the case
+        tools = base.pack.tool_registry(settings, fixed_responses=case.api_responses or None)
+        knowledge = base.knowledge if settings.pack_dir == base.settings.pack_dir else None
+        return Engine(settings, gateway, tools=tools, knowledge=knowledge)
 
     def prompt_versions(self, config: RunConfig) -> dict[str, str]:
         engine = self._engines.get(config.label)
-        return dict(engine.pack.versions()) if engine is not None else {}
+        return dict(engine.pack.prompts.versions()) if engine is not None else {}
+
+
+def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """``settings`` with some values changed: Settings fields by name, anything else is a pack setting."""
+    fields = {k: v for k, v in overrides.items() if k in Settings.__dataclass_fields__}
+    pack = {k: v for k, v in overrides.items() if k not in fields}
+    settings = settings.with_changes(**fields) if fields else settings
+    return settings.with_pack_settings(**pack) if pack else settings
 
 
 def case_settings(case: Case, config: RunConfig, base: Settings) -> Settings:
@@ -314,7 +317,7 @@ def case_settings(case: Case, config: RunConfig, base: Settings) -> Settings:
     changes.update(case.settings)
     if case.pack:
         changes["pack_dir"] = settings.pack_dir.parent / case.pack
-    return settings.with_changes(**changes)
+    return with_overrides(settings, changes)
 
 
 def observe(index: int, turn: Turn, results: Sequence[Any], session: Any, latency_ms: float,
@@ -328,23 +331,23 @@ def observe(index: int, turn: Turn, results: Sequence[Any], session: Any, latenc
                           raw_attributes=dict(session.state.attributes))
     customer = []
     for r in results:
-        trace = r.trace or {}
+        trace: TurnTrace = r.trace
         customer.append(r.customer_text)
         obs.replies.extend(m.text for m in r.replies)
         if r.replies:
             # A silent turn (handoff) keeps the state's previous reply codes in its trace: not "used".
-            obs.message_codes.extend(trace.get("message_codes") or r.message_codes)
+            obs.message_codes.extend(trace.message_codes or r.message_codes)
         obs.tool_calls.extend(r.tool_calls)
         obs.input_tokens += r.usage.input_tokens
         obs.output_tokens += r.usage.output_tokens
         obs.cost_usd += r.usage.cost_usd
-        obs.guard_input.extend((trace.get("guard") or {}).get("input") or [])
-        obs.guard_output.extend(r.guard_violations or (trace.get("guard") or {}).get("output") or [])
+        obs.guard_input.extend(trace.guard.input)
+        obs.guard_output.extend(r.guard_violations or trace.guard.output)
         obs.errors.extend(r.errors)
-        event = (trace.get("event") or {}).get("name") or trace.get("system_event")
+        event = trace.event.name if trace.event else trace.system_event
         obs.intent = event or obs.intent
-        obs.models.extend(c.get("model") for c in trace.get("calls") or [] if c.get("model"))
-        obs.trace = trace
+        obs.models.extend(c.model for c in trace.calls if c.model)
+        obs.trace = trace.to_json()  # golden json_field paths read the stored form
     obs.customer_text = mask_pii("\n".join(c for c in customer if c) or note)
     obs.models = sorted(set(obs.models))
     return obs
@@ -373,7 +376,8 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
                                    title=f"eval {case.id} [{config.label}]")
         result.chat_id = session.chat_id
         judge_settings = settings
-        ctx = ScoreContext(judge=Judge(judge_settings, engine.gateway, session.chat_id))
+        ctx = ScoreContext(judge=Judge(judge_settings, engine.gateway, session.chat_id),
+                           completed_steps=engine.pack.completed_steps)
         if settings.embedding_model:
             gateway = engine.gateway
             ctx.embed = lambda texts: gateway.embed(texts, session.chat_id, feature=SIMILARITY_FEATURE)

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.br.cpf import mask as mask_cpf
+from agent.br.calendar import month_number
 from agent.core.guardrails import fold
 
 Level = Literal["turn", "conversation"]
-MONTHS = ("janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro",
-          "outubro", "novembro", "dezembro")
 # Steps where the journey reached an outcome (the deck's "jornada concluída").
-COMPLETED_STEPS = ("finalized", "offer", "not_authorized", "not_opted_in", "no_balance", "active_operation")
 
 
 # ---------------------------------------------------------------- observations
@@ -159,6 +157,14 @@ class ScoreContext:
     embedding_model: str | None = None
     eval_cost_usd: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # The pack's outcome steps (pack.yaml ``completed_steps``), for the journey scorers.
+    completed_steps: tuple[str, ...] = field(default_factory=lambda: _default_pack().completed_steps)
+
+
+def _default_pack() -> Any:
+    from agent.core.pack import get_pack
+
+    return get_pack()
 
 
 ScorerFn = Callable[[Any, Any, ScoreContext, float | None], Check]
@@ -351,7 +357,7 @@ def _month(value: Any) -> int | None:
     key = fold(str(value)).strip()
     if key.isdigit():
         return int(key)
-    return MONTHS.index(key) + 1 if key in MONTHS else None
+    return month_number(key)
 
 
 def _digits(value: Any) -> str:
@@ -675,7 +681,7 @@ def judge(obs: TurnObservation, value: Mapping[str, Any], ctx: ScoreContext, thr
 @scorer("journey_completed", level="conversation", validate=_steps)
 def journey_completed(conv: ConversationObservation, value: Any, ctx: ScoreContext, threshold: float | None) -> Check:
     """The journey reached an outcome step (offer, not_authorized… finalized), or one of the given steps."""
-    targets = COMPLETED_STEPS if value is True else (value if isinstance(value, list) else [value])
+    targets = ctx.completed_steps if value is True else (value if isinstance(value, list) else [value])
     reached = [s for s in conv.steps if s in targets]
     return Check(bool(reached), f"the journey to reach {'an outcome step' if value is True else _q(targets)}",
                  f"the journey not to reach {'an outcome step' if value is True else _q(targets)}",
@@ -685,7 +691,7 @@ def journey_completed(conv: ConversationObservation, value: Any, ctx: ScoreConte
 @scorer("turns_to_completion", level="conversation", validate=_number)
 def turns_to_completion(conv: ConversationObservation, value: float, ctx: ScoreContext, threshold: float | None) -> Check:
     """The journey reached an outcome step within N turns."""
-    first = next((i + 1 for i, s in enumerate(conv.steps) if s in COMPLETED_STEPS), None)
+    first = next((i + 1 for i, s in enumerate(conv.steps) if s in ctx.completed_steps), None)
     return Check(first is not None and first <= value, f"an outcome within {value:g} turns",
                  f"no outcome within {value:g} turns",
                  f"the first outcome came at turn {first}" if first else "no outcome step was reached",

@@ -16,9 +16,15 @@ from typing import Any
 
 from agent.config import Settings
 from evals.runner import SIMULATOR_FEATURE
-from evals.scorers import COMPLETED_STEPS
 
-STOP_STEPS = frozenset({*COMPLETED_STEPS, "optout", "handoff"}) - {"offer"}
+
+
+def stop_steps(pack_dir: Any = None) -> frozenset[str]:
+    """Where a simulated conversation ends: the pack's outcomes and terminal steps, handoff (not the offer)."""
+    from agent.core.pack import get_pack
+
+    pack = get_pack(pack_dir)
+    return frozenset({*pack.completed_steps, *pack.terminal_steps, "handoff"}) - {"offer"}
 
 _PROMPT = """You play a Brazilian customer chatting on WhatsApp with a bank's virtual assistant about the
 FGTS saque-aniversário advance. Stay in character and write in Brazilian Portuguese.
@@ -116,8 +122,9 @@ def _slug(text: str) -> str:
 
 
 def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, max_turns: int = 14,
-             store: Any = None, stop_steps: frozenset[str] = STOP_STEPS) -> Simulation:
+             store: Any = None, stop_at: frozenset[str] | None = None) -> Simulation:
     """Let the persona (judge role) talk to the agent until a stop step, the persona stops, or ``max_turns``."""
+    stop_at = stop_steps(settings.pack_dir) if stop_at is None else stop_at
     from agent.errors import GatewayError
     from agent.adapters.gateway import Gateway
     from agent.core.session import AgentSession
@@ -139,7 +146,7 @@ def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, 
     reason = f"turn cap ({max_turns})"
     cost = 0.0
     for turn in range(max_turns):
-        if session.state.step in stop_steps and turn:
+        if session.state.step in stop_at and turn:
             reason = f"the journey reached {session.state.step}"
             break
         lines = "\n".join(f"{m['role']}: {m['text']}" for m in transcript[-12:]) or "(no messages yet)"
@@ -173,6 +180,6 @@ def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, 
             reason = "the persona said its goal was reached or it gave up"
             break
     else:
-        if session.state.step in stop_steps:
+        if session.state.step in stop_at:
             reason = f"the journey reached {session.state.step}"
     return Simulation(persona, session, transcript, reason, cost)

@@ -7,7 +7,7 @@ import os
 import sys
 from decimal import Decimal
 
-from agent.fgts import DEFAULT_ADVANCE_YEARS, DEFAULT_MONTHLY_RATE
+from sandbox.server import DEFAULT_ADVANCE_YEARS, DEFAULT_MONTHLY_RATE
 from sandbox.fixtures import FAULTS
 from sandbox.server import SandboxConfig, SandboxServer
 

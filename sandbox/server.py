@@ -23,12 +23,8 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from agent.br.cpf import digits, format_cpf, is_valid, mask
-from agent.fgts import (
-    DEFAULT_ADVANCE_YEARS,
-    DEFAULT_MONTHLY_RATE,
-    advance_estimate,
-    yearly_withdrawal,
-)
+from agent.config import PROJECT_ROOT
+from agent.core.pack import import_pack_module
 from sandbox.fixtures import (
     CODE_ELIGIBLE,
     CODE_INTERNAL_ERROR,
@@ -39,6 +35,13 @@ from sandbox.fixtures import (
     FIXTURES,
     profile_for,
 )
+
+# The FGTS arithmetic is the fgts pack's own (prompts/fgts/rules.py): the simulator answers by the same law.
+FGTS_RULES = import_pack_module(PROJECT_ROOT / "prompts" / "fgts", "rules")
+DEFAULT_ADVANCE_YEARS = FGTS_RULES.DEFAULT_ADVANCE_YEARS
+DEFAULT_MONTHLY_RATE = FGTS_RULES.DEFAULT_MONTHLY_RATE
+advance_estimate = FGTS_RULES.advance_estimate
+yearly_withdrawal = FGTS_RULES.yearly_withdrawal
 
 log = logging.getLogger("sandbox")
 

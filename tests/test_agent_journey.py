@@ -22,7 +22,7 @@ def new_session(base_env, **env) -> AgentSession:
 
 
 def features(result) -> list[str]:
-    return [c["feature"] for c in result.trace["calls"]]
+    return [c.feature for c in result.trace.calls]
 
 
 # Each row: customer message → expected step after, message codes, captured attribute names, tool outcome.
@@ -44,7 +44,7 @@ def test_scripted_walk_asserts_every_turn(base_env) -> None:
     explanation = ""
     for text, step, codes, attrs, outcome in WALK:
         result = session.send(text)
-        assert result.step_after == step, (text, result.trace["notes"])
+        assert result.step_after == step, (text, result.trace.notes)
         assert result.message_codes == codes, text
         assert set(result.attributes) >= attrs and (attrs or not result.attributes), text
         assert [t["outcome"] for t in result.tool_calls] == ([outcome] if outcome else []), text
@@ -57,7 +57,7 @@ def test_scripted_walk_asserts_every_turn(base_env) -> None:
     assert "Autorizar bancos a consultarem seu FGTS" in explanation
     assert "Banco Conversa" in explanation and "$" not in explanation  # $bank_name filled in
     # CPF masked in traces.
-    assert "07360284635" not in json.dumps(session.traces, default=str)
+    assert "07360284635" not in json.dumps([t.to_json() for t in session.traces])
 
 
 @pytest.mark.parametrize(("cpf", "step", "code"), [
@@ -149,7 +149,7 @@ def test_reengagement_after_idle_with_simulated_clock(base_env) -> None:
     session.send("oi", now=1_000.0)
     assert session.reengage(now=1_000.0 + 3600) is None
     result = session.reengage(now=1_000.0 + 25 * 3600)
-    assert result is not None and result.replies and result.trace["system_event"] == "idle_timeout"
+    assert result is not None and result.replies and result.trace.system_event == "idle_timeout"
     assert session.reengage(now=1_000.0 + 26 * 3600) is None  # one follow-up per silence
 
 
@@ -165,7 +165,7 @@ def test_prompt_injection_is_refused_without_leaving_the_journey(base_env) -> No
 def test_too_long_message(base_env) -> None:
     session = new_session(base_env, MAX_MESSAGE_CHARS="50")
     result = session.send("quero saber " * 20)
-    assert result.message_codes == [2] and result.trace["calls"] == []
+    assert result.message_codes == [2] and result.trace.calls == ()
 
 
 def test_trace_has_prompts_outputs_tools_docs_state_and_cost(base_env) -> None:
@@ -173,14 +173,14 @@ def test_trace_has_prompts_outputs_tools_docs_state_and_cost(base_env) -> None:
     for text in ["oi", "aceito", f"Ana Lima, {ELIGIBLE}, julho"]:
         session.send(text)
     faq = session.send("posso cancelar a antecipação?")
-    assert faq.trace["retrieved"] and faq.trace["retrieved"][0]["faq_id"]
+    assert faq.trace.retrieved and faq.trace.retrieved[0].faq_id
     result = session.send("sim")
     trace = result.trace
-    assert trace["state_before"]["step"] == "confirm_data" and trace["state_after"]["step"] == "offer"
-    call = trace["calls"][0]
-    assert call["rendered_messages"][0]["content"] and call["model"] == "local/rules"
-    assert {"input_tokens", "output_tokens", "cost_usd", "latency_ms", "prompt_version"} <= set(call)
-    assert trace["tool_calls"][0]["name"] == "consultar_fgts" and trace["tool_calls"][0]["latency_ms"] >= 0
+    assert trace.step_before == "confirm_data" and trace.step_after == "offer"
+    call = trace.calls[0]
+    assert call.rendered_messages[0]["content"] and call.model == "local/rules"
+    assert call.input_tokens > 0 and call.prompt_version and call.latency_ms >= 0 and call.cost_usd == 0
+    assert trace.tool_calls[0].name == "consultar_fgts" and trace.tool_calls[0].latency_ms >= 0
     assert "API" in features(result) and "Conversa" in features(result)
 
 
@@ -208,7 +208,7 @@ def test_invalid_json_from_decision_model_falls_back(base_env, openai_stub) -> N
     session = new_session(base_env, **_stub_env(openai_stub, decision="badjson"))
     result = session.send("oi")
     assert result.step_after == "optin"  # the deterministic extractor carried the turn
-    notes = " ".join(result.trace["notes"])
+    notes = " ".join(result.trace.notes)
     assert "invalid JSON (attempt 2)" in notes and "deterministic" in notes
     assert openai_stub.calls["badjson"] == 2  # classification retried once
 
@@ -286,9 +286,9 @@ def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path) -> Non
     model_prompt.write_text(model_prompt.read_text(encoding="utf-8") + "Seja breve.\n", encoding="utf-8")
     second = session.send("quero sacar")
     assert second.message_codes == [11] and second.text.startswith("Versão nova")
-    before, after = first.trace["prompt_versions"], second.trace["prompt_versions"]
+    before, after = first.trace.prompt_versions, second.trace.prompt_versions
     assert before.keys() == after.keys() and "conversation_prompt" in after
     assert {n for n in after if after[n] != before[n]} == {"conversation_prompt"}  # only the edited one
-    (call,) = [c for c in second.trace["calls"] if c["prompt_name"] == "conversation_prompt"]
-    assert call["prompt_version"] == after["conversation_prompt"]
-    assert call["rendered_messages"][0]["content"].endswith("Seja breve.\n")
+    (call,) = [c for c in second.trace.calls if c.prompt_name == "conversation_prompt"]
+    assert call.prompt_version == after["conversation_prompt"]
+    assert call.rendered_messages[0]["content"].endswith("Seja breve.\n")

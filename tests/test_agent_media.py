@@ -35,7 +35,7 @@ def test_voice_note_starts_the_journey(base_env) -> None:
     result = session.send("", [attachment("saque.ogg")])
     assert "saque" in result.customer_text.lower()
     assert result.step_after == "optin" and result.replies
-    media = result.trace["media"][0]
+    media = result.trace.media[0]
     assert media["kind"] == "audio" and media["model"] == "local/whisper" and media["seconds"] > 3
     customer = [m for m in session.messages if m.role == "customer"][-1]
     assert customer.source == "audio" and customer.meta["media"][0]["text"]
@@ -51,7 +51,7 @@ def test_photo_of_cpf_document_fills_the_data(base_env) -> None:
     assert "073.602.846-35" in result.customer_text
     assert result.attributes["cpf"] == "***.602.846-**"
     assert result.attributes.get("birth_month") == 3
-    assert result.trace["media"][0]["model"] == "local/tesseract"
+    assert result.trace.media[0]["model"] == "local/tesseract"
 
 
 def test_audio_and_two_texts_in_one_burst_make_one_turn(base_env) -> None:
@@ -62,7 +62,7 @@ def test_audio_and_two_texts_in_one_burst_make_one_turn(base_env) -> None:
     assert session.send("pode me ajudar?", now=12.0) is None
     result = session.flush(now=20.0)
     assert result is not None and len(result.replies) == 1
-    assert [c["feature"] for c in result.trace["calls"]].count("Classificação de jornada") == 1
+    assert [c.feature for c in result.trace.calls].count("Classificação de jornada") == 1
     assert result.customer_text.startswith("oi\n") and "saque" in result.customer_text.lower()
 
 
@@ -76,7 +76,7 @@ def test_bad_media_gets_a_clear_reply_and_the_conversation_goes_on(base_env, nam
     kind = "image" if name.endswith(".png") else "audio"
     result = session.send("", [Attachment(kind=kind, filename=name, data=data)])  # type: ignore[arg-type]
     assert result.replies and expected in result.text.lower()
-    assert result.trace["media"][0]["error"]  # operator-facing reason
+    assert result.trace.media[0]["error"]  # operator-facing reason
     assert result.step_after == "collect_data"
     assert session.send("Maria Souza").attributes["name"] == "Maria Souza"
 
@@ -85,7 +85,7 @@ def test_bad_media_gets_a_clear_reply_and_the_conversation_goes_on(base_env, nam
 def test_image_with_no_text(base_env) -> None:
     session = session_at_collect(base_env)
     result = session.send("", [attachment("blank.png")])
-    assert result.replies and result.trace["media"][0]["code"]
+    assert result.replies and result.trace.media[0]["code"]
 
 
 def test_media_status_reports_engines(base_env) -> None:

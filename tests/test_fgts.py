@@ -1,17 +1,16 @@
-"""agent/fgts.py: Lei 13.932/2019 brackets, advance estimate, BRL formatting."""
+"""The fgts pack's rules (prompts/fgts/rules.py): Lei 13.932/2019 brackets, advance estimate, BRL formatting."""
 
 from decimal import Decimal
 
 import pytest
 
-from agent.fgts import (
-    DEFAULT_MONTHLY_RATE,
-    MAX_INSTALMENT_2025,
-    advance_estimate,
-    brl,
-    to_cents,
-    yearly_withdrawal,
-)
+from agent.config import PROJECT_ROOT
+from agent.core.pack import import_pack_module
+
+rules = import_pack_module(PROJECT_ROOT / "prompts" / "fgts", "rules")
+DEFAULT_MONTHLY_RATE, MAX_INSTALMENT_2025 = rules.DEFAULT_MONTHLY_RATE, rules.MAX_INSTALMENT_2025
+advance_estimate, brl, to_cents, yearly_withdrawal = (rules.advance_estimate, rules.brl, rules.to_cents,
+                                                      rules.yearly_withdrawal)
 
 D = Decimal
 

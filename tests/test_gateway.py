@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -119,6 +120,7 @@ def test_invalid_json_from_decision_model(base_env, openai_stub) -> None:
     with pytest.raises(errors.MalformedResponse) as info:
         gw.complete("decision", "Classificação", MSG, expect_json=True)
     assert info.value.completion.usage.input_tokens > 0  # billed tokens are still counted
+    assert info.value.model == "openai/badjson" and info.value.completion.model == "openai/badjson"
     assert gw.store.cost_rows()[0]["status"] == "malformed_json"
     ok = _gateway(base_env, openai_stub, DECISION_MODEL="openai/json")[0].complete(
         "decision", "Classificação", MSG, expect_json=True)
@@ -134,7 +136,7 @@ def test_fallback_model(base_env, openai_stub) -> None:
     assert statuses == ["ok", "server_error"]
 
 
-def test_ledger_failure_does_not_lose_the_reply(base_env, tmp_path) -> None:
+def test_ledger_failure_does_not_lose_the_reply(base_env, tmp_path, caplog) -> None:
     gw, _ = _gateway(base_env)
     gw.store.engine.dispose()
     gw.store.url = gw.store.url  # same store, but make writes fail:
@@ -145,9 +147,10 @@ def test_ledger_failure_does_not_lose_the_reply(base_env, tmp_path) -> None:
     gw.store = S.__new__(S)
     gw.store.__dict__.update(url=f"sqlite:///{db}", pending_costs=[], _model_ids={}, _write_lock=__import__("threading").RLock(),
                              engine=create_engine(f"sqlite:///file:{db}?mode=ro&uri=true"))
-    c = gw.complete("conversation", "Conversa", MSG)
+    with caplog.at_level(logging.WARNING, logger="agent.adapters.gateway"):
+        c = gw.complete("conversation", "Conversa", MSG)
     assert c.text and c.ledger_id is None
-    assert gw.ledger_warnings and len(gw.store.pending_costs) == 1
+    assert "ledger write failed, 1 row(s) kept" in caplog.text and len(gw.store.pending_costs) == 1
 
 
 def test_tiktoken_encodings_offline() -> None:
@@ -170,6 +173,18 @@ def test_price_edits_apply_without_restart(base_env) -> None:
     gw.store.update_model_price("local/rules", Decimal("1000"), Decimal("1000"), "USD")
     assert gw.complete("conversation", "Conversa", MSG).usage.cost_usd > 0
 
+
+
+def test_unreadable_price_edits_are_logged_and_the_call_goes_on(base_env, caplog, monkeypatch) -> None:
+    gw, _ = _gateway(base_env, CONVERSATION_MODEL="local/rules")
+
+    def locked() -> dict:
+        raise errors.StoreError("The database is locked by another program — close it or retry in a moment.")
+
+    monkeypatch.setattr(gw.store, "price_overrides", locked)
+    with caplog.at_level(logging.WARNING, logger="agent.adapters.gateway"):
+        assert gw.complete("conversation", "Conversa", MSG).text
+    assert "could not read edited prices" in caplog.text and "locked" in caplog.text
 
 def test_local_fast_path_matches_litellm_dispatch(base_env) -> None:
     gw, _ = _gateway(base_env)

@@ -8,13 +8,20 @@ import pytest
 import yaml
 
 from agent.core import journey as jm
-from agent.brain import nlu
+from agent.core.engine import deterministic_reading
+from agent.core.pack import get_pack
 from agent.core.journey import Event, JourneyError, JourneyState
 
 J = jm.load_journey()
 FULL = {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}
 FIN = "finalizer_message_template"
 REENGAGE = "reengagement_message_template"
+PACK = get_pack()
+
+
+def to_event(text: str, step: str, expecting: str | None = None) -> Event:
+    """The event the fgts pack reads in ``text`` at ``step`` (offline NLU, as the engine's fallback)."""
+    return PACK.to_event(deterministic_reading(text, PACK, expecting), step)
 
 
 def state(step: str, consent: bool = True, attributes: dict | None = None, **kw) -> JourneyState:
@@ -302,13 +309,13 @@ def test_walk_with_the_offline_nlu() -> None:
         ("sim", None, "eligibility", None),
     ]
     for text, expecting, step, code in script:
-        s = jm.transition(s, nlu.to_event(nlu.analyze(text, expecting=expecting), s.step))
+        s = jm.transition(s, to_event(text, s.step, expecting))
         assert (s.step, s.message_code) == (step, code), text
     s = jm.transition(s, "api_not_authorized")
     assert (s.step, s.message_code) == ("not_authorized", 21)
-    s = jm.transition(s, nlu.to_event(nlu.analyze("pronto, autorizei"), s.step))
+    s = jm.transition(s, to_event("pronto, autorizei", s.step))
     assert s.step == "eligibility"
     s = jm.transition(s, "api_eligible")
-    s = jm.transition(s, nlu.to_event(nlu.analyze("quero sim"), s.step))
+    s = jm.transition(s, to_event("quero sim", s.step))
     assert (s.step, s.message_code) == ("finalized", 26)
     assert dict(s.attributes) == {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}

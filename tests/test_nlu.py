@@ -8,6 +8,8 @@ import pytest
 
 from agent.br import cpf as cpf_rules
 from agent.brain import nlu
+from agent.core.engine import deterministic_reading
+from agent.core.pack import get_pack
 from agent.core.journey import load_journey
 
 # Held-out utterances: written separately from prompts/fgts/intents.yaml (none appears there).
@@ -237,7 +239,8 @@ def test_several_attributes_in_one_message() -> None:
     ],
 )
 def test_to_event(text: str, step: str, event: str) -> None:
-    assert nlu.to_event(nlu.analyze(text), step).name == event
+    pack = get_pack()
+    assert pack.to_event(deterministic_reading(text, pack), step).name == event
 
 
 @pytest.mark.parametrize("text", [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.br.money import brl
 from agent.core import prompts
 from agent.core.journey import load_journey
 
@@ -92,9 +93,9 @@ def test_dollar_signs_in_money_stay_literal() -> None:
 
 
 def test_format_brl() -> None:
-    assert prompts.format_brl(1234.5) == "R$ 1.234,50"
-    assert prompts.format_brl(0) == "R$ 0,00"
-    assert prompts.format_brl(1_000_000) == "R$ 1.000.000,00"
+    assert brl(1234.5) == "R$ 1.234,50"
+    assert brl(0) == "R$ 0,00"
+    assert brl(1_000_000) == "R$ 1.000.000,00"
 
 
 def test_content_hash_versions_and_reload(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from agent.br.cpf import complete, format_cpf, is_valid
-from agent.fgts import advance_estimate, yearly_withdrawal
 from sandbox import FIXTURES, SandboxServer, consulta_body, profile_for, start_sandbox
+from sandbox.server import advance_estimate, yearly_withdrawal
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK_CPF = "073.602.846-35"

@@ -11,19 +11,21 @@ from collections.abc import Iterator
 import pytest
 
 from agent.br.cpf import complete
-from agent.adapters.tools import (
-    OUTCOME_EVENTS,
-    OUTCOMES,
-    TOOLS,
-    ToolArgumentError,
-    ToolRegistry,
-    ToolResult,
-    event_for,
-    outcome_for_code,
-    tool_schemas,
-    validate_args,
-)
+from agent.adapters.tools import ToolArgumentError, ToolResult
+from agent.adapters.tools import ToolRegistry as Registry
+from agent.core.pack import get_pack
 from sandbox import SandboxServer
+
+PACK = get_pack()  # the fgts pack declares the tool, its outcomes and events
+OUTCOME_EVENTS, OUTCOMES, TOOLS = PACK.module.OUTCOME_EVENTS, PACK.module.OUTCOMES, PACK.tools
+event_for, outcome_for_code = PACK.module.event_for, PACK.module.outcome_for_code
+tool_schemas, validate_args = TOOLS.schemas, TOOLS.validate_args
+
+
+def ToolRegistry(api_url: str | None = None, **options: object) -> Registry:  # noqa: N802
+    """The fgts pack's tools bound to ``api_url`` (None: the pack's shared sandbox)."""
+    return PACK.tool_registry(api_url=api_url, **options)
+
 
 DECK_CPF = "073.602.846-35"
 CASES = [
@@ -37,7 +39,7 @@ CASES = [
 
 
 @pytest.fixture
-def tools(sb: SandboxServer) -> Iterator[ToolRegistry]:
+def tools(sb: SandboxServer) -> Iterator[Registry]:
     with ToolRegistry(sb.url, timeout_s=2, retries=2, backoff_s=0.01) as registry:
         yield registry
 
@@ -98,7 +100,7 @@ def test_unknown_tool() -> None:
 
 
 @pytest.mark.parametrize(("cpf", "outcome", "event", "code"), CASES)
-def test_each_outcome_over_http(tools: ToolRegistry, sb: SandboxServer, cpf: str, outcome, event, code) -> None:
+def test_each_outcome_over_http(tools: Registry, sb: SandboxServer, cpf: str, outcome, event, code) -> None:
     result = tools.call("consultar_fgts", {"cpf": cpf})
     assert (result.outcome, result.event, result.code, result.status) == (outcome, event, code, "ok")
     assert result.http_status == 200 and result.attempts == 1 and result.source == "http"
@@ -109,7 +111,7 @@ def test_each_outcome_over_http(tools: ToolRegistry, sb: SandboxServer, cpf: str
         assert result.data["balance"] == 4000.0 and result.data["available_advance"] == 2352.62
 
 
-def test_async_call_matches_sync(tools: ToolRegistry) -> None:
+def test_async_call_matches_sync(tools: Registry) -> None:
     async def both() -> list[ToolResult]:
         return list(await asyncio.gather(*(tools.acall("consultar_fgts", {"cpf": c}) for c, *_ in CASES)))
 
@@ -119,7 +121,7 @@ def test_async_call_matches_sync(tools: ToolRegistry) -> None:
     assert results[0].data == sync.data
 
 
-def test_invalid_cpf_never_hits_http(tools: ToolRegistry, sb: SandboxServer) -> None:
+def test_invalid_cpf_never_hits_http(tools: Registry, sb: SandboxServer) -> None:
     result = tools.call("consultar_fgts", {"cpf": "073.602.846-36"})
     assert result.outcome == "invalid_cpf" and result.status == "invalid_args"
     assert result.event == "cpf_invalid" and result.http_status is None and result.attempts == 0
@@ -159,14 +161,14 @@ def test_a_timed_out_request_never_reaches_the_next_tests_log(sb: SandboxServer)
     assert httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF}).status_code == 503  # fail_times intact
 
 
-def test_500_is_retried_then_reported(tools: ToolRegistry, sb: SandboxServer) -> None:
+def test_500_is_retried_then_reported(tools: Registry, sb: SandboxServer) -> None:
     result = tools.call("consultar_fgts", {"cpf": complete("500000001")})
     assert result.outcome == "api_error" and result.status == "error" and result.http_status == 500
     assert result.attempts == 3 and len(sb.consultas()) == 3
     assert result.error == "FGTS API HTTP 500: Erro interno no serviço de consulta (3 attempt(s))"
 
 
-def test_transient_503_recovers_on_retry(tools: ToolRegistry, sb: SandboxServer) -> None:
+def test_transient_503_recovers_on_retry(tools: Registry, sb: SandboxServer) -> None:
     sb.config.fail, sb.config.fail_times = "503", 1
     result = tools.call("consultar_fgts", {"cpf": DECK_CPF})
     assert result.outcome == "not_authorized" and result.attempts == 2
@@ -181,7 +183,7 @@ def test_no_retries_when_disabled(sb: SandboxServer) -> None:
     assert result.attempts == 1 and result.http_status == 503 and len(sb.consultas()) == 1
 
 
-def test_4xx_is_not_retried(tools: ToolRegistry, sb: SandboxServer) -> None:
+def test_4xx_is_not_retried(tools: Registry, sb: SandboxServer) -> None:
     # Our validator accepts the CPF, but the API may be stricter: its 400 is final.
     with ToolRegistry(f"{sb.url}/nowhere", retries=2, backoff_s=0.01) as wrong_path:
         result = wrong_path.call("consultar_fgts", {"cpf": DECK_CPF})
@@ -189,7 +191,7 @@ def test_4xx_is_not_retried(tools: ToolRegistry, sb: SandboxServer) -> None:
     assert "check FGTS_API_URL" in (result.error or "")
 
 
-def test_malformed_json(tools: ToolRegistry) -> None:
+def test_malformed_json(tools: Registry) -> None:
     result = tools.call("consultar_fgts", {"cpf": complete("900000001")})
     assert result.outcome == "api_error" and result.http_status == 200
     assert (result.error or "").startswith("FGTS API returned malformed JSON")
@@ -232,7 +234,7 @@ def test_fixed_wildcard_and_bad_body() -> None:
     assert result.outcome == "api_error" and "without a 'code' field" in (result.error or "")
 
 
-def test_result_is_frozen_and_serialisable(tools: ToolRegistry) -> None:
+def test_result_is_frozen_and_serialisable(tools: Registry) -> None:
     result = tools.call("consultar_fgts", {"cpf": complete("200000001")})
     with pytest.raises(AttributeError):
         result.outcome = "api_error"  # type: ignore[misc]
@@ -248,7 +250,5 @@ def test_default_url_is_the_shared_sandbox() -> None:
 
 
 def test_from_settings(settings, sb: SandboxServer) -> None:  # settings: tests/conftest.py
-    from dataclasses import replace
-
-    tools = ToolRegistry.from_settings(replace(settings, fgts_api_url=sb.url + "/"), retries=0)
+    tools = PACK.tool_registry(settings.with_pack_settings(api_url=sb.url + "/"), retries=0)
     assert tools.api_url == sb.url and tools.retries == 0 and tools.timeout_s == settings.tool_timeout_s

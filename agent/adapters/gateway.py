@@ -156,7 +156,6 @@ class Gateway:
         self._price_overrides: dict[str, Price] | None = None
         self._prices_read_at = 0.0
         self._local = threading.local()
-        self.ledger_warnings: list[str] = []
 
     # ------------------------------------------------------------------ public API
     def complete(
@@ -285,7 +284,8 @@ class Gateway:
         if self._price_overrides is None or now - self._prices_read_at > self.PRICE_REFRESH_S:
             try:
                 self._price_overrides = self.store.price_overrides()
-            except (errors.StoreError, Exception):  # noqa: BLE001  (a locked DB must not stop a reply)
+            except Exception as exc:  # noqa: BLE001  (a locked DB must not stop a reply)
+                log.warning("could not read edited prices, using the last ones read: %s", exc)
                 self._price_overrides = self._price_overrides or {}
             self._prices_read_at = now
         return price_for(model, self._price_overrides)
@@ -295,7 +295,8 @@ class Gateway:
 
     # ------------------------------------------------------------------ internals
     def _role(self, role: str, model_override: str | None) -> RoleConfig:
-        cfg = self.settings.role(role)
+        roles = getattr(self._local, "roles", None)
+        cfg = roles[role] if roles is not None and role in roles else self.settings.role(role)
         return replace(cfg, model=model_override) if model_override else cfg
 
     def _provider_kwargs(self, cfg: RoleConfig, model: str) -> dict[str, Any]:
@@ -451,7 +452,7 @@ class Gateway:
             try:
                 parsed = parse_json_reply(text)
             except errors.MalformedResponse as exc:
-                json_error = replace_model(exc, spec.model)
+                json_error = exc
                 status, error_text = "malformed_json", exc.user_message
         ledger_id = self._write_ledger(CostRow(
             feature_name=spec.feature, model=spec.model, input_tokens=usage.input_tokens,
@@ -465,8 +466,8 @@ class Gateway:
             raw_messages=tuple(dict(m) for m in spec.messages),
         )
         if json_error is not None:
-            json_error.completion = completion  # type: ignore[attr-defined]
-            raise json_error
+            raise errors.MalformedResponse(json_error.user_message, model=spec.model, detail=json_error.detail,
+                                           completion=completion) from json_error
         if self._on_call:
             self._on_call(completion)
         return completion
@@ -484,6 +485,17 @@ class Gateway:
             self._on_call(error)
 
     @contextlib.contextmanager
+    def using_roles(self, roles: Mapping[str, RoleConfig]) -> Iterator[None]:
+        """This thread's calls use ``roles`` (model, temperature per role) instead of the gateway's own:
+        roles are per call, so switching a model or a temperature needs no new gateway or engine."""
+        previous = getattr(self._local, "roles", None)
+        self._local.roles = roles
+        try:
+            yield
+        finally:
+            self._local.roles = previous
+
+    @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Collect this thread's ledger rows and write them in one transaction at the end (a turn's
         calls): one SQLite commit per turn instead of one per call. Rows are still one per call."""
@@ -498,8 +510,7 @@ class Gateway:
             try:
                 self.store.record_costs(rows)
             except errors.StoreError as exc:
-                self.ledger_warnings.append(str(exc))
-                log.error("ledger write failed: %s", exc)
+                self._ledger_write_failed(exc)
 
     def _write_ledger(self, row: CostRow) -> int | None:
         buffered = getattr(self._local, "rows", None)
@@ -509,10 +520,13 @@ class Gateway:
         try:
             return self.store.record_cost(row)
         except errors.StoreError as exc:
-            # The reply still reaches the customer; the row waits in store.pending_costs for the next write.
-            self.ledger_warnings.append(str(exc))
-            log.error("ledger write failed: %s", exc)
+            self._ledger_write_failed(exc)
             return None
+
+    def _ledger_write_failed(self, exc: errors.StoreError) -> None:
+        # The reply still reaches the customer; the rows wait in store.pending_costs for the next write.
+        log.warning("ledger write failed, %d row(s) kept for the next write: %s",
+                    len(self.store.pending_costs), exc)
 
 
 @dataclass(frozen=True)
@@ -551,11 +565,6 @@ def _needed_keys(model: str, _present: tuple[str, ...]) -> tuple[str, ...]:
 
 def _chain(error: errors.GatewayError, cause: BaseException) -> errors.GatewayError:
     error.__cause__ = cause
-    return error
-
-
-def replace_model(error: errors.MalformedResponse, model: str) -> errors.MalformedResponse:
-    error.model = model
     return error
 
 

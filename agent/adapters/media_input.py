@@ -16,7 +16,7 @@ from typing import Any
 from agent.adapters import media
 from agent.config import LOCAL_TRANSCRIPTION_MODEL, LOCAL_VISION_MODEL, Settings
 from agent.errors import GatewayError
-from agent.core.guardrails import mask_pii
+from agent.privacy import mask_pii
 from agent.core.prompts import PromptPack
 from agent.types import Attachment, Usage
 
@@ -35,10 +35,10 @@ class MediaRead:
 
 
 def read_attachment(settings: Settings, gateway: Any, pack: PromptPack, attachment: Attachment,
-                    chat_id: int | None) -> MediaRead:
-    """Turn one attachment into text for the journey."""
+                    chat_id: int | None, *, transcription_prompt: str = "") -> MediaRead:
+    """Turn one attachment into text for the journey (``transcription_prompt``: domain words to expect)."""
     if attachment.kind == "audio":
-        return _read_audio(settings, gateway, attachment, chat_id)
+        return _read_audio(settings, gateway, attachment, chat_id, transcription_prompt)
     return _read_image(settings, gateway, pack, attachment, chat_id)
 
 
@@ -70,14 +70,15 @@ def _read_locally(gateway: Any, role: str, feature: str, model: str, chat_id: in
         **extra))
 
 
-def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_id: int | None) -> MediaRead:
+def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_id: int | None,
+                prompt: str) -> MediaRead:
     role = "transcription"
     model = settings.role(role).model
     started = time.perf_counter()
     try:
         if model == LOCAL_TRANSCRIPTION_MODEL:
             result = media.transcribe_local(
-                attachment.data, attachment.filename, initial_prompt=settings.whisper_initial_prompt,
+                attachment.data, attachment.filename, initial_prompt=prompt or None,
                 max_seconds=settings.max_audio_seconds, model_dir=settings.whisper_model_dir)
             return _read_locally(gateway, role, TRANSCRIPTION_FEATURE, model, chat_id, attachment, result)
         seconds = media.probe_audio_seconds(attachment.data)
@@ -87,7 +88,7 @@ def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_i
         # Transcription APIs trust the file name's extension: name the file after what the bytes are.
         api_name = f"audio.{media.audio_format_for_api(attachment.data)}"
         completion = gateway.transcribe(role, TRANSCRIPTION_FEATURE, attachment.data, api_name, chat_id,
-                                        seconds=seconds, prompt=settings.whisper_initial_prompt)
+                                        seconds=seconds, prompt=prompt or None)
         return MediaRead(text=completion.text, usage=completion.usage, trace=_trace(
             attachment, model, text=mask_pii(completion.text), seconds=seconds,
             latency_ms=round(completion.latency_ms, 1)))

@@ -1,102 +1,110 @@
-"""API tools: JSON-schema declarations, argument validation, the HTTP client, outcome → event.
+"""API tools: declarations from typed Python functions, the HTTP client, outcome → journey event.
 
-The decision model picks a tool and its arguments (OpenAI function-calling format, see
-``tool_schemas()``); ``ToolRegistry.call`` validates the arguments, calls the consultation API
-with httpx (timeout, a few retries with backoff on 5xx and connection errors, never on 4xx),
-and returns a frozen ``ToolResult`` whose ``outcome`` the journey turns into an event
-(``OUTCOME_EVENTS``). The CPF is masked in every ``ToolResult``: results go into traces.
+A pack declares its tools as typed functions (as simonw/llm's ``Tool.function`` does)::
 
-Evals can pin the API's answer with ``fixed_responses`` (CPF → JSON body): no HTTP at all.
+    @tool(endpoint="/consulta", codes={200: "eligible", 701: "not_authorized"},
+          events={"eligible": "api_eligible", "not_authorized": "api_not_authorized"})
+    def consultar(cpf: Annotated[str, "CPF do cliente, 11 dígitos"]) -> dict[str, Any]:
+        # docstring: what the tool does, for the model
+        return {"cpf": normalise_or_raise(cpf)}
+
+The function's signature is the JSON schema the model sees (``Annotated`` strings describe the
+parameters, the docstring describes the tool); its body validates and normalises the arguments,
+raising ``ToolArgumentError`` with a sentence that says what to ask the customer. The decision
+model picks a tool and arguments; ``ToolRegistry.call`` validates them, calls the pack's API with
+httpx (timeout, a few retries with backoff on 5xx and connection errors, never on 4xx) and returns
+a frozen ``ToolResult`` whose ``outcome`` the journey turns into an event. Results are masked with
+the tool's maskers: they go into traces.
+
+Evals can pin the API's answer with ``fixed_responses`` (key argument → JSON body): no HTTP at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import httpx
 
-from agent.br import cpf as cpf_rules
-
-Outcome = Literal[
-    "eligible",
-    "not_authorized",
-    "not_opted_in",
-    "no_balance",
-    "active_operation",
-    "invalid_cpf",
-    "api_error",
-]
-OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
-
-# Body ``code`` → outcome. 0 is accepted as "eligible" too: real bank APIs often use it for
-# success, and accepting it costs nothing (the sandbox answers 200).
-CODE_OUTCOMES: dict[int, Outcome] = {
-    0: "eligible",
-    200: "eligible",
-    701: "not_authorized",
-    702: "not_opted_in",
-    703: "no_balance",
-    704: "active_operation",
-    400: "invalid_cpf",
-}
-
-# Outcome → journey event (agent/journey.py consumes these names).
-OUTCOME_EVENTS: dict[Outcome, str] = {
-    "eligible": "api_eligible",
-    "not_authorized": "api_not_authorized",
-    "not_opted_in": "api_not_opted_in",
-    "no_balance": "api_no_balance",
-    "active_operation": "api_active_operation",
-    "invalid_cpf": "cpf_invalid",
-    "api_error": "api_error",
-}
-
 Status = Literal["ok", "error", "invalid_args"]
 Source = Literal["http", "fixed", "none"]
-
-
-def outcome_for_code(code: Any) -> Outcome:
-    """Map an API body ``code`` to an outcome; anything unknown is an ``api_error``."""
-    try:
-        return CODE_OUTCOMES.get(int(code), "api_error")
-    except (TypeError, ValueError):
-        return "api_error"
-
-
-def event_for(outcome: str) -> str:
-    """Journey event name for an outcome (``api_error`` for anything unknown)."""
-    return OUTCOME_EVENTS.get(outcome, "api_error")  # type: ignore[call-overload]
-
-
-# --- declarations ---------------------------------------------------------------------------
+API_ERROR = "api_error"
 
 
 class ToolArgumentError(ValueError):
-    """The model (or caller) gave arguments the tool cannot be called with."""
+    """The model (or caller) gave arguments the tool cannot be called with.
 
-    def __init__(self, message: str, *, tool: str, field: str = "") -> None:
+    ``outcome`` names the business outcome of such a call (e.g. an invalid document), when the
+    journey has an event for it; otherwise the call is an ``api_error``.
+    """
+
+    def __init__(self, message: str, *, tool: str = "", field: str = "", outcome: str = API_ERROR) -> None:
         super().__init__(message)
         self.tool = tool
         self.field = field
+        self.outcome = outcome
+
+
+_JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def _identity(values: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(values)
 
 
 @dataclass(frozen=True)
-class ToolSpec:
-    """One tool: its JSON schema for the model and the validator run before any call."""
+class Tool:
+    """One tool: its schema (from a typed function), validator, endpoint and outcome tables."""
 
     name: str
     description: str
     parameters: dict[str, Any]
-    validate: Callable[[Mapping[str, Any]], dict[str, Any]] = field(repr=False)
-    mask_args: Callable[[Mapping[str, Any]], dict[str, Any]] = field(repr=False)
-    endpoint: str = "/consulta"  # GET path on the API; the validated args are the query string
+    function: Callable[..., dict[str, Any]] = field(repr=False)
+    endpoint: str = "/"
+    codes: Mapping[int, str] = field(default_factory=dict)
+    events: Mapping[str, str] = field(default_factory=dict)
+    service: str = "API"
+    url_setting: str = "API_URL"
+    invalid_outcome: str = API_ERROR  # outcome of a call whose arguments are missing
+    mask_args: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=_identity, repr=False)
+    mask_data: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=_identity, repr=False)
+
+    @classmethod
+    def from_function(cls, fn: Callable[..., dict[str, Any]], **options: Any) -> Tool:
+        """Declare a tool from a typed function: name, docstring and parameters become the schema."""
+        hints = typing.get_type_hints(fn, include_extras=True)
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for name, param in inspect.signature(fn).parameters.items():
+            hint = hints.get(name, str)
+            description = ""
+            if typing.get_origin(hint) is typing.Annotated:
+                hint, *extras = typing.get_args(hint)
+                description = next((str(e) for e in extras if isinstance(e, str)), "")
+            prop: dict[str, Any] = {"type": _JSON_TYPES.get(hint, "string")}
+            if description:
+                prop["description"] = description
+            properties[name] = prop
+            if param.default is inspect.Parameter.empty:
+                required.append(name)
+        parameters = {"type": "object", "properties": properties, "required": required,
+                      "additionalProperties": False}
+        doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
+        return cls(name=fn.__name__, description=doc, parameters=parameters, function=fn, **options)
+
+    @property
+    def key_argument(self) -> str:
+        """The first required argument: what ``fixed_responses`` are keyed by."""
+        required = self.parameters.get("required") or list(self.parameters["properties"])
+        return str(required[0]) if required else ""
 
     def schema(self) -> dict[str, Any]:
         """OpenAI function-calling declaration (what LiteLLM's ``tools=`` takes)."""
@@ -105,99 +113,86 @@ class ToolSpec:
             "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
         }
 
-
-def _validate_consultar_fgts(args: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(args) - {"cpf"}
-    if unknown:
-        raise ToolArgumentError(f"unexpected argument(s): {', '.join(sorted(unknown))}", tool="consultar_fgts")
-    raw = args.get("cpf")
-    if not isinstance(raw, str | int) or not str(raw).strip():
-        raise ToolArgumentError("cpf is required (11 digits)", tool="consultar_fgts", field="cpf")
-    number = cpf_rules.digits(str(raw))
-    if len(number) != 11:
-        raise ToolArgumentError(
-            f"CPF must have 11 digits, got {len(number)}: ask the customer to type it again",
-            tool="consultar_fgts",
-            field="cpf",
-        )
-    if not cpf_rules.is_valid(number):
-        raise ToolArgumentError(
-            "CPF check digits do not match: ask the customer to check the number",
-            tool="consultar_fgts",
-            field="cpf",
-        )
-    return {"cpf": number}
-
-
-def _mask_cpf_args(args: Mapping[str, Any]) -> dict[str, Any]:
-    masked = dict(args)
-    if "cpf" in masked:
-        masked["cpf"] = cpf_rules.mask(str(masked["cpf"]))
-    return masked
-
-
-TOOLS: dict[str, ToolSpec] = {
-    "consultar_fgts": ToolSpec(
-        name="consultar_fgts",
-        description=(
-            "Consulta a situação do cliente no FGTS saque-aniversário (autorização do banco, adesão, "
-            "saldo, operação ativa) e, se elegível, o saque anual e o valor disponível para antecipação. "
-            "Chame somente com um CPF informado e confirmado pelo cliente."
-        ),
-        parameters={
-            "type": "object",
-            "properties": {
-                "cpf": {
-                    "type": "string",
-                    "description": "CPF do cliente, 11 dígitos, com ou sem pontuação (ex.: 073.602.846-35)",
-                }
-            },
-            "required": ["cpf"],
-            "additionalProperties": False,
-        },
-        validate=_validate_consultar_fgts,
-        mask_args=_mask_cpf_args,
-        endpoint="/consulta",
-    ),
-}
-
-
-def tool_schemas(names: list[str] | None = None) -> list[dict[str, Any]]:
-    """OpenAI-format declarations of the named tools (all when ``names`` is None)."""
-    return [TOOLS[n].schema() for n in (names or list(TOOLS))]
-
-
-def validate_args(name: str, args: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """Normalised arguments for tool ``name`` (``args`` may be the model's JSON string).
-
-    Raises ``ToolArgumentError`` with a message that says what to ask the customer.
-    """
-    spec = TOOLS.get(name)
-    if spec is None:
-        raise ToolArgumentError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}", tool=name)
-    if isinstance(args, str):
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalised arguments, or ``ToolArgumentError`` saying what is wrong."""
+        properties = self.parameters["properties"]
+        unknown = set(args) - set(properties)
+        if unknown:
+            raise ToolArgumentError(f"unexpected argument(s): {', '.join(sorted(unknown))}", tool=self.name)
+        for name in self.parameters.get("required") or ():
+            value = args.get(name)
+            if value is None or not str(value).strip():
+                raise ToolArgumentError(f"{name} is required", tool=self.name, field=name,
+                                        outcome=self.invalid_outcome)
         try:
-            args = json.loads(args or "{}")
-        except json.JSONDecodeError as exc:
-            raise ToolArgumentError(f"arguments are not valid JSON: {exc.msg}", tool=name) from exc
-    if args is None:
-        args = {}
-    if not isinstance(args, Mapping):
-        raise ToolArgumentError("arguments must be a JSON object", tool=name)
-    return spec.validate(args)
+            return self.function(**args)
+        except ToolArgumentError as exc:
+            exc.tool = exc.tool or self.name
+            raise
 
-
-def masked_args(name: str, args: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """Arguments as they may appear in a trace (CPF masked), even when invalid."""
-    if isinstance(args, str):
+    def outcome_for_code(self, code: Any) -> str:
+        """Map an API body ``code`` to an outcome; anything unknown is an ``api_error``."""
         try:
-            args = json.loads(args)
-        except json.JSONDecodeError:
-            return {"raw": cpf_rules.mask_in_text(args)}
-    if not isinstance(args, Mapping):
-        return {}
-    spec = TOOLS.get(name)
-    return spec.mask_args(args) if spec else {k: cpf_rules.mask_in_text(str(v)) for k, v in args.items()}
+            return self.codes.get(int(code), API_ERROR)
+        except (TypeError, ValueError):
+            return API_ERROR
+
+    def event_for(self, outcome: str) -> str:
+        """Journey event name for an outcome (``api_error`` for anything unknown)."""
+        return self.events.get(outcome, self.events.get(API_ERROR, API_ERROR))
+
+
+def tool(**options: Any) -> Callable[[Callable[..., dict[str, Any]]], Tool]:
+    """Decorator form of :meth:`Tool.from_function`."""
+    return lambda fn: Tool.from_function(fn, **options)
+
+
+class ToolSet(Mapping[str, Tool]):
+    """A pack's tools by name, with the argument checks the engine runs before any call."""
+
+    def __init__(self, tools: Sequence[Tool] = ()) -> None:
+        self._tools = {t.name: t for t in tools}
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tools)
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def schemas(self, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """OpenAI-format declarations of the named tools (all when ``names`` is None)."""
+        return [self._tools[n].schema() for n in (names or list(self._tools))]
+
+    def validate_args(self, name: str, args: Mapping[str, Any] | str | None) -> dict[str, Any]:
+        """Normalised arguments for tool ``name`` (``args`` may be the model's JSON string)."""
+        spec = self._tools.get(name)
+        if spec is None:
+            raise ToolArgumentError(f"unknown tool {name!r}; known: {', '.join(self._tools)}", tool=name)
+        if isinstance(args, str):
+            try:
+                args = json.loads(args or "{}")
+            except json.JSONDecodeError as exc:
+                raise ToolArgumentError(f"arguments are not valid JSON: {exc.msg}", tool=name) from exc
+        if args is None:
+            args = {}
+        if not isinstance(args, Mapping):
+            raise ToolArgumentError("arguments must be a JSON object", tool=name)
+        return spec.validate(args)
+
+    def masked_args(self, name: str, args: Mapping[str, Any] | str | None) -> dict[str, Any]:
+        """Arguments as they may appear in a trace, even when invalid."""
+        spec = self._tools.get(name)
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                return {"raw": spec.mask_args({"raw": args})["raw"] if spec else "***"}
+        if not isinstance(args, Mapping):
+            return {}
+        return spec.mask_args(args) if spec else {k: "***" for k in args}
 
 
 # --- results --------------------------------------------------------------------------------
@@ -205,23 +200,19 @@ def masked_args(name: str, args: Mapping[str, Any] | str | None) -> dict[str, An
 
 @dataclass(frozen=True)
 class ToolResult:
-    """What one tool call produced; safe to store in a trace (CPF masked)."""
+    """What one tool call produced; safe to store in a trace (personal data masked)."""
 
     name: str
     args: dict[str, Any]
     status: Status
     http_status: int | None
     latency_ms: float
-    outcome: Outcome
+    outcome: str
     data: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     attempts: int = 0
     source: Source = "http"
-
-    @property
-    def event(self) -> str:
-        """The journey event this result triggers."""
-        return event_for(self.outcome)
+    event: str = API_ERROR
 
     @property
     def ok(self) -> bool:
@@ -236,51 +227,28 @@ class ToolResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for traces, with the derived event."""
-        return {**asdict(self), "event": self.event}
+        return asdict(self)
 
 
-def _mask_data(body: Mapping[str, Any]) -> dict[str, Any]:
-    # A real API may echo the CPF in clear: the trace must not.
-    data = dict(body)
-    for key in ("cpf", "documento", "document"):
-        value = data.get(key)
-        if isinstance(value, str | int) and "*" not in str(value):  # "*": already masked upstream
-            data[key] = cpf_rules.mask(str(value))
-    return data
-
-
-def result_from_body(
-    name: str,
-    args: Mapping[str, Any],
-    body: Any,
-    *,
-    http_status: int | None,
-    latency_ms: float,
-    attempts: int,
-    source: Source,
-) -> ToolResult:
+def result_from_body(spec: Tool, args: Mapping[str, Any], body: Any, *, http_status: int | None,
+                     latency_ms: float, attempts: int, source: Source) -> ToolResult:
     """Interpret an API JSON body (from HTTP or a fixed table) as a ``ToolResult``."""
-    masked = _mask_cpf_args(args)
+    masked = spec.mask_args(args)
     if not isinstance(body, Mapping) or "code" not in body:
         return ToolResult(
-            name=name,
-            args=masked,
-            status="error",
-            http_status=http_status,
-            latency_ms=latency_ms,
-            outcome="api_error",
-            data={"body": body} if isinstance(body, list | int | float | str) else {},
-            error="FGTS API answered JSON without a 'code' field: check that FGTS_API_URL points at the consultation API",
-            attempts=attempts,
-            source=source,
-        )
-    outcome = outcome_for_code(body.get("code"))
-    data = _mask_data(body)
-    if outcome == "api_error":
-        description = body.get("description") or "no description"
-        error = f"FGTS API error {body.get('code')}: {description}"
-        return ToolResult(name, masked, "error", http_status, latency_ms, outcome, data, error, attempts, source)
-    return ToolResult(name, masked, "ok", http_status, latency_ms, outcome, data, None, attempts, source)
+            name=spec.name, args=masked, status="error", http_status=http_status, latency_ms=latency_ms,
+            outcome=API_ERROR, data={"body": body} if isinstance(body, list | int | float | str) else {},
+            error=f"{spec.service} answered JSON without a 'code' field: check that {spec.url_setting} points at "
+                  "the right API",
+            attempts=attempts, source=source, event=spec.event_for(API_ERROR))
+    outcome = spec.outcome_for_code(body.get("code"))
+    data = spec.mask_data(body)
+    status: Status = "ok"
+    error = None
+    if outcome == API_ERROR:
+        status, error = "error", f"{spec.service} error {body.get('code')}: {body.get('description') or 'no description'}"
+    return ToolResult(spec.name, masked, status, http_status, latency_ms, outcome, data, error, attempts, source,
+                      spec.event_for(outcome))
 
 
 # --- the client -----------------------------------------------------------------------------
@@ -292,10 +260,10 @@ _NO_RETRY = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)
 
 @dataclass
 class _Attempts:
-    """Retry bookkeeping shared by the sync and async paths (one consultation)."""
+    """Retry bookkeeping shared by the sync and async paths (one call)."""
 
     registry: ToolRegistry
-    name: str
+    spec: Tool
     args: dict[str, Any]
     started: float = field(default_factory=time.perf_counter)
     attempt: int = 0
@@ -305,13 +273,13 @@ class _Attempts:
 
     def judge(self, response: httpx.Response | None, exc: httpx.HTTPError | None) -> ToolResult | float:
         """The final result, or how many seconds to wait before trying again."""
-        reg = self.registry
+        reg, spec = self.registry, self.spec
         can_retry = self.attempt <= reg.retries
         delay = reg.backoff_s * (2 ** (self.attempt - 1))
         if exc is not None:
             if can_retry and not isinstance(exc, _NO_RETRY):
                 return delay
-            return self._error(None, _describe(exc, reg.api_url, self.attempt, reg.timeout_s))
+            return self._error(None, _describe(exc, spec, reg.api_url, self.attempt, reg.timeout_s))
         assert response is not None
         status = response.status_code
         if status >= 500 and can_retry:
@@ -323,104 +291,81 @@ class _Attempts:
         if status >= 500:
             description = body.get("description") if isinstance(body, dict) else None
             detail = f": {description}" if description else ""
-            return self._error(status, f"FGTS API HTTP {status}{detail} ({self.attempt} attempt(s))")
+            return self._error(status, f"{spec.service} HTTP {status}{detail} ({self.attempt} attempt(s))")
         if body is None:
             snippet = response.text[:60].replace("\n", " ")
             if status >= 400:
-                return self._error(status, f"FGTS API HTTP {status} at {reg.api_url}: check FGTS_API_URL")
-            return self._error(status, f"FGTS API returned malformed JSON (HTTP {status}): {snippet!r}")
-        result = result_from_body(
-            self.name,
-            self.args,
-            body,
-            http_status=status,
-            latency_ms=self.elapsed_ms(),
-            attempts=self.attempt,
-            source="http",
-        )
-        if status >= 400 and result.outcome == "api_error":
-            return replace(
-                result, error=f"{result.error} (HTTP {status} at {reg.api_url}): check FGTS_API_URL"
-            )
-        if status >= 400 and result.outcome == "eligible":
+                return self._error(status, f"{spec.service} HTTP {status} at {reg.api_url}: check {spec.url_setting}")
+            return self._error(status, f"{spec.service} returned malformed JSON (HTTP {status}): {snippet!r}")
+        result = result_from_body(spec, self.args, body, http_status=status, latency_ms=self.elapsed_ms(),
+                                  attempts=self.attempt, source="http")
+        if status >= 400 and result.outcome == API_ERROR:
+            return replace(result, error=f"{result.error} (HTTP {status} at {reg.api_url}): check {spec.url_setting}")
+        if status >= 400 and result.ok:
             # An error status with a success body is contradictory: trust the status.
-            return self._error(status, f"FGTS API HTTP {status} with a success body")
+            return self._error(status, f"{spec.service} HTTP {status} with a success body")
         return result
 
     def _error(self, http_status: int | None, message: str) -> ToolResult:
-        return ToolResult(
-            name=self.name,
-            args=_mask_cpf_args(self.args),
-            status="error",
-            http_status=http_status,
-            latency_ms=self.elapsed_ms(),
-            outcome="api_error",
-            error=message,
-            attempts=self.attempt,
-        )
+        return ToolResult(name=self.spec.name, args=self.spec.mask_args(self.args), status="error",
+                          http_status=http_status, latency_ms=self.elapsed_ms(), outcome=API_ERROR, error=message,
+                          attempts=self.attempt, event=self.spec.event_for(API_ERROR))
 
 
-def _describe(exc: httpx.HTTPError, url: str, attempts: int, timeout_s: float) -> str:
+def _describe(exc: httpx.HTTPError, spec: Tool, url: str, attempts: int, timeout_s: float) -> str:
     tries = f"{attempts} attempt(s)"
     if isinstance(exc, httpx.TimeoutException):
-        return f"FGTS API at {url} did not answer within {timeout_s:g} s ({type(exc).__name__}, {tries})"
+        return f"{spec.service} at {url} did not answer within {timeout_s:g} s ({type(exc).__name__}, {tries})"
     if isinstance(exc, httpx.ConnectError):
         return (
-            f"cannot connect to the FGTS API at {url} ({exc or 'connection refused'}, {tries}): "
-            "check FGTS_API_URL, or unset it to use the built-in sandbox"
+            f"cannot connect to the {spec.service} at {url} ({exc or 'connection refused'}, {tries}): "
+            f"check {spec.url_setting}, or unset it to use the built-in sandbox"
         )
-    return f"FGTS API request to {url} failed: {type(exc).__name__}: {exc} ({tries})"
+    return f"{spec.service} request to {url} failed: {type(exc).__name__}: {exc} ({tries})"
 
 
 class ToolRegistry:
-    """The agent's tools bound to one API endpoint; sync ``call`` and async ``acall``.
+    """A pack's tools bound to one API endpoint; sync ``call`` and async ``acall``.
 
-    ``api_url=None`` uses the in-process sandbox (started on first HTTP call).
-    ``fixed_responses`` maps a CPF (any punctuation) or ``"*"`` (any CPF) to the JSON body the
-    API would return; matching CPFs never reach HTTP. CPFs not in the table go to ``api_url``.
+    ``api_url=None`` asks ``default_url`` (the pack's sandbox, started on first HTTP call).
+    ``fixed_responses`` maps a tool's key argument (e.g. a document number, any punctuation) or
+    ``"*"`` (anything) to the JSON body the API would return; matching calls never reach HTTP.
     """
 
     def __init__(
         self,
         api_url: str | None = None,
         *,
+        tools: ToolSet,
+        default_url: Callable[[], str] | None = None,
         timeout_s: float = 8.0,
         retries: int = 2,
         backoff_s: float = 0.2,
         fixed_responses: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        self.tools = tools
         self._api_url = api_url.rstrip("/") if api_url else None
+        self._default_url = default_url
         self.timeout_s = timeout_s
         self.retries = max(0, retries)
         self.backoff_s = backoff_s
-        self.fixed_responses = {
-            (k if k == "*" else cpf_rules.digits(k)): dict(v) for k, v in (fixed_responses or {}).items()
-        }
+        self.fixed_responses = {self._fixed_key(k): dict(v) for k, v in (fixed_responses or {}).items()}
         self._client: httpx.Client | None = None
         self._ssl: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> ToolRegistry:
-        """Build from ``agent.config.Settings`` (``fgts_api_url``, ``tool_timeout_s``…)."""
-        options: dict[str, Any] = {
-            "api_url": getattr(settings, "fgts_api_url", None),
-            "timeout_s": getattr(settings, "tool_timeout_s", 8.0),
-        }
-        return cls(**{**options, **overrides})
-
     @property
     def api_url(self) -> str:
-        """The API base URL; resolving it starts the shared sandbox when none was configured."""
+        """The API base URL; resolving it may start the pack's sandbox when none was configured."""
         if self._api_url is None:
-            from sandbox import shared_sandbox_url  # lazy: fixed-response evals never start it
-
-            self._api_url = shared_sandbox_url()
+            if self._default_url is None:
+                raise ToolArgumentError("no API URL configured for this pack's tools")
+            self._api_url = self._default_url().rstrip("/")
         return self._api_url
 
     def schemas(self) -> list[dict[str, Any]]:
         """OpenAI-format declarations of every tool."""
-        return tool_schemas()
+        return self.tools.schemas()
 
     # -- public calls --
 
@@ -429,9 +374,10 @@ class ToolRegistry:
         early = self._prepare(name, args)
         if isinstance(early, ToolResult):
             return early
+        spec = self.tools[name]
         # Set up before the clock starts: latency is the API's, not our client's construction.
-        url, client = self.api_url + TOOLS[name].endpoint, self._sync_client()
-        attempts = _Attempts(self, name, early)
+        url, client = self.api_url + spec.endpoint, self._sync_client()
+        attempts = _Attempts(self, spec, early)
         while True:
             attempts.attempt += 1
             response, error = None, None
@@ -449,11 +395,12 @@ class ToolRegistry:
         early = self._prepare(name, args)
         if isinstance(early, ToolResult):
             return early
+        spec = self.tools[name]
         # One AsyncClient per call: an AsyncClient is bound to the loop that created it, and
         # callers (Streamlit, evals, pytest) run several loops over a process's life.
-        url = self.api_url + TOOLS[name].endpoint
+        url = self.api_url + spec.endpoint
         async with httpx.AsyncClient(timeout=self.timeout_s, verify=self._ssl_context()) as client:
-            attempts = _Attempts(self, name, early)
+            attempts = _Attempts(self, spec, early)
             while True:
                 attempts.attempt += 1
                 response, error = None, None
@@ -481,22 +428,32 @@ class ToolRegistry:
 
     # -- internals --
 
+    def _fixed_key(self, key: str) -> str:
+        if key == "*":
+            return key
+        for spec in self.tools.values():
+            try:
+                return str(spec.validate({spec.key_argument: key})[spec.key_argument])
+            except (ToolArgumentError, TypeError, KeyError):
+                continue
+        return key
+
     def _prepare(self, name: str, args: Mapping[str, Any] | str | None) -> dict[str, Any] | ToolResult:
         """Validated args, or the final result when no HTTP is needed (invalid args, fixed table)."""
         started = time.perf_counter()
         try:
-            clean = validate_args(name, args)
+            clean = self.tools.validate_args(name, args)
         except ToolArgumentError as exc:
-            outcome: Outcome = "invalid_cpf" if exc.field == "cpf" else "api_error"
-            return ToolResult(
-                name, masked_args(name, args), "invalid_args", None, 0.0, outcome, {}, str(exc), 0, "none"
-            )
-        fixed = self.fixed_responses.get(clean.get("cpf", ""), self.fixed_responses.get("*"))
+            spec = self.tools.get(name)
+            event = spec.event_for(exc.outcome) if spec else API_ERROR
+            return ToolResult(name, self.tools.masked_args(name, args), "invalid_args", None, 0.0, exc.outcome, {},
+                              str(exc), 0, "none", event)
+        spec = self.tools[name]
+        fixed = self.fixed_responses.get(str(clean.get(spec.key_argument, "")), self.fixed_responses.get("*"))
         if fixed is not None:
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return result_from_body(
-                name, clean, fixed, http_status=None, latency_ms=latency, attempts=0, source="fixed"
-            )
+            return result_from_body(spec, clean, fixed, http_status=None, latency_ms=latency, attempts=0,
+                                    source="fixed")
         return clean
 
     def _ssl_context(self) -> ssl.SSLContext:

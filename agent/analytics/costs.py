@@ -20,12 +20,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from agent.adapters.schema import chats, llm_cost, llm_model, price_versions, utcnow
 from agent.adapters.store import Store
 
-# Steps where a journey has reached an outcome (eligibility answered, or the customer closed it).
-COMPLETED_STEPS: tuple[str, ...] = (
-    "finalized", "offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
-)
-
-
 # ---------------------------------------------------------------- filters
 
 
@@ -38,6 +32,7 @@ class CostFilter:
     models: tuple[str, ...] = ()
     start: date | None = None
     end: date | None = None
+    pack: str | None = None  # only conversations of this pack (chats.pack)
 
     def where(self, model_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
         """SQL conditions; ``model_ids`` are the ids of ``models`` (resolved by :class:`CostReport`)."""
@@ -53,6 +48,8 @@ class CostFilter:
             clauses.append(llm_cost.c.created_at >= datetime.combine(self.start, time.min, tzinfo=UTC))
         if self.end is not None:
             clauses.append(llm_cost.c.created_at < datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
+        if self.pack is not None:
+            clauses.append(llm_cost.c.fk_id_chat.in_(select(chats.c.id_chat).where(chats.c.pack == self.pack)))
         return clauses
 
 
@@ -252,8 +249,12 @@ class CostReport:
         return {"conversations": _int(row[0]), "avg_cost_usd": _num(row[1]), "max_cost_usd": _num(row[2])}
 
     def per_completed_journey(self, flt: CostFilter = CostFilter(),
-                              steps: Sequence[str] = COMPLETED_STEPS) -> list[dict[str, Any]]:
-        """Cost of chats whose journey reached an outcome step, per step (average and total)."""
+                              steps: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Cost of chats whose journey reached an outcome step (the pack's ``completed_steps``), per step."""
+        if steps is None:
+            from agent.core.pack import get_pack
+
+            steps = get_pack().completed_steps
         step = chats.c.state["step"].as_string()
         done = select(chats.c.id_chat, step.label("step")).where(step.in_(tuple(steps))).subquery()
         per_chat = (
@@ -386,6 +387,6 @@ def _as_date(value: Any) -> date | None:
 
 
 __all__ = [
-    "COMPLETED_STEPS", "CostFilter", "CostReport", "Projection", "Totals", "format_money",
+    "CostFilter", "CostReport", "Projection", "Totals", "format_money",
     "price_versions", "project", "to_currency",
 ]

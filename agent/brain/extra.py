@@ -12,10 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from agent.br.calendar import MONTH_NAMES as MONTHS
 from agent.core.guardrails import fold
 
-MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro",
-          "outubro", "novembro", "dezembro")
 _DIGIT_WORDS = ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove")
 # Phrases per writing style: (opener, consent, refuse consent, yes, no, ask for a person).
 _STYLES: dict[str, dict[str, str]] = {

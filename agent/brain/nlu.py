@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from agent.br import cpf as cpf_rules
-from agent.core.journey import Event
+from agent.br.calendar import MONTH_KEYS, MONTH_NAMES
 
 from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 
@@ -53,10 +53,8 @@ _NUMBER_WORDS = {
     "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
     "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
 }
-MONTHS = ("janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro",
-          "outubro", "novembro", "dezembro")
-MONTH_NAMES_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
-                  "setembro", "outubro", "novembro", "dezembro")
+MONTHS = MONTH_KEYS  # accent-free: matched against folded text
+MONTH_NAMES_PT = MONTH_NAMES
 
 
 def strip_accents(text: str) -> str:
@@ -301,6 +299,10 @@ class Extraction:
             "balance": self.balance,
         }
         return {k: v for k, v in values.items() if v is not None}
+
+    def rejected(self) -> list[tuple[str, str, str]]:
+        """``(attribute, value as found, reason)`` for every value that failed validation."""
+        return [("cpf", c.digits, c.reason) for c in self.invalid_cpfs]
 
     @property
     def has_data(self) -> bool:
@@ -547,36 +549,3 @@ class NluResult:
 def analyze(text: str, *, expecting: str | None = None, pack_dir: str | Path | None = None) -> NluResult:
     """Classify and extract in one call."""
     return NluResult(text, classify(text, pack_dir), extract(text, expecting))
-
-
-_CONSENT_STEPS = {"greeting", "optin", "optout"}
-_KEEP_INTENT = {"faq", "ask_human", "complaint", "goodbye", "optin_refuse", "injection"}
-
-
-def to_event(result: NluResult, step: str | None = None) -> Event:
-    """Turn an NLU result into the journey event, using the step to read "sim"/"não" right.
-
-    "sim" at the opt-in is consent (``optin_accept``); elsewhere it confirms (``confirm_yes``).
-    Data in the message wins over chit-chat intents, and an invalid CPF becomes ``cpf_invalid``.
-    """
-    intent = result.intent.intent
-    ex = result.extraction
-    attributes = MappingProxyType(ex.attributes())
-    if intent == "injection":
-        return Event("injection")
-    consent_context = step in _CONSENT_STEPS
-    if ex.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not ex.has_data:
-        intent = "confirm_yes" if ex.confirmation == "yes" else "confirm_no"
-    if consent_context:
-        intent = {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
-    else:
-        intent = {"optin_accept": "confirm_yes"}.get(intent, intent)
-    if intent in _KEEP_INTENT:
-        return Event(intent, attributes)
-    if ex.invalid_cpfs and not ex.cpf:
-        return Event("cpf_invalid", attributes)
-    if {"name", "cpf", "birth_month"} & set(attributes):
-        if intent in {"optin_accept", "confirm_no"}:
-            return Event(intent, attributes)
-        return Event("provide_data", attributes)
-    return Event(intent, attributes)

@@ -60,9 +60,10 @@ def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -
         return emotion(text)
     if task == "tool_call":
         allowed = context.get("allowed_tools") or []
-        if not allowed or not context.get("cpf"):
+        arguments = context.get("arguments") or {}
+        if not allowed or not arguments or not all(arguments.values()):
             return {"tool": None}
-        return {"tool": allowed[0], "arguments": {"cpf": context["cpf"]}}
+        return {"tool": allowed[0], "arguments": dict(arguments)}
     if task == "conversation":
         return str(context.get("suggested_reply") or "")
     if task in {"judge", "insights", "simulate_customer"}:

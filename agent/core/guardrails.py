@@ -12,7 +12,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.br.cpf import mask_in_text
+from agent.privacy import mask_pii
+
+__all__ = ["check_input", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
 
 
 def fold(text: str) -> str:
@@ -125,7 +127,3 @@ def check_output(reply: str, sources: Iterable[str]) -> OutputCheck:
         violations.append("asks_for_secret")
     return OutputCheck(reply, tuple(violations))
 
-
-def mask_pii(text: str) -> str:
-    """Mask CPFs (``***.602.846-**``) in text bound for logs and traces."""
-    return mask_in_text(text)

@@ -8,7 +8,7 @@ The yaml is validated at load so a typo in a step name fails at start-up, not mi
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-from agent.br import cpf as cpf_rules
 from agent.errors import ConversaError
 
 from agent.config import DEFAULT_PACK_DIR  # noqa: E402
@@ -63,11 +62,16 @@ class Step:
 
 @dataclass(frozen=True)
 class AttributeSpec:
-    """A customer attribute and the message code that asks for it."""
+    """A customer attribute, the message code that asks for it and the pack's validator.
+
+    ``accept`` returns the normalised value or None when it is invalid: a value that fails never
+    enters the state, even if a model said so (defence in depth behind the decision stage).
+    """
 
     name: str
     description: str = ""
     ask: int | None = None
+    accept: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -268,11 +272,11 @@ class Journey:
         for name, value in values.items():
             if name not in step.captures or value in (None, ""):
                 continue
-            if name == "cpf":
-                # Defence in depth: an invalid CPF never enters the state, even if a model said so.
-                if not cpf_rules.is_valid(str(value)):
+            spec = self.attributes.get(name)
+            if spec is not None and spec.accept is not None:
+                value = spec.accept(value)
+                if value is None:
                     continue
-                value = cpf_rules.digits(str(value))
             accepted[name] = value
         return accepted
 
@@ -310,15 +314,18 @@ def _rule(raw: Any, where: str) -> Rule:
     )
 
 
-def parse_journey(data: Mapping[str, Any], source: Path | None = None) -> Journey:
-    """Build and validate a :class:`Journey` from the parsed yaml mapping."""
+Validators = Mapping[str, Callable[[Any], Any]]
+
+
+def parse_journey(data: Mapping[str, Any], source: Path | None = None, validators: Validators | None = None) -> Journey:
+    """Build and validate a :class:`Journey` from the parsed yaml mapping (``validators``: the pack's)."""
     where = str(source or "journey.yaml")
     try:
         events = data["events"]
         intents = tuple(events["intents"])
         system = tuple(events["system"])
         attributes = {
-            name: AttributeSpec(name, str(spec.get("description", "")), spec.get("ask"))
+            name: AttributeSpec(name, str(spec.get("description", "")), spec.get("ask"), (validators or {}).get(name))
             for name, spec in (data.get("attributes") or {}).items()
         }
         defaults = {e: _rule(r, f"{where} defaults.{e}") for e, r in data["defaults"].items()}
@@ -437,27 +444,37 @@ def _validate(j: Journey, where: str) -> None:
         raise JourneyError(f"{where} is invalid:\n- " + "\n- ".join(problems))
 
 
-_cache: dict[Path, tuple[int, Journey]] = {}
+_cache: dict[tuple[Path, int], tuple[int, Journey]] = {}
 _lock = threading.Lock()
 
 
-def load_journey(pack_dir: str | Path | None = None) -> Journey:
-    """Load and validate ``journey.yaml`` of a pack (cached per file, reloaded when it changes)."""
+def load_journey(pack_dir: str | Path | None = None, validators: Validators | None = None) -> Journey:
+    """Load and validate ``journey.yaml`` of a pack (cached per file, reloaded when it changes).
+
+    ``validators`` (attribute → accept function) come from the pack; use ``Pack.journey``.
+    """
     path = Path(pack_dir or DEFAULT_PACK_DIR).resolve() / "journey.yaml"
     if not path.exists():
         raise JourneyError(f"{path} not found; point the pack setting at a folder with journey.yaml")
     mtime = path.stat().st_mtime_ns
+    key = (path, id(validators))
     with _lock:
-        cached = _cache.get(path)
+        cached = _cache.get(key)
         if cached and cached[0] == mtime:
             return cached[1]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, Mapping):
         raise JourneyError(f"{path} must hold a yaml mapping")
-    journey = parse_journey(data, source=path)
+    journey = parse_journey(data, source=path, validators=validators)
     with _lock:
-        _cache[path] = (mtime, journey)
+        _cache[key] = (mtime, journey)
     return journey
+
+
+def _default() -> Journey:
+    from agent.core.pack import get_pack  # the default pack, with its validators
+
+    return get_pack().journey
 
 
 # -- module-level helpers over the default (or given) journey ------------------------------------
@@ -465,24 +482,24 @@ def load_journey(pack_dir: str | Path | None = None) -> Journey:
 
 def initial_state(journey: Journey | None = None) -> JourneyState:
     """A new conversation's state."""
-    return (journey or load_journey()).initial_state()
+    return (journey or _default()).initial_state()
 
 
 def transition(state: JourneyState, event: str | Event, journey: Journey | None = None) -> JourneyState:
     """Pure transition over ``journey`` (default: the default pack's journey)."""
-    return (journey or load_journey()).transition(state, event)
+    return (journey or _default()).transition(state, event)
 
 
 def missing_attributes(state: JourneyState, journey: Journey | None = None) -> tuple[str, ...]:
     """Required attributes of the current step still missing."""
-    return (journey or load_journey()).missing_attributes(state)
+    return (journey or _default()).missing_attributes(state)
 
 
 def allowed_tools(step: str, journey: Journey | None = None) -> tuple[str, ...]:
     """Tools ``step`` may call."""
-    return (journey or load_journey()).allowed_tools(step)
+    return (journey or _default()).allowed_tools(step)
 
 
 def message_code_for(step: str, event: str, journey: Journey | None = None) -> int | None:
     """The message code that answers ``event`` at ``step``."""
-    return (journey or load_journey()).message_code_for(step, event)
+    return (journey or _default()).message_code_for(step, event)

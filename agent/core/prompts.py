@@ -226,9 +226,3 @@ def variables(name: str, pack_dir: str | Path | None = None) -> tuple[str, ...]:
 def content_hash(name: str | None = None, pack_dir: str | Path | None = None) -> str:
     """Short sha256 of one prompt file, or of the whole pack."""
     return load_pack(pack_dir).content_hash(name)
-
-
-def format_brl(amount: float) -> str:
-    """Format a value in reais the Brazilian way: ``R$ 1.234,56``."""
-    text = f"{abs(amount):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"-R$ {text}" if amount < 0 else f"R$ {text}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,37 +17,66 @@ from typing import Any
 
 from agent.config import Settings
 from agent.core.engine import Engine, TurnOutcome, state_view
+from agent.core.pack import get_pack
+from agent.core.trace import TurnTrace
 from agent.errors import StoreError
 from agent.core.guardrails import mask_pii
 from agent.core.journey import JourneyState
 from agent.adapters.store import Store
 from agent.types import Attachment, Message, Usage
 
-_engines: dict[tuple[Any, ...], Engine] = {}
-_engines_lock = threading.Lock()
+class EngineCache:
+    """Built engines by what they are built from (``Settings.engine_key``), least recently used first.
+
+    Engines are cheap to reuse and costly to build (pack, journey, indexes, HTTP pools). Models and
+    temperatures are per call, so switching them reuses the engine; a dropped engine is closed.
+    """
+
+    def __init__(self, maxsize: int = 8) -> None:
+        self.maxsize = maxsize
+        self._engines: OrderedDict[tuple[Any, ...], Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(settings: Settings, store: Store) -> tuple[Any, ...]:
+        pack = get_pack(settings.pack_dir)
+        return (id(store), settings.engine_key(), tuple(sorted(pack.resolve_settings(settings).items())))
+
+    def __contains__(self, key: tuple[Any, ...]) -> bool:
+        return key in self._engines
+
+    def get(self, settings: Settings, store: Store) -> Engine:
+        from agent.adapters.gateway import Gateway
+
+        key = self.key(settings, store)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is not None:
+                self._engines.move_to_end(key)
+                return engine
+            engine = self._engines[key] = Engine(settings, Gateway(settings, store))
+            while len(self._engines) > self.maxsize:
+                _, dropped = self._engines.popitem(last=False)
+                dropped.close()
+            return engine
+
+    def clear(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.close()
+            self._engines.clear()
 
 
-def _engine_key(settings: Settings, store: Store) -> tuple[Any, ...]:
-    return (id(store), settings.pack_dir, tuple(sorted(settings.roles.items())), settings.fgts_api_url,
-            settings.max_message_chars, settings.usd_brl, settings.request_timeout_s, settings.max_retries,
-            settings.embedding_model, tuple(sorted(settings.env.items())))
+ENGINES = EngineCache()
 
 
 def is_warm(settings: Settings) -> bool:
     """True when the engine for ``settings`` is built, so a first message is answered at once."""
-    return _engine_key(settings, Store.open(settings.database_url)) in _engines
+    return ENGINES.key(settings, Store.open(settings.database_url)) in ENGINES
 
 
 def _engine_for(settings: Settings, store: Store) -> Engine:
-    """Engines are cheap to reuse and costly to build (pack, journey, indexes): one per settings."""
-    from agent.adapters.gateway import Gateway
-
-    key = _engine_key(settings, store)
-    with _engines_lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _engines[key] = Engine(settings, Gateway(settings, store))
-        return engine
+    return ENGINES.get(settings, store)
 
 
 @dataclass
@@ -54,7 +84,7 @@ class TurnResult:
     """What the UI, CLI and evals get back from one answered turn."""
 
     replies: list[Message]
-    trace: dict[str, Any]
+    trace: TurnTrace
     step_before: str
     step_after: str
     attributes: dict[str, Any]
@@ -76,7 +106,7 @@ class AgentSession:
 
     def __init__(self, settings: Settings, chat_id: int, *, store: Store | None = None,
                  state: JourneyState | None = None, messages: Sequence[Message] = (),
-                 traces: Sequence[dict[str, Any]] = (), engine: Engine | None = None,
+                 traces: Sequence[TurnTrace] = (), engine: Engine | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.store = store or Store.open(settings.database_url)
@@ -84,10 +114,10 @@ class AgentSession:
         self.chat_id = chat_id
         self.state: JourneyState = state or self.engine.journey.initial_state()
         self.messages: list[Message] = list(messages)
-        self.traces: list[dict[str, Any]] = list(traces)
+        self.traces: list[TurnTrace] = list(traces)
         self.pending: list[Message] = []
         self._unsaved: list[Message] = []
-        self._unsaved_traces: list[tuple[int | None, dict[str, Any]]] = []
+        self._unsaved_traces: list[tuple[int | None, TurnTrace]] = []
         self.save_error: str | None = None
         self.burst_deadline: float | None = None
         self.clock = clock
@@ -101,7 +131,7 @@ class AgentSession:
         store = store or Store.open(settings.database_url)
         engine = engine or _engine_for(settings, store)
         state = engine.journey.initial_state()
-        chat_id = store.create_chat(title or time.strftime("Conversa %d/%m %H:%M"), pack=settings.pack_dir.name,
+        chat_id = store.create_chat(title or time.strftime("Conversa %d/%m %H:%M"), pack=engine.pack.name,
                                     state=state.to_dict())
         return cls(settings, chat_id, store=store, state=state, engine=engine, clock=clock)
 
@@ -118,7 +148,7 @@ class AgentSession:
                     source=row["source"], meta=dict(row["meta"] or {}))
             for row in store.list_messages(chat_id)
         ]
-        traces = [dict(row["trace"]) for row in store.list_traces(chat_id)]
+        traces = [TurnTrace.from_json(row["trace"]) for row in store.list_traces(chat_id)]
         state = JourneyState.from_dict(chat["state"]) if chat.get("state") else None
         return cls(settings, chat_id, store=store, state=state, messages=messages, traces=traces, clock=clock)
 
@@ -158,7 +188,7 @@ class AgentSession:
             return None
         burst, self.pending, self.burst_deadline = self.pending, [], None
         before = self.state
-        outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst)
+        outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst, self.settings)
         self._record_customer(burst, outcome, before)
         return self._apply(outcome, before, now)
 
@@ -178,7 +208,7 @@ class AgentSession:
     def request_handoff(self, *, now: float | None = None) -> TurnResult:
         """The operator takes over (e.g. from the UI), as if the customer had asked for a person."""
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "ask_human", self.messages)
+        outcome = self.engine.system_event(self.chat_id, self.state, "ask_human", self.messages, self.settings)
         return self._apply(outcome, before, self.clock() if now is None else now)
 
     def hand_back(self, *, now: float | None = None) -> TurnResult | None:
@@ -186,7 +216,8 @@ class AgentSession:
         if not self.state.handoff:
             return None
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "operator_handback", self.messages)
+        outcome = self.engine.system_event(self.chat_id, self.state, "operator_handback", self.messages,
+                                           self.settings)
         return self._apply(outcome, before, self.clock() if now is None else now)
 
     def reengage(self, now: float | None = None) -> TurnResult | None:
@@ -197,22 +228,21 @@ class AgentSession:
         if self.messages and self.messages[-1].meta.get("reengagement"):
             return None  # one follow-up per silence, not one per check
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "idle_timeout", self.messages)
+        outcome = self.engine.system_event(self.chat_id, self.state, "idle_timeout", self.messages, self.settings)
         if not outcome.replies:
             return None
         return self._apply(outcome, before, now, meta={"reengagement": True})
 
     # ---------------------------------------------------------------- views
     def state_view(self) -> dict[str, Any]:
-        return state_view(self.state)
+        return state_view(self.state, self.engine.pack)
 
     @property
     def total_usage(self) -> Usage:
         total = Usage()
         for trace in self.traces:
-            total = total + Usage(input_tokens=int(trace.get("input_tokens") or 0),
-                                  output_tokens=int(trace.get("output_tokens") or 0),
-                                  cost_usd=float(trace.get("cost_usd") or 0.0), calls=1, source="provider")
+            total = total + Usage(input_tokens=trace.input_tokens, output_tokens=trace.output_tokens,
+                                  cost_usd=trace.cost_usd, calls=1, source="provider")
         return total
 
     # ---------------------------------------------------------------- internals
@@ -237,7 +267,7 @@ class AgentSession:
     def _apply(self, outcome: TurnOutcome, before: JourneyState, now: float,
                meta: dict[str, Any] | None = None) -> TurnResult:
         turn_index = len(self.traces)
-        outcome.trace["turn"] = turn_index
+        trace = replace(outcome.trace, turn=turn_index)
         replies = []
         codes = [c for c in outcome.message_codes if isinstance(c, int)]
         for text in outcome.replies:
@@ -250,28 +280,28 @@ class AgentSession:
             self._persist_message(Message("system", " · ".join(outcome.errors), created_at=now, source="template",
                                           meta={"turn": turn_index, "errors": outcome.errors}))
         self.state = outcome.state
-        self.traces.append(outcome.trace)
+        self.traces.append(trace)
         self.last_activity = now
-        self._save(trace=outcome.trace, turn_index=turn_index)
+        self._save(trace=trace, turn_index=turn_index)
         if self.save_error:
             outcome.errors.append(self.save_error)
         return TurnResult(
-            replies=replies, trace=outcome.trace, step_before=before.step, step_after=outcome.state.step,
-            attributes=state_view(outcome.state)["attributes"], tool_calls=outcome.tool_calls,
+            replies=replies, trace=trace, step_before=before.step, step_after=outcome.state.step,
+            attributes=state_view(outcome.state, self.engine.pack)["attributes"], tool_calls=outcome.tool_calls,
             message_codes=codes, usage=outcome.usage, errors=outcome.errors,
             guard_violations=outcome.guard_violations, customer_text=outcome.customer_text, turn_index=turn_index)
 
     def _status(self) -> str:
         if self.state.handoff:
             return "handoff"
-        return "finalized" if self.state.step in {"finalized", "optout"} else "open"
+        return "finalized" if self.state.step in self.engine.pack.terminal_steps else "open"
 
     def _persist_message(self, message: Message) -> None:
         """Queue a message; ``_save`` writes the turn's messages, state and trace in one transaction."""
         self.messages.append(message)
         self._unsaved.append(message)
 
-    def _save(self, *, trace: dict[str, Any] | None = None, turn_index: int | None = None) -> None:
+    def _save(self, *, trace: TurnTrace | None = None, turn_index: int | None = None) -> None:
         """Write queued messages, the state and the turn's trace; on a database error keep them queued."""
         if trace is not None:
             self._unsaved_traces.append((turn_index, trace))
@@ -282,7 +312,7 @@ class AgentSession:
                 self._unsaved = []
             while self._unsaved_traces:
                 index, pending = self._unsaved_traces[0]
-                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, trace=pending,
+                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, trace=pending.to_json(),
                                        turn_index=index)
                 self._unsaved = []
                 self._unsaved_traces.pop(0)

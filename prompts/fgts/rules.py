@@ -20,9 +20,13 @@ Sources
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from agent.br.money import CENT, brl, to_cents
+from agent.br.money import as_decimal as _as_decimal
+
+__all__ = ["CENT", "BRACKETS", "AdvanceEstimate", "AdvanceRow", "advance_estimate", "bracket_for", "brl", "to_cents",
+           "yearly_withdrawal"]
 
 # (upper bound of the bracket, rate, additional portion) — Lei 13.932/2019, annex.
 # The additional portions make the function continuous across brackets (500 → 250 on both
@@ -40,16 +44,6 @@ BRACKETS: tuple[tuple[Decimal | None, Decimal, Decimal], ...] = (
 DEFAULT_MONTHLY_RATE = Decimal("0.0179")
 DEFAULT_ADVANCE_YEARS = 5
 MAX_INSTALMENT_2025 = Decimal("500.00")
-
-
-def to_cents(amount: Decimal | int | str) -> Decimal:
-    """Round to the cent, half-up (``Decimal("0.005")`` → ``0.01``)."""
-    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _as_decimal(value: Decimal | str | float) -> Decimal:
-    # float goes through str so 0.1 stays 0.1 instead of 0.1000000000000000055…
-    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
 
 
 def bracket_for(balance: Decimal) -> tuple[Decimal, Decimal]:
@@ -143,11 +137,3 @@ def advance_estimate(
         total_net=sum((r.present_value for r in rows), Decimal("0.00")),
     )
 
-
-def brl(amount: Decimal | str | float) -> str:
-    """Format as Brazilian reais: ``brl(Decimal("1234.5"))`` → ``"R$ 1.234,50"``."""
-    value = to_cents(_as_decimal(amount))
-    sign = "-" if value < 0 else ""
-    whole, cents = f"{abs(value):.2f}".split(".")
-    groups = f"{int(whole):,}".replace(",", ".")
-    return f"{sign}R$ {groups},{cents}"

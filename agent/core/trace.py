@@ -1,0 +1,225 @@
+"""The typed record of one turn: why the agent said what it said.
+
+The engine produces a frozen ``TurnTrace``; the Chat page, Compare, the evals runner and the reports
+read its attributes. ``to_json()`` is the stored form (the ``traces`` table, golden ``json_field``
+paths such as ``trace.event.name``); ``from_json()`` reads it back, older rows included.
+Values in a trace are masked when recorded (the engine masks through the pack's maskers);
+``to_json(mask=…)`` can apply a masker once more on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+def _tuple(values: Sequence[Any] | None) -> tuple[Any, ...]:
+    return tuple(values or ())
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One model call of the turn: the rendered prompt, what came back, tokens and cost."""
+
+    role: str
+    feature: str
+    prompt_name: str = ""
+    prompt_version: str = ""
+    rendered_messages: tuple[Mapping[str, Any], ...] = ()
+    model: str = ""
+    output: str = ""
+    json: Mapping[str, Any] | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    usage_source: str = "none"
+    request_id: str = ""
+    fallback_used: bool = False
+    error: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ModelCall:
+        values = _known(cls, data)
+        values["rendered_messages"] = _tuple(values.get("rendered_messages"))
+        values["tool_calls"] = _tuple(values.get("tool_calls"))
+        return cls(**{"role": "", "feature": "", **values})
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One API call the turn made (arguments and data masked)."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    http_status: int | None = None
+    latency_ms: float = 0.0
+    outcome: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 0
+    source: str = "http"
+    event: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ToolCall:
+        return cls(**{"name": "", **_known(cls, data)})
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """A knowledge passage retrieved for the customer's question."""
+
+    faq_id: str
+    question: str = ""
+    score: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Retrieval:
+        return cls(**{"faq_id": "", **_known(cls, data)})
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """What the guard rails flagged on the way in (customer text) and out (the reply)."""
+
+    input: tuple[str, ...] = ()
+    output: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> GuardVerdict:
+        data = data or {}
+        return cls(_tuple(data.get("input")), _tuple(data.get("output")))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the decision stage understood: intent, validated attributes, rejected attempts."""
+
+    intent: str
+    confidence: float = 0.0
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    rejected: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Decision | None:
+        if not data:
+            return None
+        rejected = data.get("rejected")
+        if rejected is None:  # traces stored before packs: only invalid CPFs were kept
+            rejected = [{"attribute": "cpf", "masked": m, "reason": "invalid"} for m in data.get("invalid_cpfs") or ()]
+        return cls(str(data.get("intent") or ""), float(data.get("confidence") or 0.0),
+                   dict(data.get("attributes") or {}), tuple(rejected))
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """The journey event the turn fired, with the attributes it carried (masked)."""
+
+    name: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> EventRecord | None:
+        if not data:
+            return None
+        return cls(str(data.get("name") or ""), dict(data.get("attributes") or {}))
+
+
+@dataclass(frozen=True)
+class TurnTrace:
+    """One answered turn (or system event): inputs, decisions, calls, replies, cost."""
+
+    state_before: Mapping[str, Any] = field(default_factory=dict)
+    state_after: Mapping[str, Any] = field(default_factory=dict)
+    customer_text: str = ""
+    system_event: str | None = None
+    event: EventRecord | None = None
+    decision: Decision | None = None
+    emotion: Mapping[str, Any] | None = None
+    calls: tuple[ModelCall, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    retrieved: tuple[Retrieval, ...] = ()
+    guard: GuardVerdict = field(default_factory=GuardVerdict)
+    media: tuple[Mapping[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+    prompt_versions: Mapping[str, str] = field(default_factory=dict)
+    message_codes: tuple[int | str, ...] = ()
+    replies: tuple[str, ...] = ()
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    errors: tuple[str, ...] = ()
+    guard_violations: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+    turn: int | None = None
+
+    @property
+    def step_before(self) -> str:
+        return str(self.state_before.get("step") or "")
+
+    @property
+    def step_after(self) -> str:
+        return str(self.state_after.get("step") or "")
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_json(self, mask: Callable[[Any], Any] | None = None) -> JsonDict:
+        """The stored, JSON-able form (keys as in the ``traces`` table); ``mask`` is applied to it whole."""
+        data = asdict(self)
+        if self.system_event is None:
+            del data["system_event"]
+        if self.emotion is None:
+            del data["emotion"]
+        for key in ("event", "decision"):
+            if data[key] is None:
+                del data[key]
+        data = _lists(data)
+        return mask(data) if mask is not None else data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | TurnTrace) -> TurnTrace:
+        """Read a stored trace (any age: missing keys take defaults, unknown keys are ignored)."""
+        if isinstance(data, TurnTrace):
+            return data
+        values = _known(cls, data)
+        values.update(
+            event=EventRecord.from_json(data.get("event")),
+            decision=Decision.from_json(data.get("decision")),
+            calls=tuple(ModelCall.from_json(c) for c in data.get("calls") or ()),
+            tool_calls=tuple(ToolCall.from_json(c) for c in data.get("tool_calls") or ()),
+            retrieved=tuple(Retrieval.from_json(r) for r in data.get("retrieved") or ()),
+            guard=GuardVerdict.from_json(data.get("guard")),
+        )
+        for key in ("media", "notes", "message_codes", "replies", "errors", "guard_violations"):
+            values[key] = _tuple(data.get(key))
+        for key in ("cost_usd", "latency_ms"):
+            values[key] = float(data.get(key) or 0.0)
+        for key in ("input_tokens", "output_tokens"):
+            values[key] = int(data.get(key) or 0)
+        return cls(**values)
+
+
+def _lists(value: Any) -> Any:
+    # JSON has lists, not tuples: the stored form compares equal to what json.loads gives back.
+    if isinstance(value, Mapping):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
