@@ -70,7 +70,7 @@ chats = Table(
     metadata,
     Column("id_chat", BigId, primary_key=True),
     Column("title", String(200), nullable=False, default=""),
-    Column("pack", String(200), nullable=False, default="fgts"),
+    Column("pack", String(200), nullable=False, default=""),
     Column("status", String(30), nullable=False, default="open"),
     Column("state", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -258,7 +258,7 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(llm_cost)).scalar() or 0)
 
     # -- chats, messages, traces
-    def create_chat(self, title: str = "", pack: str = "fgts", state: Mapping[str, Any] | None = None) -> int:
+    def create_chat(self, title: str = "", pack: str = "", state: Mapping[str, Any] | None = None) -> int:
         now = utcnow()
         with self.begin() as conn:
             return int(conn.execute(

@@ -4,9 +4,9 @@ A pack declares its tools as typed functions (as simonw/llm's ``Tool.function`` 
 
     @tool(endpoint="/consulta", codes={200: "eligible", 701: "not_authorized"},
           events={"eligible": "api_eligible", "not_authorized": "api_not_authorized"})
-    def consultar(cpf: Annotated[str, "CPF do cliente, 11 dígitos"]) -> dict[str, Any]:
+    def consultar(documento: Annotated[str, "documento do cliente, 11 dígitos"]) -> dict[str, Any]:
         # docstring: what the tool does, for the model
-        return {"cpf": normalise_or_raise(cpf)}
+        return {"documento": normalise_or_raise(documento)}
 
 The function's signature is the JSON schema the model sees (``Annotated`` strings describe the
 parameters, the docstring describes the tool); its body validates and normalises the arguments,

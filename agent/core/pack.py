@@ -288,7 +288,7 @@ def list_packs(root: str | Path | None = None) -> list[Path]:
 
 
 def get_pack(pack_dir: str | Path | None = None) -> Pack:
-    """The pack in ``pack_dir`` (default: the FGTS pack), cached until pack.yaml or its module changes."""
+    """The pack in ``pack_dir`` (default: ``DEFAULT_PACK_DIR``), cached until pack.yaml or its module changes."""
     directory = Path(pack_dir or DEFAULT_PACK_DIR).resolve()
     spec_file = directory / "pack.yaml"
     if not spec_file.exists():

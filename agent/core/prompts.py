@@ -1,6 +1,6 @@
 """Prompt pack loading and ``$var`` rendering.
 
-A pack is a folder (default ``prompts/fgts``) of ``*.txt`` prompt files with ``$var`` placeholders,
+A pack is a folder (``Settings.pack_dir``) of ``*.txt`` prompt files with ``$var`` placeholders,
 plus ``pack.yaml`` (globals such as the agent's name). A second agent is a second folder.
 Rendering fails loudly on a missing variable so a broken prompt never reaches a model or a customer.
 Journey loading lives in :mod:`agent.core.journey`.

@@ -1,6 +1,6 @@
 """AgentSession: one conversation — burst buffer, turns, handoff, re-engagement, persistence.
 
-Customers write "oi" / "tudo bem?" / "quero sacar meu fgts" as three messages (deck 2.6). In burst
+Customers write "oi" / "tudo bem?" / "queria uma informação" as three messages (deck 2.6). In burst
 mode the session holds messages that arrive within ``burst_window_s`` of the previous one and
 answers once for the merged burst; with ``burst_mode=False`` it answers each message ("old school").
 """

@@ -120,8 +120,9 @@ class Decision:
         if not data:
             return None
         rejected = data.get("rejected")
-        if rejected is None:  # traces stored before packs: only invalid CPFs were kept
-            rejected = [{"attribute": "cpf", "masked": m, "reason": "invalid"} for m in data.get("invalid_cpfs") or ()]
+        if rejected is None:  # traces stored before packs kept "invalid_<attribute>s": [masked, …]
+            rejected = [{"attribute": key[len("invalid_"):-1], "masked": masked, "reason": "invalid"}
+                        for key, values in data.items() if key.startswith("invalid_") for masked in values or ()]
         return cls(str(data.get("intent") or ""), float(data.get("confidence") or 0.0),
                    dict(data.get("attributes") or {}), tuple(rejected))
 

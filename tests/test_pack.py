@@ -1,0 +1,187 @@
+"""The Pack boundary: what a pack owns, the domain-free core, typed tools, the typed trace, the engine cache."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+import pytest
+
+from agent.adapters.tools import Tool, ToolArgumentError, ToolSet
+from agent.config import PROJECT_ROOT, Settings
+from agent.core.pack import PackError, get_pack, import_pack_module, list_packs
+from agent.core.session import AgentSession, EngineCache
+from agent.core.trace import TurnTrace
+
+CORE = ["agent/core/engine.py", "agent/core/session.py", "agent/core/journey.py", "agent/core/guardrails.py",
+        "agent/core/pack.py", "agent/core/trace.py", "agent/core/prompts.py", "agent/adapters/gateway.py",
+        "agent/adapters/store.py", "agent/adapters/schema.py", "agent/adapters/migrations.py",
+        "agent/adapters/tools.py"]
+DOMAIN = re.compile(r"fgts|cpf|saque|aniversar", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", CORE)
+def test_the_core_names_no_domain(path: str) -> None:
+    text = (PROJECT_ROOT / path).read_text(encoding="utf-8")
+    hits = [f"{path}:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1) if DOMAIN.search(line)]
+    assert not hits, "domain knowledge belongs in the pack:\n" + "\n".join(hits)
+
+
+def test_fgts_pack_owns_its_domain() -> None:
+    pack = get_pack()
+    assert pack.name == "fgts" and pack.module is not None
+    assert set(pack.attributes) == {"name", "cpf", "birth_month", "birth_date", "balance"}
+    assert list(pack.tools) == ["consultar_fgts"]
+    assert "offer" in pack.completed_steps and "finalized" in pack.terminal_steps
+    assert pack.codes.faq == 30 and pack.codes.safe == 0 and 40 in pack.fixed_codes
+    assert pack.mask_attributes({"cpf": "07360284635", "name": "Ana"}) == {"cpf": "***.602.846-**", "name": "Ana"}
+    # The journey refuses what the pack's validators refuse (defence in depth).
+    assert pack.journey.attributes["cpf"].accept("073.602.846-36") is None
+    assert pack.journey.attributes["cpf"].accept("073.602.846-35") == "07360284635"
+
+
+def test_pack_settings_explicit_over_env_over_default(settings: Settings) -> None:
+    pack = get_pack()
+    assert pack.resolve_settings(settings)["advance_years"] == 5
+    env = settings.with_changes(env={**settings.env, "ADVANCE_YEARS": "3"})
+    assert pack.resolve_settings(env)["advance_years"] == 3
+    assert pack.resolve_settings(env.with_pack_settings(advance_years=7))["advance_years"] == 7
+
+
+def test_list_packs_finds_every_pack_folder() -> None:
+    names = [p.name for p in list_packs()]
+    assert "fgts" in names and all((PROJECT_ROOT / "prompts" / n / "pack.yaml").exists() for n in names)
+
+
+def test_a_folder_without_pack_yaml_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PackError, match="pack.yaml"):
+        get_pack(tmp_path)
+
+
+def test_a_copied_pack_is_its_own_package(tmp_path: Path) -> None:
+    copy = tmp_path / "fgts_copy"
+    shutil.copytree(PROJECT_ROOT / "prompts" / "fgts", copy)
+    original, copied = get_pack(), get_pack(copy)
+    assert copied.module is not original.module and copied.module.__name__ != original.module.__name__
+    assert import_pack_module(copy, "rules").yearly_withdrawal(1000).to_eng_string() == "450.00"
+
+
+def test_pack_yaml_naming_unknown_steps_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "broken"
+    shutil.copytree(PROJECT_ROOT / "prompts" / "fgts", copy)
+    spec = copy / "pack.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("terminal_steps: [finalized, optout]",
+                                                              "terminal_steps: [finalized, nowhere]"), encoding="utf-8")
+    with pytest.raises(PackError, match="nowhere"):
+        get_pack(copy)
+
+
+# ---------------------------------------------------------------------- tools from typed functions
+
+
+def _lookup(code: Annotated[str, "Contract code, 6 digits"], year: int = 2025) -> dict[str, Any]:
+    """Look a contract up.
+
+    Second paragraph: not part of the description."""
+    if not code.isdigit():
+        raise ToolArgumentError("code must be digits", field="code", outcome="bad_code")
+    return {"code": code, "year": year}
+
+
+def test_tool_schema_comes_from_the_typed_function() -> None:
+    tool = Tool.from_function(_lookup, endpoint="/x", codes={200: "ok"}, events={"ok": "found"})
+    fn = tool.schema()["function"]
+    assert fn["name"] == "_lookup" and fn["description"] == "Look a contract up."
+    assert fn["parameters"] == {
+        "type": "object", "additionalProperties": False, "required": ["code"],
+        "properties": {"code": {"type": "string", "description": "Contract code, 6 digits"},
+                       "year": {"type": "integer"}},
+    }
+    tools = ToolSet([tool])
+    assert tools.validate_args("_lookup", '{"code": "123456"}') == {"code": "123456", "year": 2025}
+    with pytest.raises(ToolArgumentError, match="digits") as info:
+        tools.validate_args("_lookup", {"code": "abc"})
+    assert info.value.outcome == "bad_code" and info.value.tool == "_lookup"
+    with pytest.raises(ToolArgumentError, match="unexpected"):
+        tools.validate_args("_lookup", {"code": "1", "cpf": "x"})
+    assert tool.event_for("ok") == "found" and tool.outcome_for_code("201") == "api_error"
+
+
+# ---------------------------------------------------------------------- the typed trace
+
+
+def test_trace_round_trips_and_old_rows_load(settings: Settings) -> None:
+    session = AgentSession.new(settings)
+    session.send("oi")
+    result = session.send("aceito")
+    trace = result.trace
+    stored = json.loads(json.dumps(trace.to_json()))
+    assert TurnTrace.from_json(stored) == trace
+    assert stored["state_before"]["step"] == trace.step_before and stored["turn"] == 1
+    # A row written before the typed trace: a plain dict with fewer keys and the old decision shape.
+    old = {"state_before": {"step": "collect_data"}, "state_after": {"step": "collect_data"},
+           "calls": [{"role": "decision", "feature": "Classificação de jornada", "model": "local/rules"}],
+           "decision": {"intent": "provide_data", "confidence": 0.9, "invalid_cpfs": ["***.602.846-**"]},
+           "event": {"name": "cpf_invalid", "attributes": {}}, "turn": 3, "something_new": 1}
+    loaded = TurnTrace.from_json(old)
+    assert loaded.step_before == "collect_data" and loaded.calls[0].model == "local/rules"
+    assert loaded.decision and loaded.decision.rejected[0]["attribute"] == "cpf"
+    assert loaded.event and loaded.event.name == "cpf_invalid" and loaded.turn == 3
+
+
+def test_reloaded_session_has_typed_traces(settings: Settings) -> None:
+    session = AgentSession.new(settings)
+    session.send("oi")
+    again = AgentSession.load(settings, session.chat_id)
+    assert [type(t) for t in again.traces] == [TurnTrace] and again.traces[0].turn == 0
+
+
+# ---------------------------------------------------------------------- one engine cache
+
+
+def test_engine_cache_keys_on_what_builds_an_engine(settings: Settings) -> None:
+    from agent.adapters.store import Store
+
+    cache = EngineCache(maxsize=2)
+    store = Store.open(settings.database_url)
+    first = cache.get(settings, store)
+    assert cache.get(settings.with_role("conversation", temperature=1.1), store) is first  # per call
+    assert cache.get(settings.with_changes(env={**settings.env, "PATH": "/x"}), store) is first  # incidental env
+    changed = cache.get(settings.with_pack_settings(advance_years=3), store)  # the engine reads it
+    assert changed is not first
+    assert cache.get(settings.with_changes(env={**settings.env, "ADVANCE_YEARS": "4"}), store) is not changed
+
+
+def test_engine_cache_is_bounded_and_closes_what_it_drops(settings: Settings) -> None:
+    from agent.adapters.store import Store
+
+    cache = EngineCache(maxsize=2)
+    store = Store.open(settings.database_url)
+    first = cache.get(settings, store)
+    first.tools._sync_client()  # an open HTTP pool
+    for years in (2, 3):
+        cache.get(settings.with_pack_settings(advance_years=years), store)
+    assert len(cache._engines) == 2 and first.tools._client is None  # dropped → closed
+
+
+def test_changing_a_pack_setting_changes_the_answer(settings: Settings) -> None:
+    """advance_years reaches the estimate at once (a cached engine never keeps an old value)."""
+    fixed = {"*": {"code": 200, "description": "ok", "balance": 4000.0, "birth_month": 7}}
+
+    def estimate(s: Settings) -> str:
+        from agent.adapters.gateway import Gateway
+        from agent.adapters.store import Store
+        from agent.core.engine import Engine
+
+        store = Store.open(s.database_url)
+        engine = Engine(s, Gateway(s, store), tools=get_pack().tool_registry(s, fixed_responses=fixed))
+        session = AgentSession.new(s, engine=engine, store=store)
+        for text in ("oi", "aceito", "Maria Souza", "073.602.846-35", "julho"):
+            session.send(text)
+        return session.send("sim").text
+
+    five, two = estimate(settings), estimate(settings.with_pack_settings(advance_years=2))
+    assert "5 saques anuais" in five and "2 saques anuais" in two
