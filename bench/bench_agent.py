@@ -59,7 +59,7 @@ def main() -> None:
             result = session.send(text)
             turns.append((time.perf_counter() - t) * 1000)
             model_ms.append(inside[0])
-            calls += len(result.trace["calls"])
+            calls += len(result.trace.calls)
     overhead = [t - m for t, m in zip(turns, model_ms, strict=True)]
     med_bare = statistics.median(bare)
     print(f"turns: {len(turns)} ({CONVERSATIONS} conversations × {len(SCRIPT)} turns), "

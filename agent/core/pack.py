@@ -18,6 +18,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -161,6 +162,7 @@ class Pack:
         attributes: Iterable[Attribute] = getattr(module, "ATTRIBUTES", ()) if module else ()
         self.attributes: Mapping[str, Attribute] = MappingProxyType({a.name: a for a in attributes})
         self._validators = MappingProxyType({n: a.accept for n, a in self.attributes.items()})
+        self._loaded: dict[str, tuple[float, Any]] = {}
         from agent.adapters.tools import ToolSet
 
         self.tools: ToolSet = getattr(module, "TOOLS", None) or ToolSet()
@@ -169,13 +171,20 @@ class Pack:
     # ------------------------------------------------------------------ content
     @property
     def prompts(self) -> PromptPack:
-        """The prompt files (re-read when a file changes)."""
-        return load_pack(self.directory)
+        """The prompt files (re-read when a file changes; looked at once a second at most)."""
+        return self._fresh("prompts", lambda: load_pack(self.directory))
 
     @property
     def journey(self) -> Journey:
         """The journey, with the pack's attribute validators (re-read when journey.yaml changes)."""
-        return load_journey(self.directory, validators=self._validators)
+        return self._fresh("journey", lambda: load_journey(self.directory, validators=self._validators))
+
+    def _fresh(self, name: str, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        cached = self._loaded.get(name)
+        if cached is None or now - cached[0] > RECHECK_S:
+            cached = self._loaded[name] = (now, load())
+        return cached[1]
 
     # ------------------------------------------------------------------ settings
     def resolve_settings(self, settings: Settings) -> dict[str, Any]:
@@ -252,7 +261,18 @@ class Pack:
 
 # ---------------------------------------------------------------------- loading
 
-_packs: dict[tuple[Path, int, int], Pack] = {}
+# How often a pack's files are looked at for edits (each look stats them); an edit applies to the next turn.
+RECHECK_S = 1.0
+
+
+@dataclass
+class _Cached:
+    pack: Pack
+    key: tuple[int, int]
+    checked: float
+
+
+_packs: dict[str, _Cached] = {}
 _lock = threading.Lock()
 
 
@@ -288,25 +308,35 @@ def list_packs(root: str | Path | None = None) -> list[Path]:
 
 
 def get_pack(pack_dir: str | Path | None = None) -> Pack:
-    """The pack in ``pack_dir`` (default: ``DEFAULT_PACK_DIR``), cached until pack.yaml or its module changes."""
-    directory = Path(pack_dir or DEFAULT_PACK_DIR).resolve()
+    """The pack in ``pack_dir`` (default: ``DEFAULT_PACK_DIR``); re-read when pack.yaml or its module changes
+    (looked at once a second at most: this is on every turn's path)."""
+    name = str(pack_dir or DEFAULT_PACK_DIR)
+    now = time.monotonic()
+    cached = _packs.get(name)
+    if cached is not None and now - cached.checked < RECHECK_S:
+        return cached.pack
+    directory = Path(name).resolve()
     spec_file = directory / "pack.yaml"
     if not spec_file.exists():
         raise PackError(f"{spec_file} not found: a pack folder needs a pack.yaml (see prompts/README.md)")
+    module_name = cached.pack.spec.get("module") if cached else None
+    key = (spec_file.stat().st_mtime_ns, _mtime(directory / f"{module_name or 'pack'}.py"))
+    if cached is not None and cached.key == key:
+        cached.checked = now
+        return cached.pack
     spec = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
     module_file = directory / f"{spec.get('module') or 'pack'}.py"
-    key = (directory, spec_file.stat().st_mtime_ns, module_file.stat().st_mtime_ns if module_file.exists() else 0)
-    with _lock:
-        cached = _packs.get(key)
-    if cached is not None:
-        return cached
+    key = (key[0], _mtime(module_file))
     module = None
     if module_file.exists():
         module = import_pack_module(directory, module_file.stem)
-        if key[2] and getattr(module, "__conversa_mtime__", key[2]) != key[2]:
+        if cached is not None and cached.key[1] != key[1]:
             module = importlib.reload(module)
-        module.__conversa_mtime__ = key[2]  # type: ignore[attr-defined]
     pack = Pack(directory, spec, module)
     with _lock:
-        _packs[key] = pack
+        _packs[name] = _Cached(pack, key, now)
     return pack
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.exists() else 0
