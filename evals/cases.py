@@ -44,9 +44,8 @@ TURN_KEYS = {*TURN_KINDS, "expect", "wait", "caption", "hours", "text", "note"}
 EVENTS = ("idle", "request_handoff", "operator_reply", "hand_back")
 MEDIA_SUFFIXES = {"audio": {".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".webm", ".aac", ".flac"},
                   "image": {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}}
-# Settings a golden may override; models stay with the run's configuration.
-SETTINGS_KEYS = {"burst_window_s", "burst_mode", "reengagement_after_s", "max_message_chars",
-                 "handoff_after_failures", "advance_years", "advance_monthly_rate", "max_audio_seconds",
+# Settings a golden may override (besides its pack's own ``settings:``); models stay with the run's configuration.
+SETTINGS_KEYS = {"burst_window_s", "burst_mode", "reengagement_after_s", "max_message_chars", "max_audio_seconds",
                  "max_image_pixels", "tool_timeout_s"}
 
 
@@ -392,6 +391,17 @@ def _turn(raw: Any, path: Path, line: int | None) -> Turn:
     return Turn("event", (), event=event, event_text=text, hours=float(hours) if hours else None, **common)
 
 
+def _pack_settings(pack: Any) -> set[str]:
+    """The names in the golden's pack's ``settings:`` (pack.yaml); the default pack's without ``pack:``."""
+    from agent.config import DEFAULT_PACK_DIR
+    from agent.core.pack import PackError, get_pack
+
+    try:
+        return set(get_pack(DEFAULT_PACK_DIR.parent / str(pack) if pack else None).settings_spec)
+    except PackError:
+        return set()
+
+
 def parse_case(data: Any, path: Path | str = "<string>") -> Case:
     """Validate one parsed YAML document as a golden conversation."""
     path = Path(path)
@@ -410,10 +420,11 @@ def parse_case(data: Any, path: Path | str = "<string>") -> Case:
     settings = data.get("settings") or {}
     if not isinstance(settings, Mapping):
         raise CaseError(path, _line(data, "settings"), "'settings' is a mapping of Settings fields")
+    allowed = SETTINGS_KEYS | _pack_settings(data.get("pack"))
     for key in settings:
-        if key not in SETTINGS_KEYS:
+        if key not in allowed:
             raise CaseError(path, _line(settings, key), f"setting {key!r} cannot be overridden by a golden; "
-                            f"allowed: {', '.join(sorted(SETTINGS_KEYS))}")
+                            f"allowed: {', '.join(sorted(allowed))}")
     api = data.get("api_responses") or {}
     if not isinstance(api, Mapping):
         raise CaseError(path, _line(data, "api_responses"), "'api_responses' maps a CPF (or '*') to the API body")
