@@ -35,10 +35,11 @@ _EXPORTS = {
     "evaluate": "evals.scorers",
     "describe_scorers": "evals.scorers",
     "lexical_similarity": "evals.scorers",
+    # a run's configurations and results
+    "RunConfig": "evals.results",
+    "RunResult": "evals.results",
+    "CaseResult": "evals.results",
     # runner
-    "RunConfig": "evals.runner",
-    "RunResult": "evals.runner",
-    "CaseResult": "evals.runner",
     "AdaptiveLimiter": "evals.runner",
     "JUDGE_FEATURE": "evals.runner",
     "load_configs": "evals.runner",

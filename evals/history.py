@@ -1,10 +1,10 @@
-"""Stored runs back into :class:`evals.runner.RunResult` (for ``report``, ``diff`` and the page)."""
+"""Stored runs back into :class:`evals.results.RunResult` (for ``report``, ``diff`` and the page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from evals.runner import RunConfig, RunResult
+from evals.results import CaseResult, RunConfig, RunResult
 from evals.store import EvalStore
 
 
@@ -27,8 +27,6 @@ def load_run(store: EvalStore, run_id: int | str) -> RunResult:
     row = store.get_run(number)
     if row is None:
         raise KeyError(f"No eval run #{number} in {store.store.url} — `python -m evals list` shows the runs.")
-    from evals.runner import CaseResult
-
     summary = row.get("summary") or {}
     started = row["started_at"].timestamp() if row.get("started_at") else 0.0
     finished = row["finished_at"].timestamp() if row.get("finished_at") else started

@@ -1,6 +1,6 @@
 """What a run means: the matrix, percentiles, the Pareto front, per-role sweeps, diffs, JUnit, HTML.
 
-Everything here is a pure function of a :class:`evals.runner.RunResult` (or two), so the CLI, the
+Everything here is a pure function of a :class:`evals.results.RunResult` (or two), so the CLI, the
 page and the tests share it. The HTML report is one static file (inline CSS + SVG, no script, no
 server) a stakeholder can open from an e-mail.
 """
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from evals.runner import CaseResult, RunResult
+from evals.results import CaseResult, RunResult
 
 
 def percentile(values: Sequence[float], q: float) -> float:

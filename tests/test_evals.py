@@ -20,7 +20,8 @@ from evals.report import (
     percentile,
     role_sweeps,
 )
-from evals.runner import AdaptiveLimiter, CaseResult, RunConfig, RunResult, run_suite
+from evals.results import CaseResult, RunConfig, RunResult
+from evals.runner import AdaptiveLimiter, run_suite
 from evals.scorers import SCORERS, ConversationObservation, ScoreContext, TurnObservation, evaluate, lexical_similarity
 
 GOOD = """\
