@@ -271,13 +271,15 @@ def test_a_turn_the_database_refused_is_kept_and_saved_later(base_env) -> None:
     assert len(session.store.list_traces(session.chat_id)) == 3
 
 
-def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path) -> None:
+def test_prompt_written_back_applies_to_the_next_turn(base_env, tmp_path, monkeypatch) -> None:
     import shutil
+
+    import agent.core.pack
 
     pack = tmp_path / "pack"
     shutil.copytree(ROOT / "prompts" / "fgts", pack)
     session = new_session(base_env, PACK_DIR=str(pack))
-    session.engine.PACK_RECHECK_S = 0.0  # the app looks at most once a second; the test at once
+    monkeypatch.setattr(agent.core.pack, "RECHECK_S", 0.0)  # the app looks at most once a second; the test at once
     first = session.send("oi")
     path = pack / "message_code_11.txt"
     path.write_text("Versão nova do pedido de consentimento. Você autoriza?", encoding="utf-8")

@@ -1,0 +1,285 @@
+"""The steps of a turn, in order. Each reads and extends one ``TurnState``; each is testable alone.
+
+    ingest  media → text, bursts merged
+    guard   handoff / nothing usable / too long / injection: settle the turn without the models
+    decide  emotion, classification, extraction (decision role, JSON, validated by the pack) → event
+    act     journey.transition, then the step's tools (HTTP) and their events
+    respond the journey's replies (message codes, retrieved knowledge), polished by the conversation role
+    check   the output guard on every reply, media notices first
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from agent.adapters.tools import ToolArgumentError, ToolResult
+from agent.brain import nlu
+from agent.core.guardrails import check_input, check_output, mask_pii
+from agent.core.journey import Event, JourneyState
+from agent.core.pack import ReplyContext
+from agent.core.turn import FEATURES, TurnState, json_safe, reading_of
+from agent.errors import GatewayError, MalformedResponse
+from agent.types import Attachment
+
+
+def ingest(ts: TurnState) -> None:
+    """Media → text; the burst's texts joined in order."""
+    texts = []
+    for message in ts.inputs:
+        for attachment in message.attachments:
+            text = read_media(ts, attachment)
+            if text:
+                texts.append(text)
+        if message.text.strip():
+            texts.append(message.text.strip())
+    ts.customer_text = "\n".join(texts)
+
+
+def guard(ts: TurnState) -> None:
+    """Turns the models must not see: handoff, nothing usable, too long; injection is flagged."""
+    silent = replace(ts.before, replies=())
+    if ts.before.handoff:
+        ts.notes.append("handoff: a human operator is in charge; the agent stays silent")
+        return ts.settle(silent, [], use_model=False)
+    if not ts.customer_text:
+        # Only unusable media: the media error already told the customer what to do.
+        return ts.settle(silent, [], use_model=False)
+    check = check_input(ts.customer_text, max_chars=ts.max_message_chars)
+    ts.guard_input = tuple(check.violations)
+    ts.blocked = check.blocked_reason
+    if check.blocked_reason == "too_long" and ts.pack.codes.too_long is not None:
+        code = ts.pack.codes.too_long
+        text = ts.prompts.message(code, max_message_chars=ts.max_message_chars)
+        return ts.settle(replace(ts.before, replies=(code,)), [text], use_model=False)
+    return None
+
+
+def decide(ts: TurnState) -> None:
+    """Emotion, then classification + extraction on the decision role, turned into an event."""
+    if ts.after is not None:
+        return
+    if ts.blocked is None:
+        ts.emotion = emotion(ts)
+    if ts.blocked == "injection":
+        ts.event = Event("injection")
+        ts.notes.append("prompt injection caught by the input guard; models not consulted")
+        return
+    event = classify_and_extract(ts)
+    feeling = ts.emotion or {}
+    if feeling.get("strong_negative") and event.name not in {"ask_human", "goodbye"}:
+        ts.notes.append(f"strong negative emotion ({feeling.get('emotion')}) → handoff")
+        event = Event("strong_negative", event.attributes)
+    ts.event = event
+
+
+def act(ts: TurnState) -> None:
+    """The journey moves; while the new step is a tool step, its tools run and move it again."""
+    if ts.after is not None:
+        return
+    assert ts.event is not None
+    state = ts.journey.transition(ts.before, ts.event)
+    for _ in range(3):
+        allowed = ts.journey.allowed_tools(state.step)
+        if not allowed:
+            break
+        result = call_tool(ts, state, allowed)
+        state = ts.journey.transition(state, result.event)
+    ts.settle(state, render_replies(ts, state), use_model=True)
+
+
+def respond(ts: TurnState) -> None:
+    """The conversation role polishes the journey's reply; the output guard keeps it grounded."""
+    assert ts.after is not None
+    ts.replies = polish(ts, ts.after, ts.suggested) if ts.use_model else list(ts.suggested)
+
+
+def check(ts: TurnState) -> None:
+    """Media notices first; a reply that asks for a secret becomes the pack's safe reply."""
+    assert ts.after is not None
+    replies = ts.replies
+    if ts.media_replies and not ts.after.handoff:
+        replies = [*ts.media_replies, *replies]
+    for reply in replies:
+        verdict = check_output(reply, [*ts.suggested, ts.customer_text])
+        if "asks_for_secret" in verdict.violations:
+            ts.violations.append("asks_for_secret")
+            safe = ts.pack.codes.safe
+            replies = [ts.prompts.message(safe)] if safe is not None else []
+    ts.replies = replies
+
+
+PIPELINE: tuple[Callable[[TurnState], None], ...] = (ingest, guard, decide, act, respond, check)
+
+
+# ---------------------------------------------------------------------- decide
+
+
+def emotion(ts: TurnState) -> dict[str, Any]:
+    result = ts.call_json("insights", "emotion", "emotion_analysis", ts.variables(),
+                          {"task": "emotion", "customer_message": ts.customer_text,
+                           "history": [m.text for m in ts.history[-4:] if m.role == "customer"]})
+    return result or {}
+
+
+def classify_and_extract(ts: TurnState) -> Event:
+    """Classification + extraction on the decision role, validated, turned into a journey event."""
+    journey, pack = ts.journey, ts.pack
+    variables = ts.variables()
+    pending = journey.steps[ts.before.step].prompt
+    intents = "\n".join(f"- {i}" for i in journey.intents)
+    raw = ts.call_json("decision", "classify", "journey_classification",
+                       {**variables, "intents": intents, "pending_question": str(pending or "")},
+                       {"task": "journey_classification", "customer_message": ts.customer_text,
+                        "step": ts.before.step, "pack_dir": str(pack.directory)})
+    if raw and raw.get("intent") in journey.intents:
+        intent, confidence = str(raw["intent"]), float(raw.get("confidence") or 0.0)
+    else:
+        if raw is not None:
+            ts.notes.append(f"classification {raw!r} is not a known intent; used the deterministic one")
+        found = nlu.classify(ts.customer_text, pack.directory)
+        intent, confidence = found.intent, found.confidence
+
+    missing = journey.missing_attributes(ts.before)
+    expecting = missing[0] if missing else None
+    extraction = nlu.extract(ts.customer_text, expecting)
+    model_values: dict[str, Any] = {}
+    if journey.steps[ts.before.step].captures or intent == "provide_data" or extraction.has_data:
+        schema = "\n".join(f"- {name}: {spec.description}" for name, spec in journey.attributes.items())
+        model = ts.call_json("decision", "extract", "get_attribute_template", {**variables, "attributes_schema": schema},
+                             {"task": "get_attribute", "customer_message": ts.customer_text, "expecting": expecting})
+        if model is not None:
+            model_values = dict(model.get("attributes") or {})
+    ts.reading = reading_of(ts.customer_text, intent, confidence, extraction, pack, model_values, ts.notes)
+    return pack.to_event(ts.reading, ts.before.step)
+
+
+# ---------------------------------------------------------------------- act
+
+
+def call_tool(ts: TurnState, state: JourneyState, allowed: Sequence[str]) -> ToolResult:
+    """The decision role picks the call (schema from the pack's typed tools); checked before HTTP."""
+    step = ts.journey.steps[state.step]
+    name = allowed[0]
+    args = fallback = ts.pack.default_tool_args(name, state)
+    try:
+        c = ts.call("decision", "tool", "tool_decision",
+                    {"step": state.step, "step_description": step.description,
+                     "captured_attributes": json.dumps(ts.masked(state.attributes), ensure_ascii=False),
+                     "allowed_tools": ", ".join(allowed)},
+                    {"task": "tool_call", "allowed_tools": list(allowed), "arguments": fallback},
+                    tools=ts.tools.schemas(),
+                    extra_messages=[{"role": "user", "content": ts.customer_text or "consultar"}])
+        chosen = c.tool_calls[0] if c.tool_calls else None
+        if chosen is not None and chosen.name in allowed:
+            name, args = chosen.name, dict(chosen.arguments)
+        else:
+            parsed = c.json or _loose_json(ts, c.text)
+            if parsed and parsed.get("tool") in allowed:
+                name, args = parsed["tool"], dict(parsed.get("arguments") or {})
+    except GatewayError as exc:
+        ts.errors.append(f"{FEATURES['tool']} ({exc.model}): {exc.user_message}")
+        ts.notes.append("tool decision failed; calling the step's tool with the captured attributes")
+    try:
+        ts.tools.tools.validate_args(name, args)
+    except ToolArgumentError as exc:
+        # The model's arguments are checked before any HTTP call; the captured ones are already valid.
+        ts.notes.append(f"tool arguments rejected ({mask_pii(str(exc))}); used the captured attributes")
+        name, args = allowed[0], ts.pack.default_tool_args(allowed[0], state)
+    result = ts.tools.call(name, args)
+    ts.tool_results.append(result)
+    return result
+
+
+def _loose_json(ts: TurnState, text: str) -> dict[str, Any] | None:
+    from agent.adapters.gateway import parse_json_reply
+
+    try:
+        return parse_json_reply(text)
+    except MalformedResponse as exc:
+        ts.notes.append(f"tool decision was neither a tool call nor JSON ({exc.detail[:80]})")
+        return None
+
+
+# ---------------------------------------------------------------------- respond
+
+
+def render_replies(ts: TurnState, state: JourneyState) -> list[str]:
+    """The journey's replies: message codes and templates with the pack's variables; the FAQ code answers
+    from the knowledge docs (or says it has no answer)."""
+    context = ReplyContext(state, tuple(ts.tool_results), ts.reading, ts.pack_settings)
+    variables = {"max_message_chars": ts.max_message_chars, **ts.pack.reply_variables(context)}
+    codes = ts.pack.codes
+    out: list[str] = []
+    for token in state.replies:
+        if token == codes.faq and codes.faq_miss is not None:
+            answer = retrieve_answer(ts)
+            out.append(ts.prompts.message(token, answer=answer) if answer else
+                       ts.prompts.message(codes.faq_miss, **variables))
+        elif isinstance(token, int):
+            out.append(ts.prompts.message(token, **variables))
+        else:
+            out.append(ts.prompts.render(str(token), **variables))
+    return out
+
+
+def retrieve_answer(ts: TurnState) -> str | None:
+    hits = ts.knowledge().search(ts.customer_text, k=3)
+    ts.retrieved = [{"faq_id": h.faq_id, "question": h.question, "score": round(float(h.score), 4),
+                     "answer": h.answer} for h in hits]
+    return hits[0].answer if hits else None
+
+
+def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str]:
+    """The conversation role rewrites the draft; a reply with an ungrounded number keeps the draft."""
+    draft = "\n\n".join(suggested)
+    codes = [r for r in state.replies if isinstance(r, int)]
+    if not draft or any(c in ts.pack.fixed_codes for c in codes):
+        return suggested
+    api = [r.to_dict() for r in ts.tool_results]
+    passages = "\n\n".join(f"[{i}] {h['question']} (faq_id: {h['faq_id']})\n{h['answer']}"
+                           for i, h in enumerate(ts.retrieved, 1))
+    docs = ts.prompts.render("doc_search_context", question=ts.customer_text,
+                             passages=passages) if ts.retrieved else ""
+    variables = {**ts.variables(state),
+                 "missing_attributes": ", ".join(ts.journey.missing_attributes(state)) or "nenhum",
+                 "api_result": json.dumps(json_safe(api), ensure_ascii=False) if api else "(sem consulta)",
+                 "retrieved_docs": docs or "(nenhum)", "suggested_reply": draft}
+    try:
+        c = ts.call("conversation", "conversation", "conversation_prompt", variables,
+                    {"task": "conversation", "suggested_reply": draft, "step": state.step,
+                     "customer_message": ts.customer_text},
+                    extra_messages=[{"role": "user", "content": ts.customer_text or "(sem mensagem)"}])
+    except GatewayError as exc:
+        ts.errors.append(f"{FEATURES['conversation']} ({exc.model}): {exc.user_message} "
+                         "— answered with the journey's template instead.")
+        return suggested
+    reply = c.text.strip()
+    if not reply:
+        return suggested
+    sources = [draft, docs, json.dumps(json_safe(api)), ts.customer_text,
+               *(m.text for m in ts.history if m.role == "customer")]
+    verdict = check_output(reply, sources)
+    ts.guard_output = tuple(verdict.violations)
+    if not verdict.ok:
+        ts.violations.extend(verdict.violations)
+        ts.notes.append("output guard replaced the model's reply with the journey's template")
+        return suggested
+    return [reply]
+
+
+# ---------------------------------------------------------------------- media
+
+
+def read_media(ts: TurnState, attachment: Attachment) -> str:
+    from agent.adapters.media_input import read_attachment
+
+    result = read_attachment(ts.settings, ts.gateway, ts.prompts, attachment, ts.chat_id,
+                             transcription_prompt=str(ts.pack_settings.get("transcription_prompt") or ""))
+    ts.usage = ts.usage + result.usage
+    ts.media.append(result.trace)
+    if result.customer_reply:
+        ts.media_replies.append(result.customer_reply)
+    return result.text

@@ -1,0 +1,277 @@
+"""The typed state of one turn, what it produces, and how it calls a model.
+
+``TurnState`` is what every pipeline step (``agent/core/steps.py``) reads and extends; ``finish``
+freezes it into the ``TurnTrace`` and the ``TurnOutcome`` the session persists.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from agent.adapters.gateway import Gateway
+from agent.adapters.knowledge import KnowledgeBase
+from agent.adapters.tools import ToolRegistry, ToolResult
+from agent.brain import nlu
+from agent.config import Settings
+from agent.core.guardrails import mask_pii
+from agent.core.journey import Event, Journey, JourneyState
+from agent.core.pack import Pack, Reading, Rejected, get_pack
+from agent.core.prompts import PromptPack
+from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
+from agent.errors import GatewayError, MalformedResponse
+from agent.types import Completion, Message, Usage
+
+FEATURES = {
+    "emotion": "Analise de Emoção",
+    "classify": "Classificação de jornada",
+    "extract": "Extração de atributos",
+    "tool": "API",
+    "conversation": "Conversa",
+    "transcription": "Transcrição de áudio",
+    "vision": "Leitura de imagem",
+}
+HISTORY_TURNS = 6
+WHO = {"customer": "Cliente", "agent": "Agente", "operator": "Atendente"}
+
+
+@dataclass
+class TurnOutcome:
+    """What one turn produced; the session persists it."""
+
+    state: JourneyState
+    replies: list[str]
+    customer_text: str
+    trace: TurnTrace
+    usage: Usage = field(default_factory=Usage)
+    errors: list[str] = field(default_factory=list)
+    message_codes: list[int | str] = field(default_factory=list)
+    guard_violations: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TurnState:
+    """The working state of one turn: its inputs and services, then what each step adds."""
+
+    chat_id: int | None
+    before: JourneyState
+    history: Sequence[Message]
+    settings: Settings
+    pack: Pack
+    prompts: PromptPack
+    journey: Journey
+    pack_settings: Mapping[str, Any]
+    gateway: Gateway
+    tools: ToolRegistry
+    knowledge: Callable[[], KnowledgeBase]
+    max_message_chars: int
+    inputs: Sequence[Message] = ()
+    system_event: str | None = None
+    customer_text: str = ""
+    # Set by the step that settles the turn; later deciding steps skip.
+    after: JourneyState | None = None
+    suggested: list[str] = field(default_factory=list)
+    use_model: bool = True
+    replies: list[str] = field(default_factory=list)
+    blocked: str | None = None
+    emotion: dict[str, Any] | None = None
+    reading: Reading | None = None
+    event: Event | None = None
+    usage: Usage = field(default_factory=Usage)
+    errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    guard_input: tuple[str, ...] = ()
+    guard_output: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    calls: list[ModelCall] = field(default_factory=list)
+    prompt_versions: dict[str, str] = field(default_factory=dict)
+    tool_results: list[ToolResult] = field(default_factory=list)
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
+    media_replies: list[str] = field(default_factory=list)
+
+    def settle(self, state: JourneyState, suggested: Sequence[str], *, use_model: bool) -> None:
+        """The turn's outcome is known: later deciding steps are skipped."""
+        self.after, self.suggested, self.use_model = state, list(suggested), use_model
+
+    def masked(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return self.pack.mask_attributes(values)
+
+    def state_view(self, state: JourneyState) -> dict[str, Any]:
+        data = state.to_dict()
+        data["attributes"] = self.masked(state.attributes)
+        return data
+
+    # ------------------------------------------------------------------ model calls
+    def call(self, role: str, kind: str, prompt_name: str, variables: Mapping[str, Any], context: dict[str, Any],
+             *, expect_json: bool = False, extra_messages: Sequence[dict[str, Any]] = (), **opts: Any) -> Completion:
+        """One gateway call with a rendered pack prompt; recorded in the trace, success or not."""
+        rendered = self.prompts.render(prompt_name, **variables)
+        messages = [{"role": "system", "content": rendered}, *extra_messages]
+        version = self.prompts.content_hash(prompt_name)
+        self.prompt_versions[prompt_name] = version
+        base = ModelCall(role=role, feature=FEATURES[kind], prompt_name=prompt_name, prompt_version=version,
+                         rendered_messages=tuple(mask_deep(messages, self.pack)))
+        try:
+            completion = self.gateway.complete(role, FEATURES[kind], messages, self.chat_id, context=context,
+                                               expect_json=expect_json, **opts)
+        except GatewayError as exc:
+            failed = getattr(exc, "completion", None)
+            call = self._account(base, failed) if failed is not None else base
+            self.calls.append(replace(call, error=exc.user_message, model=exc.model or self.settings.role(role).model))
+            raise
+        self.calls.append(self._account(base, completion))
+        return completion
+
+    def _account(self, call: ModelCall, c: Completion) -> ModelCall:
+        self.usage = self.usage + c.usage
+        return replace(call, model=c.model, output=mask_pii(c.text),
+                       json=mask_deep(c.json, self.pack) if c.json else None,
+                       tool_calls=tuple({"name": t.name, "arguments": mask_deep(t.arguments, self.pack)}
+                                        for t in c.tool_calls),
+                       input_tokens=c.usage.input_tokens, output_tokens=c.usage.output_tokens,
+                       cost_usd=c.usage.cost_usd, latency_ms=round(c.latency_ms, 1), usage_source=c.usage.source,
+                       request_id=c.request_id, fallback_used=c.fallback_used)
+
+    def call_json(self, role: str, kind: str, prompt_name: str, variables: Mapping[str, Any],
+                  context: dict[str, Any]) -> dict[str, Any] | None:
+        """JSON call: on invalid JSON retry once; on any failure return None (caller falls back)."""
+        for attempt in (1, 2):
+            try:
+                return self.call(role, kind, prompt_name, variables, context, expect_json=True).json
+            except MalformedResponse as exc:
+                self.notes.append(f"{FEATURES[kind]}: invalid JSON (attempt {attempt}): {exc.detail[:120]}")
+            except GatewayError as exc:
+                self.errors.append(f"{FEATURES[kind]} ({exc.model}): {exc.user_message}")
+                break
+        self.notes.append(f"{FEATURES[kind]}: fell back to the deterministic extractor")
+        return None
+
+    def variables(self, state: JourneyState | None = None) -> dict[str, Any]:
+        """Prompt variables every model prompt may use: step, history, customer message, attributes."""
+        state = state or self.before
+        return {
+            "step": state.step,
+            "step_description": self.journey.steps[state.step].description,
+            "history": self.history_text(),
+            "customer_message": self.customer_text,
+            "captured_attributes": json.dumps(self.masked(state.attributes), ensure_ascii=False),
+        }
+
+    def history_text(self) -> str:
+        lines = [f"{WHO[m.role]}: {mask_pii(m.text)}" for m in self.history[-HISTORY_TURNS * 2:] if m.role in WHO]
+        return "\n".join(lines) or "(início da conversa)"
+
+
+# ---------------------------------------------------------------------- reading the customer
+
+
+def deterministic_reading(text: str, pack: Pack, expecting: str | None = None) -> Reading:
+    """What the offline NLU reads in ``text`` (intent over the pack's examples, validated attributes)."""
+    intent = nlu.classify(text, pack.directory)
+    return reading_of(text, intent.intent, intent.confidence, nlu.extract(text, expecting), pack)
+
+
+def reading_of(text: str, intent: str, confidence: float, extraction: nlu.Extraction, pack: Pack,
+               model_values: Mapping[str, Any] | None = None, notes: list[str] | None = None) -> Reading:
+    """Deterministic findings, completed by the model's values where they pass the pack's validators."""
+    found = {k: v for k, v in extraction.attributes().items() if k in pack.attributes}
+    rejected = [Rejected(attr, str(pack.mask_value(attr, raw)), reason)
+                for attr, raw, reason in extraction.rejected() if attr in pack.attributes]
+    for name, value in (model_values or {}).items():
+        attribute = pack.attributes.get(name)
+        if attribute is None or value in (None, ""):
+            continue
+        try:
+            accepted = attribute.validate(value)
+            if accepted is None:  # the validator found nothing there (e.g. no digits at all)
+                continue
+        except (ValueError, TypeError) as exc:
+            reason = getattr(exc, "reason", type(exc).__name__)
+            shown = _mask_safely(pack, name, value)
+            if notes is not None:
+                notes.append(f"{name} {shown!r} rejected by validation ({reason})")
+            if name not in found:
+                rejected.append(Rejected(name, str(shown), reason))
+            continue
+        # A value the deterministic pass did not see stays only if valid (above).
+        if found.get(name) in (None, ""):
+            found[name] = accepted
+    return Reading(text, intent, confidence, found, tuple(rejected), extraction.confirmation)
+
+
+def _mask_safely(pack: Pack, name: str, value: Any) -> Any:
+    try:
+        return pack.mask_value(name, value)
+    except (ValueError, TypeError):
+        return "***"
+
+
+# ---------------------------------------------------------------------- the record
+
+
+def state_view(state: JourneyState, pack: Pack | None = None) -> dict[str, Any]:
+    """JSON-able state with personal attributes masked (UI, CLI ``/state``, evals)."""
+    data = state.to_dict()
+    data["attributes"] = (pack or get_pack()).mask_attributes(state.attributes)
+    return data
+
+
+def finish(ts: TurnState, started: float) -> TurnOutcome:
+    """Freeze the turn: its trace (masked) and what the session persists."""
+    assert ts.after is not None
+    state, reading = ts.after, ts.reading
+    codes = list(state.replies)
+    trace = TurnTrace(
+        customer_text=mask_pii(ts.customer_text),
+        system_event=ts.system_event,
+        state_before=ts.state_view(ts.before),
+        state_after=ts.state_view(state),
+        event=EventRecord(ts.event.name, ts.masked(ts.event.attributes)) if ts.event else None,
+        decision=Decision(reading.intent, round(reading.confidence, 3), ts.masked(reading.attributes),
+                          tuple({"attribute": r.attribute, "masked": r.masked, "reason": r.reason}
+                                for r in reading.rejected)) if reading else None,
+        emotion=ts.emotion or None,
+        calls=tuple(ts.calls),
+        tool_calls=tuple(ToolCall(**json_safe(r.to_dict())) for r in ts.tool_results),
+        retrieved=tuple(Retrieval(h["faq_id"], h["question"], h["score"]) for h in ts.retrieved),
+        guard=GuardVerdict(ts.guard_input, ts.guard_output),
+        media=tuple(ts.media),
+        notes=tuple(ts.notes),
+        prompt_versions=dict(ts.prompt_versions),
+        message_codes=tuple(codes),
+        replies=tuple(mask_pii(r) for r in ts.replies),
+        cost_usd=ts.usage.cost_usd,
+        input_tokens=ts.usage.input_tokens,
+        output_tokens=ts.usage.output_tokens,
+        errors=tuple(ts.errors),
+        guard_violations=tuple(ts.violations),
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.customer_text, trace=trace,
+                       usage=ts.usage, errors=list(ts.errors), message_codes=codes,
+                       guard_violations=list(ts.violations),
+                       tool_calls=[json_safe(r.to_dict()) for r in ts.tool_results], media=list(ts.media))
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON types (Decimals as strings)."""
+    return json.loads(json.dumps(value, default=lambda v: str(v) if isinstance(v, Decimal) else repr(v)))
+
+
+def mask_deep(value: Any, pack: Pack) -> Any:
+    """Deep copy with personal attributes masked by name and PII masked inside text (for traces)."""
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, Mapping):
+        return {k: (pack.mask_value(k, v) if k in pack.attributes and v else mask_deep(v, pack))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_deep(v, pack) for v in value]
+    return value
