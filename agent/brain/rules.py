@@ -89,4 +89,4 @@ def _free_text(text: str, context: dict[str, Any]) -> str:
     hits = search(text, k=1, pack_dir=context.get("pack_dir") or None) if text.strip() else []
     if hits and hits[0].score > 0:
         return hits[0].answer
-    return "Olá! Sou o assistente virtual do FGTS (local/rules, offline). Como posso ajudar?"
+    return "Olá! Sou o assistente virtual (local/rules, offline). Como posso ajudar?"
