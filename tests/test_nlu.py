@@ -254,3 +254,55 @@ def test_cpf_dictated_with_pauses_as_a_transcript_writes_it(text: str) -> None:
 def test_money_with_decimal_comma_is_not_a_cpf() -> None:
     found = nlu.extract("tenho R$ 3.456,78 de saldo", "cpf")
     assert found.cpf is None and not found.cpf_candidates and found.balance == 3456.78
+
+
+# -- e-mail addresses (generic: any pack that declares an ``email`` attribute gets them) ----------
+
+
+@pytest.mark.parametrize(("text", "expecting", "email"), [
+    ("meu email é maria.souza@gmail.com", None, "maria.souza@gmail.com"),
+    ("Maria.Souza@Gmail.com.", "email", "maria.souza@gmail.com"),
+    ("pode mandar pra <joao_p+ccb@hotmail.com>, obrigado", None, "joao_p+ccb@hotmail.com"),
+    ("maria ponto souza arroba gmail ponto com", "email", "maria.souza@gmail.com"),
+    ("é ana underline lima arroba uol ponto com ponto br", "email", "ana_lima@uol.com.br"),
+])
+def test_email_found_and_normalised(text: str, expecting: str | None, email: str) -> None:
+    found = nlu.extract(text, expecting)
+    assert found.email == email and found.attributes()["email"] == email
+    assert not found.rejected() and found.has_data
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("maria.souza@gmail", "domain"),
+    ("maria.souza@gmial.com", "domain_typo"),
+    ("maria.souza@gmail.con", "tld_typo"),
+    ("joão@gmail.com", "accent"),
+    ("maria.souza.gmail.com", "missing_at"),  # only while an e-mail is expected
+])
+def test_email_rejected_with_the_failed_check(text: str, reason: str) -> None:
+    found = nlu.extract(text, "email")
+    assert found.email is None and "email" not in found.attributes()
+    assert found.rejected() == [("email", text.lower(), reason)] and found.has_data
+    assert text.lower() not in found.invalid_emails[0].masked  # never shown in clear in a trace
+
+
+def test_an_address_without_at_is_only_read_when_an_email_is_expected() -> None:
+    assert not nlu.extract("maria.souza.gmail.com").email_candidates
+
+
+def test_the_address_is_not_read_as_a_name_a_no_or_a_cpf() -> None:
+    found = nlu.extract("manda pra joao.nao.12345678909@hotmail.com", "name")
+    assert found.email == "joao.nao.12345678909@hotmail.com"
+    assert found.confirmation is None and found.cpf is None and not found.cpf_candidates and found.name is None
+
+
+def test_texts_without_an_address_extract_as_before() -> None:
+    found = nlu.extract("sou a Ana Souza, cpf 073.602.846-35, nasci em julho", "name")
+    assert (found.name, found.cpf, found.birth_month, found.email, found.email_candidates) == \
+        ("Ana Souza", "07360284635", 7, None, ())
+    assert "email" not in found.attributes()
+
+
+def test_an_address_is_one_word_for_the_classifier() -> None:
+    assert nlu.normalize("meu email é maria.souza@gmail.com") == "meu email e email"
+    assert nlu.normalize("oi @fulano") == "oi fulano"

@@ -6,7 +6,8 @@ Two jobs, no model and no network:
   SQLite FTS5 (BM25, prefix match) for words plus character trigrams for typos, after a
   WhatsApp-aware normalisation (accents, "oiii", "vc", "qro", numbers turned into markers);
 * attribute extraction by validators: CPF (punctuated, bare, spaced, spelled out; check digits via
-  :mod:`agent.br.cpf`), full name, birth month / date, yes/no, FGTS balance.
+  :mod:`agent.br.cpf`), full name, birth month / date, yes/no, FGTS balance, e-mail address (typed or
+  dictated; checks via :mod:`agent.br.email`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from agent.br import cpf as cpf_rules
+from agent.br import email as email_rules
 from agent.br.calendar import MONTH_KEYS, MONTH_NAMES
 
 from agent.config import DEFAULT_PACK_DIR  # noqa: E402
@@ -106,6 +108,7 @@ def normalize(text: str) -> str:
     for emoji, word in _EMOJI.items():
         text = text.replace(emoji, word)
     text = words_to_digits(strip_accents(text.lower()))
+    text = email_rules.EMAIL_IN_TEXT.sub(lambda m: " email " if re.search(r"\w@\w", m.group(0)) else m.group(0), text)
     text = _DATE.sub(" numdata ", text)
 
     def digits_marker(match: re.Match[str]) -> str:
@@ -273,6 +276,21 @@ class CpfCandidate:
 
 
 @dataclass(frozen=True)
+class EmailCandidate:
+    """An e-mail address found in the text; ``reason`` is ``ok`` or the failed check (``agent.br.email``)."""
+
+    raw: str
+    address: str
+    valid: bool
+    reason: str
+
+    @property
+    def masked(self) -> str:
+        """Masked form safe for logs and replies (``ma***@gmail.com``)."""
+        return email_rules.mask(self.address)
+
+
+@dataclass(frozen=True)
 class Extraction:
     """Attributes found in one message. Only validated values become attributes."""
 
@@ -283,31 +301,40 @@ class Extraction:
     birth_date: str | None = None
     confirmation: str | None = None  # "yes" | "no"
     balance: float | None = None
+    email: str | None = None
+    email_candidates: tuple[EmailCandidate, ...] = ()
 
     @property
     def invalid_cpfs(self) -> tuple[CpfCandidate, ...]:
         """Candidates that failed validation (the engine says which check failed)."""
         return tuple(c for c in self.cpf_candidates if not c.valid)
 
+    @property
+    def invalid_emails(self) -> tuple[EmailCandidate, ...]:
+        """E-mail addresses that failed validation (missing "@", typo in the domain…)."""
+        return tuple(c for c in self.email_candidates if not c.valid)
+
     def attributes(self) -> dict[str, Any]:
-        """The journey attributes found: name, cpf, birth_month, birth_date, balance."""
+        """The journey attributes found: name, cpf, birth_month, birth_date, balance, email."""
         values = {
             "name": self.name,
             "cpf": self.cpf,
             "birth_month": self.birth_month,
             "birth_date": self.birth_date,
             "balance": self.balance,
+            "email": self.email,
         }
         return {k: v for k, v in values.items() if v is not None}
 
     def rejected(self) -> list[tuple[str, str, str]]:
         """``(attribute, value as found, reason)`` for every value that failed validation."""
-        return [("cpf", c.digits, c.reason) for c in self.invalid_cpfs]
+        return [("cpf", c.digits, c.reason) for c in self.invalid_cpfs] + \
+            [("email", c.address, c.reason) for c in self.invalid_emails]
 
     @property
     def has_data(self) -> bool:
-        """True when a journey attribute (or an invalid CPF attempt) was found."""
-        return bool(self.attributes()) or bool(self.invalid_cpfs)
+        """True when a journey attribute (or an invalid CPF or e-mail attempt) was found."""
+        return bool(self.attributes()) or bool(self.invalid_cpfs) or bool(self.invalid_emails)
 
 
 def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
@@ -505,12 +532,30 @@ def _balance(plain: str) -> float | None:
     return None
 
 
-def extract(text: str, expecting: str | None = None) -> Extraction:
-    """Extract CPF, name, birth month/date, yes/no and balance from one message.
+def _find_emails(text: str, expecting: bool) -> tuple[list[EmailCandidate], str]:
+    """E-mail candidates in ``text`` (typed or dictated) and the text with them blanked out."""
+    spoken = email_rules.spoken_to_symbols(text)
+    source = spoken if spoken != text else text
+    found: list[EmailCandidate] = []
+    blanked = source
+    for raw, (start, end) in email_rules.find(source, expecting=expecting):
+        address = email_rules.normalize(raw)
+        reason = email_rules.problem(address)
+        found.append(EmailCandidate(raw, address, reason is None, reason or "ok"))
+        blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+    return found, blanked
 
-    ``expecting`` is the attribute the agent just asked for ("name", "cpf", "birth_month");
+
+def extract(text: str, expecting: str | None = None) -> Extraction:
+    """Extract CPF, name, birth month/date, yes/no, balance and e-mail from one message.
+
+    ``expecting`` is the attribute the agent just asked for ("name", "cpf", "birth_month", "email");
     it lets a bare answer ("Maria Souza", "5") count without a cue word.
     """
+    emails, without_emails = _find_emails(text, expecting == "email")
+    if emails:
+        # The address is read; its letters and digits must not pass for a name, a CPF or a "não".
+        text = without_emails
     converted = words_to_digits(text)
     plain = words_to_digits(strip_accents(text.lower()))
     # Dates go first so "12/05/1990" never looks like part of a CPF.
@@ -531,6 +576,8 @@ def extract(text: str, expecting: str | None = None) -> Extraction:
         birth_date=birth_date,
         confirmation=_confirmation(rest),
         balance=_balance(_DATE.sub(" ", rest)),
+        email=next((c.address for c in emails if c.valid), None),
+        email_candidates=tuple(emails),
     )
 
 
