@@ -1,5 +1,6 @@
-"""FGTS consultation API simulator (stdlib only). See sandbox/README.md."""
+"""FGTS consultation API simulator, and the contrato pack's contract endpoints (stdlib only). See sandbox/README.md."""
 
+from sandbox.contrato import CONTRACT_FIXTURES, Contract, ccb_body, contract_for, contrato_body, quitacao_body
 from sandbox.fixtures import DESCRIPTIONS, FAULTS, FIXTURES, Profile, profile_for
 from sandbox.server import (
     RequestRecord,
@@ -11,6 +12,8 @@ from sandbox.server import (
 )
 
 __all__ = [
+    "CONTRACT_FIXTURES",
+    "Contract",
     "DESCRIPTIONS",
     "FAULTS",
     "FIXTURES",
@@ -18,8 +21,12 @@ __all__ = [
     "RequestRecord",
     "SandboxConfig",
     "SandboxServer",
+    "ccb_body",
     "consulta_body",
+    "contract_for",
+    "contrato_body",
     "profile_for",
+    "quitacao_body",
     "shared_sandbox_url",
     "start_sandbox",
 ]

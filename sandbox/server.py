@@ -1,9 +1,12 @@
 """The FGTS consultation API simulator: a stdlib HTTP server (no dependency beyond the stdlib).
 
-Endpoints: ``GET /consulta?cpf=``, ``GET /health``, ``GET /openapi.json``, ``GET /docs``.
+Endpoints: ``GET /consulta?cpf=``, the contract endpoints of the contrato pack
+(``GET /contrato?cpf=``, ``GET /contrato/quitacao?cpf=``, ``GET|POST /contrato/ccb?cpf=&email=``;
+see ``sandbox/contrato.py``), ``GET /health``, ``GET /openapi.json``, ``GET /docs``.
 Faults for tests come from four places, strongest first: the ``fail``/``delay_ms`` query
 parameters, the ``X-Sandbox-Fail``/``X-Sandbox-Delay-Ms`` headers, the server's
-``SandboxConfig`` (constructor arguments, mutable at run time), and fixture CPFs.
+``SandboxConfig`` (constructor arguments, mutable at run time), and fixture CPFs; they apply to
+every API endpoint (``/consulta`` and ``/contrato…``), never to ``/health`` or the docs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from agent.br.cpf import digits, format_cpf, is_valid, mask
 from agent.config import PROJECT_ROOT
 from agent.core.pack import import_pack_module
+from sandbox.contrato import CONTRACT_DESCRIPTIONS, CONTRACT_FIXTURES, CONTRACT_TODAY, ccb_body, contrato_body, quitacao_body
 from sandbox.fixtures import (
     CODE_ELIGIBLE,
     CODE_INTERNAL_ERROR,
@@ -61,6 +66,8 @@ class SandboxConfig:
     advance_years: int = DEFAULT_ADVANCE_YEARS
     monthly_rate: Decimal = DEFAULT_MONTHLY_RATE
     max_instalment: Decimal | None = None
+    # The contract endpoints' "today": fixed, so instalments paid/open and quotes are repeatable.
+    contract_today: date = CONTRACT_TODAY
 
     def __post_init__(self) -> None:
         if self.fail is not None and self.fail not in FAULTS:
@@ -158,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         routes: dict[str, Callable[[dict[str, str]], None]] = {
             "/consulta": self._consulta,
+            "/contrato": lambda q: self._api(q, lambda: contrato_body(q.get("cpf", ""), self._today())),
+            "/contrato/quitacao": lambda q: self._api(q, lambda: quitacao_body(q.get("cpf", ""), self._today())),
+            "/contrato/ccb": self._ccb,
             "/health": lambda q: self._json(HTTPStatus.OK, {"status": "ok"}),
             "/openapi.json": lambda q: self._json(HTTPStatus.OK, openapi()),
             "/docs": lambda q: self._send(HTTPStatus.OK, docs_html().encode(), "text/html; charset=utf-8"),
@@ -173,6 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "description": "Rota não encontrada",
                     "endpoints": [
                         "/consulta?cpf=",
+                        "/contrato?cpf=",
+                        "/contrato/quitacao?cpf=",
+                        "/contrato/ccb?cpf=&email=",
                         "/health",
                         "/openapi.json",
                         "/docs",
@@ -182,7 +195,39 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route(query)
 
+    def do_POST(self) -> None:
+        # Only the CCB copy is an action; its parameters may come in the query, a JSON or a form body.
+        self._log_cpf, self._log_fault = None, None
+        self._generation = self.server.sandbox.generation
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        length = _int(self.headers.get("Content-Length")) or 0
+        raw = self.rfile.read(length) if length else b""
+        try:
+            if raw and "json" in (self.headers.get("Content-Type") or ""):
+                body = json.loads(raw)
+                query.update({str(k): str(v) for k, v in (body.items() if isinstance(body, dict) else ())})
+            elif raw:
+                query.update({k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()})
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            self._json(HTTPStatus.BAD_REQUEST, {"code": 400, "description": "Corpo da requisição inválido"})
+            return
+        if (url.path.rstrip("/") or "/") != "/contrato/ccb":
+            self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"code": 405, "description": "Use GET nesta rota"})
+            return
+        self._ccb(query)
+
+    def _today(self) -> date:
+        return self.server.sandbox.config.contract_today
+
+    def _ccb(self, query: dict[str, str]) -> None:
+        self._api(query, lambda: ccb_body(query.get("cpf", ""), query.get("email", ""), self._today()))
+
     def _consulta(self, query: dict[str, str]) -> None:
+        self._api(query, lambda: consulta_body(query.get("cpf", ""), self.server.sandbox.config))
+
+    def _api(self, query: dict[str, str], answer: Callable[[], tuple[int, dict[str, Any]]]) -> None:
+        """One API request: delay, faults (query > header > config > fixture CPF), then ``answer()``."""
         sandbox = self.server.sandbox
         cpf = query.get("cpf", "")
         self._log_cpf = mask(cpf) if cpf else None
@@ -208,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault:
             self._serve_fault(fault)
         else:
-            self._json(*consulta_body(cpf, sandbox.config))
+            self._json(*answer())
 
     def _serve_fault(self, fault: str) -> None:
         if fault == "500":
@@ -256,8 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, status: int) -> None:
         path = urlsplit(self.path).path.rstrip("/") or "/"
-        self.server.sandbox.record(RequestRecord("GET", path, self._log_cpf, int(status), self._log_fault),
-                                   generation=self._generation)
+        self.server.sandbox.record(RequestRecord(self.command or "GET", path, self._log_cpf, int(status),
+                                                 self._log_fault), generation=self._generation)
 
 
 def _int(value: str | None) -> int | None:
@@ -313,6 +358,10 @@ class SandboxServer:
     def consultas(self) -> list[RequestRecord]:
         """Only the ``/consulta`` requests."""
         return [r for r in self.requests if r.path == "/consulta"]
+
+    def contratos(self) -> list[RequestRecord]:
+        """Only the contract requests (``/contrato``, ``/contrato/quitacao``, ``/contrato/ccb``)."""
+        return [r for r in self.requests if r.path.startswith("/contrato")]
 
     def reset(self) -> None:
         """Forget requests, flaky state and the ``fail_times`` counter (config is kept).
@@ -433,15 +482,44 @@ def shared_sandbox_url() -> str:
 def openapi() -> dict[str, Any]:
     """OpenAPI 3 description of the simulator, with every code."""
     codes = "\n".join(f"- `{code}`: {text}" for code, text in sorted(DESCRIPTIONS.items()))
+    contract_codes = "\n".join(f"- `{code}`: {text}" for code, text in sorted(CONTRACT_DESCRIPTIONS.items()))
+    cpf_param = {"name": "cpf", "in": "query", "required": True, "schema": {"type": "string"},
+                 "example": "200.100.001-43", "description": "11 digits, punctuation optional"}
+    email_param = {"name": "email", "in": "query", "required": True, "schema": {"type": "string"},
+                   "example": "maria.souza@gmail.com",
+                   "description": "where to send the copy: must be the e-mail registered in the contract"}
+    contract_paths = {
+        "/contrato": {"get": {
+            "summary": "The CPF's FGTS-advance contract: status, instalments paid and open, amounts",
+            "parameters": [cpf_param],
+            "responses": {"200": {"description": "code 200 active, 804 active with an instalment in arrears, "
+                                                 "803 settled, 801 no contract"},
+                          "400": {"description": "code 400: invalid CPF"}}}},
+        "/contrato/quitacao": {"get": {
+            "summary": "Early-settlement quote (open instalments discounted at the contract rate, no fee)",
+            "parameters": [cpf_param],
+            "responses": {"200": {"description": "code 200 quote (valor_quitacao, desconto, valido_ate), "
+                                                 "803 settled, 801 no contract"},
+                          "400": {"description": "code 400: invalid CPF"}}}},
+        "/contrato/ccb": {op: {
+            "summary": "Send the CCB's second copy (PDF) to the e-mail registered in the contract",
+            "parameters": [cpf_param, email_param],
+            "responses": {"200": {"description": "code 200 sent (protocolo), 805 not the registered e-mail, "
+                                                 "801 no contract"},
+                          "400": {"description": "code 400 invalid CPF, 802 invalid e-mail"}}}
+            for op in ("get", "post")},
+    }
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "FGTS consultation API (sandbox)",
             "version": "1.0",
             "description": "Deterministic simulator of the FGTS saque-aniversário consultation. "
-            "Body `code` values:\n" + codes,
+            "Body `code` values:\n" + codes + "\n\nContract endpoints (`/contrato…`), body `code` values:\n"
+            + contract_codes,
         },
         "paths": {
+            **contract_paths,
             "/consulta": {
                 "get": {
                     "summary": "Consult a CPF's saque-aniversário situation",
@@ -511,6 +589,13 @@ def docs_html() -> str:
         f"<td>{p.balance}</td><td>{html.escape(p.note)}</td></tr>"
         for cpf, p in FIXTURES.items()
     )
+    contract_codes = "".join(f"<tr><td>{c}</td><td>{html.escape(d)}</td></tr>"
+                             for c, d in sorted(CONTRACT_DESCRIPTIONS.items()))
+    contracts = "".join(
+        f"<tr><td><code>{format_cpf(cpf)}</code></td><td>{html.escape(c.number or '—')}</td>"
+        f"<td>{html.escape(c.email)}</td><td>{html.escape(c.note)}</td></tr>"
+        for cpf, c in CONTRACT_FIXTURES.items()
+    )
     return f"""<!doctype html><html lang="pt-BR"><meta charset="utf-8"><title>FGTS sandbox</title>
 <h1>FGTS consultation API — sandbox</h1>
 <p><code>GET /consulta?cpf=073.602.846-35</code> · <code>GET /health</code> ·
@@ -519,6 +604,10 @@ def docs_html() -> str:
 <h2>Fixture CPFs</h2><table border=1><tr><th>CPF</th><th>code</th><th>fault</th><th>balance</th><th>note</th></tr>
 {fixtures}</table>
 <p>Any other valid CPF: deterministic rule on sha256 of its digits (see sandbox/README.md).</p>
+<h2>Contract endpoints</h2><p><code>GET /contrato?cpf=</code> ·
+<code>GET /contrato/quitacao?cpf=</code> · <code>GET|POST /contrato/ccb?cpf=&amp;email=</code>
+(today = {CONTRACT_TODAY.isoformat()})</p><table border=1><tr><th>code</th><th>description</th></tr>{contract_codes}</table>
+<table border=1><tr><th>CPF</th><th>contract</th><th>registered e-mail</th><th>note</th></tr>{contracts}</table>
 <h2>Fault controls</h2><p>Query <code>delay_ms</code>, <code>fail</code>={"|".join(FAULTS)};
 headers <code>X-Sandbox-Delay-Ms</code>, <code>X-Sandbox-Fail</code>; server config / environment
 <code>SANDBOX_DELAY_MS</code>, <code>SANDBOX_FAIL</code>.</p></html>"""
