@@ -22,7 +22,8 @@ import streamlit as st
 
 import agent
 import evals
-from agent import AgentSession, Attachment, TurnTrace, format_money, list_conversations, whatsapp_markdown
+from agent import AgentSession, Attachment, TurnTrace, format_money, list_conversations
+from app_pages.ui import whatsapp_markdown
 
 settings = st.session_state.settings
 AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]

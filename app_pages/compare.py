@@ -17,8 +17,8 @@ from agent import (
     load_pack,
     models_for_role,
     pack_variant,
-    whatsapp_markdown,
 )
+from app_pages.ui import whatsapp_markdown
 
 settings = st.session_state.settings
 DEFAULT_SCRIPT = """oi || tudo bem? || quero antecipar meu fgts

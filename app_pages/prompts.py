@@ -10,13 +10,13 @@ from agent import (
     Store,
     count_tokens_offline,
     diff_lines,
-    highlight_variables,
     load_pack,
     placeholders,
     render_text,
     sample_values,
     text_hash,
 )
+from app_pages.ui import highlight_variables
 
 settings = st.session_state.settings
 pack = load_pack(settings.pack_dir)

@@ -12,7 +12,6 @@ from agent.analytics.prompt_versions import (
     count_tokens_offline,
     current_versions,
     diff_lines,
-    highlight_variables,
     render_text,
     sample_values,
     text_hash,
@@ -59,12 +58,6 @@ def test_write_back_changes_the_live_file_and_its_hash(versions: PromptVersions,
 
 
 def test_editor_helpers() -> None:
-    html = highlight_variables("Oi $name, <b> R$ 500 e ${step} $novo", known={"name", "step"},
-                               globals_={"step"})
-    assert '<span class="var">$name</span>' in html
-    assert '<span class="var-global">${step}</span>' in html
-    assert '<span class="var-missing">$novo</span>' in html
-    assert "&lt;b&gt;" in html and "R$ 500" in html
     rendered, missing = render_text("Oi $name, $falta", {"name": "Maria"})
     assert (rendered, missing) == ("Oi Maria, $falta", ["falta"])
     patch = diff_lines("a\nb\n", "a\nc\n", "v1", "v2")

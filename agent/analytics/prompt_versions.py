@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import html
 import shutil
 import tempfile
 import uuid
@@ -164,20 +163,6 @@ def render_text(text: str, values: dict[str, Any]) -> tuple[str, list[str]]:
     return _Template(text).safe_substitute({k: "" if v is None else str(v) for k, v in values.items()}), missing
 
 
-def highlight_variables(text: str, known: set[str] | frozenset[str] = frozenset(),
-                        globals_: set[str] | frozenset[str] = frozenset()) -> str:
-    """HTML of ``text`` with each ``$var`` in a span: class ``var-global``, ``var`` or ``var-missing``."""
-
-    def mark(match: Any) -> str:
-        name = match.group("named") or match.group("braced")
-        if not name:
-            return match.group(0)
-        css = "var-global" if name in globals_ else ("var" if not known or name in known else "var-missing")
-        return f'<span class="{css}">{match.group(0)}</span>'
-
-    return _Template.pattern.sub(mark, html.escape(text, quote=False))
-
-
 def diff_lines(old: str, new: str, old_name: str = "before", new_name: str = "after") -> str:
     """Unified diff of two prompt texts (empty when equal)."""
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
@@ -225,5 +210,5 @@ def sample_values(variables: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 __all__ = [
     "PromptVersions", "text_hash", "count_tokens_offline", "current_versions", "diff_lines", "file_name",
-    "highlight_variables", "pack_variant", "prompt_versions", "render_text", "sample_values",
+    "pack_variant", "prompt_versions", "render_text", "sample_values",
 ]
