@@ -571,7 +571,8 @@ def _chain(error: errors.GatewayError, cause: BaseException) -> errors.GatewayEr
 def _supports_response_format(model: str) -> bool:
     try:
         return bool(litellm.supports_response_schema(model=model)) or model.startswith(("gpt-", "openai/"))
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001  (a model LiteLLM does not know: the prompt asks for JSON anyway)
+        log.debug("no response_format for %s: %s", model, exc)
         return False
 
 
@@ -581,7 +582,8 @@ def count_tokens(model: str, *, messages: Sequence[Mapping[str, Any]] | None = N
         if messages is not None:
             return int(litellm.token_counter(model=model, messages=[dict(m) for m in messages]))
         return int(litellm.token_counter(model=model, text=text or ""))
-    except Exception:  # noqa: BLE001  (unknown model → cl100k via gpt-3.5)
+    except Exception as exc:  # noqa: BLE001  (unknown model → cl100k via gpt-3.5)
+        log.debug("no tokenizer for %s, counting with gpt-3.5-turbo's: %s", model, exc)
         if messages is not None:
             return int(litellm.token_counter(model="gpt-3.5-turbo", messages=[dict(m) for m in messages]))
         return int(litellm.token_counter(model="gpt-3.5-turbo", text=text or ""))
