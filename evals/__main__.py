@@ -1,13 +1,14 @@
 """``python -m evals``: replay golden conversations, list runs, diff them, write reports.
 
-  run [SUITE]        replay the goldens (default evals/golden/) on the configured models
+  run [SUITE]        replay the goldens on the configured models (default: the configured pack's,
+                     evals/golden/<pack>/ if it exists, else evals/golden/ — PACK_DIR picks the pack)
                      --tag/--id filter · --config FILE|SPEC (repeatable) · --sweep ROLE=M1,M2
                      --concurrency N · --junit/--html/--json PATH · --baseline RUN|latest
                      exit 1 on any failure or on a regression against the baseline
-  list               runs (default), --cases [SUITE], --scorers, --personas
+  list               runs (default), --cases [SUITE] (default: the pack's), --scorers, --personas
   diff RUN_A RUN_B   newly failing / passing, cost and latency change (exit 1 if anything newly fails)
   report RUN         --html/--junit/--json PATH (RUN may be "latest")
-  validate [SUITE]   check every golden file (errors as file:line)
+  validate [SUITE]   check every golden file (default: all of evals/golden/, subfolders too; file:line)
   simulate PERSONA   a simulated customer (judge role) talks to the agent; --save writes a golden
 
 A config SPEC is "label:decision=gpt-4o-mini,conversation=gpt-4o@0.3" (label, @temperature optional).
@@ -30,6 +31,15 @@ def _settings() -> Any:
     return load_settings()
 
 
+def _suite(args: argparse.Namespace, settings: Any | None = None) -> Path:
+    """The suite named on the command line, else the configured pack's goldens."""
+    from evals.cases import suite_for_pack
+
+    if args.suite:
+        return Path(args.suite)
+    return suite_for_pack((settings or _settings()).pack_dir)
+
+
 def _progress(stream: Any) -> Any:
     """A one-line progress bar on a terminal, one line per case otherwise."""
     started = time.perf_counter()
@@ -49,6 +59,13 @@ def _progress(stream: Any) -> Any:
         stream.flush()
 
     return show
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _write(path: str | None, text: str) -> None:
@@ -81,7 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evals.runner import run_suite
 
     settings = _settings()
-    cases = load_suite(args.suite, tags=args.tag or (), ids=args.id or ())
+    suite = _suite(args, settings)
+    cases = load_suite(suite, tags=args.tag or (), ids=args.id or ())
     if not cases:
         print("No goldens match the filters.", file=sys.stderr)
         return 2
@@ -89,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Replaying {len(cases)} golden(s) × {max(1, len(configs))} config(s), concurrency {args.concurrency}…",
           file=sys.stderr)
     run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
-                    suite=str(args.suite or "evals/golden"), save=not args.no_save,
+                    suite=str(args.suite or _relative(suite)), save=not args.no_save,
                     progress=None if args.quiet else _progress(sys.stderr))
     print(text_matrix(run, bar=args.bar))
     failures = text_failures(run)
@@ -135,7 +153,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.cases:
         from evals.cases import load_suite
 
-        for case in load_suite(args.suite):
+        for case in load_suite(_suite(args)):
             print(f"{case.id:<40} {len(case.turns):>2} turns {case.expectation_count:>3} checks  [{', '.join(case.tags)}]")
         return 0
     from evals.history import open_store
@@ -182,10 +200,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from evals.cases import golden_files, validate_suite
 
-    errors = validate_suite(args.suite)
+    files = golden_files(args.suite, recursive=not args.suite)
+    errors = [e for f in files for e in validate_suite(f)]
     for error in errors:
         print(error)
-    print(f"{len(golden_files(args.suite)) - len(errors)} valid, {len(errors)} invalid", file=sys.stderr)
+    print(f"{len(files) - len(errors)} valid, {len(errors)} invalid", file=sys.stderr)
     return 1 if errors else 0
 
 

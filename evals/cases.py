@@ -458,12 +458,24 @@ def load_case(path: Path | str) -> Case:
     return parse_case(parse_yaml(text, path), path)
 
 
-def golden_files(suite: Path | str | None = None) -> list[Path]:
-    """The ``*.yaml``/``*.yml`` files of a suite folder (or one file), sorted."""
+def golden_files(suite: Path | str | None = None, *, recursive: bool = False) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files of a suite folder (or one file), sorted; ``recursive`` adds its
+    subfolders (``evals/golden/<pack>/``: another pack's goldens)."""
     root = Path(suite) if suite else GOLDEN_DIR
     if root.is_file():
         return [root]
-    return sorted([*root.glob("*.yaml"), *root.glob("*.yml")])
+    pattern = "**/*" if recursive else "*"
+    return sorted([*root.glob(f"{pattern}.yaml"), *root.glob(f"{pattern}.yml")])
+
+
+def suite_for_pack(pack_dir: Path | str | None = None) -> Path:
+    """A pack's own goldens: ``evals/golden/<pack folder>/`` when that folder exists, else
+    ``evals/golden`` itself (the default pack's goldens live at the top level)."""
+    if pack_dir is not None:
+        folder = GOLDEN_DIR / Path(pack_dir).name
+        if folder.is_dir():
+            return folder
+    return GOLDEN_DIR
 
 
 def load_suite(suite: Path | str | None = None, *, tags: Sequence[str] = (), ids: Sequence[str] = (),

@@ -132,6 +132,7 @@ class _Resources:
 
     def engine(self, config: RunConfig, settings: Settings, case: Case) -> Any:
         from agent.core.engine import Engine
+        from agent.core.pack import get_pack
 
         gateway = self.gateway(config, settings)
         with self._lock:
@@ -140,7 +141,8 @@ class _Resources:
                 base = self._engines[config.label] = Engine(settings, gateway)
         if not case.api_responses and settings.engine_key() == base.settings.engine_key():
             return base  # models and temperatures are per call: the configuration's engine serves the case
-        tools = base.pack.tool_registry(settings, fixed_responses=case.api_responses or None)
+        # The case's own pack (a golden's ``pack:``), not the configuration's: its tools and API.
+        tools = get_pack(settings.pack_dir).tool_registry(settings, fixed_responses=case.api_responses or None)
         knowledge = base.knowledge if settings.pack_dir == base.settings.pack_dir else None
         return Engine(settings, gateway, tools=tools, knowledge=knowledge)
 

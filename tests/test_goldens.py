@@ -1,4 +1,5 @@
-"""Every golden conversation in evals/golden/ is a pytest item, replayed on local/rules.
+"""Every golden conversation in evals/golden/ (and its pack subfolders, evals/golden/<pack>/) is a
+pytest item, replayed on local/rules.
 
 The goldens are the regression net of the journey logic: a failing one prints each failing
 expectation as the runner's reason sentence, with the golden's file and line.
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from evals.cases import golden_files, load_case
+from evals.cases import GOLDEN_DIR, golden_files, load_case
 from evals.runner import RunConfig, _Resources, run_case
 
-GOLDENS = golden_files()
+GOLDENS = golden_files(recursive=True)
 RULES = RunConfig(label="local/rules")
 
 
@@ -36,7 +37,7 @@ def test_there_are_enough_goldens() -> None:
     assert len(GOLDENS) >= 30
 
 
-@pytest.mark.parametrize("path", GOLDENS, ids=[p.stem for p in GOLDENS])
+@pytest.mark.parametrize("path", GOLDENS, ids=[p.relative_to(GOLDEN_DIR).with_suffix("").as_posix() for p in GOLDENS])
 def test_golden(path: Path, golden_env) -> None:
     settings, resources = golden_env
     case = load_case(path)
