@@ -12,11 +12,11 @@ from agent.core.engine import deterministic_reading
 from agent.core.pack import get_pack
 from agent.core.journey import Event, JourneyError, JourneyState
 
-J = jm.load_journey()
 FULL = {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}
 FIN = "finalizer_message_template"
 REENGAGE = "reengagement_message_template"
 PACK = get_pack()
+J = PACK.journey  # with the pack's validators
 
 
 def to_event(text: str, step: str, expecting: str | None = None) -> Event:
@@ -160,7 +160,7 @@ def test_table_covers_every_step_and_event_of_the_yaml() -> None:
 @pytest.mark.parametrize(("step", "event"), CASES)
 def test_transition_table(step: str, event: str) -> None:
     before = BASE[step]
-    after = jm.transition(before, event)
+    after = J.transition(before, event)
     assert (after.step, list(after.replies)) == expected(step, event)
     assert after.last_event == event
     assert before.step == step  # the input state is never mutated
@@ -172,11 +172,11 @@ def test_transition_table(step: str, event: str) -> None:
 
 def test_faq_never_changes_the_step() -> None:
     for step, base in BASE.items():
-        assert jm.transition(base, "faq").step == step
+        assert J.transition(base, "faq").step == step
 
 
 def test_no_personal_data_is_kept_before_opt_in() -> None:
-    s = jm.transition(BASE["optin"], Event("provide_data", {"cpf": "07360284635", "name": "Ana"}))
+    s = J.transition(BASE["optin"], Event("provide_data", {"cpf": "07360284635", "name": "Ana"}))
     assert dict(s.attributes) == {} and s.step == "optin"
 
 
@@ -189,68 +189,68 @@ def test_consent_guard_redirects_even_if_the_yaml_says_otherwise() -> None:
 
 
 def test_data_in_any_order_then_confirmation() -> None:
-    s = jm.transition(jm.transition(jm.initial_state(), "greeting"), "optin_accept")
-    s = jm.transition(s, Event("provide_data", {"birth_month": 5}))
+    s = J.transition(J.transition(J.initial_state(), "greeting"), "optin_accept")
+    s = J.transition(s, Event("provide_data", {"birth_month": 5}))
     assert (s.step, s.replies) == ("collect_data", (13,))  # still asks the name first
-    s = jm.transition(s, Event("provide_data", {"cpf": "073.602.846-35"}))
+    s = J.transition(s, Event("provide_data", {"cpf": "073.602.846-35"}))
     assert s.replies == (13,) and s.attributes["cpf"] == "07360284635"
-    s = jm.transition(s, Event("provide_data", {"name": "Ana Souza"}))
+    s = J.transition(s, Event("provide_data", {"name": "Ana Souza"}))
     assert (s.step, s.replies) == ("confirm_data", (17,))
 
 
 def test_everything_at_once_with_the_consent() -> None:
-    s = jm.transition(BASE["optin"], Event("optin_accept", FULL))
+    s = J.transition(BASE["optin"], Event("optin_accept", FULL))
     assert (s.step, s.replies, s.consent) == ("confirm_data", (12, 17), True)
 
 
 def test_invalid_cpf_never_enters_the_state() -> None:
-    s = jm.transition(BASE["collect_data"], Event("provide_data", {"cpf": "07360284636"}))
+    s = J.transition(BASE["collect_data"], Event("provide_data", {"cpf": "07360284636"}))
     assert "cpf" not in s.attributes
 
 
 def test_three_failures_hand_off_and_replace_the_reply() -> None:
     s = BASE["collect_data"]
-    s = jm.transition(s, "unknown")
-    s = jm.transition(s, Event("cpf_invalid"))
+    s = J.transition(s, "unknown")
+    s = J.transition(s, Event("cpf_invalid"))
     assert (s.step, s.failures) == ("collect_data", 2)
-    s = jm.transition(s, "unknown")
+    s = J.transition(s, "unknown")
     assert (s.step, s.replies, s.handoff, s.previous_step) == ("handoff", (40,), True, "collect_data")
-    back = jm.transition(s, "operator_handback")
+    back = J.transition(s, "operator_handback")
     assert (back.step, back.replies, back.failures) == ("collect_data", (41, 14), 0)
 
 
 def test_progress_resets_the_failure_count() -> None:
-    s = jm.transition(BASE["confirm_data"], "unknown")
+    s = J.transition(BASE["confirm_data"], "unknown")
     assert s.failures == 1
-    assert jm.transition(s, "confirm_yes").failures == 0
+    assert J.transition(s, "confirm_yes").failures == 0
 
 
 def test_refusing_consent_later_erases_the_data() -> None:
-    s = jm.transition(BASE["offer"], "optin_refuse")
+    s = J.transition(BASE["offer"], "optin_refuse")
     assert (s.step, dict(s.attributes), s.consent) == ("optout", {}, False)
 
 
 def test_confirm_no_drops_only_the_cpf() -> None:
-    s = jm.transition(BASE["confirm_data"], "confirm_no")
+    s = J.transition(BASE["confirm_data"], "confirm_no")
     assert dict(s.attributes) == {"name": "Ana Souza", "birth_month": 5}
 
 
 def test_helpers() -> None:
-    assert jm.allowed_tools("eligibility") == ("consultar_fgts",)
-    assert all(not jm.allowed_tools(s) for s in J.steps if s != "eligibility")
-    assert jm.missing_attributes(BASE["collect_data"]) == ("cpf", "birth_month")
-    assert jm.message_code_for("eligibility", "api_not_authorized") == 21
-    assert jm.message_code_for("optin", "faq") == 30
-    assert jm.message_code_for("greeting", "goodbye") is None  # finalizer template
-    assert jm.message_code_for("handoff", "unknown") is None  # silent
-    assert jm.transition(BASE["eligibility"], "api_eligible").message_code == 20
+    assert J.allowed_tools("eligibility") == ("consultar_fgts",)
+    assert all(not J.allowed_tools(s) for s in J.steps if s != "eligibility")
+    assert J.missing_attributes(BASE["collect_data"]) == ("cpf", "birth_month")
+    assert J.message_code_for("eligibility", "api_not_authorized") == 21
+    assert J.message_code_for("optin", "faq") == 30
+    assert J.message_code_for("greeting", "goodbye") is None  # finalizer template
+    assert J.message_code_for("handoff", "unknown") is None  # silent
+    assert J.transition(BASE["eligibility"], "api_eligible").message_code == 20
 
 
 def test_unknown_names_are_clear_errors() -> None:
     with pytest.raises(JourneyError, match="unknown event 'dance'"):
-        jm.transition(BASE["optin"], "dance")
+        J.transition(BASE["optin"], "dance")
     with pytest.raises(JourneyError, match="unknown step 'limbo'"):
-        jm.transition(JourneyState(step="limbo"), "greeting")
+        J.transition(JourneyState(step="limbo"), "greeting")
 
 
 def _raw() -> dict:
@@ -288,7 +288,7 @@ steps:
 
 
 def test_state_round_trips_through_json() -> None:
-    s = jm.transition(BASE["eligibility"], "api_eligible")
+    s = J.transition(BASE["eligibility"], "api_eligible")
     assert JourneyState.from_dict(s.to_dict()) == s
 
 
@@ -298,7 +298,7 @@ def test_journey_is_cached_per_pack() -> None:
 
 def test_walk_with_the_offline_nlu() -> None:
     """greeting → opt-in → FAQ → wrong CPF → right CPF → confirm → 701 → retry → offer → accept."""
-    s = jm.initial_state()
+    s = J.initial_state()
     script = [
         ("oii", None, "optin", 10),
         ("aceito", None, "collect_data", 12),
@@ -309,13 +309,13 @@ def test_walk_with_the_offline_nlu() -> None:
         ("sim", None, "eligibility", None),
     ]
     for text, expecting, step, code in script:
-        s = jm.transition(s, to_event(text, s.step, expecting))
+        s = J.transition(s, to_event(text, s.step, expecting))
         assert (s.step, s.message_code) == (step, code), text
-    s = jm.transition(s, "api_not_authorized")
+    s = J.transition(s, "api_not_authorized")
     assert (s.step, s.message_code) == ("not_authorized", 21)
-    s = jm.transition(s, to_event("pronto, autorizei", s.step))
+    s = J.transition(s, to_event("pronto, autorizei", s.step))
     assert s.step == "eligibility"
-    s = jm.transition(s, "api_eligible")
-    s = jm.transition(s, to_event("quero sim", s.step))
+    s = J.transition(s, "api_eligible")
+    s = J.transition(s, to_event("quero sim", s.step))
     assert (s.step, s.message_code) == ("finalized", 26)
     assert dict(s.attributes) == {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}

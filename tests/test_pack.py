@@ -185,3 +185,13 @@ def test_changing_a_pack_setting_changes_the_answer(settings: Settings) -> None:
 
     five, two = estimate(settings), estimate(settings.with_pack_settings(advance_years=2))
     assert "5 saques anuais" in five and "2 saques anuais" in two
+
+
+def test_no_import_cycles() -> None:
+    """agent → sandbox (through tools.py) and evals.runner ↔ evals.report were cycles; none may come back."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "import_cycles.py")],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

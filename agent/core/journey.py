@@ -469,37 +469,3 @@ def load_journey(pack_dir: str | Path | None = None, validators: Validators | No
     with _lock:
         _cache[key] = (mtime, journey)
     return journey
-
-
-def _default() -> Journey:
-    from agent.core.pack import get_pack  # the default pack, with its validators
-
-    return get_pack().journey
-
-
-# -- module-level helpers over the default (or given) journey ------------------------------------
-
-
-def initial_state(journey: Journey | None = None) -> JourneyState:
-    """A new conversation's state."""
-    return (journey or _default()).initial_state()
-
-
-def transition(state: JourneyState, event: str | Event, journey: Journey | None = None) -> JourneyState:
-    """Pure transition over ``journey`` (default: the default pack's journey)."""
-    return (journey or _default()).transition(state, event)
-
-
-def missing_attributes(state: JourneyState, journey: Journey | None = None) -> tuple[str, ...]:
-    """Required attributes of the current step still missing."""
-    return (journey or _default()).missing_attributes(state)
-
-
-def allowed_tools(step: str, journey: Journey | None = None) -> tuple[str, ...]:
-    """Tools ``step`` may call."""
-    return (journey or _default()).allowed_tools(step)
-
-
-def message_code_for(step: str, event: str, journey: Journey | None = None) -> int | None:
-    """The message code that answers ``event`` at ``step``."""
-    return (journey or _default()).message_code_for(step, event)
