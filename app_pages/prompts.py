@@ -10,6 +10,7 @@ from agent import (
     Store,
     count_tokens_offline,
     diff_lines,
+    get_pack,
     load_pack,
     placeholders,
     render_text,
@@ -84,7 +85,7 @@ def load_into_editor(content: str) -> None:
 
 def current_values() -> tuple[dict[str, str], str]:
     """Variable values from the open conversation when there is one, else samples."""
-    values = sample_values([v for v in prompt.variables if v not in pack.globals])
+    values = sample_values([v for v in prompt.variables if v not in pack.globals], get_pack(settings.pack_dir).samples)
     session = st.session_state.get("agent_session")
     if session is None:
         return values, "sample values"

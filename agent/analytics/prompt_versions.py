@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import tempfile
 import uuid
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -169,43 +170,16 @@ def diff_lines(old: str, new: str, old_name: str = "before", new_name: str = "af
                                         fromfile=old_name, tofile=new_name))
 
 
-# Plausible values for the pack's variables, for previews without a conversation.
-SAMPLE_VALUES: dict[str, str] = {
-    "step": "collect_data",
-    "step_description": "Captura de nome, CPF e mês de nascimento, em qualquer ordem.",
-    "captured_attributes": "nome: Maria Souza; CPF: ***.***.*46-35",
-    "missing_attributes": "mês de nascimento",
-    "api_result": "(ainda não consultado)",
-    "retrieved_docs": "- O saque-aniversário permite sacar parte do saldo do FGTS todo ano, no mês do aniversário.",
-    "suggested_reply": "Obrigada, Maria! Agora me diga o seu mês de nascimento, por favor.",
-    "history": "cliente: oi, quero antecipar meu FGTS\nagente: Claro! Qual é o seu nome completo?",
-    "customer_message": "meu nome é Maria Souza, CPF 073.602.846-35",
-    "first_name": "Maria",
-    "name": "Maria Souza",
-    "cpf_masked": "***.***.*46-35",
-    "cpf_formatted": "073.602.846-35",
-    "birth_month_name": "março",
-    "balance": "R$ 4.200,00",
-    "yearly_amount": "R$ 1.410,00",
-    "advance_amount": "R$ 5.874,12",
-    "advance_years": "5",
-    "answer": "Você pode aderir ao saque-aniversário pelo app FGTS, em 'Saque-Aniversário'.",
-    "intents": "greeting, want_withdraw, optin_accept, faq, provide_data",
-    "examples": "quero antecipar → want_withdraw",
-    "attributes": "name, cpf, birth_month",
-    "question": "como autorizo o banco no app do FGTS?",
-    "documents": "- Para autorizar, abra o app FGTS > Autorizar bancos a consultarem seu FGTS.",
-    "summary": "Cliente quer antecipar o saque-aniversário; já informou nome e CPF.",
-    "allowed_tools": "consultar_fgts",
-    "attributes_schema": "name: nome completo; cpf: 11 dígitos; birth_month: 1 a 12",
-    "passages": "[faq-03] Como autorizar o banco no app FGTS: abra o app, toque em 'Autorizar bancos'...",
-    "pending_question": "Posso consultar o seu saldo do FGTS agora?",
-}
 
 
-def sample_values(variables: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """A value for each variable: a plausible sample, or ``<name>`` when none is known."""
-    return {v: SAMPLE_VALUES.get(v, f"<{v}>") for v in variables}
+def sample_values(variables: tuple[str, ...] | list[str], samples: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """A value for each variable: the pack's plausible sample (pack.yaml ``samples:``; default: the default
+    pack's), or ``<name>``."""
+    if samples is None:
+        from agent.core.pack import get_pack
+
+        samples = get_pack().samples
+    return {v: str(samples[v]) if v in samples else f"<{v}>" for v in variables}
 
 
 __all__ = [

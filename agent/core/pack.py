@@ -154,6 +154,8 @@ class Pack:
         self.fixed_codes = frozenset(int(c) for c in spec.get("fixed_codes") or ())
         self.completed_steps: tuple[str, ...] = tuple(spec.get("completed_steps") or ())
         self.terminal_steps: tuple[str, ...] = tuple(spec.get("terminal_steps") or ())
+        # Plausible values of the prompts' variables, for previews without a conversation.
+        self.samples: Mapping[str, Any] = MappingProxyType(dict(spec.get("samples") or {}))
         self.settings_spec: Mapping[str, SettingSpec] = MappingProxyType({
             name: SettingSpec(name, (raw or {}).get("default"), (raw or {}).get("env"),
                               str((raw or {}).get("description") or ""))
