@@ -339,3 +339,9 @@ def test_the_pack_is_listed_for_the_sidebar() -> None:
     assert PACK_DIR in list_packs(PROJECT_ROOT / "prompts")
     spec = yaml.safe_load((PACK_DIR / "pack.yaml").read_text(encoding="utf-8"))
     assert spec["settings"]["api_url"]["env"] == "CONTRATO_API_URL"
+
+
+def test_prompt_previews_have_a_sample_for_every_variable(pack) -> None:  # noqa: ANN001
+    files = prompts.load_pack(PACK_DIR)
+    needed = {v for n in files.names() for v in files.required_variables(n)} - set(pack.spec["globals"])
+    assert needed <= set(pack.samples)
