@@ -6,7 +6,7 @@ Imports are lazy so a page that only needs settings does not pay for litellm's ~
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Settings": "agent.config",
@@ -32,7 +32,6 @@ _EXPORTS = {
     "Usage": "agent.types",
     "media_status": "agent.adapters.media_input",
     # Costs page
-    "COMPLETED_STEPS": "agent.analytics.costs",
     "CostFilter": "agent.analytics.costs",
     "CostReport": "agent.analytics.costs",
     "format_money": "agent.analytics.costs",
@@ -45,19 +44,50 @@ _EXPORTS = {
     "diff_lines": "agent.analytics.prompt_versions",
     "render_text": "agent.analytics.prompt_versions",
     "sample_values": "agent.analytics.prompt_versions",
-    "SAMPLE_VALUES": "agent.analytics.prompt_versions",
     "text_hash": "agent.analytics.prompt_versions",
     "pack_variant": "agent.analytics.prompt_versions",
     "load_pack": "agent.core.prompts",
     "placeholders": "agent.core.prompts",
 }
 
+if TYPE_CHECKING:
+    # The real types for type checkers and editors (``X as X`` re-exports); at run time each name is
+    # imported on first use by ``__getattr__``. tests/test_api.py keeps this block and _EXPORTS equal.
+    from agent import errors as errors
+    from agent.adapters.gateway import Gateway as Gateway
+    from agent.adapters.media_input import media_status as media_status
+    from agent.adapters.store import Store as Store
+    from agent.analytics.costs import (
+        CostFilter as CostFilter, CostReport as CostReport, format_money as format_money, project as project,
+        to_currency as to_currency,
+    )
+    from agent.analytics.prompt_versions import (
+        PromptVersions as PromptVersions, count_tokens_offline as count_tokens_offline,
+        current_versions as current_versions, diff_lines as diff_lines,
+        pack_variant as pack_variant, render_text as render_text, sample_values as sample_values,
+        text_hash as text_hash,
+    )
+    from agent.config import (
+        ROLES as ROLES, RoleConfig as RoleConfig, Settings as Settings, available_models as available_models,
+        load_settings as load_settings, models_for_role as models_for_role,
+    )
+    from agent.core.pack import Pack as Pack, get_pack as get_pack, list_packs as list_packs
+    from agent.core.prompts import load_pack as load_pack, placeholders as placeholders
+    from agent.core.session import (
+        AgentSession as AgentSession, TurnResult as TurnResult, is_warm as is_warm,
+        list_conversations as list_conversations, warm_up as warm_up,
+    )
+    from agent.core.trace import TurnTrace as TurnTrace
+    from agent.types import Attachment as Attachment, Message as Message, Usage as Usage
+
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent' has no attribute {name!r}")
-    value = importlib.import_module(module)
-    return value if name == "errors" else getattr(value, name)
+if not TYPE_CHECKING:  # hidden from type checkers: a name missing from the block above is an error there, not Any
+
+    def __getattr__(name: str) -> Any:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'agent' has no attribute {name!r}")
+        value = importlib.import_module(module)
+        return value if name == "errors" else getattr(value, name)
