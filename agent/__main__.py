@@ -16,16 +16,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    from agent.core.session import TurnResult
+    from agent.types import Attachment
 
 
-def _attachment(kind: str, path: str):  # noqa: ANN202
+def _attachment(kind: Literal["audio", "image"], path: str) -> Attachment:
     from agent.types import Attachment
 
     file = Path(path).expanduser()
-    return Attachment(kind=kind, filename=file.name, data=file.read_bytes())  # type: ignore[arg-type]
+    return Attachment(kind=kind, filename=file.name, data=file.read_bytes())
 
 
-def _print_result(result, out) -> None:  # noqa: ANN001
+def _print_result(result: TurnResult | None, out: TextIO) -> None:
     if result is None:
         return
     for error in result.errors:
@@ -50,6 +55,7 @@ def chat(argv: list[str]) -> int:
 
     from agent.config import load_settings
     from agent.core.session import AgentSession
+    from agent.types import Message
 
     env = dict(os.environ)
     env.update(dict(item.split("=", 1) for item in args.set))
@@ -64,7 +70,7 @@ def chat(argv: list[str]) -> int:
     clock_offset = 0.0
     base_clock = session.clock
     session.clock = lambda: base_clock() + clock_offset
-    last = None
+    last: TurnResult | None = None
     for raw in sys.stdin:
         line = raw.rstrip("\n")
         if not line.strip():
@@ -82,13 +88,12 @@ def chat(argv: list[str]) -> int:
                 print(json.dumps({"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
                                   "cost_usd": usage.cost_usd}), file=out)
             elif command in ("/audio", "/image"):
-                last = session.send("", [_attachment(command[1:], rest.strip())])
+                last = session.send("", [_attachment("audio" if command == "/audio" else "image", rest.strip())])
                 _print_result(last, out)
             elif command == "/burst":
                 parts = [p.strip() for p in rest.split("||") if p.strip()]
                 for part in parts:
-                    session.pending.append(__import__("agent.types", fromlist=["Message"]).Message(
-                        "customer", part, created_at=session.clock()))
+                    session.pending.append(Message("customer", part, created_at=session.clock()))
                 last = session.flush(force=True)
                 _print_result(last, out)
             elif command == "/idle":

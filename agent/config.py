@@ -313,11 +313,13 @@ def available_models(settings: Settings, *, probe_ollama: bool = True) -> list[M
     for model, label, provider in _CHAT_CATALOG:
         usable = has_key(values, provider)
         keys = " and ".join(PROVIDER_KEYS[provider])
-        extra = {}
+        api_base: str | None = None
+        api_key_env: str | None = None
         if provider == "maritaca":
-            extra = {"api_base": values.get("MARITACA_API_BASE") or MARITACA_API_BASE, "api_key_env": "MARITACA_API_KEY"}
+            api_base, api_key_env = values.get("MARITACA_API_BASE") or MARITACA_API_BASE, "MARITACA_API_KEY"
         options.append(
-            ModelOption(model, label, provider, usable, "" if usable else f"add {keys} to .env", **extra)
+            ModelOption(model, label, provider, usable, "" if usable else f"add {keys} to .env",
+                        api_base=api_base, api_key_env=api_key_env)
         )
     if probe_ollama:
         for name in ollama_models():

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import RowMapping, insert, select, update
 
 from agent.adapters.schema import eval_result, eval_run, utcnow
-from agent.adapters.store import Store
+from agent.adapters.store import Store, inserted_id
 
 
 class EvalStore:
@@ -30,21 +30,21 @@ class EvalStore:
     def create_run(self, *, name: str, suite: str, configs: list[dict[str, Any]], git_commit: str | None,
                    prompt_versions: Mapping[str, Any], concurrency: int) -> int:
         with self.store.begin() as conn:
-            return int(conn.execute(insert(eval_run).values(
+            return inserted_id(conn.execute(insert(eval_run).values(
                 name=name, suite=suite, status="running", configs=configs, git_commit=git_commit,
                 prompt_versions=dict(prompt_versions), concurrency=concurrency, started_at=utcnow(),
-            )).inserted_primary_key[0])
+            )))
 
     def add_result(self, run_id: int, result: Mapping[str, Any]) -> int:
         with self.store.begin() as conn:
-            return int(conn.execute(insert(eval_result).values(
+            return inserted_id(conn.execute(insert(eval_result).values(
                 fk_id_eval_run=run_id, case_id=result["case_id"], config_label=result["config"],
                 passed=bool(result["passed"]), score=float(result.get("score") or 0.0),
                 cost_usd=float(result.get("cost_usd") or 0.0), eval_cost_usd=float(result.get("eval_cost_usd") or 0.0),
                 tokens=int(result.get("tokens") or 0), latency_ms=float(result.get("latency_ms") or 0.0),
                 fk_id_chat=result.get("chat_id"), attempts=int(result.get("attempts") or 1),
                 error=result.get("error"), detail=dict(result), created_at=utcnow(),
-            )).inserted_primary_key[0])
+            )))
 
     def finish_run(self, run_id: int, *, status: str, cases: int, passed: int, summary: Mapping[str, Any]) -> None:
         with self.store.begin() as conn:
@@ -81,7 +81,7 @@ class EvalStore:
             return [dict(r) for r in rows]
 
     @staticmethod
-    def _run_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    def _run_dict(row: RowMapping) -> dict[str, Any]:
         data = dict(row)
         data["id"] = data.pop("id_eval_run")
         return data

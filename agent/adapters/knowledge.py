@@ -223,7 +223,7 @@ class KnowledgeBase:
                 for position, (i, _) in enumerate(ranking):
                     fused[i] = fused.get(i, 0.0) + 1.0 / (self.RRF_K + position + 1)
             ranked = sorted(fused.items(), key=lambda p: p[1], reverse=True)
-        passages = []
+        passages: list[Passage] = []
         for i, score in ranked:
             if score < min_score or len(passages) == k:
                 continue

@@ -21,7 +21,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # heavy imports, done lazily at run time
+    import numpy as np
+    import numpy.typing as npt
+    from av.audio.frame import AudioFrame
+    from av.container import InputContainer
+    from PIL.Image import Image as PILImage
 
 MediaKind = Literal["audio", "image"]
 
@@ -269,7 +276,7 @@ def _mismatch_warning(filename: str, sniffed: str | None, declared: str | None) 
 
 
 # ---------------------------------------------------------------------------------------- audio
-def _open_container(data: bytes):  # noqa: ANN202 - av types are optional at import time
+def _open_container(data: bytes) -> InputContainer:
     import av
 
     try:
@@ -309,7 +316,7 @@ def audio_format_for_api(data: bytes) -> str:
     raise UnsupportedFormatError(f"content is {fmt or 'unknown'}, not an API-supported audio")
 
 
-def _decode(data: bytes, max_seconds: float):  # noqa: ANN202 - numpy array
+def _decode(data: bytes, max_seconds: float) -> npt.NDArray[np.float32]:
     """Decode to 16 kHz mono float32 like faster-whisper's ``decode_audio``, but stop as soon as
     the audio passes ``max_seconds``: a header can lie about the duration, and a 25 MB opus file
     can hold hours that would decode to gigabytes."""
@@ -323,7 +330,7 @@ def _decode(data: bytes, max_seconds: float):  # noqa: ANN202 - numpy array
     chunks: list[np.ndarray] = []
     total = 0
 
-    def take(frames: list) -> None:  # noqa: ANN001 - av frames
+    def take(frames: list[AudioFrame]) -> None:
         nonlocal total
         for out in frames:
             samples = out.to_ndarray().reshape(-1)
@@ -496,12 +503,12 @@ def image_data_url(data: bytes, mime: str | None = None) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]):  # noqa: ANN202 - PIL Image
+def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]) -> PILImage:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with _pillow_guard_off():  # we apply our own, clearer, max_pixels check just below
-            img = Image.open(io.BytesIO(data))  # lazy: reads the header only
+            img: PILImage = Image.open(io.BytesIO(data))  # lazy: reads the header only
     except UnidentifiedImageError as exc:
         raise CorruptMediaError(f"image cannot be identified: {exc}") from exc
     width, height = img.size
@@ -524,10 +531,10 @@ def _prepare_image(data: bytes, max_pixels: int, warnings: list[str]):  # noqa: 
     if longest > OCR_MAX_SIDE:
         scale = OCR_MAX_SIDE / longest
         warnings.append(f"downscaled {img.width}x{img.height} by {scale:.2f} before OCR")
-        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
     elif longest < OCR_MIN_SIDE:
         scale = min(3.0, OCR_MIN_SIDE / longest)
-        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
     img = ImageOps.autocontrast(img, cutoff=1)
     if _mean(img) < 110:  # dark-mode screenshot: Tesseract reads dark text on light far better
         img = ImageOps.invert(img)
@@ -551,7 +558,7 @@ def _pillow_guard_off() -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = previous
 
 
-def _mean(img) -> float:  # noqa: ANN001 - PIL Image
+def _mean(img: PILImage) -> float:
     histogram = img.histogram()
     total = sum(histogram) or 1
     return sum(i * n for i, n in enumerate(histogram)) / total

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, insert, inspect, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent.adapters.migrations import MIGRATIONS
@@ -34,6 +34,14 @@ from agent.adapters.schema import (
     utcnow,
 )
 from agent.errors import StoreError
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer primary key of the row a one-row INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise StoreError("the INSERT returned no primary key")
+    return int(key[0])
 
 # ---------------------------------------------------------------- the store
 
@@ -153,9 +161,9 @@ class Store:
                 values.pop("id_llm_model", None)
                 values["name"] = model
                 now = utcnow()
-                found = conn.execute(
+                found = inserted_id(conn.execute(
                     insert(llm_model).values(**values, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]
+                ))
         self._model_ids[model] = int(found)
         return int(found)
 
@@ -212,10 +220,7 @@ class Store:
         batch = [*self.pending_costs, row]
         try:
             with self.begin() as conn:
-                ids = [
-                    conn.execute(insert(llm_cost).values(**self._cost_values(r))).inserted_primary_key[0]
-                    for r in batch
-                ]
+                ids = [inserted_id(conn.execute(insert(llm_cost).values(**self._cost_values(r)))) for r in batch]
         except SQLAlchemyError as exc:
             self.pending_costs = batch
             raise StoreError(_describe(exc, self.url)) from exc
@@ -261,9 +266,9 @@ class Store:
     def create_chat(self, title: str = "", pack: str = "", state: Mapping[str, Any] | None = None) -> int:
         now = utcnow()
         with self.begin() as conn:
-            return int(conn.execute(
+            return inserted_id(conn.execute(
                 insert(chats).values(title=title, pack=pack, state=dict(state or {}), created_at=now, updated_at=now)
-            ).inserted_primary_key[0])
+            ))
 
     def update_chat(self, chat_id: int, **values: Any) -> None:
         with self.begin() as conn:
@@ -282,10 +287,10 @@ class Store:
     def add_message(self, chat_id: int, role: str, text: str, source: str = "text",
                     meta: Mapping[str, Any] | None = None, created_at: datetime | None = None) -> int:
         with self.begin() as conn:
-            return int(conn.execute(insert(messages).values(
+            return inserted_id(conn.execute(insert(messages).values(
                 fk_id_chat=chat_id, role=role, text=text, source=source,
                 meta=json.loads(json.dumps(meta or {}, default=str)), created_at=created_at or utcnow(),
-            )).inserted_primary_key[0])
+            )))
 
     def list_messages(self, chat_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -320,10 +325,10 @@ class Store:
 
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
         with self.begin() as conn:
-            return int(conn.execute(insert(traces).values(
+            return inserted_id(conn.execute(insert(traces).values(
                 fk_id_chat=chat_id, turn_index=turn_index,
                 trace=json.loads(json.dumps(trace, default=str)), created_at=utcnow(),
-            )).inserted_primary_key[0])
+            )))
 
     def list_traces(self, chat_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from agent.core.prompts import _Template, load_pack, placeholders
 from agent.adapters.schema import prompt_versions, utcnow
-from agent.adapters.store import Store
+from agent.adapters.store import Store, inserted_id
 
 
 def text_hash(text: str) -> str:
@@ -54,11 +54,11 @@ class PromptVersions:
         if latest is not None and latest["content_hash"] == digest:
             return latest
         with self.store.begin() as conn:
-            new_id = conn.execute(insert(prompt_versions).values(
+            new_id = inserted_id(conn.execute(insert(prompt_versions).values(
                 pack=pack, file_name=fname, content_hash=digest, content=content, note=note,
                 author=author, created_at=utcnow(),
-            )).inserted_primary_key[0]
-        found = self.get(int(new_id))
+            )))
+        found = self.get(new_id)
         assert found is not None
         return found
 

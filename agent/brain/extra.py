@@ -93,7 +93,7 @@ def simulate_customer(context: Mapping[str, Any]) -> dict[str, Any]:
     """
     persona = dict(context.get("persona") or {})
     facts = dict(persona.get("facts") or {})
-    style = persona.get("style") if persona.get("style") in _STYLES else "whatsapp"
+    style = str(persona["style"]) if persona.get("style") in _STYLES else "whatsapp"
     say = _STYLES[style]
     step = str(context.get("step") or "greeting")
     turn = int(context.get("turn") or 0)

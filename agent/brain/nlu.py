@@ -526,9 +526,9 @@ def _balance(plain: str) -> float | None:
         value = parse_brl(number, bool(match.group(2) or match.group(4)))
         if value is not None:
             return value
-    match = re.search(r"saldo\D{0,20}(\d[\d.,]*)\s*(mil|k)?", plain)
-    if match:
-        return parse_brl(match.group(1), bool(match.group(2)))
+    found = re.search(r"saldo\D{0,20}(\d[\d.,]*)\s*(mil|k)?", plain)
+    if found:
+        return parse_brl(found.group(1), bool(found.group(2)))
     return None
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -48,10 +48,9 @@ class MissingVariable(PromptError, KeyError):
         return str(self.args[0])
 
 
-class _Template(string.Template):
-    # "R$ 500" and "R$500" are everywhere in pt-BR text: a "$" not followed by a name stays literal
-    # instead of raising, so prompt engineers never have to write "R$$".
-    pattern = r"""
+# "R$ 500" and "R$500" are everywhere in pt-BR text: a "$" not followed by a name stays literal
+# instead of raising, so prompt engineers never have to write "R$$".
+_PATTERN = r"""
     \$(?:
       (?P<escaped>\$) |
       (?P<named>[_a-z][_a-z0-9]*) |
@@ -59,6 +58,11 @@ class _Template(string.Template):
       (?P<invalid>(?!))
     )
     """
+
+
+class _Template(string.Template):
+    # string.Template compiles this str into a re.Pattern when the class is created; typeshed types the result.
+    pattern: ClassVar[re.Pattern[str]] = _PATTERN  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

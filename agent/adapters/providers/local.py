@@ -31,7 +31,7 @@ def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
 
 
 def _response(model: str, text: str, messages: list[dict[str, Any]], model_response: ModelResponse) -> ModelResponse:
-    model_response.choices[0].message.content = text  # type: ignore[union-attr]
+    model_response.choices[0].message.content = text
     model_response.model = f"local/{model}"
     prompt = _prompt_tokens(messages)
     completion = _count(text)
