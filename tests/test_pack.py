@@ -195,3 +195,58 @@ def test_no_import_cycles() -> None:
     result = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "import_cycles.py")],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tool_http_semantics_and_post(tmp_path: Path) -> None:
+    """A business refusal sent with a 4xx keeps its outcome; a success body with a 4xx is an error; POST
+    tools send their arguments as JSON. Against a real local HTTP server."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from agent.adapters.tools import ToolRegistry
+
+    seen: list[tuple[str, str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            seen.append((self.command, self.path, body))
+            status, payload = {"/refused": (403, {"code": 701}), "/contradiction": (409, {"code": 200})}.get(
+                self.path.split("?")[0], (200, {"code": 200}))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def make(endpoint: str, method: str = "GET") -> Tool:
+        def ask(code: Annotated[str, "code"]) -> dict[str, Any]:
+            """Ask."""
+            return {"code": code}
+
+        return Tool.from_function(ask, endpoint=endpoint, method=method, codes={200: "ok", 701: "refused"},
+                                  events={"ok": "done", "refused": "no", "api_error": "api_error"})
+
+    try:
+        for endpoint, outcome, status in (("/refused", "refused", "ok"), ("/contradiction", "api_error", "error")):
+            with ToolRegistry(url, tools=ToolSet([make(endpoint)]), retries=0) as registry:
+                result = registry.call("ask", {"code": "1"})
+            assert (result.outcome, result.status, result.http_status) == (outcome, status, int(
+                {"/refused": 403, "/contradiction": 409}[endpoint]))
+        with ToolRegistry(url, tools=ToolSet([make("/send", "POST")]), retries=0) as registry:
+            assert registry.call("ask", {"code": "42"}).outcome == "ok"
+        assert seen[-1][0] == "POST" and json.loads(seen[-1][2]) == {"code": "42"}
+        assert seen[0][0] == "GET" and "code=1" in seen[0][1]
+    finally:
+        server.shutdown()

@@ -69,6 +69,7 @@ class Tool:
     parameters: dict[str, Any]
     function: Callable[..., dict[str, Any]] = field(repr=False)
     endpoint: str = "/"
+    method: str = "GET"  # GET sends the arguments as the query string; POST/PUT as a JSON body
     codes: Mapping[int, str] = field(default_factory=dict)
     events: Mapping[str, str] = field(default_factory=dict)
     service: str = "API"
@@ -99,6 +100,11 @@ class Tool:
                       "additionalProperties": False}
         doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
         return cls(name=fn.__name__, description=doc, parameters=parameters, function=fn, **options)
+
+    @property
+    def success_outcome(self) -> str:
+        """The outcome of the API's success code (200, else 0)."""
+        return self.codes.get(200) or self.codes.get(0) or "ok"
 
     @property
     def key_argument(self) -> str:
@@ -301,8 +307,9 @@ class _Attempts:
                                   attempts=self.attempt, source="http")
         if status >= 400 and result.outcome == API_ERROR:
             return replace(result, error=f"{result.error} (HTTP {status} at {reg.api_url}): check {spec.url_setting}")
-        if status >= 400 and result.ok:
-            # An error status with a success body is contradictory: trust the status.
+        if status >= 400 and result.outcome == spec.success_outcome:
+            # An error status with a success body is contradictory: trust the status. A business refusal
+            # (e.g. "not authorised") may come with a 4xx and stays the business outcome.
             return self._error(status, f"{spec.service} HTTP {status} with a success body")
         return result
 
@@ -322,6 +329,10 @@ def _describe(exc: httpx.HTTPError, spec: Tool, url: str, attempts: int, timeout
             f"check {spec.url_setting}, or unset it to use the built-in sandbox"
         )
     return f"{spec.service} request to {url} failed: {type(exc).__name__}: {exc} ({tries})"
+
+
+def _payload(spec: Tool, args: Mapping[str, Any]) -> dict[str, Any]:
+    return {"params": dict(args)} if spec.method.upper() in {"GET", "DELETE"} else {"json": dict(args)}
 
 
 class ToolRegistry:
@@ -382,7 +393,7 @@ class ToolRegistry:
             attempts.attempt += 1
             response, error = None, None
             try:
-                response = client.get(url, params=early)
+                response = client.request(spec.method, url, **_payload(spec, early))
             except httpx.HTTPError as exc:
                 error = exc
             verdict = attempts.judge(response, error)
@@ -405,7 +416,7 @@ class ToolRegistry:
                 attempts.attempt += 1
                 response, error = None, None
                 try:
-                    response = await client.get(url, params=early)
+                    response = await client.request(spec.method, url, **_payload(spec, early))
                 except httpx.HTTPError as exc:
                     error = exc
                 verdict = attempts.judge(response, error)
