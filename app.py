@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from agent import ROLES, Settings, available_models, list_packs, load_settings, models_for_role
+from agent import ROLES, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
 
 st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
 
@@ -57,6 +57,15 @@ def packs(settings: Settings) -> list[Path]:
     """Packs: folders next to the configured one that hold a pack.yaml (one agent each)."""
     found = list_packs(settings.pack_dir.parent)
     return found if settings.pack_dir in found else [settings.pack_dir, *found]
+
+
+def pack_label(folder: Path) -> str:
+    """``fgts · Antecipação do saque-aniversário do FGTS`` (the folder, then the pack's title)."""
+    try:
+        title = get_pack(folder).title
+    except errors.ConversaError as exc:  # a broken pack is still listed, and says why when chosen
+        return f"{folder.name} (invalid: {str(exc).splitlines()[0][:60]})"
+    return folder.name if title == folder.name else f"{folder.name} · {title}"
 
 
 def sidebar(base: Settings) -> Settings:
@@ -110,7 +119,7 @@ def sidebar(base: Settings) -> Settings:
         pack_dirs = packs(base)
         pack = st.selectbox(
             "Pack", pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
-            format_func=lambda p: p.name,
+            format_func=pack_label,
             help="A folder under prompts/ with one agent: journey, prompts, knowledge, tools (prompts/README.md).",
         )
         currency = st.radio(

@@ -15,7 +15,7 @@ import threading
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -258,7 +258,7 @@ def to_attachments(item: dict[str, Any], session: AgentSession) -> tuple[list[At
     for name, mime, data, is_voice_note in item["files"]:
         mime = mime or mimetypes.guess_type(name)[0] or ""
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        kind = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
+        kind: Literal["audio", "image"] | None = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
             "image" if mime.startswith("image") or ext in IMAGE_TYPES else None)
         if kind is None:
             problems.append(f"{name}: only images and voice notes are accepted.")
@@ -323,7 +323,7 @@ def close_recording() -> None:
 
 @st.dialog("Record as golden", width="large", icon=":material/fact_check:", on_dismiss=close_recording)
 def record_dialog() -> None:
-    folder = evals.golden_dir()
+    folder = evals.golden_dir(settings.pack_dir)
     st.caption("The expectations below are what the agent actually did in each turn (step, attributes, tools, "
                "message codes). Edit them into what it *should* do, then save: the golden joins "
                "`python -m evals run` and `make test`.")
@@ -400,7 +400,7 @@ choice = top[1].selectbox(
     format_func=lambda c: f"#{c} · {past[c]['step'] or '?'} · {past[c]['title']}", label_visibility="collapsed",
     key="chat_pick",
 )
-if top[2].button("Load", icon=":material/history:", width="stretch", disabled=choice is None):
+if top[2].button("Load", icon=":material/history:", width="stretch", disabled=choice is None) and choice is not None:
     load(int(choice))
     st.rerun()
 top[3].button("New conversation", icon=":material/add_comment:", width="stretch", on_click=new_conversation)
@@ -408,7 +408,7 @@ top[3].button("New conversation", icon=":material/add_comment:", width="stretch"
 chat_col, side = st.columns([2.3, 1], gap="large")
 
 with side:
-    view = session.state_view() if session else {"step": "greeting", "attributes": {}}
+    view: dict[str, Any] = session.state_view() if session else {"step": "greeting", "attributes": {}}
     step = view.get("step", "?")
     try:
         description = session.engine.journey.steps[step].description if session else ""

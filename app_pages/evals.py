@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from agent import available_models, list_conversations, models_for_role
+from agent import Settings, available_models, list_conversations, models_for_role
 from evals import (
-    GOLDEN_DIR,
     PERSONAS,
     CaseError,
+    CaseResult,
     EvalStore,
     RunConfig,
     cheapest_passing,
@@ -30,10 +30,12 @@ from evals import (
     run_suite,
     save_golden,
     simulate_customer,
+    suite_for_pack,
     text_diff,
 )
 
 settings = st.session_state.settings
+SUITE = suite_for_pack(settings.pack_dir)  # the goldens of the pack in the sidebar
 
 
 @st.cache_resource
@@ -45,7 +47,7 @@ store = eval_store(settings.database_url)
 TEXT_ROLES = ("decision", "conversation", "insights", "judge")
 
 
-def role_label(s) -> str:  # noqa: ANN001
+def role_label(s: Settings) -> str:
     return " · ".join(f"{r}={s.role(r).model}" for r in ("decision", "conversation"))
 
 
@@ -58,7 +60,7 @@ run_tab, results_tab, diff_tab, golden_tab = st.tabs(["Run", "Results", "Compare
 # ---------------------------------------------------------------- run
 with run_tab:
     try:
-        all_cases = load_suite(GOLDEN_DIR)
+        all_cases = load_suite(SUITE)
     except CaseError as exc:
         st.error(f"A golden file is invalid: {exc}")
         all_cases = []
@@ -109,7 +111,7 @@ with run_tab:
         log = st.empty()
         failed: list[str] = []
 
-        def progress(done: int, total: int, result) -> None:  # noqa: ANN001
+        def progress(done: int, total: int, result: CaseResult) -> None:
             if not result.passed:
                 failed.append(f"✗ {result.case_id} [{result.config}]")
             bar.progress(done / total, text=f"{done}/{total} · {'✓' if result.passed else '✗'} {result.case_id}")
@@ -117,7 +119,7 @@ with run_tab:
                 log.caption(" · ".join(failed[-6:]))
 
         run = run_suite(cases, configs, settings, concurrency=concurrency, progress=progress,
-                        name=st.session_state.get("evals_name", ""), suite=str(GOLDEN_DIR.name))
+                        name=st.session_state.get("evals_name", ""), suite=str(SUITE.name))
         st.session_state.evals_run_id = run.run_id
         passed = sum(r.passed for r in run.results)
         (st.success if run.passed else st.error)(
@@ -136,7 +138,7 @@ with results_tab:
         ids = list(run_labels)
         default = st.session_state.get("evals_run_id")
         run_id = st.selectbox("Run", ids, index=ids.index(default) if default in ids else 0,
-                              format_func=run_labels.get, key="evals_pick_run")
+                              format_func=run_labels.__getitem__, key="evals_pick_run")
         run = load_run(store, run_id)
         rows = matrix(run)
         pass_bar = st.slider("Pass-rate bar", 0.0, 1.0, 1.0, 0.05, key="evals_bar",
@@ -208,8 +210,8 @@ with diff_tab:
     else:
         ids = list(run_labels)
         d1, d2 = st.columns(2)
-        base_id = d1.selectbox("Base run", ids, index=1, format_func=run_labels.get, key="evals_diff_a")
-        head_id = d2.selectbox("Head run", ids, index=0, format_func=run_labels.get, key="evals_diff_b")
+        base_id = d1.selectbox("Base run", ids, index=1, format_func=run_labels.__getitem__, key="evals_diff_a")
+        head_id = d2.selectbox("Head run", ids, index=0, format_func=run_labels.__getitem__, key="evals_diff_b")
         result_diff = diff(load_run(store, base_id), load_run(store, head_id))
         k1, k2, k3, k4 = st.columns(4)
         k1.metric("Pass rate", f"{result_diff['pass_rate']['head']:.0%}", f"{result_diff['pass_rate']['delta']:+.1%}")
@@ -265,7 +267,7 @@ with golden_tab:
         overwrite = st.checkbox("Overwrite a golden with the same id", key="evals_overwrite")
         if st.button("Save golden", type="primary", key="evals_save"):
             try:
-                path = save_golden(text, GOLDEN_DIR, overwrite=overwrite)
+                path = save_golden(text, SUITE, overwrite=overwrite)
             except CaseError as exc:
                 st.error(f"Not saved — {exc.message}" + (f" (line {exc.line})" if exc.line else ""))
             else:

@@ -10,7 +10,7 @@ Public API (what the CLI, the evals page and the tests use; lazy, so importing `
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     # golden files
@@ -70,6 +70,7 @@ _EXPORTS = {
     "golden_from_chat": "evals.record",
     "save_golden": "evals.record",
     "golden_dir": "evals.record",
+    "suite_for_pack": "evals.cases",
     "golden_path": "evals.record",
     "Persona": "evals.simulate",
     "simulate_customer": "evals.simulate",
@@ -80,11 +81,48 @@ _EXPORTS = {
 # once ``evals.simulate`` is imported, ``from evals import simulate`` would return the module).
 _ALIASES = {"describe_scorers": "describe", "simulate_customer": "simulate"}
 
+if TYPE_CHECKING:
+    # The real types for type checkers and editors (``X as X`` re-exports); at run time each name is
+    # imported on first use by ``__getattr__``. tests/test_api.py keeps this block and _EXPORTS equal.
+    from evals.cases import (
+        Case as Case, CaseError as CaseError, Expectation as Expectation, GOLDEN_DIR as GOLDEN_DIR, Turn as Turn,
+        dump_case as dump_case, golden_files as golden_files, load_case as load_case, load_suite as load_suite,
+        parse_case as parse_case, parse_yaml as parse_yaml, validate_suite as validate_suite,
+    )
+    from evals.history import load_run as load_run, open_store as open_store
+    from evals.record import (
+        golden_dir as golden_dir, golden_from_chat as golden_from_chat, golden_from_session as golden_from_session,
+        golden_path as golden_path, save_golden as save_golden,
+    )
+    from evals.report import (
+        cheapest_passing as cheapest_passing, diff as diff, html_report as html_report, json_report as json_report,
+        junit_xml as junit_xml, matrix as matrix, pareto_front as pareto_front, pareto_svg as pareto_svg,
+        percentile as percentile, role_sweeps as role_sweeps, summary as summary, text_diff as text_diff,
+        text_matrix as text_matrix,
+    )
+    from evals.results import CaseResult as CaseResult, RunConfig as RunConfig, RunResult as RunResult
+    from evals.runner import (
+        AdaptiveLimiter as AdaptiveLimiter, JUDGE_FEATURE as JUDGE_FEATURE, load_configs as load_configs,
+        run_case as run_case, run_suite as run_suite, run_suite_async as run_suite_async,
+        sweep_configs as sweep_configs,
+    )
+    from evals.scorers import (
+        ConversationObservation as ConversationObservation, SCORERS as SCORERS, Score as Score,
+        ScoreContext as ScoreContext, TurnObservation as TurnObservation, evaluate as evaluate,
+        lexical_similarity as lexical_similarity,
+    )
+    from evals.scorers import describe as describe_scorers  # noqa: F401  (_ALIASES: exported under this name)
+    from evals.simulate import PERSONAS as PERSONAS, Persona as Persona
+    from evals.simulate import simulate as simulate_customer  # noqa: F401  (_ALIASES: exported under this name)
+    from evals.store import EvalStore as EvalStore
+
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'evals' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), _ALIASES.get(name, name))
+if not TYPE_CHECKING:  # hidden from type checkers: a name missing from the block above is an error there, not Any
+
+    def __getattr__(name: str) -> Any:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'evals' has no attribute {name!r}")
+        return getattr(importlib.import_module(module), _ALIASES.get(name, name))

@@ -17,7 +17,8 @@ from typing import Any
 from agent.br.cpf import format_cpf
 from agent.core.trace import TurnTrace
 from agent.br.cpf import mask as mask_cpf
-from evals.cases import GOLDEN_DIR, CaseError, dump_case, parse_case, parse_yaml
+from agent.config import DEFAULT_PACK_DIR
+from evals.cases import CaseError, dump_case, parse_case, parse_yaml, suite_for_pack
 
 EVENT_NAMES = {"idle_timeout": "idle", "operator_handback": "hand_back", "ask_human": "request_handoff"}
 
@@ -129,6 +130,9 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
                                       "the agent did — review them before saving.",
         "tags": list(tags),
     }
+    pack_dir = getattr(getattr(session, "settings", None), "pack_dir", None)
+    if pack_dir is not None and Path(pack_dir).resolve() != DEFAULT_PACK_DIR.resolve():
+        data["pack"] = Path(pack_dir).name  # replayed with the pack it was recorded with
     if api_responses:
         data["api_responses"] = dict(api_responses)
     if persona:
@@ -151,10 +155,11 @@ def golden_yaml(data: Mapping[str, Any]) -> str:
     return dump_case(data)
 
 
-def golden_dir() -> Path:
-    """Where recorded goldens are saved: ``CONVERSA_GOLDEN_DIR`` if set (tests), else ``evals/golden``."""
+def golden_dir(pack_dir: Path | str | None = None) -> Path:
+    """Where recorded goldens are saved: ``CONVERSA_GOLDEN_DIR`` if set (tests), else the pack's suite
+    (``evals/golden/<pack>/`` when it exists, else ``evals/golden``)."""
     folder = os.environ.get("CONVERSA_GOLDEN_DIR", "").strip()
-    return Path(folder) if folder else GOLDEN_DIR
+    return Path(folder) if folder else suite_for_pack(pack_dir)
 
 
 def golden_path(case_id: str, directory: Path | str | None = None) -> Path:
