@@ -6,6 +6,7 @@ Every figure comes from one SQL aggregate in ``agent.analytics.costs`` (fast on 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -180,7 +181,8 @@ else:
         )
 
     span = (flt.end - flt.start).days if flt.start and flt.end else 999
-    bucket = st.segmented_control("Tokens over time", ["day", "hour"], default="hour" if span <= 2 else "day",
+    buckets: list[Literal["day", "hour"]] = ["day", "hour"]
+    bucket = st.segmented_control("Tokens over time", buckets, default="hour" if span <= 2 else "day",
                                   key="costs_bucket", format_func=lambda b: f"per {b}")
     timeline = pd.DataFrame(report.over_time(flt, bucket or "day"))
     if not timeline.empty:
@@ -236,10 +238,10 @@ edited = st.data_editor(
 n1, n2 = st.columns([3, 1])
 note = n1.text_input("Note for this version", placeholder="e.g. OpenAI price cut, Oct 2024", key="costs_note")
 if n2.button("Save prices", type="primary", width="stretch"):
-    changed_rows = []
+    changed_rows: list[dict[str, Any]] = []
     for before, after in zip(prices.to_dict("records"), edited.to_dict("records"), strict=True):
         if any(before[k] != after[k] for k in ("input_per_mtok", "output_per_mtok", "currency")):
-            changed_rows.append(after)
+            changed_rows.append({str(k): v for k, v in after.items()})
     try:
         count = report.save_prices(changed_rows, note)
     except ValueError as exc:

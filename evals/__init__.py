@@ -87,7 +87,8 @@ if TYPE_CHECKING:
     from evals.cases import (
         Case as Case, CaseError as CaseError, Expectation as Expectation, GOLDEN_DIR as GOLDEN_DIR, Turn as Turn,
         dump_case as dump_case, golden_files as golden_files, load_case as load_case, load_suite as load_suite,
-        parse_case as parse_case, parse_yaml as parse_yaml, validate_suite as validate_suite,
+        parse_case as parse_case, parse_yaml as parse_yaml, suite_for_pack as suite_for_pack,
+        validate_suite as validate_suite,
     )
     from evals.history import load_run as load_run, open_store as open_store
     from evals.record import (

@@ -338,7 +338,7 @@ def _message(entry: Any, path: Path, line: int | None) -> CustomerMessage:
         raise CaseError(path, line, "'after' is a number of seconds ≥ 0")
     for kind in ("audio", "image"):
         if kind in entry:
-            return CustomerMessage(text=str(entry.get("caption") or ""), kind=kind,  # type: ignore[arg-type]
+            return CustomerMessage(text=str(entry.get("caption") or ""), kind=kind,
                                    media=_media_path(entry[kind], kind, path, line), after_s=float(after))
     if "text" not in entry:
         raise CaseError(path, line, "a burst message needs 'text', 'audio' or 'image'")

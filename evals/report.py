@@ -455,13 +455,13 @@ def _case_grid(run: RunResult) -> str:
     for case_id, per in cases.items():
         cells = []
         for label in labels:
-            r = per.get(label)
-            if r is None:
+            cell = per.get(label)
+            if cell is None:
                 cells.append("<td>—</td>")
             else:
-                cls = "pass" if r.passed else "fail"
-                cells.append(f"<td><a href='#{e(_anchor(r))}'><span class='pill {cls}'>"
-                             f"{'pass' if r.passed else 'fail'}</span></a> <span class=muted>{r.score:.2f}</span></td>")
+                cls = "pass" if cell.passed else "fail"
+                cells.append(f"<td><a href='#{e(_anchor(cell))}'><span class='pill {cls}'>"
+                             f"{'pass' if cell.passed else 'fail'}</span></a> <span class=muted>{cell.score:.2f}</span></td>")
         out.append(f"<tr><td>{e(case_id)}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     return "".join(out)

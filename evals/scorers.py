@@ -658,7 +658,8 @@ def _judge_check(payload: Mapping[str, Any], value: Mapping[str, Any], ctx: Scor
         return Check(False, f"the judge to accept {subject} for {label}", f"the judge to reject {subject} for {label}",
                      "no judge is configured (set the judge role)", 0.0)
     verdict = ctx.judge({**payload, "rubric": dict(value)})
-    score = float(verdict.get("score") if verdict.get("score") is not None else float(bool(verdict.get("pass"))))
+    given = verdict.get("score")
+    score = float(given if given is not None else float(bool(verdict.get("pass"))))
     bar = value.get("threshold") or threshold
     ok = score >= float(bar) if bar is not None else bool(verdict.get("pass"))
     model = verdict.get("model") or "judge"
