@@ -79,6 +79,9 @@ class Attachment:
     mime: str = ""
 
 
+MessageSource = Literal["text", "audio", "image", "template", "model", "operator"]
+
+
 @dataclass(frozen=True)
 class Message:
     """One message in a conversation."""
@@ -86,6 +89,6 @@ class Message:
     role: Literal["customer", "agent", "operator", "system"]
     text: str
     created_at: float = 0.0
-    source: Literal["text", "audio", "image", "template", "model", "operator"] = "text"
+    source: MessageSource = "text"
     attachments: tuple[Attachment, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)

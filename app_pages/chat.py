@@ -12,6 +12,7 @@ import json
 import mimetypes
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -408,7 +409,7 @@ top[3].button("New conversation", icon=":material/add_comment:", width="stretch"
 chat_col, side = st.columns([2.3, 1], gap="large")
 
 with side:
-    view: dict[str, Any] = session.state_view() if session else {"step": "greeting", "attributes": {}}
+    view: Mapping[str, Any] = session.state_view() if session else {"step": "greeting", "attributes": {}}
     step = view.get("step", "?")
     try:
         description = session.engine.journey.steps[step].description if session else ""

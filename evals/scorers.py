@@ -88,7 +88,7 @@ class ConversationObservation:
 
     turns: list[TurnObservation]
     final_step: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
+    state: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def cost_usd(self) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -101,6 +101,19 @@ class Event:
     attributes: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
+class StateDict(TypedDict):
+    """``JourneyState.to_dict()``: stored with each chat, in traces, and (attributes masked) ``state_view``."""
+
+    step: str
+    previous_step: str | None
+    attributes: dict[str, Any]  # the pack's attributes: their values are the pack's
+    failures: int
+    handoff: bool
+    consent: bool
+    last_event: str | None
+    replies: list[Reply]
+
+
 @dataclass(frozen=True)
 class JourneyState:
     """Where one conversation stands. Immutable: every transition returns a new state."""
@@ -119,7 +132,7 @@ class JourneyState:
         """The first numeric message code of the last transition's replies, if any."""
         return next((r for r in self.replies if isinstance(r, int)), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> StateDict:
         """JSON-friendly form (for traces, ``/state`` and evals)."""
         return {
             "step": self.step,

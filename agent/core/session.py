@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from agent.config import Settings
 from agent.core.engine import Engine, TurnOutcome, state_view
@@ -21,9 +21,9 @@ from agent.core.pack import get_pack
 from agent.core.trace import TurnTrace
 from agent.errors import StoreError
 from agent.core.guardrails import mask_pii
-from agent.core.journey import JourneyState
+from agent.core.journey import JourneyState, StateDict
 from agent.adapters.store import Store
-from agent.types import Attachment, Message, Usage
+from agent.types import Attachment, Message, MessageSource, Usage
 
 class EngineCache:
     """Built engines by what they are built from (``Settings.engine_key``), least recently used first.
@@ -89,7 +89,7 @@ class TurnResult:
     step_after: str
     attributes: dict[str, Any]
     tool_calls: list[dict[str, Any]]
-    message_codes: list[Any]
+    message_codes: list[int]
     usage: Usage
     errors: list[str] = field(default_factory=list)
     guard_violations: list[str] = field(default_factory=list)
@@ -159,11 +159,11 @@ class AgentSession:
 
     # ---------------------------------------------------------------- customer side
     def send(self, text: str = "", attachments: Sequence[Attachment] = (), *, now: float | None = None,
-             source: str | None = None) -> TurnResult | None:
+             source: MessageSource | None = None) -> TurnResult | None:
         """A customer message. Returns the turn's result, or None while a burst window is open."""
         now = self.clock() if now is None else now
-        kind = source or (attachments[0].kind if attachments else "text")
-        message = Message("customer", text, created_at=now, source=kind, attachments=tuple(attachments))  # type: ignore[arg-type]
+        kind: MessageSource = source or (attachments[0].kind if attachments else "text")
+        message = Message("customer", text, created_at=now, source=kind, attachments=tuple(attachments))
         self.pending.append(message)
         self.last_activity = now
         if not self.settings.burst_mode or self.settings.burst_window_s <= 0:
@@ -234,7 +234,7 @@ class AgentSession:
         return self._apply(outcome, before, now, meta={"reengagement": True})
 
     # ---------------------------------------------------------------- views
-    def state_view(self) -> dict[str, Any]:
+    def state_view(self) -> StateDict:
         return state_view(self.state, self.engine.pack)
 
     @property
@@ -327,7 +327,17 @@ class AgentSession:
                  "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
 
 
-def list_conversations(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
+class ConversationSummary(TypedDict):
+    """One row of :func:`list_conversations`."""
+
+    chat_id: int
+    title: str
+    status: str
+    step: str | None
+    updated_at: datetime
+
+
+def list_conversations(settings: Settings, limit: int = 50) -> list[ConversationSummary]:
     """Recent conversations for the "load a past conversation" picker."""
     store = Store.open(settings.database_url)
     return [{"chat_id": c["id_chat"], "title": c["title"], "status": c["status"],

@@ -19,7 +19,7 @@ from agent.adapters.tools import ToolRegistry, ToolResult
 from agent.brain import nlu
 from agent.config import Settings
 from agent.core.guardrails import mask_pii
-from agent.core.journey import Event, Journey, JourneyState
+from agent.core.journey import Event, Journey, JourneyState, StateDict
 from agent.core.pack import Pack, Reading, Rejected, get_pack
 from agent.core.prompts import PromptPack
 from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
@@ -103,7 +103,7 @@ class TurnState:
     def masked(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return self.pack.mask_attributes(values)
 
-    def state_view(self, state: JourneyState) -> dict[str, Any]:
+    def state_view(self, state: JourneyState) -> StateDict:
         data = state.to_dict()
         data["attributes"] = self.masked(state.attributes)
         return data
@@ -216,7 +216,7 @@ def _mask_safely(pack: Pack, name: str, value: Any) -> Any:
 # ---------------------------------------------------------------------- the record
 
 
-def state_view(state: JourneyState, pack: Pack | None = None) -> dict[str, Any]:
+def state_view(state: JourneyState, pack: Pack | None = None) -> StateDict:
     """JSON-able state with personal attributes masked (UI, CLI ``/state``, evals)."""
     data = state.to_dict()
     data["attributes"] = (pack or get_pack()).mask_attributes(state.attributes)
