@@ -51,15 +51,21 @@ def effective_settings() -> Any:
 
 
 @st.cache_resource(show_spinner=False)
+def _warm_up(_settings: Any, engine: str) -> threading.Thread:
+    # Builds the whole engine (LiteLLM, pack, indexes), not just the import: the first message must
+    # not block the page for seconds, or a burst typed meanwhile coalesces in Streamlit.
+    return agent.warm_up(_settings, delay_s=2.0)
+
+
 def warm_up() -> threading.Thread:
-    """Import the model gateway once per process, in the background, while the customer types.
+    """Build the engine for these settings once per process, in the background, while the customer types
+    (again when the sidebar switches to another pack or engine setting; models are per call).
 
     Started a moment after the page is drawn: the import holds the GIL, which would otherwise slow
     down sending this very page to the browser.
     """
-    # Builds the whole engine (LiteLLM, pack, indexes), not just the import: the first message must
-    # not block the page for seconds, or a burst typed meanwhile coalesces in Streamlit.
-    return agent.warm_up(effective_settings(), delay_s=2.0)
+    wanted = effective_settings()
+    return _warm_up(wanted, f"{wanted.pack_dir}|{hash(wanted.engine_key())}")
 
 
 def start_new() -> AgentSession:
@@ -108,6 +114,12 @@ if "agent_session" not in st.session_state:
 
 session: AgentSession | None = st.session_state.get("agent_session")
 wanted_settings = effective_settings()
+if session is not None and session.settings.pack_dir != wanted_settings.pack_dir:
+    # Another pack is another agent (its own journey): its conversation starts anew.
+    new_conversation()
+    session = None
+    warm_up()
+    st.toast(f"Pack {wanted_settings.pack_dir.name}: a new conversation starts.", icon=":material/inventory_2:")
 if session is not None and session.settings != wanted_settings:
     # Model/temperature switches apply from the next turn of the same conversation.
     session.update_settings(wanted_settings)

@@ -149,3 +149,28 @@ def costs_page_calls(page: Page) -> int:
     page.wait_for_timeout(1000)
     value = metric.locator('[data-testid="stMetricValue"]').inner_text()
     return int(value.replace(",", "").strip())
+
+
+def test_switching_pack_in_the_sidebar_switches_the_agent(app_url: str, page: Page) -> None:
+    """The sidebar's Pack selector: the contrato pack answers its own journey, with its own tool."""
+    page.goto(app_url, wait_until="networkidle")
+    expect(page.get_by_placeholder("Escreva sua mensagem")).to_be_visible(timeout=60_000)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Pack", exact=True).scroll_into_view_if_needed()
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile("^Pack")).click()
+    page.get_by_role("option", name=re.compile(r"^contrato")).click()
+    expect(sidebar.get_by_role("combobox", name="Pack")).to_have_value(re.compile(r"^contrato · "), timeout=30_000)
+    expect(page.get_by_text("Agent ready")).to_be_visible(timeout=90_000)
+    send(page, "oi")
+    wait_for_reply(page, "contrato")
+    send(page, "aceito")
+    wait_for_reply(page, "CPF do titular")
+    send(page, "200.100.001-43")
+    wait_for_reply(page, "AF-2024-031207")
+    send(page, "2")
+    wait_for_reply(page, r"Parcelas do contrato")
+    page.screenshot(path=ARTIFACTS / "07-pack-contrato-chat.png", full_page=True)
+    page.get_by_text(re.compile(r"^Trace · turn 3")).click()
+    page.get_by_role("tab", name="Tools").last.click()
+    expect(page.get_by_text("consultar_contrato").last).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "08-pack-contrato-trace.png", full_page=True)
