@@ -7,6 +7,9 @@ so a typo never reaches the consultation API.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from agent.br.spoken import words_to_digits
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -62,3 +65,30 @@ _CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})[.\s]?(\d{3})[.\s]?(\d{3})[-.\s/]?(\d{
 def mask_in_text(text: str) -> str:
     """Mask every CPF-looking number inside free text."""
     return _CPF_IN_TEXT.sub(lambda m: mask("".join(m.groups())), text or "")
+
+
+class InvalidCpf(ValueError):
+    """A CPF that fails a check; ``reason`` is ``length`` or ``check_digits``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse(value: Any) -> str | None:
+    """The 11 digits of a CPF as typed or dictated ("zero sete três…"); None when nothing CPF-like is
+    there; ``InvalidCpf`` when it has the wrong length or check digits. A pack's attribute validator."""
+    number = digits(words_to_digits(str(value)))
+    if not number:
+        return None
+    if len(number) != 11:
+        raise InvalidCpf("length")
+    if not is_valid(number):
+        raise InvalidCpf("check_digits")
+    return number
+
+
+def mask_any(value: Any) -> str:
+    """``mask`` for 11 digits, ``***`` for anything else (a rejected attempt is never shown in clear)."""
+    number = digits(str(value))
+    return mask(number) if len(number) == 11 else "***"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +27,7 @@ import yaml
 from agent.br import cpf as cpf_rules
 from agent.br import email as email_rules
 from agent.br.calendar import MONTH_KEYS, MONTH_NAMES
+from agent.br.spoken import strip_accents, words_to_digits
 
 from agent.config import DEFAULT_PACK_DIR  # noqa: E402
 
@@ -51,50 +51,8 @@ _DATE = re.compile(r"(?<!\d)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?!\d)")
 # Digits with the separators people (and transcripts) put between them: "073.602.846-35",
 # "073 602 846 35", "0, 7, 3. 6, 0, 2…".
 _DIGIT_RUN = re.compile(r"\d(?:[\s.,\-/]{0,2}\d)*")
-_NUMBER_WORDS = {
-    "zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
-    "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9",
-}
 MONTHS = MONTH_KEYS  # accent-free: matched against folded text
 MONTH_NAMES_PT = MONTH_NAMES
-
-
-def strip_accents(text: str) -> str:
-    """Remove diacritics ("três" → "tres")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words_to_digits(text: str) -> str:
-    """Turn runs of spelled-out digits ("zero sete três …") into digits; lone words stay words."""
-    tokens = re.split(r"(\s+|,)", text)
-    out: list[str] = []
-    run: list[int] = []  # indexes in `out` of the current run of digit words/digits
-
-    def close_run() -> None:
-        # Fewer than 3 in a row ("um nome", "duas vezes") are ordinary words, not dictated digits.
-        if len(run) >= 3:
-            for i in run:
-                word = out[i].rstrip(".;!?")
-                if not word.isdigit():
-                    out[i] = _NUMBER_WORDS[strip_accents(word.lower())] + out[i][len(word):]
-        run.clear()
-
-    for token in tokens:
-        # A transcript punctuates dictated digits ("zero, sete, três. Seis…"): the dot is a pause.
-        key = strip_accents(token.lower()).rstrip(".;!?")
-        if key in _NUMBER_WORDS or key.isdigit():
-            out.append(token)
-            run.append(len(out) - 1)
-        elif token.strip(", ") == "" and run:
-            out.append(token)
-        else:
-            if run:
-                close_run()
-            out.append(token)
-    if run:
-        close_run()
-    return "".join(out)
 
 
 def _squeeze(word: str) -> str:

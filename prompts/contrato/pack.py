@@ -19,7 +19,7 @@ from agent.adapters.tools import ToolArgumentError, ToolSet, tool
 from agent.br import cpf as cpf_rules
 from agent.br import email as email_rules
 from agent.br.money import brl
-from agent.brain.nlu import extract, words_to_digits
+from agent.brain.nlu import extract
 from agent.core.journey import Event, JourneyState
 from agent.core.pack import Attribute, Invalid, Reading, ReplyContext
 
@@ -28,20 +28,6 @@ from . import rules
 # ---------------------------------------------------------------------- attributes
 
 
-def _cpf(value: Any) -> str | None:
-    number = cpf_rules.digits(words_to_digits(str(value)))
-    if not number:
-        return None  # nothing CPF-like at all
-    if len(number) != 11:
-        raise Invalid("length")
-    if not cpf_rules.is_valid(number):
-        raise Invalid("check_digits")
-    return number
-
-
-def _mask_cpf(value: Any) -> str:
-    number = cpf_rules.digits(str(value))
-    return cpf_rules.mask(number) if len(number) == 11 else "***"
 
 
 def _email(value: Any) -> str | None:
@@ -63,7 +49,7 @@ def _mask_email(value: Any) -> str:
 
 
 ATTRIBUTES = (
-    Attribute("cpf", validate=_cpf, mask=_mask_cpf, pii=True),
+    Attribute("cpf", validate=cpf_rules.parse, mask=cpf_rules.mask_any, pii=True),
     Attribute("email", validate=_email, mask=_mask_email, pii=True),
 )
 

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from agent.adapters.tools import ToolArgumentError, ToolSet, tool
 from agent.br import cpf as cpf_rules
 from agent.br.calendar import month_name
-from agent.brain.nlu import words_to_digits
 from agent.core.journey import Event, JourneyState
 from agent.core.pack import Attribute, Invalid, Reading, ReplyContext
 
@@ -25,20 +24,6 @@ from . import rules
 # ---------------------------------------------------------------------- attributes
 
 
-def _cpf(value: Any) -> str | None:
-    number = cpf_rules.digits(words_to_digits(str(value)))
-    if not number:
-        return None  # nothing CPF-like at all
-    if len(number) != 11:
-        raise Invalid("length")
-    if not cpf_rules.is_valid(number):
-        raise Invalid("check_digits")
-    return number
-
-
-def _mask_cpf(value: Any) -> str:
-    number = cpf_rules.digits(str(value))
-    return cpf_rules.mask(number) if len(number) == 11 else "***"
 
 
 def _name(value: Any) -> str:
@@ -57,7 +42,7 @@ def _month(value: Any) -> int:
 
 ATTRIBUTES = (
     Attribute("name", validate=_name, pii=True),
-    Attribute("cpf", validate=_cpf, mask=_mask_cpf, pii=True),
+    Attribute("cpf", validate=cpf_rules.parse, mask=cpf_rules.mask_any, pii=True),
     Attribute("birth_month", validate=_month),
     Attribute("birth_date", validate=str, pii=True),
     Attribute("balance", validate=float),
