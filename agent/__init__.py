@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Settings": "agent.config",
     "RoleConfig": "agent.config",
+    "ModelOption": "agent.config",
     "ROLES": "agent.config",
     "load_settings": "agent.config",
     "available_models": "agent.config",
@@ -68,8 +69,8 @@ if TYPE_CHECKING:
         text_hash as text_hash,
     )
     from agent.config import (
-        ROLES as ROLES, RoleConfig as RoleConfig, Settings as Settings, available_models as available_models,
-        load_settings as load_settings, models_for_role as models_for_role,
+        ROLES as ROLES, ModelOption as ModelOption, RoleConfig as RoleConfig, Settings as Settings,
+        available_models as available_models, load_settings as load_settings, models_for_role as models_for_role,
     )
     from agent.core.pack import Pack as Pack, get_pack as get_pack, list_packs as list_packs
     from agent.core.prompts import load_pack as load_pack, placeholders as placeholders

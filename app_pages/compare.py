@@ -10,7 +10,9 @@ import streamlit as st
 
 from agent import (
     AgentSession,
+    ModelOption,
     PromptVersions,
+    Settings,
     Store,
     available_models,
     format_money,
@@ -29,7 +31,7 @@ como eu autorizo o banco no app?"""
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
-def options_for(_settings: Any, env_key: int) -> list:
+def options_for(_settings: Settings, env_key: int) -> list[ModelOption]:
     return available_models(_settings)
 
 
@@ -96,7 +98,7 @@ def parse_script(text: str) -> list[list[str]]:
     return [[part.strip() for part in line.split("||") if part.strip()] for line in text.splitlines() if line.strip()]
 
 
-def settings_for(cfg: dict[str, Any]) -> Any:
+def settings_for(cfg: dict[str, Any]) -> Settings:
     s = settings.with_role("decision", model=cfg["decision"]).with_role(
         "conversation", model=cfg["conversation"], temperature=cfg["temperature"])
     pack_dir = settings.pack_dir

@@ -63,14 +63,14 @@ class CaseError(ValueError):
 # ---------------------------------------------------------------- YAML with line numbers
 
 
-class _Located(dict):
+class _Located(dict[Any, Any]):
     """A mapping that remembers the line of itself and of each key's value."""
 
     line: int = 0
     lines: dict[Any, int]
 
 
-class _LocatedList(list):
+class _LocatedList(list[Any]):
     line: int = 0
     lines: list[int]
 

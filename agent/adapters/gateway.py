@@ -532,7 +532,7 @@ class Gateway:
 @dataclass(frozen=True)
 class _LocalMessage:
     content: str
-    tool_calls: tuple = ()
+    tool_calls: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

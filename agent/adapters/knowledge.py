@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.errors import ConversaError
 from agent.brain.nlu import normalize
@@ -75,7 +76,7 @@ def slugify(text: str) -> str:
 def parse_markdown(text: str, source: str = "") -> list[FaqEntry]:
     """Split a knowledge document into entries (text before the first ``##`` is ignored)."""
     entries: list[FaqEntry] = []
-    current: dict | None = None
+    current: dict[str, Any] | None = None
 
     def flush() -> None:
         if current is not None:
@@ -233,11 +234,11 @@ class KnowledgeBase:
         return passages
 
 
-_cache: dict[tuple, KnowledgeBase] = {}
+_cache: dict[tuple[Path, tuple[tuple[str, int, int], ...], Embed | None], KnowledgeBase] = {}
 _cache_lock = threading.Lock()
 
 
-def _fingerprint(folder: Path) -> tuple:
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.md")))
 
 

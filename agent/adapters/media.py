@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # heavy imports, done lazily at run time
     import numpy as np
@@ -608,7 +608,7 @@ def ocr_local(
     )
 
 
-def _text_from_table(table: dict[str, list]) -> tuple[str, float | None]:
+def _text_from_table(table: dict[str, list[Any]]) -> tuple[str, float | None]:
     """Rebuild lines from Tesseract's word table; mean confidence (0..1) of the kept words."""
     lines: dict[tuple[int, int, int], list[str]] = {}
     confidences: list[float] = []

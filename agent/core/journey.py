@@ -297,9 +297,10 @@ class Journey:
         out: list[Reply] = []
         for token in tokens:
             if token == RESUME:
-                token = self.steps[state.step].prompt  # type: ignore[assignment]
-                if token is None:
+                prompt = self.steps[state.step].prompt
+                if prompt is None:
                     continue
+                token = prompt
             if token == ASK_NEXT:
                 missing = self.missing_attributes(state)
                 ask = self.attributes[missing[0]].ask if missing else None

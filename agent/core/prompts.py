@@ -166,7 +166,7 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(entries)
 
 
-_cache: dict[Path, tuple[tuple, PromptPack]] = {}
+_cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], PromptPack]] = {}
 _lock = threading.Lock()
 
 

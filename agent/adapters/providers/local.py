@@ -57,14 +57,15 @@ def local_reply(model: str, messages: list[dict[str, Any]], metadata: dict[str, 
 class LocalProvider(CustomLLM):
     """Dispatches ``local/<name>`` models."""
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+    def completion(self, model: str, messages: list[dict[str, Any]], *args: Any, **kwargs: Any) -> ModelResponse:
         litellm_params = kwargs.get("litellm_params") or {}
         metadata = litellm_params.get("metadata") or {}
         model_response = kwargs.get("model_response") or ModelResponse()
         text, _, _ = local_reply(model, messages, metadata, kwargs.get("optional_params") or {})
         return _response(model, text, messages, model_response)
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+    async def acompletion(self, model: str, messages: list[dict[str, Any]], *args: Any,
+                          **kwargs: Any) -> ModelResponse:
         return self.completion(model, messages, *args, **kwargs)
 
     @staticmethod
