@@ -33,13 +33,15 @@ run: install system-deps
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
-## Install test dependencies and run the whole suite
+## Install test dependencies and run the whole suite (lint, types, tests)
 test: install-dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: install-dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: install-dev
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
@@ -54,4 +56,4 @@ evals: install
 	$(PY) -m evals run
 
 clean:
-	rm -rf $(VENV) data/conversa.db* .pytest_cache
+	rm -rf $(VENV) data/conversa.db* .pytest_cache .mypy_cache
