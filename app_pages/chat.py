@@ -23,10 +23,10 @@ import streamlit as st
 
 import agent
 import evals
-from agent import AgentSession, Attachment, TurnTrace, format_money, list_conversations
+from agent import AgentSession, Attachment, Settings, TurnTrace, format_money, list_conversations
 from app_pages.ui import whatsapp_markdown
 
-settings = st.session_state.settings
+settings: Settings = st.session_state.settings
 AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"]
 

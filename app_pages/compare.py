@@ -22,7 +22,7 @@ from agent import (
 )
 from app_pages.ui import whatsapp_markdown
 
-settings = st.session_state.settings
+settings: Settings = st.session_state.settings
 DEFAULT_SCRIPT = """oi || tudo bem? || quero antecipar meu fgts
 sim, aceito
 Maria Souza, CPF 073.602.846-35, nasci em março

@@ -12,10 +12,20 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from agent import CostFilter, CostReport, Store, format_money, get_pack, list_packs, project, to_currency
+from agent import (
+    CostFilter,
+    CostReport,
+    Settings,
+    Store,
+    format_money,
+    get_pack,
+    list_packs,
+    project,
+    to_currency,
+)
 
 LIVE_EVERY_S = 3
-settings = st.session_state.settings
+settings: Settings = st.session_state.settings
 currency, usd_brl = settings.currency, settings.usd_brl
 symbol = "R$" if currency == "BRL" else "$"
 pack = get_pack(settings.pack_dir)

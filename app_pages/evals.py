@@ -34,7 +34,7 @@ from evals import (
     text_diff,
 )
 
-settings = st.session_state.settings
+settings: Settings = st.session_state.settings
 SUITE = suite_for_pack(settings.pack_dir)  # the goldens of the pack in the sidebar
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from agent import (
     PromptVersions,
+    Settings,
     Store,
     count_tokens_offline,
     diff_lines,
@@ -19,7 +20,7 @@ from agent import (
 )
 from app_pages.ui import highlight_variables
 
-settings = st.session_state.settings
+settings: Settings = st.session_state.settings
 pack = load_pack(settings.pack_dir)
 pack_key = pack.name
 ENCODING = "o200k_base"
