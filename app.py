@@ -6,11 +6,12 @@ pages read it from there. Nothing here imports litellm (``agent`` exports lazily
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
-from agent import ROLES, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
+from agent import ROLES, ModelOption, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
 
 st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
 
@@ -48,7 +49,7 @@ def base_settings() -> Settings:
 
 
 @st.cache_resource(ttl=60, show_spinner=False)
-def model_options(_settings: Settings, env_key: int) -> list:
+def model_options(_settings: Settings, env_key: int) -> list[ModelOption]:
     """Known models and whether each can run now (probes a local Ollama at most once a minute)."""
     return available_models(_settings)
 
@@ -57,6 +58,11 @@ def packs(settings: Settings) -> list[Path]:
     """Packs: folders next to the configured one that hold a pack.yaml (one agent each)."""
     found = list_packs(settings.pack_dir.parent)
     return found if settings.pack_dir in found else [settings.pack_dir, *found]
+
+
+def labelled(labels: dict[str, str]) -> Callable[[str], str]:
+    """A selectbox's format_func: the label of a model, or the model string itself."""
+    return lambda model: labels.get(model, model)
 
 
 def pack_label(folder: Path) -> str:
@@ -88,8 +94,8 @@ def sidebar(base: Settings) -> Settings:
                 help_text += "\n\nNot available now: " + "; ".join(f"{o.label} ({o.hint})" for o in locked)
             model = st.selectbox(
                 role.capitalize(), names, index=names.index(current), key=f"model_{role}",
-                format_func=lambda m, labels=labels: labels.get(m, m), help=help_text,
-            )
+                format_func=labelled(labels), help=help_text,
+            ) or current
             changes: dict[str, object] = {}
             chosen = next((o for o in usable if o.model == model), None)
             if model != current:

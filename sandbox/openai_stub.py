@@ -23,7 +23,7 @@ from typing import Any
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: StubServer  # type: ignore[assignment]
+    server: StubServer
     protocol_version = "HTTP/1.1"
     # Headers and body go in two writes: with Nagle on, each reply waits ~40 ms for a delayed ACK.
     disable_nagle_algorithm = True

@@ -347,7 +347,7 @@ class SandboxServer:
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:8765``."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -421,7 +421,7 @@ class SandboxServer:
             self._config_faults_served += 1
             return fail
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         """Serve on a daemon thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
