@@ -171,12 +171,21 @@ def test_start_sandbox_returns_url_and_stop() -> None:
 def test_stop_releases_a_hanging_request() -> None:
     server = SandboxServer(hang_s=30).start()
     started = time.perf_counter()
-    t = threading.Thread(target=lambda: httpx.get(f"{server.url}/consulta?cpf={complete('408000001')}", timeout=10))
+    outcome: list[BaseException | httpx.Response] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(httpx.get(f"{server.url}/consulta?cpf={complete('408000001')}", timeout=10))
+        except httpx.HTTPError as exc:  # the server went away mid-request: that is the point
+            outcome.append(exc)
+
+    t = threading.Thread(target=ask)
     t.start()
     time.sleep(0.2)
     server.stop()
     t.join(5)
     assert not t.is_alive() and time.perf_counter() - started < 5
+    assert len(outcome) == 1  # the client got an answer or an error, not a hang
 
 
 def test_standalone_cli() -> None:
