@@ -250,3 +250,19 @@ def test_tool_http_semantics_and_post(tmp_path: Path) -> None:
         assert seen[0][0] == "GET" and "code=1" in seen[0][1]
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("codes: {faq: 30,", "codes: {fq: 30,", "codes.fq"),
+    ("fixed_codes: [0,", "fixd_codes: [0,", "fixd_codes"),
+    ("fixed_codes: [0,", "fixed_codes: [999, 0,", "999"),
+])
+def test_pack_yaml_mistakes_say_what_is_wrong(tmp_path: Path, old: str, new: str, message: str) -> None:
+    copy = tmp_path / "typo"
+    shutil.copytree(PROJECT_ROOT / "prompts" / "fgts", copy)
+    spec = copy / "pack.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(PackError, match=message):
+        get_pack(copy)

@@ -139,6 +139,11 @@ class SpecialCodes:
     too_long: int | None = None
 
 
+PACK_KEYS = frozenset({"name", "title", "language", "globals", "module", "codes", "fixed_codes", "completed_steps",
+                       "terminal_steps", "settings", "samples"})
+CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long"})
+
+
 class Pack:
     """One agent's domain, loaded from ``directory``. Prompts and journey are re-read when edited."""
 
@@ -149,6 +154,10 @@ class Pack:
         self.name = str(spec.get("name") or directory.name)
         self.title = str(spec.get("title") or self.name)
         self.language = str(spec.get("language") or "pt-BR")
+        unknown = sorted(set(spec) - PACK_KEYS) + sorted(f"codes.{k}" for k in set(spec.get("codes") or {}) - CODE_KEYS)
+        if unknown:
+            raise PackError(f"{directory / 'pack.yaml'}: unknown key(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(sorted(PACK_KEYS))}; codes: {', '.join(sorted(CODE_KEYS))}")
         codes = spec.get("codes") or {}
         self.codes = SpecialCodes(**{k: (int(v) if v is not None else None) for k, v in codes.items()})
         self.fixed_codes = frozenset(int(c) for c in spec.get("fixed_codes") or ())
@@ -254,6 +263,10 @@ class Pack:
         unknown = [s for s in (*self.completed_steps, *self.terminal_steps) if s not in self.journey.steps]
         if unknown:
             problems.append(f"completed/terminal steps {unknown} are not journey steps")
+        used = [c for c in (*self.fixed_codes, codes.faq, codes.faq_miss, codes.safe, codes.too_long) if c is not None]
+        absent = sorted({c for c in used if c not in self.journey.messages})
+        if absent:
+            problems.append(f"message codes {absent} are not in journey.yaml's messages table")
         missing = [a for a in self.attributes if a not in self.journey.attributes]
         if missing:
             problems.append(f"the module declares attributes {missing} that journey.yaml does not")
