@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,6 +42,11 @@ DEFAULT_INITIAL_PROMPT = (
     "Atendimento sobre o saque-aniversário do FGTS. O cliente informa o CPF e pergunta sobre a "
     "antecipação na Caixa."
 )
+# When a decode went wrong, by Whisper's own yardsticks (the openai/whisper defaults): a compression
+# ratio above 2.4 is text repeating itself ("0, 7, 6, 6, 6, 6…"); an average log-probability below
+# -1 is the model guessing.
+LOOP_COMPRESSION_RATIO = 2.4
+UNSURE_AVG_LOGPROB = -1.0
 TESSERACT_INSTALL = "sudo apt-get install -y tesseract-ocr tesseract-ocr-por"
 TESSERACT_POR_INSTALL = "sudo apt-get install -y tesseract-ocr-por"
 
@@ -378,7 +384,11 @@ def transcribe_local(
     beam_size: int = 5,
 ) -> MediaText:
     """Transcribe speech with faster-whisper (bundled Whisper base unless ``model_dir`` /
-    ``WHISPER_MODEL_DIR``), VAD on. Raises a MediaError subclass for every unusable input."""
+    ``WHISPER_MODEL_DIR``), VAD on. Raises a MediaError subclass for every unusable input.
+
+    Deterministic: the same audio gives the same text on every run. Beam search at temperature 0;
+    a decode that loops, says the initial prompt back or is unsure is decoded again with the fixed
+    changes of ``_RETRIES`` (never by sampling), and ``warnings`` tell which decode was kept."""
     from agent.adapters import whisper_model
 
     started = time.perf_counter()
@@ -407,23 +417,28 @@ def transcribe_local(
         raise WhisperModelMissingError(
             str(exc), install_command=whisper_model.INSTALL_HINT, kind="audio"
         ) from exc
-    segments, info = model.transcribe(
-        audio,
-        language=language or None,
-        initial_prompt=initial_prompt or None,
-        vad_filter=True,
-        beam_size=beam_size,
-        condition_on_previous_text=False,  # stops one misheard phrase from echoing on and on
-    )
-    kept = [s for s in segments if s.text.strip() and not _echoes_prompt(s.text, initial_prompt)]
-    speech = float(getattr(info, "duration_after_vad", seconds))
-    if not kept:
+    prompt = initial_prompt or None
+    attempts = [_decode_speech(model, audio, language, prompt, beam_size, "beam search")]
+    for label, change in _RETRIES:
+        if not attempts[-1].problems or not attempts[0].spoken:
+            break  # a clean transcript, or nothing said at all (more decodes will not find speech)
+        if "initial_prompt" in change and prompt is None:
+            continue
+        attempts.append(_decode_speech(model, audio, language, prompt, beam_size, label, **change))
+    chosen = _best_decode(attempts)
+    speech = float(getattr(attempts[0].info, "duration_after_vad", seconds))
+    if chosen is None:
+        found = "; ".join(f"with {a.label}: {', '.join(a.problems)}" for a in attempts if a.spoken)
         raise SilentAudioError(
-            f"no speech found: {seconds:.1f} s of audio, {speech:.1f} s after VAD, no segment text"
+            f"no speech found: {seconds:.1f} s of audio, {speech:.1f} s after VAD, "
+            + (f"no usable segment text (decoded {found})" if found else "no segment text")
         )
-    text = " ".join(s.text.strip() for s in kept)
-    weights = [max(s.end - s.start, 0.01) for s in kept]
-    avg_logprob = sum(s.avg_logprob * w for s, w in zip(kept, weights, strict=True)) / sum(weights)
+    warnings += [f"decode with {a.label} {' and '.join(a.problems)}" for a in attempts if a.problems]
+    if len(attempts) > 1:
+        warnings.append(f"transcript from the decode with {chosen.label}")
+    text = " ".join(s.text.strip() for s in chosen.kept)
+    avg_logprob = chosen.avg_logprob
+    info = chosen.info
     return MediaText(
         text=text,
         kind="audio",
@@ -441,16 +456,82 @@ def transcribe_local(
     )
 
 
+# Deterministic retries for a decode that went wrong, tried in order until one is clean. (faster-
+# whisper's default instead decodes again *sampling* at rising temperatures, 0.2, 0.4 … 1.0: the
+# same voice note then gave a different transcript on every run, right or wrong by chance.)
+_RETRIES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("a repetition penalty", {"repetition_penalty": 1.1}),  # breaks "6, 6, 6, 6…" loops
+    ("no initial prompt", {"initial_prompt": None}),  # when the model only says the prompt back
+)
+
+
+@dataclass
+class _Decode:
+    """One decode of the whole clip: its segments with text, and what is wrong with it."""
+
+    label: str
+    info: Any  # faster-whisper TranscriptionInfo
+    spoken: list[Any]  # segments with text
+    kept: list[Any]  # the same, minus echoes of the initial prompt
+    problems: list[str]
+    avg_logprob: float
+    loops: bool
+
+
+def _decode_speech(model: Any, audio: npt.NDArray[np.float32], language: str, prompt: str | None,
+                   beam_size: int, label: str, **change: Any) -> _Decode:
+    options: dict[str, Any] = {"initial_prompt": prompt, **change}
+    segments, info = model.transcribe(
+        audio,
+        language=language or None,
+        vad_filter=True,
+        beam_size=beam_size,
+        temperature=0.0,  # one temperature: beam search only, never sampling (see _RETRIES)
+        condition_on_previous_text=False,  # stops one misheard phrase from echoing on and on
+        **options,
+    )
+    spoken = [s for s in segments if s.text.strip()]
+    kept = [s for s in spoken if not _echoes_prompt(s.text, options["initial_prompt"])]
+    problems = []
+    if len(kept) < len(spoken):
+        problems.append("repeated its initial prompt")
+    ratio = max((s.compression_ratio for s in kept), default=0.0)
+    if ratio > LOOP_COMPRESSION_RATIO:
+        problems.append(f"repeated itself (compression ratio {ratio:.1f})")
+    weights = [max(s.end - s.start, 0.01) for s in kept]
+    avg_logprob = -math.inf
+    if kept:
+        avg_logprob = sum(s.avg_logprob * w for s, w in zip(kept, weights, strict=True)) / sum(weights)
+    if kept and avg_logprob < UNSURE_AVG_LOGPROB:
+        problems.append(f"was unsure (average log-probability {avg_logprob:.2f})")
+    return _Decode(label, info, spoken, kept, problems, avg_logprob, ratio > LOOP_COMPRESSION_RATIO)
+
+
+def _best_decode(attempts: list[_Decode]) -> _Decode | None:
+    """The first clean decode; else the surest one with text that does not loop; else None."""
+    for attempt in attempts:
+        if attempt.kept and not attempt.problems:
+            return attempt
+    usable = [a for a in attempts if a.kept and not a.loops]
+    return max(usable, key=lambda a: a.avg_logprob, default=None)
+
+
 def _normalise_words(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 def _echoes_prompt(segment: str, prompt: str | None) -> bool:
-    """Whisper sometimes 'hears' its own initial prompt in noise; drop such segments."""
+    """Whisper sometimes 'hears' its own initial prompt, in noise or instead of unclear speech, and
+    stitches its pieces together ("O cliente informa o saque-aniversário." for "Eu quero antecipar
+    o saque-aniversário."): a segment of three words or more whose every word pair is in the prompt."""
     if not prompt:
         return False
-    seg = _normalise_words(segment)
-    return len(seg) > 12 and seg in _normalise_words(prompt)
+    words = _normalise_words(segment).split()
+    if len(words) < 3:
+        return False
+    prompt_words = _normalise_words(prompt).split()
+    pairs = set(pairwise(prompt_words))
+    return all(pair in pairs for pair in pairwise(words))
 
 
 # ---------------------------------------------------------------------------------------- images
