@@ -97,6 +97,16 @@ class Reading:
         """True when an attribute (or a rejected attempt at one) was found."""
         return bool(self.attributes) or bool(self.rejected)
 
+    def intent_at(self, *, consent_step: bool) -> str:
+        """The intent with a bare "sim"/"não" read by where it was said: consent (``optin_accept`` /
+        ``optin_refuse``) at a consent step, a confirmation (``confirm_yes`` / ``confirm_no``) elsewhere."""
+        intent = self.intent
+        if self.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not self.has_data:
+            intent = "confirm_yes" if self.confirmation == "yes" else "confirm_no"
+        if consent_step:
+            return {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
+        return {"optin_accept": "confirm_yes"}.get(intent, intent)
+
 
 @dataclass(frozen=True)
 class ReplyContext:

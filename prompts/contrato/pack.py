@@ -190,19 +190,13 @@ def to_event(reading: Reading, step: str) -> Event:
     "quero a 2ª via no maria@gmail.com" asks for the copy *and* gives the e-mail); an invalid CPF or
     e-mail becomes ``cpf_invalid`` / ``email_invalid``.
     """
-    intent = reading.intent
     attributes = MappingProxyType(dict(reading.attributes))
-    if intent == "injection":
+    if reading.intent == "injection":
         return Event("injection")
     choice = menu_choice(reading.text)
     if choice and step in _MENU_STEPS:
         return Event(choice)
-    if reading.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not reading.has_data:
-        intent = "confirm_yes" if reading.confirmation == "yes" else "confirm_no"
-    if step in _CONSENT_STEPS:
-        intent = {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
-    else:
-        intent = {"optin_accept": "confirm_yes"}.get(intent, intent)
+    intent = reading.intent_at(consent_step=step in _CONSENT_STEPS)
     if intent in _KEEP_INTENT:
         return Event(intent, attributes)
     if intent in _ASKS and (step in _MENU_STEPS or not reading.has_data):

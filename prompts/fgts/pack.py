@@ -138,16 +138,10 @@ def to_event(reading: Reading, step: str) -> Event:
     "sim" at the opt-in is consent (``optin_accept``); elsewhere it confirms (``confirm_yes``).
     Data in the message wins over chit-chat intents, and an invalid CPF becomes ``cpf_invalid``.
     """
-    intent = reading.intent
     attributes = MappingProxyType(dict(reading.attributes))
-    if intent == "injection":
+    if reading.intent == "injection":
         return Event("injection")
-    if reading.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not reading.has_data:
-        intent = "confirm_yes" if reading.confirmation == "yes" else "confirm_no"
-    if step in _CONSENT_STEPS:
-        intent = {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
-    else:
-        intent = {"optin_accept": "confirm_yes"}.get(intent, intent)
+    intent = reading.intent_at(consent_step=step in _CONSENT_STEPS)
     if intent in _KEEP_INTENT:
         return Event(intent, attributes)
     if "cpf" not in attributes and any(r.attribute == "cpf" for r in reading.rejected):
