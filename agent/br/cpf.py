@@ -92,3 +92,14 @@ def mask_any(value: Any) -> str:
     """``mask`` for 11 digits, ``***`` for anything else (a rejected attempt is never shown in clear)."""
     number = digits(str(value))
     return mask(number) if len(number) == 11 else "***"
+
+
+def checked_digits(value: Any) -> tuple[str, str | None]:
+    """The digits of ``value`` and, when they are not a valid CPF, the sentence that says what to ask the
+    customer (for a tool's argument check: a model's CPF is checked before any API call)."""
+    number = digits(str(value))
+    if len(number) != 11:
+        return number, f"CPF must have 11 digits, got {len(number)}: ask the customer to type it again"
+    if not is_valid(number):
+        return number, "CPF check digits do not match: ask the customer to check the number"
+    return number, None

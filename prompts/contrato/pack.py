@@ -98,13 +98,9 @@ def _mask_data(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _checked_cpf(cpf: str) -> str:
-    number = cpf_rules.digits(str(cpf))
-    if len(number) != 11:
-        raise ToolArgumentError(f"CPF must have 11 digits, got {len(number)}: ask the customer to type it again",
-                                field="cpf", outcome="invalid_cpf")
-    if not cpf_rules.is_valid(number):
-        raise ToolArgumentError("CPF check digits do not match: ask the customer to check the number",
-                                field="cpf", outcome="invalid_cpf")
+    number, problem = cpf_rules.checked_digits(cpf)
+    if problem:
+        raise ToolArgumentError(problem, field="cpf", outcome="invalid_cpf")
     return number
 
 

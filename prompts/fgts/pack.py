@@ -90,13 +90,9 @@ def consultar_fgts(
     """Consulta a situação do cliente no FGTS saque-aniversário (autorização do banco, adesão, saldo,
     operação ativa) e, se elegível, o saque anual e o valor disponível para antecipação. Chame somente
     com um CPF informado e confirmado pelo cliente."""
-    number = cpf_rules.digits(str(cpf))
-    if len(number) != 11:
-        raise ToolArgumentError(f"CPF must have 11 digits, got {len(number)}: ask the customer to type it again",
-                                field="cpf", outcome="invalid_cpf")
-    if not cpf_rules.is_valid(number):
-        raise ToolArgumentError("CPF check digits do not match: ask the customer to check the number",
-                                field="cpf", outcome="invalid_cpf")
+    number, problem = cpf_rules.checked_digits(cpf)
+    if problem:
+        raise ToolArgumentError(problem, field="cpf", outcome="invalid_cpf")
     return {"cpf": number}
 
 
