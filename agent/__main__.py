@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
@@ -41,6 +42,19 @@ def _print_result(result: TurnResult | None, out: TextIO) -> None:
         print("(em atendimento humano: o agente não responde)", file=out)
 
 
+def _lines(stream: TextIO) -> Iterator[str]:
+    """The input's lines as text whatever the bytes: invalid UTF-8 never raises (strict locales) and
+    is cleaned by ``clean_text`` like every other entry."""
+    from agent.text import decode_bytes
+
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a StringIO in tests
+        yield from stream
+        return
+    for raw in buffer:
+        yield decode_bytes(raw).rstrip("\r\n")
+
+
 def chat(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent chat", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,6 +69,7 @@ def chat(argv: list[str]) -> int:
 
     from agent.config import load_settings
     from agent.core.session import AgentSession
+    from agent.text import clean_text
     from agent.types import Message
 
     env = dict(os.environ)
@@ -71,9 +86,12 @@ def chat(argv: list[str]) -> int:
     base_clock = session.clock
     session.clock = lambda: base_clock() + clock_offset
     last: TurnResult | None = None
-    for raw in sys.stdin:
-        line = raw.rstrip("\n")
-        if not line.strip():
+    for raw in _lines(sys.stdin):
+        line = clean_text(raw)  # one bad byte must not crash the chat or stay stuck in the queue
+        if not line:
+            if raw.strip():  # nothing readable left: still a turn (the agent asks again), never a crash
+                _print_result(session.send(raw), out)
+                out.flush()
             continue
         command, _, rest = line.strip().partition(" ")
         try:
@@ -91,7 +109,7 @@ def chat(argv: list[str]) -> int:
                 last = session.send("", [_attachment("audio" if command == "/audio" else "image", rest.strip())])
                 _print_result(last, out)
             elif command == "/burst":
-                parts = [p.strip() for p in rest.split("||") if p.strip()]
+                parts = [p for p in (clean_text(p) for p in rest.split("||")) if p]
                 for part in parts:
                     session.pending.append(Message("customer", part, created_at=session.clock()))
                 last = session.flush(force=True)

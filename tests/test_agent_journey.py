@@ -193,7 +193,7 @@ def test_conversation_survives_reload(base_env) -> None:
     assert again.state.step == "collect_data" and again.state.attributes["name"] == "Maria Souza"
     assert [m.text for m in again.messages] == [m.text for m in session.messages]
     assert len(again.traces) == 3
-    assert again.send(ELIGIBLE).attributes["cpf"] == "***.000.002-**"
+    assert again.send(ELIGIBLE).attributes["cpf"] == "•••.000.002-••"
 
 
 def _stub_env(stub, **roles) -> dict[str, str]:
@@ -246,7 +246,7 @@ def test_cli_script_walks_the_journey(base_env, tmp_path) -> None:
     states = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"step"')]
     assert [s["step"] for s in states] == ["collect_data", "not_authorized", "finalized"]
     assert states[0]["attributes"] == {"name": "Maria Souza"}
-    assert states[1]["attributes"]["cpf"] == "***.602.846-**"
+    assert states[1]["attributes"]["cpf"] == "•••.602.846-••"
     trace = next(json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"state_before"'))
     assert trace["tool_calls"][0]["outcome"] == "not_authorized"
     assert "agente:" in result.stdout

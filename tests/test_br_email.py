@@ -41,14 +41,14 @@ def test_suggestion_fixes_known_typos_only(address: str, fixed: str | None) -> N
 
 
 def test_mask_keeps_the_domain_and_a_hint_of_the_name() -> None:
-    assert email.mask("maria.souza@gmail.com") == "ma***@gmail.com"
-    assert email.mask("ana@uol.com.br") == "a***@uol.com.br"
-    assert email.mask("not an address") == "***"
+    assert email.mask("maria.souza@gmail.com") == "ma•••@gmail.com"
+    assert email.mask("ana@uol.com.br") == "a•••@uol.com.br"
+    assert email.mask("not an address") == "•••"
 
 
 def test_mask_pii_masks_addresses_and_cpfs_in_free_text() -> None:
     text = mask_pii("cpf 073.602.846-35, e-mail maria.souza@gmail.com. Me siga no @banco")
-    assert text == "cpf ***.602.846-**, e-mail ma***@gmail.com. Me siga no @banco"
+    assert text == "cpf •••.602.846-••, e-mail ma•••@gmail.com. Me siga no @banco"
 
 
 def test_dictated_address_is_written_out_only_around_arroba() -> None:

@@ -52,7 +52,7 @@ def test_the_pack_owns_its_domain(pack) -> None:  # noqa: ANN001
     assert pack.codes.faq == 30 and pack.codes.faq_miss == 31 and pack.codes.safe == 0 and pack.codes.too_long == 2
     assert {"menu", "no_contract", "settled", "finalized"} == set(pack.completed_steps)
     assert pack.mask_attributes({"cpf": MARIA, "email": "maria.souza@gmail.com"}) == \
-        {"cpf": "***.100.001-**", "email": "ma***@gmail.com"}
+        {"cpf": "•••.100.001-••", "email": "ma•••@gmail.com"}
     # The journey refuses what the validators refuse (defence in depth).
     assert pack.journey.attributes["email"].accept("maria@gmail") is None
     assert pack.journey.attributes["email"].accept(" Maria.Souza@Gmail.com ") == "maria.souza@gmail.com"
@@ -88,20 +88,20 @@ def test_tools_check_their_arguments_before_any_call(pack) -> None:  # noqa: ANN
     registry = pack.tool_registry(api_url="http://127.0.0.1:9")  # nothing listens: no call may happen
     result = registry.call("enviar_ccb", {"cpf": MARIA, "email": "maria@gmail"})
     assert (result.status, result.event, result.source) == ("invalid_args", "api_email_invalid", "none")
-    assert result.args == {"cpf": "***.100.001-**", "email": "ma***@gmail"}
+    assert result.args == {"cpf": "•••.100.001-••", "email": "ma•••@gmail"}
 
 
 def test_tools_against_the_sandbox(pack, sb) -> None:  # noqa: ANN001
     registry = pack.tool_registry(api_url=sb.url)
     found = registry.call("consultar_contrato", {"cpf": "200.100.001-43"})
     assert (found.outcome, found.event, found.data["cpf"], found.data["email_cadastrado"]) == \
-        ("active", "api_contract_active", "***.100.001-**", "ma***@gmail.com")
+        ("active", "api_contract_active", "•••.100.001-••", "ma•••@gmail.com")
     assert registry.call("consultar_contrato", {"cpf": "804.000.001-72"}).event == "api_contract_arrears"
     assert registry.call("consultar_contrato", {"cpf": "803.000.001-46"}).event == "api_contract_settled"
     assert registry.call("simular_quitacao", {"cpf": "801.000.001-93"}).event == "api_no_contract"
     assert registry.call("simular_quitacao", {"cpf": MARIA}).event == "api_quote"
     other = registry.call("enviar_ccb", {"cpf": MARIA, "email": "maria@hotmail.com"})
-    assert other.event == "api_email_mismatch" and other.args["email"] == "ma***@hotmail.com"
+    assert other.event == "api_email_mismatch" and other.args["email"] == "ma•••@hotmail.com"
     assert registry.call("enviar_ccb", {"cpf": MARIA, "email": "maria.souza@gmail.com"}).event == "api_ccb_sent"
     down = registry.call("consultar_contrato", {"cpf": "500.000.001-32"})
     assert down.event == "api_error" and (down.error or "").startswith("Contract API HTTP 500")
@@ -241,7 +241,7 @@ def test_contract_variables_are_formatted_the_brazilian_way(pack) -> None:  # no
     assert (values["signed_date"], values["next_due_date"], values["next_month_year"]) == \
         ("12/03/2024", "01/07/2026", "julho de 2026")
     assert values["instalment_lines"].splitlines()[0] == "✅ 1ª · 01/07/2024 · R$ 1.350,00 · paga"
-    assert values["cpf_masked"] == "***.100.001-**"
+    assert values["cpf_masked"] == "•••.100.001-••"
 
 
 def test_quote_variables_and_the_overdue_line(pack) -> None:  # noqa: ANN001

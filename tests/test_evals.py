@@ -110,9 +110,9 @@ def test_the_shipped_goldens_are_valid_and_cover_the_journey() -> None:
 def obs(**kwargs) -> TurnObservation:
     base = dict(index=0, label="oi", customer_text="oi", replies=["Olá! Você autoriza? Responda *aceito*."],
                 step_before="greeting", step_after="optin", message_codes=[10], intent="greeting",
-                attributes={"cpf": "***.602.846-**", "name": "Ana"},
+                attributes={"cpf": "•••.602.846-••", "name": "Ana"},
                 raw_attributes={"cpf": "07360284635", "name": "Ana"},
-                tool_calls=[{"name": "consultar_fgts", "args": {"cpf": "***.602.846-**"}, "outcome": "not_authorized"}],
+                tool_calls=[{"name": "consultar_fgts", "args": {"cpf": "•••.602.846-••"}, "outcome": "not_authorized"}],
                 input_tokens=100, output_tokens=20, cost_usd=0.0002, latency_ms=120.0,
                 guard_input=["prompt_injection"], trace={"event": {"name": "greeting"}})
     base.update(kwargs)
@@ -131,7 +131,7 @@ def obs(**kwargs) -> TurnObservation:
     ("not-message_code", [21, 22], True, None),
     ("message_code", [10, 11], False, 'Expected message code 11 to be used; codes used: [10].'),
     ("attribute", {"cpf": "073.602.846-35", "name": "ana"}, True, None),
-    ("attribute", {"cpf": "200.000.002-99"}, False, 'Expected cpf to be "***.000.002-**"; it was "***.602.846-**".'),
+    ("attribute", {"cpf": "200.000.002-99"}, False, 'Expected cpf to be "•••.000.002-••"; it was "•••.602.846-••".'),
     ("not-attribute", "birth_month", True, None),
     ("tool_called", {"name": "consultar_fgts", "args": {"cpf": "073.602.846-35"}, "outcome": "not_authorized"},
      True, None),

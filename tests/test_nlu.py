@@ -137,7 +137,7 @@ def test_cpf_with_wrong_check_digit_is_reported_not_accepted() -> None:
     result = nlu.extract("meu cpf é 073.602.846-36")
     assert result.cpf is None
     assert [c.reason for c in result.invalid_cpfs] == ["check_digits"]
-    assert result.invalid_cpfs[0].masked == "***.602.846-**"
+    assert result.invalid_cpfs[0].masked == "•••.602.846-••"
     assert "cpf" not in result.attributes()
 
 

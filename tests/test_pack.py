@@ -37,7 +37,7 @@ def test_fgts_pack_owns_its_domain() -> None:
     assert list(pack.tools) == ["consultar_fgts"]
     assert "offer" in pack.completed_steps and "finalized" in pack.terminal_steps
     assert pack.codes.faq == 30 and pack.codes.safe == 0 and 40 in pack.fixed_codes
-    assert pack.mask_attributes({"cpf": "07360284635", "name": "Ana"}) == {"cpf": "***.602.846-**", "name": "Ana"}
+    assert pack.mask_attributes({"cpf": "07360284635", "name": "Ana"}) == {"cpf": "•••.602.846-••", "name": "Ana"}
     # The journey refuses what the pack's validators refuse (defence in depth).
     assert pack.journey.attributes["cpf"].accept("073.602.846-36") is None
     assert pack.journey.attributes["cpf"].accept("073.602.846-35") == "07360284635"
@@ -124,7 +124,7 @@ def test_trace_round_trips_and_old_rows_load(settings: Settings) -> None:
     # A row written before the typed trace: a plain dict with fewer keys and the old decision shape.
     old = {"state_before": {"step": "collect_data"}, "state_after": {"step": "collect_data"},
            "calls": [{"role": "decision", "feature": "Classificação de jornada", "model": "local/rules"}],
-           "decision": {"intent": "provide_data", "confidence": 0.9, "invalid_cpfs": ["***.602.846-**"]},
+           "decision": {"intent": "provide_data", "confidence": 0.9, "invalid_cpfs": ["•••.602.846-••"]},
            "event": {"name": "cpf_invalid", "attributes": {}}, "turn": 3, "something_new": 1}
     loaded = TurnTrace.from_json(old)
     assert loaded.step_before == "collect_data" and loaded.calls[0].model == "local/rules"

@@ -31,7 +31,7 @@ def consulta(
 def test_deck_example(sb: SandboxServer) -> None:
     r = consulta(sb, DECK_CPF)
     assert r.status_code == 200
-    assert r.json() == {"code": 701, "description": "CPF não autorizado", "cpf": "***.602.846-**"}
+    assert r.json() == {"code": 701, "description": "CPF não autorizado", "cpf": "•••.602.846-••"}
 
 
 BUSINESS = [(cpf, p) for cpf, p in FIXTURES.items() if p.fault is None]
@@ -43,7 +43,7 @@ def test_every_business_fixture(sb: SandboxServer, cpf: str, profile) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["code"] == profile.code
-    assert body["cpf"].startswith("***.")
+    assert body["cpf"].startswith("•••.")
     if profile.code == 200:
         balance = Decimal(str(body["balance"]))
         assert balance == profile.balance
@@ -134,7 +134,7 @@ def test_request_log_masks_cpf(sb: SandboxServer) -> None:
     consulta(sb, DECK_CPF)
     httpx.get(f"{sb.url}/health")
     log = sb.requests
-    assert [(r.path, r.cpf, r.status) for r in log] == [("/consulta", "***.602.846-**", 200), ("/health", None, 200)]
+    assert [(r.path, r.cpf, r.status) for r in log] == [("/consulta", "•••.602.846-••", 200), ("/health", None, 200)]
 
 
 def test_health_docs_openapi_404(sb: SandboxServer) -> None:

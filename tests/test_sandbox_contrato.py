@@ -27,12 +27,12 @@ def get(sb: SandboxServer, path: str, **params: str) -> httpx.Response:
 def test_active_contract_with_its_instalments(sb: SandboxServer) -> None:
     r = get(sb, "/contrato", cpf=MARIA)
     body = r.json()
-    assert r.status_code == 200 and body["code"] == 200 and body["cpf"] == "***.100.001-**"
+    assert r.status_code == 200 and body["code"] == 200 and body["cpf"] == "•••.100.001-••"
     assert (body["numero"], body["primeiro_nome"], body["parcelas_pagas"], body["parcelas_total"]) == \
         ("AF-2024-031207", "Maria", 2, 5)
     assert body["proxima_parcela"] == {"numero": 3, "vencimento": "2026-07-01", "valor": 661.5}
     assert [p["situacao"] for p in body["parcelas"]] == ["paga", "paga", "a_vencer", "a_vencer", "a_vencer"]
-    assert body["valor_restante"] == 1406.73 and body["email_cadastrado"] == "ma***@gmail.com"
+    assert body["valor_restante"] == 1406.73 and body["email_cadastrado"] == "ma•••@gmail.com"
     # The yearly withdrawals of a R$ 4.000,00 balance, by the Lei 13.932/2019 table.
     assert [p["valor"] for p in body["parcelas"]] == [1350.0, 945.0, 661.5, 463.05, 282.18]
     # 1 Jul 2028 is a Saturday: the repayment is on the first business day.
@@ -75,14 +75,14 @@ def test_settled_and_no_contract(sb: SandboxServer) -> None:
     for path in ("/contrato", "/contrato/quitacao"):
         body = get(sb, path, cpf="801.000.001-93").json()
         assert body == {"code": 801, "description": "Nenhum contrato de antecipação encontrado para o CPF",
-                        "cpf": "***.000.001-**"}
+                        "cpf": "•••.000.001-••"}
 
 
 def test_ccb_goes_only_to_the_registered_email(sb: SandboxServer) -> None:
     sent = get(sb, "/contrato/ccb", cpf=MARIA, email="Maria.Souza@Gmail.com").json()
-    assert sent["code"] == 200 and sent["enviado_para"] == "ma***@gmail.com" and sent["protocolo"]
+    assert sent["code"] == 200 and sent["enviado_para"] == "ma•••@gmail.com" and sent["protocolo"]
     other = get(sb, "/contrato/ccb", cpf=MARIA, email="maria@hotmail.com").json()
-    assert other["code"] == 805 and other["email_cadastrado"] == "ma***@gmail.com" and "protocolo" not in other
+    assert other["code"] == 805 and other["email_cadastrado"] == "ma•••@gmail.com" and "protocolo" not in other
     bad = get(sb, "/contrato/ccb", cpf=MARIA, email="maria@gmail")
     assert bad.status_code == 400 and bad.json()["code"] == 802 and bad.json()["motivo"] == "domain"
     assert get(sb, "/contrato/ccb", cpf="801.000.001-93", email="x@gmail.com").json()["code"] == 801

@@ -125,7 +125,7 @@ def test_invalid_cpf_never_hits_http(tools: Registry, sb: SandboxServer) -> None
     result = tools.call("consultar_fgts", {"cpf": "073.602.846-36"})
     assert result.outcome == "invalid_cpf" and result.status == "invalid_args"
     assert result.event == "cpf_invalid" and result.http_status is None and result.attempts == 0
-    assert result.args == {"cpf": "***.602.846-**"}
+    assert result.args == {"cpf": "•••.602.846-••"}
     assert "check digits" in (result.error or "")
     asyncio.run(tools.acall("consultar_fgts", {"cpf": "12"}))
     assert sb.requests == []
@@ -219,7 +219,7 @@ def test_fixed_responses_skip_http(sb: SandboxServer) -> None:
     tools = ToolRegistry(sb.url, fixed_responses=fixed)
     eligible = tools.call("consultar_fgts", {"cpf": "07360284635"})
     assert eligible.outcome == "eligible" and eligible.source == "fixed" and eligible.http_status is None
-    assert eligible.data["cpf"] == "***.602.846-**"
+    assert eligible.data["cpf"] == "•••.602.846-••"
     down = asyncio.run(tools.acall("consultar_fgts", {"cpf": complete("702000001")}))
     assert down.outcome == "api_error" and down.error == "FGTS API error 503: fora do ar"
     assert sb.requests == []
@@ -239,7 +239,7 @@ def test_result_is_frozen_and_serialisable(tools: Registry) -> None:
     with pytest.raises(AttributeError):
         result.outcome = "api_error"  # type: ignore[misc]
     payload = json.loads(json.dumps(result.to_dict()))
-    assert payload["event"] == "api_eligible" and payload["args"] == {"cpf": "***.000.001-**"}
+    assert payload["event"] == "api_eligible" and payload["args"] == {"cpf": "•••.000.001-••"}
     assert "200000001" not in json.dumps(payload)
 
 

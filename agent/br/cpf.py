@@ -51,12 +51,23 @@ def format_cpf(value: str) -> str:
     return f"{n[:3]}.{n[3:6]}.{n[6:9]}-{n[9:]}" if len(n) == 11 else value
 
 
+# The masking character: "•" is plain text everywhere. "*" is not: WhatsApp and Markdown read
+# "***.602.846-**" as bold/italic markers and show fragments of it in bold.
+MASK_CHAR = "•"
+MASKED = MASK_CHAR * 3
+
+
+def is_masked(value: Any) -> bool:
+    """True when ``value`` is already masked (the current form or the older ``***`` one)."""
+    return MASK_CHAR in str(value) or "*" in str(value)
+
+
 def mask(value: str) -> str:
-    """Mask a CPF for logs and traces: ``***.602.846-**`` (the deck's example keeps the middle)."""
+    """Mask a CPF for logs, traces and replies: ``•••.602.846-••`` (the deck's example keeps the middle)."""
     n = digits(value)
     if len(n) != 11:
-        return "***"
-    return f"***.{n[3:6]}.{n[6:9]}-**"
+        return MASKED
+    return f"{MASKED}.{n[3:6]}.{n[6:9]}-{MASK_CHAR * 2}"
 
 
 _CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})[.\s]?(\d{3})[.\s]?(\d{3})[-.\s/]?(\d{2})(?!\d)")
@@ -89,9 +100,9 @@ def parse(value: Any) -> str | None:
 
 
 def mask_any(value: Any) -> str:
-    """``mask`` for 11 digits, ``***`` for anything else (a rejected attempt is never shown in clear)."""
+    """``mask`` for 11 digits, ``•••`` for anything else (a rejected attempt is never shown in clear)."""
     number = digits(str(value))
-    return mask(number) if len(number) == 11 else "***"
+    return mask(number) if len(number) == 11 else MASKED
 
 
 def checked_digits(value: Any) -> tuple[str, str | None]:

@@ -113,13 +113,14 @@ def suggestion(value: str) -> str | None:
 
 
 def mask(value: str) -> str:
-    """``maria.souza@gmail.com`` → ``ma***@gmail.com`` (for traces, logs and confirmations)."""
+    """``maria.souza@gmail.com`` → ``ma•••@gmail.com`` (for traces, logs and confirmations; "•", not "*":
+    WhatsApp and Markdown would read asterisks as bold markers)."""
     address = normalize(value)
     if address.count("@") != 1:
-        return "***"
+        return "•••"
     local, domain = address.split("@")
     keep = 2 if len(local) > 3 else 1
-    return f"{local[:keep]}***@{domain}" if local else f"***@{domain}"
+    return f"{local[:keep]}•••@{domain}" if local else f"•••@{domain}"
 
 
 def mask_in_text(text: str) -> str:

@@ -230,7 +230,7 @@ class CpfCandidate:
     @property
     def masked(self) -> str:
         """Masked form safe for logs and replies."""
-        return cpf_rules.mask(self.digits) if len(self.digits) == 11 else "***"
+        return cpf_rules.mask_any(self.digits)
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ class EmailCandidate:
 
     @property
     def masked(self) -> str:
-        """Masked form safe for logs and replies (``ma***@gmail.com``)."""
+        """Masked form safe for logs and replies (``ma•••@gmail.com``)."""
         return email_rules.mask(self.address)
 
 

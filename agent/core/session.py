@@ -24,6 +24,7 @@ from agent.core.guardrails import mask_pii
 from agent.core.journey import JourneyState, StateDict
 from agent.adapters.store import Store
 from agent.types import Attachment, Message, MessageSource, Usage
+from agent.text import clean_text, json_storable, storable
 
 class EngineCache:
     """Built engines by what they are built from (``Settings.engine_key``), least recently used first.
@@ -163,7 +164,10 @@ class AgentSession:
         """A customer message. Returns the turn's result, or None while a burst window is open."""
         now = self.clock() if now is None else now
         kind: MessageSource = source or (attachments[0].kind if attachments else "text")
-        message = Message("customer", text, created_at=now, source=kind, attachments=tuple(attachments))
+        # One entry for every channel: invalid UTF-8, NUL, control characters never reach the queue.
+        cleaned = clean_text(text)
+        message = Message("customer", cleaned, created_at=now, source=kind, attachments=tuple(attachments),
+                          meta={"unreadable_text": True} if text.strip() and not cleaned else {})
         self.pending.append(message)
         self.last_activity = now
         if not self.settings.burst_mode or self.settings.burst_window_s <= 0:
@@ -254,7 +258,7 @@ class AgentSession:
                 info = next(media, {})
                 meta.setdefault("media", []).append({k: v for k, v in info.items() if k != "bytes"})
                 meta["filename"] = attachment.filename
-            text = message.text
+            text = clean_text(message.text)
             if not text and meta.get("media"):
                 text = " ".join(str(m.get("text") or "") for m in meta["media"]).strip()
             # LGPD: before the opt-in nothing personal is stored, not even inside the message text.
@@ -323,7 +327,8 @@ class AgentSession:
         self.save_error = None
 
     def _rows(self) -> list[dict[str, Any]]:
-        return [{"role": m.role, "text": m.text, "source": m.source, "meta": m.meta,
+        # storable: a NUL or a lone surrogate would fail every later write (the queue would never empty).
+        return [{"role": m.role, "text": storable(m.text), "source": m.source, "meta": json_storable(m.meta),
                  "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
 
 

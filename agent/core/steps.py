@@ -23,6 +23,7 @@ from agent.core.pack import ReplyContext
 from agent.core.turn import FEATURES, TurnState, json_safe, reading_of
 from agent.errors import GatewayError, MalformedResponse
 from agent.types import Attachment
+from agent.text import clean_text
 
 
 def ingest(ts: TurnState) -> None:
@@ -33,8 +34,9 @@ def ingest(ts: TurnState) -> None:
             text = read_media(ts, attachment)
             if text:
                 texts.append(text)
-        if message.text.strip():
-            texts.append(message.text.strip())
+        text = clean_text(message.text)  # bad bytes, NUL, control characters, odd digits: never stop a turn
+        if text:
+            texts.append(text)
     ts.customer_text = "\n".join(texts)
 
 
@@ -44,8 +46,9 @@ def guard(ts: TurnState) -> None:
     if ts.before.handoff:
         ts.notes.append("handoff: a human operator is in charge; the agent stays silent")
         return ts.settle(silent, [], use_model=False)
-    if not ts.customer_text:
-        # Only unusable media: the media error already told the customer what to do.
+    if not ts.customer_text and not any(m.text or m.meta.get("unreadable_text") for m in ts.inputs):
+        # Only unusable media: the media error already told the customer what to do. (A text that was
+        # nothing but control characters or bad bytes goes on: the step's question is asked again.)
         return ts.settle(silent, [], use_model=False)
     check = check_input(ts.customer_text, max_chars=ts.max_message_chars)
     ts.guard_input = tuple(check.violations)

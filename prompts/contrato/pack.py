@@ -88,11 +88,11 @@ def _mask_data(body: Mapping[str, Any]) -> dict[str, Any]:
     data = dict(body)
     for key in ("cpf", "documento_cliente"):
         value = data.get(key)
-        if isinstance(value, str | int) and "*" not in str(value):
+        if isinstance(value, str | int) and not cpf_rules.is_masked(value):
             data[key] = cpf_rules.mask(str(value))
     for key in _EMAIL_FIELDS:
         value = data.get(key)
-        if isinstance(value, str) and "*" not in value:
+        if isinstance(value, str) and not cpf_rules.is_masked(value):
             data[key] = email_rules.mask(value)
     return data
 

@@ -77,7 +77,7 @@ def _mask_data(body: Mapping[str, Any]) -> dict[str, Any]:
     data = dict(body)
     for key in ("cpf", "documento", "document"):
         value = data.get(key)
-        if isinstance(value, str | int) and "*" not in str(value):  # "*": already masked upstream
+        if isinstance(value, str | int) and not cpf_rules.is_masked(value):  # already masked upstream
             data[key] = cpf_rules.mask(str(value))
     return data
 

@@ -1,0 +1,105 @@
+"""Text as it arrives: one cleaning function for every entry (terminal, UI, session, golden files).
+
+Customers' text comes with invalid UTF-8, lone surrogates (bytes a lenient decoder escaped), NUL and
+terminal control sequences, invisible format characters, full-width or Arabic-Indic digits. None of it
+may stop a turn or the database write, and digits must be ASCII before CPF and date parsing.
+``clean_text`` keeps what a person wrote: accents, emojis (ZWJ sequences, variation selectors, flags),
+line breaks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from typing import Any
+
+__all__ = ["clean_text", "decode_bytes", "json_storable", "storable"]
+
+_REPLACEMENT = "\ufffd"
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Invisible format characters that are kept: they build emojis (ZWJ, ZWNJ) and subdivision flags (tags).
+_KEEP_FORMAT = frozenset({"\u200c", "\u200d"})
+# Compatibility characters left as written: NFKC would turn them into letters ("1º" → "1o", "ℹ️" → "i").
+_KEEP_COMPAT = frozenset("ºªℹ")
+# Terminal escape sequences (colours, cursor moves) go whole, not only their ESC byte.
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_SPACES = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def decode_bytes(data: bytes) -> str:
+    """Bytes → text: UTF-8 (a BOM dropped), invalid bytes escaped for ``clean_text`` to recover or drop."""
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
+def _fix_surrogates(text: str) -> str:
+    if _ESCAPED_BYTES.search(text):
+        # Bytes a lenient decoder escaped (surrogateescape): valid UTF-8 runs come back, the rest is "�".
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            pass
+    if _SURROGATES.search(text):
+        # Surrogate pairs (text that went through UTF-16 badly) become their character; lone ones "�".
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _char(c: str, following: str) -> str:
+    if c in "\n\t":
+        return c
+    category = unicodedata.category(c)
+    if category == "Nd":
+        return str(unicodedata.digit(c))  # Arabic-Indic, full-width, Devanagari… → ASCII
+    if category in {"Zl", "Zp"}:
+        return "\n"
+    if category == "Zs":
+        return " "
+    if category == "Cc" or (category == "Cf" and c not in _KEEP_FORMAT and not "\U000e0020" <= c <= "\U000e007f"):
+        return ""  # NUL, escape sequences, zero-width space, bidi overrides, BOM…
+    if c == _REPLACEMENT or category in {"Cs", "Cn", "Co"}:
+        return ""
+    if category in {"So", "Sk"} or c in _KEEP_COMPAT or following == "\ufe0f":
+        return c  # emojis and symbols as sent
+    return unicodedata.normalize("NFKC", c)  # full-width letters and punctuation, ligatures, "…"
+
+
+def clean_text(value: str | bytes | None) -> str:
+    """The text a turn can use: valid Unicode, NFC, no control or invisible characters, ASCII digits,
+    spaces collapsed, at most one blank line in a row; accents, emojis and line breaks kept.
+
+    >>> clean_text("oi\\x00\\udcff sim")
+    'oi sim'
+    >>> clean_text("CPF ０７３.６０２.８４６-３５ ou ٠٧٣")
+    'CPF 073.602.846-35 ou 073'
+    """
+    if value is None:
+        return ""
+    text = decode_bytes(value) if isinstance(value, bytes | bytearray) else str(value)
+    text = _fix_surrogates(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", _ANSI.sub("", text))
+    out = [_char(c, text[i + 1] if i + 1 < len(text) else "") for i, c in enumerate(text)]
+    text = unicodedata.normalize("NFC", "".join(out))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def storable(text: str) -> str:
+    """The least change that lets a database store ``text`` (no NUL, no lone surrogate); for texts that
+    must otherwise stay as they are (the agent's replies, traces)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return _fix_surrogates(text).replace(_REPLACEMENT, "") if _SURROGATES.search(text) else text
+
+
+def json_storable(value: Any) -> Any:
+    """``storable`` applied to every string inside a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k) if isinstance(k, str) else k: json_storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_storable(v) for v in value]
+    return value
