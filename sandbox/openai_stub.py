@@ -10,11 +10,15 @@ LiteLLM's real HTTP client:
 - ``500``: always 500.  ``500-once``: 500 then OK.
 - ``malformed``: 200 with a body that is not JSON.  ``401``: invalid key.  ``404``: unknown model.
 - ``invent``: a reply with an amount nobody gave (output-guard tests).  ``secret``: asks for a password.
+- ``parrot``: a model that believes the customer: when the last user message (or, failing that, a
+  "Cliente: …" line of the history in the system prompt) names an amount ("R$ 50 mil", "20.000 reais",
+  "aprovou 20k"), "Aprovado! Você vai receber R$ 50.000,00"; otherwise it echoes the last message.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -80,6 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
             content = "Claro! A intenção é saudação."
         elif model == "invent":
             content = "Ótima notícia: você tem R$ 98.765,43 disponíveis para antecipar hoje!"
+        elif model == "parrot":
+            system = str(messages[0].get("content", "")) if messages[0].get("role") == "system" else ""
+            said = [line.split(":", 1)[1] for line in system.splitlines() if line.startswith("Cliente:")]
+            content = next((a for a in map(_approval, [last, *reversed(said)]) if a), last)
         elif model == "secret":
             content = "Para continuar, me informe a sua senha do aplicativo FGTS."
         else:
@@ -98,6 +106,22 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
         self._send(200, json.dumps(body).encode())
+
+
+_AMOUNT = re.compile(r"(?:R\$\s*)?(\d[\d.]*)(?:,(\d{1,2}))?\s*(mil|k\b)?", re.IGNORECASE)
+
+
+def _approval(message: str) -> str | None:
+    """What a gullible model says when the customer names an amount: that amount, approved."""
+    for m in _AMOUNT.finditer(message):
+        if not (m.group(0).upper().startswith("R$") or m.group(3) or re.match(r"\s*reais", message[m.end():])):
+            continue
+        cents = int(m.group(1).replace(".", "")) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+        if m.group(3):
+            cents *= 1000
+        reais = f"{cents // 100:,}".replace(",", ".")
+        return f"Aprovado! Você vai receber R$ {reais},{cents % 100:02d}"
+    return None
 
 
 class StubServer(ThreadingHTTPServer):

@@ -16,7 +16,9 @@ from agent.core.guardrails import fold
 
 _STRONG_NEGATIVE = re.compile(
     r"\b(procon|reclame aqui|bacen|banco central|processar|processo|advogado|absurdo|palhacada|ridiculo|"
-    r"lixo|vergonha|odeio|idiota|incompetente(s)?|porcaria|merda|droga de|inferno|vou denunciar|golpe(s|istas)?)\b"
+    r"lixo|vergonha|odeio|idiota|incompetente(s)?|porcaria|merda|droga de|inferno|vou denunciar|golpes|golpistas?|"
+    r"ladr(ao|oes|ona|onas)|safad[oa]s?|pilantras?|bandid[oa]s?|vagabund[oa]s?|trambiqueir[oa]s?|"
+    r"estelionatari[oa]s?|canalhas?|fdp|vsf|pqp|caloteir[oa]s?)\b"
 )
 _NEGATIVE = re.compile(r"\b(demora|demorando|chato|irritad[oa]|cansad[oa]|nao aguento|pessimo|horrivel|ruim|"
                        r"raiva|bravo|brava|nervos[oa]|decepcionad[oa]|frustrad[oa])\b")
@@ -30,7 +32,9 @@ def emotion(text: str) -> dict[str, Any]:
     plain = fold(text)
     shouting = sum(1 for w in re.findall(r"[A-ZÁÉÍÓÚÂÊÔÃÕÇ]{3,}", text or "")) >= 2
     bangs = (text or "").count("!") >= 3
-    if _STRONG_NEGATIVE.search(plain) or (shouting and _NEGATIVE.search(plain)):
+    # "golpe" is an accusation when stated ("isso é golpe!"), a worry when asked ("isso é golpe?").
+    accuses = bool(re.search(r"\bgolpe\b", plain)) and "?" not in plain and not _ANXIOUS.search(plain)
+    if _STRONG_NEGATIVE.search(plain) or accuses or (shouting and _NEGATIVE.search(plain)):
         return {"emotion": "raiva", "intensity": 0.9, "strong_negative": True}
     if _NEGATIVE.search(plain) or shouting or bangs:
         return {"emotion": "frustracao", "intensity": 0.6, "strong_negative": False}

@@ -1,8 +1,11 @@
 """Guard rails (DESAFIO 4): input checks, output grounding, PII masking.
 
-Input: length limit and prompt-injection phrases (pt-BR and English).
-Output: every number, amount and date in a reply must come from the API result, the knowledge
-docs, the pack's templates or the customer; never ask for passwords or card numbers.
+Input: secrets the customer should never send (card number, password, one-time code), length
+limit and prompt-injection phrases (pt-BR and English).
+Output: every number and date in a reply must come from the API result, the knowledge docs, the
+pack's templates or the customer; money (R$ amounts, "50 mil") and approvals must come from the
+*trusted* sources only (draft, docs, API result): a customer who typed "me aprovaram R$ 50 mil" is
+no source for an amount or an approval. Never ask for passwords or card numbers.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.privacy import mask_pii
+from agent.privacy import find_secrets, mask_pii, mask_secrets
 
-__all__ = ["check_input", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
+__all__ = ["amounts_in", "check_input", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
 
 
 def fold(text: str) -> str:
@@ -53,14 +56,19 @@ class InputCheck:
 
     text: str
     violations: tuple[str, ...] = ()
-    blocked_reason: str | None = None  # "too_long" | "injection" | "empty"
+    blocked_reason: str | None = None  # "secret" | "too_long" | "injection" | "empty"
 
 
 def check_input(text: str, *, max_chars: int) -> InputCheck:
-    """Check one (merged) customer message."""
+    """Check one (merged) customer message. With a secret in it, ``text`` is the message with the secret
+    masked (nothing downstream — models, traces, the store — may see it) and ``blocked_reason`` is "secret"."""
     stripped = (text or "").strip()
     if not stripped:
         return InputCheck(stripped, ("empty",), "empty")
+    secrets = find_secrets(stripped)
+    if secrets:
+        kinds = sorted({s.kind for s in secrets})
+        return InputCheck(mask_secrets(stripped), tuple(f"secret:{k}" for k in kinds), "secret")
     if len(stripped) > max_chars:
         return InputCheck(stripped, (f"too_long:{len(stripped)}>{max_chars}",), "too_long")
     if _INJECTION.search(fold(stripped)):
@@ -103,6 +111,50 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
+# Money: "R$ 1.234,56", "R$50 mil", "50 mil reais", "20k", "3.000 reais".
+_MONEY = re.compile(
+    r"R\$\s*(?P<a>\d[\d.,]*)(?:\s*(?P<am>mil|k)\b)?"
+    r"|(?<![\w,.])(?P<b>\d[\d.,]*)\s*(?:(?P<bm>mil|k)\b(?:\s*(?:reais|conto|pila)\b)?|(?:reais|conto|pila)\b)",
+    re.IGNORECASE,
+)
+# An approval claim ("aprovado", "pré-aprovada", "te aprovamos", "approved").
+_APPROVAL = re.compile(r"\b(?:pre-?)?aprovad[oa]s?\b|\baprov(?:ei|amos|ou|aram)\b|\bapproved\b")
+
+
+def _amount(number: str, multiplier: str | None) -> str | None:
+    """Canonical value of one amount, as ``numbers_in`` writes it ("4000", "2352.62")."""
+    raw = number.rstrip(".,")
+    if re.search(r",\d{1,2}$", raw):
+        whole, dec = raw.rsplit(",", 1)
+    elif re.fullmatch(r"\d+\.\d{1,2}", raw) and not multiplier:
+        whole, dec = raw.split(".")
+    elif multiplier and re.fullmatch(r"\d+[.,]\d{1,2}", raw):
+        whole, dec = re.split(r"[.,]", raw)
+    else:
+        whole, dec = raw, ""
+    digits = re.sub(r"[^0-9]", "", whole)
+    if not digits:
+        return None
+    cents = int(digits) * 100 + int(dec.ljust(2, "0")[:2] or 0)
+    if multiplier:
+        cents *= 1000
+    return str(cents // 100) if cents % 100 == 0 else f"{cents // 100}.{cents % 100:02d}"
+
+
+def amounts_in(text: str) -> set[str]:
+    """Every money amount in ``text`` ("R$ 50.000,00", "50 mil", "20k"), canonicalised like ``numbers_in``."""
+    found = set()
+    for m in _MONEY.finditer(text or ""):
+        value = _amount(m.group("a") or m.group("b"), m.group("am") or m.group("bm"))
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def _without_money(text: str) -> str:
+    return _MONEY.sub(" ", text or "")
+
+
 # Small numbers are everywhere in ordinary language ("1 minuto", "2 dias"): ungroundable noise.
 _ALWAYS_ALLOWED = {str(n) for n in range(0, 13)} | {"24", "30", "48", "60", "100"}
 
@@ -117,12 +169,25 @@ class OutputCheck:
         return not self.violations
 
 
-def check_output(reply: str, sources: Iterable[str]) -> OutputCheck:
-    """Every number in ``reply`` must appear in some source; never ask for passwords or card data."""
-    allowed = set(_ALWAYS_ALLOWED)
-    for source in sources:
-        allowed |= numbers_in(source)
-    violations = [f"ungrounded_number:{n}" for n in sorted(numbers_in(reply) - allowed)]
+def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = ()) -> OutputCheck:
+    """Every number in ``reply`` must appear in some source; never ask for passwords or card data.
+
+    ``sources`` are trusted (the journey's draft, knowledge docs, the API result); ``untrusted`` is what the
+    customer wrote (messages, image descriptions, transcripts). A number from the customer may be echoed
+    (a CPF, a month), but money amounts and approvals in the reply must come from a trusted source.
+    """
+    trusted = [s for s in sources if s]
+    grounded = set(_ALWAYS_ALLOWED)
+    money = set()
+    for source in trusted:
+        grounded |= numbers_in(source)
+        money |= numbers_in(source) | amounts_in(source)
+    for source in untrusted:
+        grounded |= numbers_in(_without_money(source))  # the customer's money is no source of money
+    violations = [f"ungrounded_amount:{a}" for a in sorted(amounts_in(reply) - money)]
+    violations += [f"ungrounded_number:{n}" for n in sorted(numbers_in(_without_money(reply)) - grounded - money)]
+    if _APPROVAL.search(fold(reply)) and not any(_APPROVAL.search(fold(s)) for s in trusted):
+        violations.append("ungrounded_approval")
     if _ASKS_SECRET.search(fold(reply)):
         violations.append("asks_for_secret")
     return OutputCheck(reply, tuple(violations))

@@ -112,6 +112,9 @@ class StateDict(TypedDict):
     consent: bool
     last_event: str | None
     replies: list[Reply]
+    results: dict[str, dict[str, Any]]
+    notice: str | None
+    consent_notice: str | None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,12 @@ class JourneyState:
     consent: bool = False
     last_event: str | None = None
     replies: tuple[Reply, ...] = ()
+    # The last result of each tool ({"outcome", "data"}), kept across turns so a later question
+    # ("quanto cai na minha conta?") is answered from the API, not from memory or the customer.
+    results: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    # Version ("code@sha") of the last consent notice shown, and of the one the consent answered.
+    notice: str | None = None
+    consent_notice: str | None = None
 
     @property
     def message_code(self) -> int | None:
@@ -143,6 +152,9 @@ class JourneyState:
             "consent": self.consent,
             "last_event": self.last_event,
             "replies": list(self.replies),
+            "results": {k: dict(v) for k, v in self.results.items()},
+            "notice": self.notice,
+            "consent_notice": self.consent_notice,
         }
 
     @classmethod
@@ -157,6 +169,9 @@ class JourneyState:
             consent=bool(data.get("consent", False)),
             last_event=data.get("last_event"),
             replies=tuple(data.get("replies") or ()),
+            results=MappingProxyType({k: dict(v) for k, v in (data.get("results") or {}).items()}),
+            notice=data.get("notice"),
+            consent_notice=data.get("consent_notice"),
         )
 
 
@@ -245,6 +260,14 @@ class Journey:
         if auto.when == "step_complete":
             return step.on_complete == auto.event and not self.missing_attributes(state)
         return False
+
+    def ask_consent(self, state: JourneyState, event: str) -> JourneyState:
+        """The consent step with its pending question (the notice), consent not given."""
+        step = self.consent_step if self.consent_step in self.steps else state.step
+        changed = step != state.step
+        new = replace(state, step=step, previous_step=state.step if changed else state.previous_step,
+                      consent=False, last_event=event, failures=0 if changed else state.failures)
+        return replace(new, replies=self._resolve((RESUME,), new))
 
     def _apply(self, state: JourneyState, ev: Event) -> JourneyState:
         rule = self.rule(state.step, ev.name)

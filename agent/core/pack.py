@@ -22,6 +22,7 @@ import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -101,8 +102,16 @@ class Reading:
         """The intent with a bare "sim"/"não" read by where it was said: consent (``optin_accept`` /
         ``optin_refuse``) at a consent step, a confirmation (``confirm_yes`` / ``confirm_no``) elsewhere."""
         intent = self.intent
-        if self.confirmation and intent in {"unknown", "smalltalk", "greeting"} and not self.has_data:
+        words = self.text.split()
+        short = len(words) <= 3 and "?" not in self.text
+        if self.confirmation and not self.has_data and (
+                intent == "unknown" or (intent in {"smalltalk", "greeting"} and self.confidence < 0.8)
+                or (short and intent in {"smalltalk", "ask_reason"})):
+            # A bare "sim"/"não" ("agora sim", "blz"), not a greeting like "eae blz".
             intent = "confirm_yes" if self.confirmation == "yes" else "confirm_no"
+        if self.confirmation == "no" and intent in {"optin_accept", "confirm_yes"}:
+            # "não aceito os termos" is near "aceito os termos" but means the opposite.
+            intent = "confirm_no"
         if consent_step:
             return {"confirm_yes": "optin_accept", "confirm_no": "optin_refuse"}.get(intent, intent)
         return {"optin_accept": "confirm_yes"}.get(intent, intent)
@@ -110,12 +119,16 @@ class Reading:
 
 @dataclass(frozen=True)
 class ReplyContext:
-    """What a pack's reply variables may read: the state, the turn's tool results and reading."""
+    """What a pack's hooks may read: the state, the turn's tool results and reading, the pack's settings,
+    and ``now``: when the customer sent the turn's (last) message, an aware UTC datetime (None for a turn
+    without one, e.g. a re-engagement). Date-dependent rules use ``now`` (or a pack setting that pins a date),
+    never the wall clock, so goldens and simulated conversations replay the same."""
 
     state: JourneyState
     tool_results: Sequence[ToolResult]
     reading: Reading | None
     settings: Mapping[str, Any]
+    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,17 +154,19 @@ class SettingSpec:
 
 @dataclass(frozen=True)
 class SpecialCodes:
-    """Message codes the core itself sends: FAQ answer / miss, safe fallback, message too long."""
+    """Message codes the core itself sends: FAQ answer / miss, safe fallback, message too long, and the
+    security reminder for a customer who sent a secret (card number, password, SMS code)."""
 
     faq: int | None = None
     faq_miss: int | None = None
     safe: int | None = None
     too_long: int | None = None
+    secret: int | None = None
 
 
 PACK_KEYS = frozenset({"name", "title", "language", "globals", "module", "codes", "fixed_codes", "completed_steps",
-                       "terminal_steps", "settings", "samples"})
-CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long"})
+                       "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative"})
+CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long", "secret"})
 
 
 class Pack:
@@ -173,6 +188,10 @@ class Pack:
         self.fixed_codes = frozenset(int(c) for c in spec.get("fixed_codes") or ())
         self.completed_steps: tuple[str, ...] = tuple(spec.get("completed_steps") or ())
         self.terminal_steps: tuple[str, ...] = tuple(spec.get("terminal_steps") or ())
+        # Messages that carry the consent notice: consent counts only after one was shown (LGPD).
+        self.notice_codes: tuple[int, ...] = tuple(int(c) for c in spec.get("notice_codes") or ())
+        # Intents a strongly negative emotion does not turn into a handoff (the customer asked for something).
+        self.keep_on_strong_negative = frozenset(spec.get("keep_on_strong_negative") or ("ask_human", "goodbye"))
         # Plausible values of the prompts' variables, for previews without a conversation.
         self.samples: Mapping[str, Any] = MappingProxyType(dict(spec.get("samples") or {}))
         self.settings_spec: Mapping[str, SettingSpec] = MappingProxyType({
@@ -233,6 +252,12 @@ class Pack:
         hook = getattr(self.module, "reply_variables", None)
         return dict(hook(context)) if hook else {}
 
+    def review_result(self, result: ToolResult, context: ReplyContext) -> str | None:
+        """Another journey event for a tool result, read with the turn's context (e.g. its date); None keeps
+        the result's own event (the default)."""
+        hook = getattr(self.module, "review_result", None)
+        return hook(result, context) if hook else None
+
     def default_tool_args(self, tool: str, state: JourneyState) -> dict[str, Any]:
         """Arguments for ``tool`` from the captured attributes, when the model's choice is unusable."""
         hook = getattr(self.module, "default_tool_args", None)
@@ -273,10 +298,14 @@ class Pack:
         unknown = [s for s in (*self.completed_steps, *self.terminal_steps) if s not in self.journey.steps]
         if unknown:
             problems.append(f"completed/terminal steps {unknown} are not journey steps")
-        used = [c for c in (*self.fixed_codes, codes.faq, codes.faq_miss, codes.safe, codes.too_long) if c is not None]
+        used = [c for c in (*self.fixed_codes, *self.notice_codes, codes.faq, codes.faq_miss, codes.safe,
+                            codes.too_long, codes.secret) if c is not None]
         absent = sorted({c for c in used if c not in self.journey.messages})
         if absent:
             problems.append(f"message codes {absent} are not in journey.yaml's messages table")
+        strange = sorted(i for i in self.keep_on_strong_negative if i not in self.journey.intents)
+        if strange:
+            problems.append(f"keep_on_strong_negative lists {strange}, which are not journey intents")
         missing = [a for a in self.attributes if a not in self.journey.attributes]
         if missing:
             problems.append(f"the module declares attributes {missing} that journey.yaml does not")

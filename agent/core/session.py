@@ -21,6 +21,7 @@ from agent.core.pack import get_pack
 from agent.core.trace import TurnTrace
 from agent.errors import StoreError
 from agent.core.guardrails import mask_pii
+from agent.privacy import mask_secrets
 from agent.core.journey import JourneyState, StateDict
 from agent.adapters.store import Store
 from agent.types import Attachment, Message, MessageSource, Usage
@@ -261,6 +262,11 @@ class AgentSession:
             text = clean_text(message.text)
             if not text and meta.get("media"):
                 text = " ".join(str(m.get("text") or "") for m in meta["media"]).strip()
+            # A secret (card number, password, SMS code) is never stored, consent or not.
+            text = mask_secrets(text)
+            for m in meta.get("media", []):
+                if m.get("text"):
+                    m["text"] = mask_secrets(str(m["text"]))
             # LGPD: before the opt-in nothing personal is stored, not even inside the message text.
             if not (before.consent or outcome.state.consent):
                 text = mask_pii(text)

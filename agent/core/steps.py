@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from agent.adapters.tools import ToolArgumentError, ToolResult
 from agent.brain import nlu
 from agent.core.guardrails import check_input, check_output, mask_pii
-from agent.core.journey import Event, JourneyState
+from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
 from agent.core.turn import FEATURES, TurnState, json_safe, reading_of
+from agent.text import clean_text
 from agent.errors import GatewayError, MalformedResponse
 from agent.types import Attachment
-from agent.text import clean_text
 
 
 def ingest(ts: TurnState) -> None:
@@ -53,11 +55,37 @@ def guard(ts: TurnState) -> None:
     check = check_input(ts.customer_text, max_chars=ts.max_message_chars)
     ts.guard_input = tuple(check.violations)
     ts.blocked = check.blocked_reason
+    if check.blocked_reason == "secret":
+        return refuse_secret(ts, check.text)
     if check.blocked_reason == "too_long" and ts.pack.codes.too_long is not None:
         code = ts.pack.codes.too_long
         text = ts.prompts.message(code, max_message_chars=ts.max_message_chars)
         return ts.settle(replace(ts.before, replies=(code,)), [text], use_model=False)
     return None
+
+
+def refuse_secret(ts: TurnState, masked: str) -> None:
+    """A card number, password or one-time code: no model sees it and nothing is read from the message
+    (no consent, no data); the pack's security reminder, then the step's pending question."""
+    ts.customer_text = masked
+    ts.notes.append("the message holds a secret (" + ", ".join(v.split(":", 1)[1] for v in ts.guard_input)
+                    + "): masked, not read; the security reminder and the pending question")
+    code = ts.pack.codes.secret
+    if code is None:  # the pack has no reminder: the turn goes on with the secret masked
+        ts.blocked = None
+        return None
+    state = replace(ts.before, replies=(code, *pending_question(ts, ts.before)))
+    state = replace(state, notice=notice_shown(ts, state) or state.notice)  # the pending question may be it
+    return ts.settle(state, render_replies(ts, state), use_model=False)
+
+
+def pending_question(ts: TurnState, state: JourneyState) -> list[Reply]:
+    """The reply tokens of the step's pending question (its prompt, or the next missing attribute's)."""
+    prompt = ts.journey.steps[state.step].prompt
+    if prompt == ASK_NEXT:
+        missing = ts.journey.missing_attributes(state)
+        prompt = ts.journey.attributes[missing[0]].ask if missing else None
+    return [] if prompt is None else [prompt]
 
 
 def decide(ts: TurnState) -> None:
@@ -72,7 +100,7 @@ def decide(ts: TurnState) -> None:
         return
     event = classify_and_extract(ts)
     feeling = ts.emotion or {}
-    if feeling.get("strong_negative") and event.name not in {"ask_human", "goodbye"}:
+    if feeling.get("strong_negative") and event.name not in ts.pack.keep_on_strong_negative:
         ts.notes.append(f"strong negative emotion ({feeling.get('emotion')}) → handoff")
         event = Event("strong_negative", event.attributes)
     ts.event = event
@@ -89,8 +117,27 @@ def act(ts: TurnState) -> None:
         if not allowed:
             break
         result = call_tool(ts, state, allowed)
-        state = ts.journey.transition(state, result.event)
+        reviewed = ts.pack.review_result(result, reply_context(ts, state))
+        if reviewed and reviewed != result.event:
+            ts.notes.append(f"the pack read the {result.name} result as {reviewed} (not {result.event})")
+        state = ts.journey.transition(state, reviewed or result.event)
+        state = replace(state, results=MappingProxyType({**state.results, result.name: {
+            "outcome": result.outcome, "data": json_safe(result.data)}}))
+    if state.consent and not ts.before.consent:
+        if ts.pack.notice_codes and ts.before.notice is None:
+            # LGPD: consent answers a notice shown in this conversation; a "sim" before it shows the notice.
+            ts.notes.append("consent before any notice was shown: the notice is shown instead")
+            state = ts.journey.ask_consent(ts.before, ts.event.name)
+        else:
+            state = replace(state, consent_notice=ts.before.notice)
+    state = replace(state, notice=notice_shown(ts, state) or state.notice)
     ts.settle(state, render_replies(ts, state), use_model=True)
+
+
+def notice_shown(ts: TurnState, state: JourneyState) -> str | None:
+    """``code@version`` of the pack's consent notice among this transition's replies, if any."""
+    code = next((r for r in state.replies if r in ts.pack.notice_codes), None)
+    return None if code is None else f"{code}@{ts.prompts.content_hash(f'message_code_{code}')}"
 
 
 def respond(ts: TurnState) -> None:
@@ -106,7 +153,7 @@ def check(ts: TurnState) -> None:
     if ts.media_replies and not ts.after.handoff:
         replies = [*ts.media_replies, *replies]
     for reply in replies:
-        verdict = check_output(reply, [*ts.suggested, ts.customer_text])
+        verdict = check_output(reply, ts.suggested, [ts.customer_text])
         if "asks_for_secret" in verdict.violations:
             ts.violations.append("asks_for_secret")
             safe = ts.pack.codes.safe
@@ -212,7 +259,7 @@ def _loose_json(ts: TurnState, text: str) -> dict[str, Any] | None:
 def render_replies(ts: TurnState, state: JourneyState) -> list[str]:
     """The journey's replies: message codes and templates with the pack's variables; the FAQ code answers
     from the knowledge docs (or says it has no answer)."""
-    context = ReplyContext(state, tuple(ts.tool_results), ts.reading, ts.pack_settings)
+    context = reply_context(ts, state)
     variables = {"max_message_chars": ts.max_message_chars, **ts.pack.reply_variables(context)}
     codes = ts.pack.codes
     out: list[str] = []
@@ -225,7 +272,15 @@ def render_replies(ts: TurnState, state: JourneyState) -> list[str]:
             out.append(ts.prompts.message(token, **variables))
         else:
             out.append(ts.prompts.render(str(token), **variables))
-    return out
+    # A file's trailing newline must not become a triple line break when replies are joined.
+    return [text.strip() for text in out]
+
+
+def reply_context(ts: TurnState, state: JourneyState) -> ReplyContext:
+    """What the pack's hooks read; ``now`` is when the customer sent the turn's last message."""
+    sent = max((m.created_at for m in ts.inputs if m.created_at), default=None)
+    now = datetime.fromtimestamp(sent, UTC) if sent else None
+    return ReplyContext(state, tuple(ts.tool_results), ts.reading, ts.pack_settings, now)
 
 
 def retrieve_answer(ts: TurnState) -> str | None:
@@ -262,9 +317,10 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     reply = c.text.strip()
     if not reply:
         return suggested
-    sources = [draft, docs, json.dumps(json_safe(api)), ts.customer_text,
-               *(m.text for m in ts.history if m.role == "customer")]
-    verdict = check_output(reply, sources)
+    # Trusted: what the journey, the docs and the API said. Untrusted: what the customer wrote (text, image
+    # descriptions, transcripts) — echoed numbers are fine, but never as money or an approval.
+    customer = [ts.customer_text, *(m.text for m in ts.history if m.role == "customer")]
+    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(api))], customer)
     ts.guard_output = tuple(verdict.violations)
     if not verdict.ok:
         ts.violations.extend(verdict.violations)

@@ -8,14 +8,19 @@ the variables of the replies (the advance estimate, by ``rules.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from agent.adapters.tools import ToolArgumentError, ToolSet, tool
+from agent.adapters.tools import ToolArgumentError, ToolResult, ToolSet, tool
 from agent.br import cpf as cpf_rules
+from agent.br import names as name_rules
+from agent.br import owner as owner_rules
 from agent.br.calendar import month_name
+from agent.br.spoken import strip_accents
 from agent.core.journey import Event, JourneyState
 from agent.core.pack import Attribute, Invalid, Reading, ReplyContext
 
@@ -27,10 +32,14 @@ from . import rules
 
 
 def _name(value: Any) -> str:
-    text = str(value).strip()
-    if not 2 <= len(text) <= 120 or any(c.isdigit() for c in text):
-        raise Invalid("not_a_name")
-    return text
+    """A person's name: quotes, emojis and stray punctuation stripped; digits, pronouns, insults
+    and sentences refused ("Vocês!", "vocês são uns ladrões") — the same rule for the offline NLU
+    and for any model's extraction."""
+    text = name_rules.clean(str(value))
+    problem = name_rules.problem(text)
+    if problem is not None:
+        raise Invalid("not_a_name" if problem == "not_a_name" else f"not_a_name:{problem}")
+    return name_rules.titled(text)
 
 
 def _month(value: Any) -> int:
@@ -124,8 +133,83 @@ def sandbox_url() -> str:
 # ---------------------------------------------------------------------- reading → event
 
 _CONSENT_STEPS = {"greeting", "optin", "optout"}
-_KEEP_INTENT = {"faq", "ask_human", "complaint", "goodbye", "optin_refuse", "injection"}
+# Intents that win over data found in the same message (a question is answered, a refusal honoured).
+# Politeness and goodbyes are not here: "valeu, meu cpf é …" keeps the CPF and the journey goes on.
+_KEEP_INTENT = {"faq", "ask_human", "complaint", "optin_refuse", "injection", "security_question", "out_of_scope",
+                "quit", "forgot_cpf"}
 _DATA = {"name", "cpf", "birth_month"}
+# Steps after a result that end with a yes/no question (offer, retry, anything else?).
+_YES_NO_RESULT_STEPS = {"offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
+                        "api_unavailable", "finalized"}
+# A doubt about whose CPF it is, or a correction at the confirmation, wins over a question intent read
+# with less than this confidence ("errei, é 08" is not a security question); these always win.
+_SURE = 0.8
+# Words that end a conversation; thanks alone never does.
+_CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate a proxima|falou|flw|era so isso|fui)\b")
+_FIRM_INTENT = {"quit", "optin_refuse", "injection", "ask_human"}
+# Consent must be explicit: a format string or the same word over and over is not a "sim".
+_GARBAGE = re.compile(r"%[sdr]|\{\d*\}|\$\{|\{\{|\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
+
+
+def explicit_consent(text: str) -> bool:
+    """False for text that only looks like a "sim": format strings, repeated words, very long rambles."""
+    return not _GARBAGE.search(text) and len(text.split()) <= 25
+
+
+# Why a CPF in the message may not be the customer's own (agent.brain.nlu marks them; see cpf_concern).
+CPF_CONCERNS = ("third_party", "in_url", "several")
+_CPF_WRONG = re.compile(r"\bcpf\b\W+(?:\w+\W+){0,2}?(?:errad|incorret|trocad|nao\s+e\s+(?:esse|este|o\s+meu))"
+                        r"|(?:errad[oa]|incorret[oa]|errei)\W+(?:\w+\W+){0,2}?cpf\b")
+_DOCUMENT = re.compile(r"\b(?:cpf|fgts|documento|saldo|dados|conta|consulta)\b")
+
+
+# The first sentence of message 64, by why the CPF was not kept.
+CPF_DOUBTS = {
+    "third_party": "Entendi que esse CPF pode ser de outra pessoa.",
+    "in_url": "Recebi um CPF dentro de um link.",
+    "several": "Recebi mais de um CPF na mesma mensagem.",
+    "": "Antes de seguir, preciso confirmar uma coisa.",
+}
+
+
+def cpf_concern(reading: Reading) -> str | None:
+    """Why the CPF in this message may not be the customer's own, or None.
+
+    The extraction marks third-party CPFs ("esse é o cpf da minha mãe"), CPFs inside a link and
+    messages with several CPFs; a CPF that only a model read is checked here against the same markers.
+    """
+    for rejected in reading.rejected:
+        if rejected.attribute == "cpf" and rejected.reason in CPF_CONCERNS:
+            return rejected.reason
+    cpf = reading.attributes.get("cpf")
+    if cpf:
+        if owner_rules.third_party(reading.text) and not owner_rules.self_claim(reading.text):
+            return "third_party"
+        if owner_rules.url_spans(reading.text) and str(cpf) in cpf_rules.digits(
+                " ".join(reading.text[a:b] for a, b in owner_rules.url_spans(reading.text))):
+            return "in_url"
+    return None
+
+
+def _owner_event(reading: Reading, step: str, attributes: Mapping[str, Any]) -> Event | None:
+    """Whose CPF, when no CPF came in this message: "é da minha mãe" → ``cpf_not_own``; at the
+    ``cpf_owner`` question "é meu"/"sim" → ``confirm_yes``; "o cpf está errado" at the
+    confirmation → ``cpf_wrong`` (only the CPF is dropped)."""
+    text = strip_accents(reading.text.lower())
+    if "cpf" in attributes or any(r.attribute == "cpf" for r in reading.rejected):
+        return None
+    someone_else = bool(owner_rules.third_party(text)) or owner_rules.not_mine(text)
+    if step == "cpf_owner":
+        if someone_else or (reading.confirmation == "no" and not owner_rules.self_claim(text)):
+            return Event("cpf_not_own", attributes)
+        if owner_rules.self_claim(text) or reading.confirmation == "yes":
+            return Event("confirm_yes", attributes)
+        return None
+    if step in {"collect_data", "confirm_data"} and owner_rules.third_party(text) and _DOCUMENT.search(text):
+        return Event("cpf_not_own", attributes)
+    if step == "confirm_data" and _CPF_WRONG.search(text):
+        return Event("cpf_wrong", attributes)
+    return None
 
 
 def to_event(reading: Reading, step: str) -> Event:
@@ -137,16 +221,125 @@ def to_event(reading: Reading, step: str) -> Event:
     attributes = MappingProxyType(dict(reading.attributes))
     if reading.intent == "injection":
         return Event("injection")
+    concern = cpf_concern(reading)
+    if concern is not None:  # never kept silently: someone else's, in a link, or one of several
+        attributes = MappingProxyType({k: v for k, v in attributes.items() if k != "cpf"})
     intent = reading.intent_at(consent_step=step in _CONSENT_STEPS)
-    if intent in _KEEP_INTENT:
+    if intent == "quit" and step in _YES_NO_RESULT_STEPS and reading.confirmation == "no":
+        # "não quero não" to a pending yes/no question after a result is a plain "no".
+        intent = "confirm_no"
+    if intent == "done_in_app" and reading.confirmation == "no":
+        intent = "confirm_no"  # "não precisa tentar de novo"
+    if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
+        intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
+    if intent == "optin_accept" and not explicit_consent(reading.text):
+        return Event("unknown", attributes)
+    owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
+    correction = step == "confirm_data" and bool(_DATA & set(attributes))
+    gives_data = bool(_DATA & set(attributes))
+    if intent in _KEEP_INTENT and not (
+            (concern or owned or correction or gives_data) and intent not in _FIRM_INTENT
+            and reading.confidence < _SURE):
         return Event(intent, attributes)
+    if concern is not None and step not in _CONSENT_STEPS:
+        return Event("cpf_unclear", attributes)
+    if owned is not None:
+        return owned
     if "cpf" not in attributes and any(r.attribute == "cpf" for r in reading.rejected):
         return Event("cpf_invalid", attributes)
     if _DATA & set(attributes):
-        if intent in {"optin_accept", "confirm_no"}:
+        # At the confirmation, data is a correction: "não, o mês é agosto" changes the month only.
+        if intent in {"optin_accept", "confirm_no"} and step != "confirm_data":
             return Event(intent, attributes)
         return Event("provide_data", attributes)
     return Event(intent, attributes)
+
+
+# ---------------------------------------------------------------------- the conversation's date
+
+# Brasília time (UTC−3 all year since daylight saving ended in 2019): the day a Brazilian customer writes.
+BRASILIA = timezone(timedelta(hours=-3), "BRT")
+
+
+def conversation_day(ctx: ReplyContext) -> date:
+    """The date whose FGTS rules apply: the ``today`` setting when set (goldens, the simulator,
+    ``CONVERSATION_DATE``), else the day the customer sent the turn's message, in Brasília time."""
+    pinned = ctx.settings.get("today")
+    if pinned not in (None, ""):
+        if isinstance(pinned, datetime):
+            return pinned.date()
+        if isinstance(pinned, date):
+            return pinned
+        try:
+            return date.fromisoformat(str(pinned).strip())
+        except ValueError:
+            raise ValueError(f"setting today (CONVERSATION_DATE) must be a date AAAA-MM-DD, got {pinned!r}") from None
+    return (ctx.now or datetime.now(UTC)).astimezone(BRASILIA).date()
+
+
+def _date_of(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _ddmmyyyy(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _reais(amount: Decimal | None) -> str:
+    """A rule's limit as people say it: "R$ 500" (cents only when there are any)."""
+    if amount is None:
+        return ""
+    text = rules.brl(amount)
+    return text[:-3] if text.endswith(",00") else text
+
+
+def _bank_limit(settings: Mapping[str, Any]) -> int | None:
+    raw = settings.get("advance_years")
+    return int(raw) if raw not in (None, "") else None
+
+
+def _estimate(data: Mapping[str, Any], month: Any, settings: Mapping[str, Any], day: date) -> rules.AdvanceEstimate:
+    """The advance under the rules of ``day``, from the API's balance and the birth month."""
+    birth = data.get("birth_month") or month
+    return rules.advance_estimate(Decimal(str(data.get("balance", 0))), day,
+                                  Decimal(str(settings["advance_monthly_rate"])),
+                                  birth_month=int(birth) if birth else None, max_instalments=_bank_limit(settings))
+
+
+def review_result(result: ToolResult, ctx: ReplyContext) -> str | None:
+    """The consultation's result read with the rules in force on the conversation's date.
+
+    Joined saque-aniversário less than the waiting period ago → ``api_waiting_period``; an advance
+    operation in the last year while the rules allow one a year → ``api_operation_this_year``; an
+    eligible balance whose next yearly withdrawal is under the rules' minimum instalment (and no amount
+    from the API) → ``api_below_minimum``. Anything else keeps the result's own event.
+    """
+    if not result.ok or result.outcome not in {"eligible", "active_operation"}:
+        return None
+    data = result.data
+    day = conversation_day(ctx)
+    period = rules.rules_for(day)
+    operation = _date_of(data.get("operation_date"))
+    if (data.get("existing_operation") and operation is not None and period.operations_per_year
+            and day < rules.next_operation_day(operation)):
+        return "api_operation_this_year"
+    if result.outcome != "eligible":
+        return None
+    adhesion = _date_of(data.get("adhesion_date"))
+    if adhesion is not None and day < rules.first_advance_day(adhesion, period):
+        return "api_waiting_period"
+    if data.get("available_advance") is None:
+        estimate = _estimate(data, ctx.state.attributes.get("birth_month"), ctx.settings, day)
+        if not estimate.rows and estimate.stopped_by == "below_minimum":
+            return "api_below_minimum"
+    return None
 
 
 # ---------------------------------------------------------------------- replies
@@ -167,27 +360,66 @@ def reply_variables(ctx: ReplyContext) -> dict[str, Any]:
     rejected = [r for r in (ctx.reading.rejected if ctx.reading else ()) if r.attribute == "cpf"]
     if rejected:
         values["cpf_masked"] = rejected[0].masked
+    values["cpf_doubt"] = CPF_DOUBTS.get((cpf_concern(ctx.reading) if ctx.reading else None) or "", CPF_DOUBTS[""])
     result = next((r for r in reversed(ctx.tool_results) if r.ok), None)
-    if result is not None and result.outcome == "eligible":
-        values.update(eligibility_variables(result.data, month, ctx.settings))
+    # A later turn ("quanto cai na minha conta?") reads the last consultation kept in the state:
+    # amounts always come from the API, never from memory or from what the customer typed.
+    last = {"outcome": result.outcome, "data": result.data} if result is not None else \
+        ctx.state.results.get("consultar_fgts") or {}
+    if last.get("outcome") in {"eligible", "active_operation"}:
+        day = conversation_day(ctx)
+        values.update(rules_variables(last["data"], day))
+        if last["outcome"] == "eligible":
+            values.update(eligibility_variables(last["data"], month, ctx.settings, day))
     return values
 
 
-def eligibility_variables(data: Mapping[str, Any], month: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Amounts come from the API; the estimate is recomputed with the law's table only if missing."""
+def rules_variables(data: Mapping[str, Any], day: date) -> dict[str, Any]:
+    """The rules in force on ``day`` in words, and the dates of the API's facts (dd/mm/aaaa)."""
+    period = rules.rules_for(day)
+    adhesion = _date_of(data.get("adhesion_date"))
+    operation = _date_of(data.get("operation_date"))
+    if period.max_instalment is not None:
+        low = f"de {_reais(period.min_instalment)} a " if period.min_instalment is not None else "até "
+        limits = (f"cada parcela antecipada vai {low}{_reais(period.max_instalment)} e são no máximo "
+                  f"{period.max_instalments} parcelas por operação")
+    else:
+        limits = f"são no máximo {period.max_instalments} saques anuais por operação, sem limite de valor por parcela"
+    return {
+        "rules_since": _ddmmyyyy(period.in_force_since),
+        "rules_limits": limits,
+        "min_instalment": _reais(period.min_instalment),
+        "waiting_days": str(period.waiting_days),
+        "adhesion_date": _ddmmyyyy(adhesion),
+        "waiting_ends": _ddmmyyyy(rules.first_advance_day(adhesion, period)) if adhesion else "",
+        "operation_date": _ddmmyyyy(operation),
+        "next_operation_date": _ddmmyyyy(rules.next_operation_day(operation)) if operation else "",
+    }
+
+
+def eligibility_variables(data: Mapping[str, Any], month: Any, settings: Mapping[str, Any],
+                          day: date) -> dict[str, Any]:
+    """Balance and yearly withdrawal from the API; the advance from the API when it quotes one
+    (``available_advance``), else estimated with the rules in force on ``day`` (advance_rules.yaml)."""
     balance = Decimal(str(data.get("balance", 0)))
     yearly = Decimal(str(data.get("yearly_withdrawal"))) if data.get("yearly_withdrawal") is not None \
         else rules.yearly_withdrawal(balance)
     advance = data.get("available_advance")
-    years = (data.get("advance") or {}).get("years") or settings["advance_years"]
+    cap = ""
     if advance is None:
-        estimate = rules.advance_estimate(balance, years=int(years),
-                                          monthly_rate=Decimal(str(settings["advance_monthly_rate"])))
-        advance = estimate.total_net
+        estimate = _estimate(data, month, settings, day)
+        advance, years = estimate.total_net, estimate.instalments
+        if estimate.capped and estimate.period.max_instalment is not None:
+            cap = f" (até {_reais(estimate.period.max_instalment)} por parcela)"
+    else:
+        years = (data.get("advance") or {}).get("years") or _bank_limit(settings) \
+            or rules.rules_for(day).max_instalments
     return {
         "balance": rules.brl(balance),
         "yearly_amount": rules.brl(yearly),
         "advance_amount": rules.brl(Decimal(str(advance))),
         "advance_years": str(years),
+        "advance_unit": "saque anual" if int(years) == 1 else "saques anuais",
+        "advance_cap": cap,
         "birth_month_name": month_name(data.get("birth_month") or month),
     }
