@@ -174,7 +174,7 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
 
     ``sources`` are trusted (the journey's draft, knowledge docs, the API result); ``untrusted`` is what the
     customer wrote (messages, image descriptions, transcripts). A number from the customer may be echoed
-    (a CPF, a month), but money amounts and approvals in the reply must come from a trusted source.
+    (a document number, a month), but money amounts and approvals in the reply must come from a trusted source.
     """
     trusted = [s for s in sources if s]
     grounded = set(_ALWAYS_ALLOWED)
