@@ -35,6 +35,7 @@ BASE = {
     "optin": state("optin", consent=False, attributes={}),
     "collect_data": state("collect_data", attributes={"name": "Ana Souza"}),
     "confirm_data": state("confirm_data"),
+    "cpf_owner": state("cpf_owner", attributes={"name": "Ana Souza"}),
     "eligibility": state("eligibility"),
     "offer": state("offer"),
     "not_authorized": state("not_authorized"),
@@ -48,7 +49,7 @@ BASE = {
 }
 # The step's pending question once resolved ("resume"): None means the step asks nothing.
 PENDING = {
-    "greeting": 10, "optin": 11, "collect_data": 14, "confirm_data": 17, "eligibility": None,
+    "greeting": 10, "optin": 11, "collect_data": 14, "confirm_data": 17, "cpf_owner": 64, "eligibility": None,
     "offer": 28, "not_authorized": 29, "not_opted_in": 29, "no_balance": 61,
     "active_operation": 61, "api_unavailable": 29, "finalized": 61, "optout": 51, "handoff": None,
 }
@@ -75,6 +76,9 @@ def default_row(step: str) -> dict[str, tuple[str, list]]:
         "injection": (SAME, [3, *r]),
         "data_complete": (SAME, []),
         "cpf_invalid": (SAME, r),
+        "cpf_unclear": (SAME, [65, *r]),
+        "cpf_not_own": (SAME, [65, *r]),
+        "cpf_wrong": (SAME, r),
         "api_eligible": (SAME, []),
         "api_not_authorized": (SAME, []),
         "api_not_opted_in": (SAME, []),
@@ -104,11 +108,18 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
     },
     "collect_data": {
         "provide_data": (SAME, [14]), "cpf_invalid": (SAME, [16]), "data_complete": ("confirm_data", [17]),
+        "cpf_unclear": ("cpf_owner", [64]), "cpf_not_own": (SAME, [65]),
     },
     "confirm_data": {
         "confirm_yes": ("eligibility", []), "want_withdraw": (SAME, [17]),
-        "confirm_no": ("collect_data", [18, 14]), "provide_data": (SAME, [17]),
-        "cpf_invalid": ("collect_data", [16]),
+        "confirm_no": (SAME, [67]), "cpf_wrong": ("collect_data", [18, 14]), "provide_data": (SAME, [17]),
+        "cpf_invalid": ("collect_data", [16]), "cpf_unclear": ("cpf_owner", [64]),
+        "cpf_not_own": ("collect_data", [65]),
+    },
+    "cpf_owner": {
+        "provide_data": ("collect_data", [14]), "confirm_yes": ("collect_data", [66]),
+        "want_withdraw": (SAME, [64]), "confirm_no": ("collect_data", [65]),
+        "cpf_not_own": ("collect_data", [65]), "cpf_unclear": (SAME, [64]), "cpf_invalid": ("collect_data", [16]),
     },
     "eligibility": {
         "api_eligible": ("offer", [20]), "api_not_authorized": ("not_authorized", [21]),
@@ -230,9 +241,27 @@ def test_refusing_consent_later_erases_the_data() -> None:
     assert (s.step, dict(s.attributes), s.consent) == ("optout", {}, False)
 
 
-def test_confirm_no_drops_only_the_cpf() -> None:
+def test_a_bare_no_at_the_confirmation_keeps_the_data() -> None:
     s = J.transition(BASE["confirm_data"], "confirm_no")
+    assert (s.step, dict(s.attributes)) == ("confirm_data", FULL)
+
+
+def test_cpf_wrong_drops_only_the_cpf() -> None:
+    s = J.transition(BASE["confirm_data"], "cpf_wrong")
     assert dict(s.attributes) == {"name": "Ana Souza", "birth_month": 5}
+
+
+def test_a_correction_at_the_confirmation_changes_one_attribute() -> None:
+    s = J.transition(BASE["confirm_data"], Event("provide_data", MappingProxyType({"birth_month": 8})))
+    assert (s.step, dict(s.attributes), list(s.replies)) == ("confirm_data", {**FULL, "birth_month": 8}, [17])
+
+
+def test_a_third_party_cpf_is_never_kept() -> None:
+    s = J.transition(BASE["confirm_data"], "cpf_unclear")
+    assert (s.step, "cpf" in s.attributes) == ("cpf_owner", False)
+    s = J.transition(s, "cpf_not_own")
+    assert (s.step, dict(s.attributes), list(s.replies)) == ("collect_data", {"name": "Ana Souza", "birth_month": 5},
+                                                             [65])
 
 
 def test_helpers() -> None:

@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,8 @@ import yaml
 
 from agent.br import cpf as cpf_rules
 from agent.br import email as email_rules
+from agent.br import names as name_rules
+from agent.br import owner as owner_rules
 from agent.br.calendar import MONTH_KEYS, MONTH_NAMES
 from agent.br.spoken import strip_accents, words_to_digits
 
@@ -215,12 +217,23 @@ def classify(text: str, pack_dir: str | Path | None = None) -> IntentResult:
 
 @dataclass(frozen=True)
 class CpfCandidate:
-    """A CPF-looking number found in the text; ``reason`` is ``ok``, ``check_digits`` or ``length``."""
+    """A CPF-looking number found in the text; ``reason`` is ``ok``, ``check_digits`` or ``length``.
+
+    ``concern`` says why a number is not taken as the customer's own CPF even with valid check
+    digits: ``third_party`` (the message says it is someone else's: "da minha mãe"), ``in_url``
+    (inside a link) or ``several`` (more than one distinct CPF in the message).
+    """
 
     raw: str
     digits: str
     valid: bool
     reason: str
+    concern: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Valid check digits and nothing suggesting it is not the customer's own CPF."""
+        return self.valid and self.concern is None
 
     @property
     def formatted(self) -> str:
@@ -265,7 +278,12 @@ class Extraction:
     @property
     def invalid_cpfs(self) -> tuple[CpfCandidate, ...]:
         """Candidates that failed validation (the engine says which check failed)."""
-        return tuple(c for c in self.cpf_candidates if not c.valid)
+        return tuple(c for c in self.cpf_candidates if not c.valid and c.concern is None)
+
+    @property
+    def unclear_cpfs(self) -> tuple[CpfCandidate, ...]:
+        """Candidates that may not be the customer's own CPF (someone else's, in a link, several)."""
+        return tuple(c for c in self.cpf_candidates if c.concern is not None)
 
     @property
     def invalid_emails(self) -> tuple[EmailCandidate, ...]:
@@ -287,12 +305,14 @@ class Extraction:
     def rejected(self) -> list[tuple[str, str, str]]:
         """``(attribute, value as found, reason)`` for every value that failed validation."""
         return [("cpf", c.digits, c.reason) for c in self.invalid_cpfs] + \
+            [("cpf", c.digits, str(c.concern)) for c in self.unclear_cpfs] + \
             [("email", c.address, c.reason) for c in self.invalid_emails]
 
     @property
     def has_data(self) -> bool:
         """True when a journey attribute (or an invalid CPF or e-mail attempt) was found."""
-        return bool(self.attributes()) or bool(self.invalid_cpfs) or bool(self.invalid_emails)
+        return bool(self.attributes()) or bool(self.invalid_cpfs) or bool(self.unclear_cpfs) \
+            or bool(self.invalid_emails)
 
 
 def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
@@ -329,10 +349,30 @@ def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
     return found, spans
 
 
+def _with_concerns(text: str, found: list[CpfCandidate], spans: list[tuple[int, int]]) -> list[CpfCandidate]:
+    """Mark the candidates that may not be the customer's own CPF (see ``CpfCandidate.concern``)."""
+    distinct = {c.digits for c in found if c.valid}
+    someone_else = owner_rules.third_party(text) is not None and not owner_rules.self_claim(text)
+    marked = []
+    for candidate, span in zip(found, spans, strict=True):
+        concern = None
+        if owner_rules.inside_url(text, span):
+            concern = "in_url"
+        elif candidate.valid and len(distinct) > 1:
+            concern = "several"
+        elif candidate.valid and someone_else:
+            concern = "third_party"
+        marked.append(replace(candidate, concern=concern))
+    return marked
+
+
 _NAME_CUE = re.compile(
     r"(?:meu\s+nome\s+(?:completo\s+)?(?:é|e|eh)|me\s+chamo|pode\s+me\s+chamar\s+de|"
     r"nome\s*(?:completo)?\s*[:=]|(?m:^\s*nome\s+(?=[A-ZÀ-Ý]{2,}\s+[A-ZÀ-Ý]))|"
-    r"aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+)\s*",
+    r"aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+|"
+    # corrections at the confirmation: "o nome ta errado, é Maria Souza Lima", "nome certo é …"
+    r"nome\s+(?:(?:t[aá]|est[aá])\s+)?errado\W*(?:(?:o\s+)?cert[oa]\s+)?(?:(?:é|e|eh)\s+)?|"
+    r"nome\s+cert[oa]\s+(?:é|e|eh)\s+)\s*",
     re.IGNORECASE,
 )
 _NAME_STOP = {
@@ -368,7 +408,9 @@ def _clean_name(words: list[str]) -> str | None:
         return None
     if all(strip_accents(w.lower()) in _COMMON_WORDS for w in kept):
         return None
-    return " ".join(w.lower() if w.lower() in _NAME_PARTICLES else w.capitalize() for w in kept)
+    name = " ".join(w.lower() if w.lower() in _NAME_PARTICLES else w.capitalize() for w in kept)
+    # A pronoun, an insult or a verb is not part of a name ("Vocês!", "vocês são uns ladrões").
+    return name if name_rules.problem(name) is None else None
 
 
 def _find_name(text: str, expecting: str | None) -> str | None:
@@ -377,13 +419,14 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         words = re.findall(r"[A-Za-zÀ-ÿ']+", re.split(r"[,.;!?\n\d]", text[match.end() :])[0])
         return _clean_name(words)
     if expecting == "name":
+        text = name_rules.strip_decoration(text)  # "“Maria”", "Maria Souza 😊"
         # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words —
         # the whole message, or one part of a list separated by commas, lines or numbers
         # ("Ana Lima, 123..., julho", "Ana Lima 073.602.846-35 julho").
         separators = r"[,;\n]|\d[\d.\-/ ]*\d|\d"
         parts = [text, *re.split(separators, text)] if re.search(r"[,;\n\d]", text) else [text]
         for part in parts:
-            words = part.strip().strip(".!").split()
+            words = part.strip().strip(".!?…").split()
             if not (1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words)):
                 continue
             keys = [_squeeze(strip_accents(w.lower())) for w in words]
@@ -441,6 +484,23 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
         if 1 <= value <= 12:
             return value, None
     return None, None
+
+
+_CORRECTION = re.compile(r"\b(?:errei|na verdade|o certo|certo e|corrig\w*|correcao|quis dizer|digo|o mes)\b")
+
+
+def _correction_month(plain: str) -> int | None:
+    """The month in a short correction ("na verdade é agosto", "errei, é 08", "o mês é 8")."""
+    words = re.findall(r"[a-z]+|\d+", plain)
+    if not _CORRECTION.search(plain) or len(words) > 7:
+        return None
+    for word in words:
+        if word in MONTHS:
+            return MONTHS.index(word) + 1
+    numbers = [int(w) for w in words if w.isdigit() and len(w) <= 2]
+    if len(numbers) == 1 and 1 <= numbers[0] <= 12 and len([w for w in words if w.isdigit()]) == 1:
+        return numbers[0]
+    return None
 
 
 _YES = {"sim", "s", "isso", "correto", "certo", "certinho", "exato", "exatamente", "confirmo",
@@ -520,12 +580,15 @@ def extract(text: str, expecting: str | None = None) -> Extraction:
     birth_month, birth_date = _birth(plain, expecting)
     no_dates = _DATE.sub(lambda m: " " * len(m.group(0)), converted)
     candidates, spans = _find_cpfs(no_dates)
-    valid = next((c.digits for c in candidates if c.valid), None)
+    candidates = _with_concerns(no_dates, candidates, spans)
+    valid = next((c.digits for c in candidates if c.usable), None)
     rest = plain
     for start, end in spans:  # blank the CPF so its digits are not read as a balance or a month
         rest = rest[:start] + " " * (end - start) + rest[end:]
     if birth_month is None:
         birth_month, birth_date = _birth(rest, expecting)
+    if birth_month is None:
+        birth_month = _correction_month(_DATE.sub(" ", rest))
     return Extraction(
         name=_find_name(text, expecting),
         cpf=valid,

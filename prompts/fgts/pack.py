@@ -144,6 +144,13 @@ _YES_NO_RESULT_STEPS = {"offer", "not_authorized", "not_opted_in", "no_balance",
 # A doubt about whose CPF it is, or a correction at the confirmation, wins over a question intent read
 # with less than this confidence ("errei, é 08" is not a security question); these always win.
 _SURE = 0.8
+# Below this confidence a guess that would change the journey is asked about, not acted on.
+_CLARIFY_BELOW = 0.42
+_CLARIFY = {"want_withdraw": "simular a antecipação do seu saque-aniversário",
+            "faq": "tirar uma dúvida sobre o saque-aniversário", "quit": "parar a consulta por aqui",
+            "ask_human": "falar com um atendente", "optin_refuse": "não autorizar o uso dos seus dados",
+            "done_in_app": "que eu consulte o seu FGTS de novo", "ask_amount": "saber quanto cai na sua conta",
+            "goodbye": "encerrar a conversa", "ask_reason": "entender o motivo do resultado"}
 # Words that end a conversation; thanks alone never does.
 _CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate a proxima|falou|flw|era so isso|fui)\b")
 _FIRM_INTENT = {"quit", "optin_refuse", "injection", "ask_human"}
@@ -232,6 +239,8 @@ def to_event(reading: Reading, step: str) -> Event:
         intent = "confirm_no"  # "não precisa tentar de novo"
     if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
         intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
+    if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data:
+        return Event("unclear", attributes)  # a short clarifying question instead of a guess
     if intent == "optin_accept" and not explicit_consent(reading.text):
         return Event("unknown", attributes)
     owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
@@ -360,6 +369,7 @@ def reply_variables(ctx: ReplyContext) -> dict[str, Any]:
     rejected = [r for r in (ctx.reading.rejected if ctx.reading else ()) if r.attribute == "cpf"]
     if rejected:
         values["cpf_masked"] = rejected[0].masked
+    values["guess"] = _CLARIFY.get(ctx.reading.intent if ctx.reading else "", "seguir com a consulta")
     values["cpf_doubt"] = CPF_DOUBTS.get((cpf_concern(ctx.reading) if ctx.reading else None) or "", CPF_DOUBTS[""])
     result = next((r for r in reversed(ctx.tool_results) if r.ok), None)
     # A later turn ("quanto cai na minha conta?") reads the last consultation kept in the state:
