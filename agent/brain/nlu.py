@@ -486,7 +486,7 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
     return None, None
 
 
-_CORRECTION = re.compile(r"\b(?:errei|na verdade|o certo|certo e|corrig\w*|correcao|quis dizer|digo|o mes)\b")
+_CORRECTION = re.compile(r"\b(?:errei|na verdade|na vdd|o certo|certo e|corrig\w*|correcao|quis dizer|digo|o mes)\b")
 
 
 def _correction_month(plain: str) -> int | None:
