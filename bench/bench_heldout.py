@@ -1,10 +1,15 @@
-"""Held-out WhatsApp messages (evals/heldout/fgts.yaml) read by the engine on local/rules (prints figures).
+"""Held-out WhatsApp messages (evals/heldout/fgts.yaml, fgts_fresh.yaml) read by the engine on local/rules.
+
+Each file is scored on its own: fgts.yaml has been seen while tuning the pack, fgts_fresh.yaml (a second batch
+written apart from both the pack and the first file) never has, so the gap between the two figures shows how
+much of the first one is memory rather than generalisation.
 
 Intent (event) accuracy, attribute exact-match (items that expect attributes: every expected key equal,
 no extra name/CPF/month), the misses (text → expected/got), per-event accuracy and names/CPFs/months
 read from messages that give none. Target ≥ 95 % each; never fails. See evals/heldout/README.md.
 
-    .venv/bin/python bench/bench_heldout.py [FILE.yaml ...] [--all]   (--all: list every item)
+    .venv/bin/python bench/bench_heldout.py [FILE.yaml ...] [--all]   (--all: list every item;
+                                                                       default: both files)
 """
 
 from __future__ import annotations
@@ -18,9 +23,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evals.heldout import ATTRIBUTES, DEFAULT_SET, ItemResult, load_items, score  # noqa: E402
+from evals.heldout import (  # noqa: E402
+    ATTRIBUTES,
+    DEFAULT_SET,
+    HELDOUT_DIR,
+    HeldoutScore,
+    ItemResult,
+    load_items,
+    score,
+)
 
 TARGET = 0.95
+FRESH_SET = HELDOUT_DIR / "fgts_fresh.yaml"
+# What each default file is worth: the first was read while tuning the pack, the second never was.
+LABELS = {DEFAULT_SET: "fgts.yaml (seen while tuning)", FRESH_SET: "fgts_fresh.yaml (never seen)"}
 
 
 def _attrs(values: Mapping[str, Any]) -> str:
@@ -36,39 +52,55 @@ def _line(r: ItemResult) -> str:
             f"(classifier: {r.intent} {r.confidence:.2f})")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="*", type=Path, default=[DEFAULT_SET])
-    parser.add_argument("--all", action="store_true", help="print every item, not only the misses")
-    args = parser.parse_args()
-    items = [item for f in args.files for item in load_items(f)]
-    started = time.perf_counter()
-    result = score(items)
-    wall = time.perf_counter() - started
+def _mark(value: float) -> str:
+    return "ok" if value >= TARGET else f"below the {TARGET:.0%} target"
 
-    def mark(value: float) -> str:
-        return "ok" if value >= TARGET else f"below the {TARGET:.0%} target"
 
+def _figures(result: HeldoutScore) -> tuple[str, str]:
     with_attrs = result.with_attributes
-    print(f"held-out set: {len(items)} messages from {', '.join(str(f) for f in args.files)} "
-          f"(local/rules, {wall:.1f} s)")
-    print(f"intent (event) accuracy: {result.intent_accuracy:.1%} "
-          f"({sum(r.event_ok for r in result.results)}/{len(items)}) — {mark(result.intent_accuracy)}")
-    print(f"attribute exact-match:   {result.attribute_exact_match:.1%} "
-          f"({sum(bool(r.attributes_ok) for r in with_attrs)}/{len(with_attrs)} items with attributes) — "
-          f"{mark(result.attribute_exact_match)}")
+    intent = (f"{result.intent_accuracy:.1%} ({sum(r.event_ok for r in result.results)}/{len(result.results)}) — "
+              f"{_mark(result.intent_accuracy)}")
+    attributes = (f"{result.attribute_exact_match:.1%} ({sum(bool(r.attributes_ok) for r in with_attrs)}/"
+                  f"{len(with_attrs)} items with attributes) — {_mark(result.attribute_exact_match)}")
+    return intent, attributes
+
+
+def _report(label: str, path: Path, result: HeldoutScore, wall: float, show_all: bool) -> None:
+    intent, attributes = _figures(result)
+    print(f"=== {label}: {len(result.results)} messages from {path} (local/rules, {wall:.1f} s)")
+    print(f"intent (event) accuracy: {intent}")
+    print(f"attribute exact-match:   {attributes}")
     print(f"spurious captures:       {len(result.spurious)} message(s) giving no data read as name/CPF/month")
     print("\nper event (correct/total):")
     for event, (ok, total) in sorted(result.per_event.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0])):
         print(f"  {event:<18} {ok:>3}/{total:<3} {ok / total:6.1%}")
-    shown = result.results if args.all else result.misses
-    print(f"\n{'all items' if args.all else 'misses'} ({len(shown)}): text → expected / got")
+    shown = result.results if show_all else result.misses
+    print(f"\n{'all items' if show_all else 'misses'} ({len(shown)}): text → expected / got")
     for r in shown:
         print(_line(r))
     if result.spurious:
         print(f"\nspurious captures ({len(result.spurious)}):")
         for r in result.spurious:
             print(f"  [{r.item.step}] {r.item.text!r} → {_attrs(r.attributes)} (event {r.event})")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path, default=[DEFAULT_SET, FRESH_SET])
+    parser.add_argument("--all", action="store_true", help="print every item, not only the misses")
+    args = parser.parse_args()
+    summary = []
+    for path in args.files:
+        label = LABELS.get(path.resolve(), path.name)
+        started = time.perf_counter()
+        result = score(load_items(path))
+        _report(label, path, result, time.perf_counter() - started, args.all)
+        summary.append((label, *_figures(result)))
+    if len(summary) > 1:
+        print("summary:")
+        for label, intent, attributes in summary:
+            print(f"  {label:<32} intent {intent}; attributes {attributes}")
 
 
 if __name__ == "__main__":
