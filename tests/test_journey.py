@@ -45,6 +45,7 @@ BASE = {
     "api_unavailable": state("api_unavailable"),
     "finalized": state("finalized"),
     "optout": state("optout", consent=False, attributes={}),
+    "withdrawn": state("withdrawn"),
     "handoff": state("handoff", previous_step="confirm_data", handoff=True),
 }
 # The step's pending question once resolved ("resume"): None means the step asks nothing.
@@ -52,6 +53,7 @@ PENDING = {
     "greeting": 10, "optin": 11, "collect_data": 14, "confirm_data": 17, "cpf_owner": 64, "eligibility": None,
     "offer": 28, "not_authorized": 29, "not_opted_in": 29, "no_balance": 61,
     "active_operation": 61, "api_unavailable": 29, "finalized": 61, "optout": 51, "handoff": None,
+    "withdrawn": 85,
 }
 SAME = "="
 
@@ -89,22 +91,36 @@ def default_row(step: str) -> dict[str, tuple[str, list]]:
         "operator_handback": (SAME, []),
         "repeated_failure": ("handoff", [40]),
         "strong_negative": ("handoff", [40]),
+        "thanks": (SAME, [70, *r]),
+        "quit": ("withdrawn", [71, 85]),
+        "ask_reason": (SAME, [30, *r]),
+        "done_in_app": (SAME, r),
+        "ask_amount": (SAME, [30, *r]),
+        "security_question": (SAME, [80, *r]),
+        "forgot_cpf": (SAME, [81, *r]),
+        "out_of_scope": (SAME, [82, *r]),
+        "unclear": (SAME, [83]),
     }
 
 
 RETRY = {"confirm_yes": ("eligibility", []), "want_withdraw": ("eligibility", []),
-         "confirm_no": ("finalized", [FIN])}
+         "confirm_no": ("finalized", [FIN]), "done_in_app": ("eligibility", [])}
 OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
     "greeting": {
         "greeting": ("optin", [10]), "want_withdraw": ("optin", [10]), "smalltalk": ("optin", [10]),
         "unknown": ("optin", [10]), "provide_data": ("optin", [19]), "cpf_invalid": ("optin", [19]),
-        "optin_accept": ("collect_data", [12, 13]), "confirm_yes": ("collect_data", [12, 13]),
-        "confirm_no": ("optout", [50]),
+        # no notice shown yet: a "sim" is not consent, the notice is shown
+        "optin_accept": ("optin", [10]), "confirm_yes": ("optin", [10]),
+        "confirm_no": ("optout", [50]), "thanks": ("optin", [10]), "unclear": ("optin", [10]),
+        "quit": ("optout", [50]), "security_question": ("optin", [80, 84]),
+        "forgot_cpf": ("optin", [81, 84]), "out_of_scope": ("optin", [82, 84]),
     },
     "optin": {
         "greeting": (SAME, [11]), "want_withdraw": (SAME, [11]), "provide_data": (SAME, [19]),
         "cpf_invalid": (SAME, [19]), "optin_accept": ("collect_data", [12, 13]),
         "confirm_yes": ("collect_data", [12, 13]), "confirm_no": ("optout", [50]),
+        "thanks": (SAME, [70, 84]), "quit": ("optout", [50]), "security_question": (SAME, [80, 84]),
+        "forgot_cpf": (SAME, [81, 84]), "out_of_scope": (SAME, [82, 84]),
     },
     "collect_data": {
         "provide_data": (SAME, [14]), "cpf_invalid": (SAME, [16]), "data_complete": ("confirm_data", [17]),
@@ -128,26 +144,33 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
         "confirm_yes": (SAME, []), "want_withdraw": (SAME, []),
     },
     "offer": {"confirm_yes": ("finalized", [26]), "want_withdraw": ("finalized", [26]),
-              "confirm_no": ("finalized", [27])},
-    "not_authorized": RETRY,
-    "not_opted_in": RETRY,
-    "api_unavailable": RETRY,
+              "confirm_no": ("finalized", [27]), "ask_amount": (SAME, [79]), "thanks": (SAME, [70, 28])},
+    "not_authorized": RETRY | {"ask_reason": (SAME, [74])},
+    "not_opted_in": RETRY | {"ask_reason": (SAME, [75])},
+    "api_unavailable": RETRY | {"ask_reason": (SAME, [78])},
     "no_balance": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [23]),
-                   "confirm_no": ("finalized", [FIN])},
+                   "confirm_no": ("finalized", [FIN]), "ask_reason": (SAME, [76])},
     "active_operation": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [24]),
-                         "confirm_no": ("finalized", [FIN])},
+                         "confirm_no": ("finalized", [FIN]), "ask_reason": (SAME, [77])},
     "finalized": {
         "greeting": (SAME, [6, 61]),
         # consent and data are still there: straight back to confirming them
         "want_withdraw": ("confirm_data", [17]),
         "confirm_yes": (SAME, [7]), "confirm_no": (SAME, [60]), "goodbye": (SAME, [60]),
-        "idle_timeout": (SAME, []),
+        "idle_timeout": (SAME, []), "thanks": (SAME, [70, 61]), "quit": (SAME, [60]),
     },
     "optout": {
         "greeting": ("optin", [10]), "want_withdraw": ("optin", [11]),
         "optin_accept": ("collect_data", [12, 13]), "confirm_yes": ("collect_data", [12, 13]),
         "confirm_no": (SAME, [60]), "optin_refuse": (SAME, [60]), "provide_data": (SAME, [19]),
         "cpf_invalid": (SAME, [19]), "goodbye": (SAME, [60]), "idle_timeout": (SAME, []),
+        "thanks": (SAME, [70, 51]), "quit": (SAME, [60]),
+    },
+    "withdrawn": {
+        "confirm_yes": ("optout", [72]), "optin_refuse": ("optout", [72]), "confirm_no": ("finalized", [73]),
+        "quit": ("finalized", [73]), "goodbye": ("finalized", [73]), "thanks": (SAME, [70, 85]),
+        # the data are still there (the customer kept them): straight back to confirming them
+        "want_withdraw": ("confirm_data", [17]), "provide_data": ("confirm_data", [17]),
     },
     "handoff": {e: (SAME, []) for e in default_row("handoff")}
     | {"operator_handback": ("confirm_data", [41, 17])},

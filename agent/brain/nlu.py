@@ -315,9 +315,12 @@ class Extraction:
             or bool(self.invalid_emails)
 
 
-def _find_cpfs(text: str) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
-    """CPF candidates and their spans in ``text`` (already digit-converted, dates removed)."""
-    mentions_cpf = "cpf" in text.lower()
+def _find_cpfs(text: str, expecting: str | None = None) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
+    """CPF candidates and their spans in ``text`` (already digit-converted, dates removed).
+
+    A number of 9–14 digits with the wrong length counts as a CPF attempt when the text says "cpf" or the
+    agent just asked for the CPF ("1690999039" answering "qual é o seu CPF?")."""
+    mentions_cpf = "cpf" in text.lower() or expecting == "cpf"
     found: list[CpfCandidate] = []
     spans: list[tuple[int, int]] = []
     for match in _DIGIT_RUN.finditer(text):
@@ -506,7 +509,8 @@ def _correction_month(plain: str) -> int | None:
 _YES = {"sim", "s", "isso", "correto", "certo", "certinho", "exato", "exatamente", "confirmo",
         "confirmado", "pode", "claro", "ok", "okay", "beleza", "blz", "uhum", "aham", "positivo",
         "yes", "perfeito", "pronto", "bora"}
-_NO = {"nao", "n", "errado", "incorreto", "negativo", "nope", "no", "nada", "nem"}
+# Not "no": in Portuguese it is "in the" ("fiz no app").
+_NO = {"nao", "n", "errado", "incorreto", "negativo", "nope", "nada", "nem"}
 
 
 def _confirmation(plain: str) -> str | None:
@@ -579,7 +583,7 @@ def extract(text: str, expecting: str | None = None) -> Extraction:
     # Dates go first so "12/05/1990" never looks like part of a CPF.
     birth_month, birth_date = _birth(plain, expecting)
     no_dates = _DATE.sub(lambda m: " " * len(m.group(0)), converted)
-    candidates, spans = _find_cpfs(no_dates)
+    candidates, spans = _find_cpfs(no_dates, expecting)
     candidates = _with_concerns(no_dates, candidates, spans)
     valid = next((c.digits for c in candidates if c.usable), None)
     rest = plain

@@ -106,7 +106,7 @@ class Reading:
         short = len(words) <= 3 and "?" not in self.text
         if self.confirmation and not self.has_data and (
                 intent == "unknown" or (intent in {"smalltalk", "greeting"} and self.confidence < 0.8)
-                or (short and intent in {"smalltalk", "ask_reason"})):
+                or (short and intent in {"smalltalk", "ask_reason"} and self.confirmation == "yes")):
             # A bare "sim"/"não" ("agora sim", "blz"), not a greeting like "eae blz".
             intent = "confirm_yes" if self.confirmation == "yes" else "confirm_no"
         if self.confirmation == "no" and intent in {"optin_accept", "confirm_yes"}:
@@ -165,7 +165,7 @@ class SpecialCodes:
 
 
 PACK_KEYS = frozenset({"name", "title", "language", "globals", "module", "codes", "fixed_codes", "completed_steps",
-                       "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative"})
+                       "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative", "short_codes"})
 CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long", "secret"})
 
 
@@ -190,6 +190,11 @@ class Pack:
         self.terminal_steps: tuple[str, ...] = tuple(spec.get("terminal_steps") or ())
         # Messages that carry the consent notice: consent counts only after one was shown (LGPD).
         self.notice_codes: tuple[int, ...] = tuple(int(c) for c in spec.get("notice_codes") or ())
+        # Shorter forms of a message, sent instead of it when the agent's previous message already said it
+        # (a reprompt after a detour, a retry that failed again); the first one that repeats nothing wins.
+        self.short_codes: Mapping[int, tuple[int, ...]] = MappingProxyType({
+            int(code): tuple(int(c) for c in (alts if isinstance(alts, list | tuple) else [alts]))
+            for code, alts in (spec.get("short_codes") or {}).items()})
         # Intents a strongly negative emotion does not turn into a handoff (the customer asked for something).
         self.keep_on_strong_negative = frozenset(spec.get("keep_on_strong_negative") or ("ask_human", "goodbye"))
         # Plausible values of the prompts' variables, for previews without a conversation.
@@ -298,7 +303,8 @@ class Pack:
         unknown = [s for s in (*self.completed_steps, *self.terminal_steps) if s not in self.journey.steps]
         if unknown:
             problems.append(f"completed/terminal steps {unknown} are not journey steps")
-        used = [c for c in (*self.fixed_codes, *self.notice_codes, codes.faq, codes.faq_miss, codes.safe,
+        shorts = [c for code, alts in self.short_codes.items() for c in (code, *alts)]
+        used = [c for c in (*self.fixed_codes, *self.notice_codes, *shorts, codes.faq, codes.faq_miss, codes.safe,
                             codes.too_long, codes.secret) if c is not None]
         absent = sorted({c for c in used if c not in self.journey.messages})
         if absent:

@@ -21,6 +21,7 @@ from agent.br import names as name_rules
 from agent.br import owner as owner_rules
 from agent.br.calendar import month_name
 from agent.br.spoken import strip_accents
+from agent.core.guardrails import claims_money
 from agent.core.journey import Event, JourneyState
 from agent.core.pack import Attribute, Invalid, Reading, ReplyContext
 
@@ -138,6 +139,8 @@ _CONSENT_STEPS = {"greeting", "optin", "optout"}
 _KEEP_INTENT = {"faq", "ask_human", "complaint", "optin_refuse", "injection", "security_question", "out_of_scope",
                 "quit", "forgot_cpf"}
 _DATA = {"name", "cpf", "birth_month"}
+# Intents a message naming an amount or an approval is read as something the customer claims (amount_claim).
+_CLAIM_INTENTS = {"unknown", "smalltalk", "out_of_scope", "provide_data", "greeting"}
 # Steps after a result that end with a yes/no question (offer, retry, anything else?).
 _YES_NO_RESULT_STEPS = {"offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
                         "api_unavailable", "finalized"}
@@ -150,9 +153,10 @@ _CLARIFY = {"want_withdraw": "simular a antecipação do seu saque-aniversário"
             "faq": "tirar uma dúvida sobre o saque-aniversário", "quit": "parar a consulta por aqui",
             "ask_human": "falar com um atendente", "optin_refuse": "não autorizar o uso dos seus dados",
             "done_in_app": "que eu consulte o seu FGTS de novo", "ask_amount": "saber quanto cai na sua conta",
-            "goodbye": "encerrar a conversa", "ask_reason": "entender o motivo do resultado"}
+            "ask_reason": "entender o motivo do resultado"}
 # Words that end a conversation; thanks alone never does.
-_CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate a proxima|falou|flw|era so isso|fui)\b")
+_CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate amanha|ate a proxima|falou|flw|era so isso|fui|"
+                           r"abracos?|bjs|beijos?)\b")
 _FIRM_INTENT = {"quit", "optin_refuse", "injection", "ask_human"}
 # Consent must be explicit: a format string or the same word over and over is not a "sim".
 _GARBAGE = re.compile(r"%[sdr]|\{\d*\}|\$\{|\{\{|\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
@@ -239,6 +243,10 @@ def to_event(reading: Reading, step: str) -> Event:
         intent = "confirm_no"  # "não precisa tentar de novo"
     if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
         intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
+    if intent in _CLAIM_INTENTS and concern is None and not _DATA & set(attributes) and claims_money(reading.text):
+        # "tenho R$ 50 mil", "o outro banco me aprovou 20 mil": what the customer says is not a fact; the
+        # amounts we show come from the API and the rules table only (the typed balance is never shown).
+        return Event("amount_claim", attributes)
     if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data:
         return Event("unclear", attributes)  # a short clarifying question instead of a guess
     if intent == "optin_accept" and not explicit_consent(reading.text):
