@@ -306,3 +306,79 @@ def test_texts_without_an_address_extract_as_before() -> None:
 def test_an_address_is_one_word_for_the_classifier() -> None:
     assert nlu.normalize("meu email é maria.souza@gmail.com") == "meu email e email"
     assert nlu.normalize("oi @fulano") == "oi fulano"
+
+
+# -- names are names (issue 10, class 4) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expecting", "name"),
+    [
+        ("Maria", "name", "Maria"),
+        ("Sou a Ana", None, "Ana"),
+        ("sou a Maria", "name", "Maria"),
+        ("aqui é o João Pedro", None, "João Pedro"),
+        ("João Pedro da Silva", "name", "João Pedro da Silva"),
+        ("meu nome é maria souza", None, "Maria Souza"),
+        ("Maria Souza 😊", "name", "Maria Souza"),
+        ("“Maria”", "name", "Maria"),
+        ('"Ana Lima"!!', "name", "Ana Lima"),
+        ("o nome ta errado, é Maria Souza Lima", None, "Maria Souza Lima"),
+        ("nome errado, o certo é Ana Paula", None, "Ana Paula"),
+        # never a name: complaints, insults, sentences, digits
+        ("vcs sao uns ladroes", "name", None),
+        ("vocês são uns ladrões", "name", None),
+        ("Vocês!", "name", None),
+        ("golpistas", "name", None),
+        ("sou de agosto", "name", None),
+        ("Ana 2", "name", None),
+        ("quero falar com alguém", "name", None),
+        ("Maria é minha mãe", "name", None),
+    ],
+)
+def test_names_are_names(text: str, expecting: str | None, name: str | None) -> None:
+    assert nlu.extract(text, expecting).name == name
+
+
+# -- a correction changes one thing (issue 10, class 3) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [("não, o mês é agosto", 8), ("na verdade é agosto", 8), ("na vdd eh agosto 😅", 8), ("errei, é 08", 8),
+     ("ops o mes é 9", 9), ("cpf errado, o certo é 073.602.846-35", None), ("na verdade tenho 2 filhos e 3 netos", None)],
+)
+def test_a_correction_names_the_month(text: str, month: int | None) -> None:
+    assert nlu.extract(text).birth_month == month
+
+
+# -- only the customer's own CPF (issue 10, class 8) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "concern"),
+    [
+        ("esse é o cpf da minha mãe 200.000.002-99", "third_party"),
+        ("cpf do meu vizinho 20000000299", "third_party"),
+        ("o cpf do meu marido é 200.000.002-99", "third_party"),
+        ("minha esposa: 200.000.002-99", "third_party"),
+        ("https://site.com/?cpf=12345678909", "in_url"),
+        ("www.consulta.com.br/fgts?doc=200.000.002-99", "in_url"),
+        ("200.000.002-99 ou 073.602.846-35", "several"),
+    ],
+)
+def test_a_cpf_that_may_not_be_the_customers_own_is_not_captured(text: str, concern: str) -> None:
+    result = nlu.extract(text, "cpf")
+    assert result.cpf is None
+    assert result.has_data and not result.invalid_cpfs
+    assert {c.concern for c in result.unclear_cpfs} == {concern}
+    assert {reason for attribute, _, reason in result.rejected() if attribute == "cpf"} == {concern}
+
+
+@pytest.mark.parametrize("text", [
+    "meu cpf é 200.000.002-99", "200.000.002-99", "o meu é 200.000.002-99",
+    "meu cpf 200.000.002-99, moro com minha mãe",  # a self claim wins over a relative named nearby
+    "200.000.002-99 e de novo 200.000.002-99",  # the same CPF twice is one CPF
+])
+def test_the_customers_own_cpf_is_captured(text: str) -> None:
+    assert nlu.extract(text, "cpf").cpf == "20000000299"

@@ -45,9 +45,11 @@ def test_fgts_pack_owns_its_domain() -> None:
 
 def test_pack_settings_explicit_over_env_over_default(settings: Settings) -> None:
     pack = get_pack()
-    assert pack.resolve_settings(settings)["advance_years"] == 5
-    env = settings.with_changes(env={**settings.env, "ADVANCE_YEARS": "3"})
-    assert pack.resolve_settings(env)["advance_years"] == 3
+    # advance_years has no default (the FGTS rules in force decide); a value is the bank's own lower limit.
+    assert pack.resolve_settings(settings)["advance_years"] is None
+    env = settings.with_changes(env={**settings.env, "ADVANCE_YEARS": "3", "CONVERSATION_DATE": "2025-06-15"})
+    assert pack.resolve_settings(env)["advance_years"] == "3"  # untyped default: the pack reads it as a number
+    assert pack.resolve_settings(env)["today"] == "2025-06-15"
     assert pack.resolve_settings(env.with_pack_settings(advance_years=7))["advance_years"] == 7
 
 
@@ -168,7 +170,7 @@ def test_engine_cache_is_bounded_and_closes_what_it_drops(settings: Settings) ->
 
 
 def test_changing_a_pack_setting_changes_the_answer(settings: Settings) -> None:
-    """advance_years reaches the estimate at once (a cached engine never keeps an old value)."""
+    """advance_years and today reach the estimate at once (a cached engine never keeps an old value)."""
     fixed = {"*": {"code": 200, "description": "ok", "balance": 4000.0, "birth_month": 7}}
 
     def estimate(s: Settings) -> str:
@@ -183,8 +185,10 @@ def test_changing_a_pack_setting_changes_the_answer(settings: Settings) -> None:
             session.send(text)
         return session.send("sim").text
 
-    five, two = estimate(settings), estimate(settings.with_pack_settings(advance_years=2))
-    assert "5 saques anuais" in five and "2 saques anuais" in two
+    first_year = settings.with_pack_settings(today="2025-12-10")  # the first 12 months of the new rules: 5
+    five, two = estimate(first_year), estimate(first_year.with_pack_settings(advance_years=2))
+    three = estimate(settings.with_pack_settings(today="2026-11-29"))  # after them: 3
+    assert "5 saques anuais" in five and "2 saques anuais" in two and "3 saques anuais" in three
 
 
 def test_no_import_cycles() -> None:
@@ -266,3 +270,82 @@ def test_pack_yaml_mistakes_say_what_is_wrong(tmp_path: Path, old: str, new: str
     spec.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(PackError, match=message):
         get_pack(copy)
+
+
+# -- issue 10: names, corrections and whose CPF, decided by the fgts pack for any model -----------------
+
+
+def _fgts_event(text: str, step: str, expecting: str | None = None, model_values: dict[str, Any] | None = None):
+    from agent.brain import nlu
+    from agent.core.turn import reading_of
+
+    pack = get_pack()
+    intent = nlu.classify(text, pack.directory)
+    reading = reading_of(text, intent.intent, intent.confidence, nlu.extract(text, expecting), pack, model_values)
+    return reading, pack.to_event(reading, step)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("Maria", "Maria"), ("“Maria Souza” 😊", "Maria Souza"), ("maria da silva", "Maria da Silva"),
+    ("João Pedro!", "João Pedro"), ("Vocês!", None), ("vocês são uns ladrões", None), ("Ana 2", None),
+    ("sou de agosto", None), ("golpistas", None), ("isso é um absurdo", None), ("", None),
+])
+def test_the_name_validator_strips_decoration_and_refuses_sentences(value: str, accepted: str | None) -> None:
+    assert get_pack().attributes["name"].accept(value) == accepted
+
+
+def test_a_models_name_goes_through_the_validator() -> None:
+    # A model that reads the insult as a name: refused, reported, never captured.
+    reading, event = _fgts_event("Vocês!", "collect_data", "name", {"name": "Vocês"})
+    assert "name" not in reading.attributes
+    assert [(r.attribute, r.reason) for r in reading.rejected] == [("name", "not_a_name")]
+    assert "name" not in event.attributes
+    reading, _ = _fgts_event("sou a maria", "collect_data", "name", {"name": "“maria”"})
+    assert reading.attributes["name"] == "Maria"
+
+
+@pytest.mark.parametrize(("text", "event", "attributes"), [
+    ("não, o mês é agosto", "provide_data", {"birth_month": 8}),
+    ("na verdade é agosto", "provide_data", {"birth_month": 8}),
+    ("errei, é 08", "provide_data", {"birth_month": 8}),
+    ("o nome ta errado, é Maria Souza Lima", "provide_data", {"name": "Maria Souza Lima"}),
+    ("cpf errado, o certo é 073.602.846-35", "provide_data", {"cpf": "07360284635"}),
+    ("não", "confirm_no", {}),
+    ("tá errado", "confirm_no", {}),
+    ("não, o cpf está errado", "cpf_wrong", {}),
+    ("esse cpf é da minha mãe", "cpf_not_own", {}),
+    ("sim", "confirm_yes", {}),
+])
+def test_a_correction_at_the_confirmation_is_one_attribute(text: str, event: str, attributes: dict) -> None:
+    _, found = _fgts_event(text, "confirm_data")
+    assert (found.name, dict(found.attributes)) == (event, attributes)
+
+
+@pytest.mark.parametrize(("text", "step", "event"), [
+    ("esse é o cpf da minha mãe 200.000.002-99", "collect_data", "cpf_unclear"),
+    ("https://site.com/?cpf=12345678909", "collect_data", "cpf_unclear"),
+    ("200.000.002-99 ou 073.602.846-35", "confirm_data", "cpf_unclear"),
+    ("quero ver o fgts do meu marido", "collect_data", "cpf_not_own"),
+    ("é meu", "cpf_owner", "confirm_yes"),
+    ("sim, é meu mesmo", "cpf_owner", "confirm_yes"),
+    ("não é meu", "cpf_owner", "cpf_not_own"),
+    ("é dela", "cpf_owner", "cpf_not_own"),
+    ("nao, do meu pai", "cpf_owner", "cpf_not_own"),
+    ("o meu é 200.000.002-99", "cpf_owner", "provide_data"),
+    ("esse é o cpf da minha mãe 200.000.002-99", "optin", "cpf_invalid"),  # before consent: 19, nothing kept
+])
+def test_whose_cpf(text: str, step: str, event: str) -> None:
+    _, found = _fgts_event(text, step, "cpf" if step == "collect_data" else None)
+    assert found.name == event
+    if event != "provide_data":
+        assert "cpf" not in found.attributes
+
+
+def test_a_third_party_cpf_read_only_by_a_model_is_not_kept() -> None:
+    # The offline NLU misses the CPF (spelled oddly); the model reads it: the pack still asks whose it is.
+    text = "esse é o documento da minha mãe, dois zero zero ponto zero zero zero ponto zero zero dois traço 99"
+    reading, event = _fgts_event(text, "collect_data", "cpf", {"cpf": "200.000.002-99"})
+    assert reading.attributes.get("cpf") == "20000000299"
+    assert event.name == "cpf_unclear" and "cpf" not in event.attributes
+    _, event = _fgts_event("https://x.com/?c=20000000299", "collect_data", "cpf", {"cpf": "20000000299"})
+    assert event.name == "cpf_unclear"
