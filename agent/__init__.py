@@ -32,6 +32,7 @@ _EXPORTS = {
     "Message": "agent.types",
     "Usage": "agent.types",
     "media_status": "agent.adapters.media_input",
+    "clean_text": "agent.text",
     # Costs page
     "CostFilter": "agent.analytics.costs",
     "CostReport": "agent.analytics.costs",
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
         list_conversations as list_conversations, warm_up as warm_up,
     )
     from agent.core.trace import TurnTrace as TurnTrace
+    from agent.text import clean_text as clean_text
     from agent.types import Attachment as Attachment, Message as Message, Usage as Usage
 
 __all__ = sorted(_EXPORTS)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["clean_text", "decode_bytes", "json_storable", "storable"]
+__all__ = ["clean_text", "decode_bytes", "json_storable", "repeated_sentences", "sentences", "storable", "without_sentences"]
 
 _REPLACEMENT = "\ufffd"
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
@@ -103,3 +104,56 @@ def json_storable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_storable(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------------- repetition
+
+_MARKUP = re.compile(r"[*_~`]")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_WORD = re.compile(r"\w+")
+MIN_REPEAT_WORDS = 4  # "Olá!", "Tudo certo?", "Prazer, Ana!" may come back; a sentence of 4+ words may not
+
+
+def sentence_key(sentence: str) -> str:
+    """A sentence compared for repetition: WhatsApp markup dropped, whitespace collapsed, case folded."""
+    return " ".join(_MARKUP.sub("", sentence).split()).casefold()
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a message (lines, then sentence ends) as ``sentence_key``s; very short ones
+    (under ``MIN_REPEAT_WORDS`` words: "Olá!", "Prazer, Ana!") are left out."""
+    out = []
+    for line in text.splitlines():
+        for part in _SENTENCE_END.split(line):
+            key = sentence_key(part)
+            if len(_WORD.findall(key)) >= MIN_REPEAT_WORDS:
+                out.append(key)
+    return out
+
+
+def repeated_sentences(replies: Sequence[str], previous: Sequence[str]) -> list[str]:
+    """Sentences of ``replies`` already in ``previous`` (the agent's last message) or twice in ``replies``."""
+    before = {s for r in previous for s in sentences(r)}
+    seen: set[str] = set()
+    found = []
+    for s in (s for r in replies for s in sentences(r)):
+        if s in before or s in seen:
+            found.append(s)
+        seen.add(s)
+    return list(dict.fromkeys(found))
+
+
+def without_sentences(text: str, drop: set[str]) -> str:
+    """``text`` without the sentences whose key is in ``drop`` (lines emptied go, blank lines collapse)."""
+    lines = []
+    for line in text.splitlines():
+        parts = [p for p in _SENTENCE_END.split(line) if sentence_key(p) not in drop]
+        kept = " ".join(parts).strip()
+        if kept or not line.strip():
+            lines.append(kept)
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def has_words(text: str) -> bool:
+    """True when ``text`` has a word left (not only emojis, bullets or punctuation)."""
+    return bool(_WORD.search(text))

@@ -393,8 +393,10 @@ if inbox:
             item = inbox[0]
             attachments, item_problems = to_attachments(item, session)
             problems += item_problems
+            # Pasted text may carry NUL, control characters or odd digits: session.send cleans it
+            # (agent.clean_text); a message of nothing but those still gets an answer.
             if item["text"].strip() or attachments:
-                session.send(item["text"].strip(), attachments)
+                session.send(item["text"] if item["text"].strip() else "", attachments)
             inbox.pop(0)
     for problem in problems:
         st.toast(problem, icon=":material/warning:")

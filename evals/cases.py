@@ -28,6 +28,7 @@ registered scorer (``evals.scorers``) and its ``not-`` form::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -142,6 +143,7 @@ class Expectation:
     negate: bool = False
     threshold: float | None = None
     line: int | None = None
+    default: bool = False  # added by the loader (``not-repeats`` on every customer turn), not written
 
     @property
     def name(self) -> str:
@@ -312,6 +314,18 @@ def parse_expectations(raw: Any, path: Path, line: int | None, *, level: str) ->
     return tuple(out)
 
 
+def with_default_expectations(expect: tuple[Expectation, ...], kind: str,
+                              line: int | None) -> tuple[Expectation, ...]:
+    """Every customer turn checks ``not-repeats`` (no sentence of the agent's previous message again)
+    unless the turn says ``not-repeats: false`` (say why in a comment). Event turns (re-engagement after
+    hours, hand-back) may restate the pending question, so they are not checked by default."""
+    if any(e.type == "repeats" for e in expect):
+        return tuple(e for e in expect if not (e.type == "repeats" and e.value is False))
+    if kind == "event":
+        return expect
+    return (*expect, Expectation("repeats", True, True, None, line, default=True))
+
+
 def _media_path(value: Any, kind: str, case_path: Path, line: int | None) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise CaseError(case_path, line, f"'{kind}' needs a file path")
@@ -359,7 +373,8 @@ def _turn(raw: Any, path: Path, line: int | None) -> Turn:
         raise CaseError(path, line, f"a turn needs exactly one of {', '.join(TURN_KINDS)} (found {kinds or 'none'})")
     kind = kinds[0]
     at = _line(raw, kind, line)
-    expect = parse_expectations(raw.get("expect"), path, _line(raw, "expect", line), level="turn")
+    expect = with_default_expectations(
+        parse_expectations(raw.get("expect"), path, _line(raw, "expect", line), level="turn"), kind, line)
     wait = raw.get("wait", 0) or 0
     if not isinstance(wait, int | float) or wait < 0:
         raise CaseError(path, _line(raw, "wait", line), "'wait' is simulated seconds ≥ 0 before the turn")
@@ -452,10 +467,21 @@ def load_case(path: Path | str) -> Case:
     """Read and validate one golden file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise CaseError(path, None, f"cannot read: {exc.strerror or exc}") from exc
-    return parse_case(parse_yaml(text, path), path)
+    return parse_case(parse_yaml(golden_text(data), path), path)
+
+
+_RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def golden_text(data: bytes) -> str:
+    """A golden file's bytes → YAML text: a BOM, invalid UTF-8 or a raw control character (pasted from
+    a chat export) never stops the suite. Write the characters a turn must carry as escapes in a
+    double-quoted string ("\\x00", "\\udc80"): they reach the agent as they are, for it to clean."""
+    text = data.decode("utf-8-sig", errors="replace")
+    return _RAW_CONTROLS.sub("", text)
 
 
 def golden_files(suite: Path | str | None = None, *, recursive: bool = False) -> list[Path]:
@@ -549,8 +575,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
                 item["text"] = turn.event_text
         if turn.wait_s:
             item["wait"] = turn.wait_s
-        if turn.expect:
-            item["expect"] = _expect_out(turn.expect)
+        if expect_out := _expect_out(turn.expect):
+            item["expect"] = expect_out
         turns.append(item)
     data["turns"] = turns
     if case.expect:
@@ -559,7 +585,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
 
 
 def _expect_out(expectations: Iterable[Expectation]) -> Any:
-    items = list(expectations)
+    items = [e for e in expectations if not e.default]
     names = [e.name for e in items]
     if len(set(names)) == len(names) and all(e.threshold is None for e in items):
         return {e.name: _plain(e.value) for e in items}

@@ -203,6 +203,7 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
              store: Any = None) -> CaseResult:
     """Replay one golden under one configuration (blocking) and score it."""
     from agent.core.session import AgentSession
+    from agent.core.steps import previous_agent_message
     from agent.adapters.store import Store
 
     store = store or (resources.store if resources else None) or Store.open(base.database_url)
@@ -227,8 +228,10 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
         for index, turn in enumerate(case.turns):
             clock[0] += turn.wait_s
             started = time.perf_counter()
+            previous = previous_agent_message(session.messages)  # what not-repeats compares with
             results, note = _play(turn, session, clock, settings)
             obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
+            obs.previous_replies = previous
             observations.append(obs)
             scores = _score_all(turn.expect, obs, ctx, index)
             result.turns.append({"index": index, "label": turn.label, "line": turn.line,

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from agent.br.cpf import mask as mask_cpf
 from agent.br.calendar import month_number
 from agent.core.guardrails import fold
+from agent.text import repeated_sentences
 
 Level = Literal["turn", "conversation"]
 # Steps where the journey reached an outcome (the deck's "jornada concluída").
@@ -55,6 +56,8 @@ class TurnObservation:
     models: list[str] = field(default_factory=list)
     trace: dict[str, Any] = field(default_factory=dict)
     raw_attributes: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The agent's last message(s) before this turn (for ``repeats``).
+    previous_replies: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -69,7 +72,7 @@ class TurnObservation:
         data = {k: getattr(self, k) for k in (
             "index", "label", "customer_text", "replies", "step_before", "step_after", "attributes",
             "tool_calls", "message_codes", "intent", "input_tokens", "output_tokens", "cost_usd",
-            "latency_ms", "guard_input", "guard_output", "errors", "models")}
+            "latency_ms", "guard_input", "guard_output", "errors", "models", "previous_replies")}
         if trace:
             data["trace"] = slim_trace(self.trace)
         return json.loads(json.dumps(data, default=str))
@@ -596,6 +599,27 @@ def silent(obs: TurnObservation, value: Any, ctx: ScoreContext, threshold: float
 def no_errors(obs: TurnObservation, value: Any, ctx: ScoreContext, threshold: float | None) -> Check:
     """No model, tool or media error surfaced in the turn."""
     return Check(not obs.errors, "no errors", "an error", f"errors: {_q(obs.errors)}" if obs.errors else "there were none")
+
+
+# -- repetition
+
+
+def _repeat_flag(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return value is not False
+    raise ValueError("write 'true' (or 'not-repeats: false' on a turn to opt out of the default check)")
+
+
+@scorer("repeats", validate=_repeat_flag)
+def repeats(obs: TurnObservation, value: Any, ctx: ScoreContext, threshold: float | None) -> Check:
+    """The reply repeats a sentence of the agent's previous message (or one of its own), or has 3+ line
+    breaks in a row. ``not-repeats`` runs on every customer turn by default."""
+    found = repeated_sentences(obs.replies, obs.previous_replies)
+    gaps = sum(r.count("\n\n\n") for r in obs.replies)
+    problems = [f"repeated {_q(s[:80])}" for s in found[:3]] + (["a triple line break"] if gaps else [])
+    return Check(bool(found or gaps), "the reply to repeat the previous message",
+                 "no sentence of the previous agent message repeated (and no triple line breaks)",
+                 "; ".join(problems) if problems else "nothing was repeated")
 
 
 # -- similarity

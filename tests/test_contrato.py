@@ -270,7 +270,7 @@ def test_every_message_renders_with_the_pack_variables(pack) -> None:  # noqa: A
     values = pack.reply_variables(ReplyContext(JourneyState("menu", consent=True), (), None, {}))
     files = prompts.load_pack(PACK_DIR)
     for code in pack.journey.messages:
-        files.message(code, answer="x", max_message_chars=1200, **values)
+        files.message(code, answer="x", question="x", max_message_chars=1200, **values)  # answer, question: the FAQ's
 
 
 def test_rules_present_value_and_settlement() -> None:

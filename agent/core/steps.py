@@ -23,9 +23,13 @@ from agent.core.guardrails import check_input, check_output, mask_pii
 from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
 from agent.core.turn import FEATURES, TurnState, json_safe, reading_of
-from agent.text import clean_text
+from agent.text import clean_text, has_words, sentences, without_sentences
 from agent.errors import GatewayError, MalformedResponse
-from agent.types import Attachment
+from agent.types import Attachment, Message
+
+
+# The journey event of a message holding a secret, when the journey declares it (else ``codes.secret``).
+SECRET_EVENT = "secret"
 
 
 def ingest(ts: TurnState) -> None:
@@ -273,7 +277,47 @@ def render_replies(ts: TurnState, state: JourneyState) -> list[str]:
         else:
             out.append(ts.prompts.render(str(token), **variables))
     # A file's trailing newline must not become a triple line break when replies are joined.
-    return [text.strip() for text in out]
+    out = [text.strip() for text in out]
+    return without_repeats(ts, state.replies, out, variables)
+
+
+def previous_agent_message(history: Sequence[Message]) -> list[str]:
+    """The agent's last message: the replies of the last turn it answered."""
+    block: list[str] = []
+    for message in reversed(history):
+        if message.role == "agent":
+            block.insert(0, message.text)
+        elif block:
+            break
+    return block
+
+
+def without_repeats(ts: TurnState, tokens: Sequence[Any], texts: list[str], variables: dict[str, Any]) -> list[str]:
+    """No sentence of the agent's previous message said again (nor twice in one turn): a repeated reply
+    becomes the pack's short form (``short_codes``, the first that repeats nothing), else loses the
+    repeated sentences (and goes when nothing is left). Very short sentences ("Olá!") may come back."""
+    seen = {s for text in previous_agent_message(ts.history) for s in sentences(text)}
+    if ts.retrieved:  # the FAQ's short form may name the question it answered
+        variables = {**variables, "question": ts.retrieved[0]["question"]}
+    out: list[str] = []
+    for token, text in zip(tokens, texts, strict=True):
+        mine = sentences(text)
+        if any(s in seen for s in mine):
+            for alt in ts.pack.short_codes.get(token, ()) if isinstance(token, int) else ():
+                short = ts.prompts.message(alt, **variables).strip()
+                if not any(s in seen for s in sentences(short)):
+                    ts.notes.append(f"message {token} was in the previous reply: its short form {alt} instead")
+                    text, mine = short, sentences(short)
+                    break
+            else:
+                ts.notes.append(f"message {token} repeated the previous reply: repeated sentences left out")
+                text = without_sentences(text, seen)
+                mine = sentences(text)
+        if has_words(text):
+            out.append(text)
+        seen.update(mine)
+    # Never silent because of this rule: the last reply as it was is better than nothing.
+    return out or texts[-1:]
 
 
 def reply_context(ts: TurnState, state: JourneyState) -> ReplyContext:
