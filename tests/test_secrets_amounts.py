@@ -166,6 +166,33 @@ def test_a_card_number_at_the_cpf_step_is_not_a_cpf(base_env) -> None:  # noqa: 
     assert session.send(ELIGIBLE).attributes.get("cpf")
 
 
+def test_a_card_number_as_the_first_message_shows_the_notice_then_consent_works(base_env) -> None:  # noqa: ANN001
+    session = new_session(base_env)
+    result = session.send("oi, meu cartão é 4111 1111 1111 1111")
+    assert result.message_codes == [45, 10] and result.step_after == "optin"  # the notice was shown
+    assert result.trace.event is not None and result.trace.event.name == "secret"
+    assert session.send("aceito").step_after == "collect_data"
+
+
+@pytest.mark.parametrize(("text", "step"), [
+    ("o outro banco me aprovou 20 mil", "collect_data"), ("tenho R$ 50 mil de saldo", "confirm_data"),
+    ("ja me aprovaram 50k no outro app 💰🤑", "confirm_data"), ("mas eu tenho R$ 50.000,00 no fgts", "offer"),
+])
+def test_a_typed_amount_or_approval_is_a_claim(text: str, step: str) -> None:
+    from agent.core.turn import deterministic_reading
+
+    pack = get_pack()
+    assert pack.to_event(deterministic_reading(text, pack), step).name == "amount_claim"
+
+
+@pytest.mark.parametrize("text", ["ja aprovei no app", "pronto, autorizei", "Maria Souza, tenho 50 mil"])
+def test_what_is_not_only_a_claim(text: str) -> None:
+    from agent.core.turn import deterministic_reading
+
+    pack = get_pack()
+    assert pack.to_event(deterministic_reading(text, pack, "name"), "collect_data").name != "amount_claim"
+
+
 def test_the_contrato_pack_has_its_own_reminder(base_env) -> None:  # noqa: ANN001
     session = new_session(base_env, PACK_DIR=str(PROJECT_ROOT / "prompts" / "contrato"))
     session.send("oi")

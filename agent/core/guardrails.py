@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from agent.privacy import find_secrets, mask_pii, mask_secrets
 
-__all__ = ["amounts_in", "check_input", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
+__all__ = ["amounts_in", "check_input", "claims_money", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
 
 
 def fold(text: str) -> str:
@@ -149,6 +149,16 @@ def amounts_in(text: str) -> set[str]:
         if value is not None:
             found.add(value)
     return found
+
+
+# Someone else's approval, as a customer tells it ("me aprovaram", "foi aprovado"); not "aprovei" (often
+# "I authorised the bank in the app").
+_APPROVED_BY = re.compile(r"\b(?:pre-?)?aprovad[oa]s?\b|\baprov(?:ou|aram)\b|\bapproved\b")
+
+
+def claims_money(text: str) -> bool:
+    """True when ``text`` names an amount of money or an approval ("tenho R$ 50 mil", "me aprovaram 20k")."""
+    return bool(amounts_in(text)) or bool(_APPROVED_BY.search(fold(text or "")))
 
 
 def _without_money(text: str) -> str:

@@ -70,10 +70,13 @@ def guard(ts: TurnState) -> None:
 
 def refuse_secret(ts: TurnState, masked: str) -> None:
     """A card number, password or one-time code: no model sees it and nothing is read from the message
-    (no consent, no data); the pack's security reminder, then the step's pending question."""
+    (no consent, no data). A journey that declares a ``secret`` event moves by it (``decide``); otherwise the
+    pack's security reminder (``codes.secret``) goes out with the step's pending question."""
     ts.customer_text = masked
     ts.notes.append("the message holds a secret (" + ", ".join(v.split(":", 1)[1] for v in ts.guard_input)
                     + "): masked, not read; the security reminder and the pending question")
+    if SECRET_EVENT in ts.journey.events:
+        return None
     code = ts.pack.codes.secret
     if code is None:  # the pack has no reminder: the turn goes on with the secret masked
         ts.blocked = None
@@ -98,6 +101,9 @@ def decide(ts: TurnState) -> None:
         return
     if ts.blocked is None:
         ts.emotion = emotion(ts)
+    if ts.blocked == "secret":
+        ts.event = Event(SECRET_EVENT)  # nothing in the message is read: no consent, no data
+        return
     if ts.blocked == "injection":
         ts.event = Event("injection")
         ts.notes.append("prompt injection caught by the input guard; models not consulted")

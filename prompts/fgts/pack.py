@@ -21,7 +21,7 @@ from agent.br import names as name_rules
 from agent.br import owner as owner_rules
 from agent.br.calendar import month_name
 from agent.br.spoken import strip_accents
-from agent.core.guardrails import claims_money
+from agent.core.guardrails import amounts_in, claims_money
 from agent.core.journey import Event, JourneyState
 from agent.core.pack import Attribute, Invalid, Reading, ReplyContext
 
@@ -140,7 +140,7 @@ _KEEP_INTENT = {"faq", "ask_human", "complaint", "optin_refuse", "injection", "s
                 "quit", "forgot_cpf"}
 _DATA = {"name", "cpf", "birth_month"}
 # Intents a message naming an amount or an approval is read as something the customer claims (amount_claim).
-_CLAIM_INTENTS = {"unknown", "smalltalk", "out_of_scope", "provide_data", "greeting"}
+_CLAIM_INTENTS = {"unknown", "smalltalk", "out_of_scope", "provide_data", "greeting", "done_in_app"}
 # Steps after a result that end with a yes/no question (offer, retry, anything else?).
 _YES_NO_RESULT_STEPS = {"offer", "not_authorized", "not_opted_in", "no_balance", "active_operation",
                         "api_unavailable", "finalized"}
@@ -243,7 +243,8 @@ def to_event(reading: Reading, step: str) -> Event:
         intent = "confirm_no"  # "não precisa tentar de novo"
     if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
         intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
-    if intent in _CLAIM_INTENTS and concern is None and not _DATA & set(attributes) and claims_money(reading.text):
+    if intent in _CLAIM_INTENTS and concern is None and not _DATA & set(attributes) and claims_money(reading.text) \
+            and (intent != "done_in_app" or amounts_in(reading.text)):
         # "tenho R$ 50 mil", "o outro banco me aprovou 20 mil": what the customer says is not a fact; the
         # amounts we show come from the API and the rules table only (the typed balance is never shown).
         return Event("amount_claim", attributes)
