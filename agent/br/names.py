@@ -33,7 +33,7 @@ _FUNCTION = {
     "entao", "tambem", "tbm", "agora", "hoje", "ontem", "amanha", "depois", "antes", "sempre", "nunca",
     "oi", "ola", "ok", "obrigado", "obrigada", "tchau", "bom", "boa", "dia", "tarde", "noite", "beleza",
     "blz", "valeu", "vlw", "kkk", "kkkk", "rs", "rsrs", "haha", "nome", "cpf", "fgts", "saque", "banco",
-    "dinheiro", "mes", "errado", "certo", "correto",
+    "dinheiro", "mes", "errado", "certo", "correto", "verdade", "vdd", "serio", "mentira", "claro", "exato",
 }
 _VERBS = {
     "e", "eh", "sou", "somos", "sao", "es", "esta", "estao", "estou", "ta", "tao", "to", "foi", "foram",
@@ -56,9 +56,14 @@ _INSULTS = {
     "estelionatarios", "procon", "reclame", "raiva", "odeio", "inferno", "desgraca", "desgracado",
     "desgracados", "lixeira", "nojo", "nojento", "nojentos", "incompetente", "incompetentes",
 }
-NOT_NAME_WORDS = frozenset(_PRONOUNS | _FUNCTION | _VERBS | _INSULTS) - {"da", "de", "do", "e"}
+_INTERJECTIONS = {
+    "aff", "affe", "afe", "ue", "hein", "hum", "hmm", "eita", "oxe", "oxi", "vixe", "puts", "putz", "opa",
+    "ops", "ah", "oh", "ih", "ahn", "uai", "poxa", "po", "mds", "credo", "sei", "teste", "testando",
+    "hehe", "kk", "kkkkk", "rsrsrs", "hahaha", "ta", "tá", "uhum", "aham", "blz", "pera", "peraí", "perai",
+}
+NOT_NAME_WORDS = frozenset(_INTERJECTIONS | _PRONOUNS | _FUNCTION | _VERBS | _INSULTS) - {"da", "de", "do", "e"}
 
-_QUOTES = "\"'“”‘’«»`´"
+_QUOTES = "\"“”‘«»`´*_~"  # and WhatsApp's bold/italic/strike marks
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]+(?:['’][A-Za-zÀ-ÖØ-öø-ÿ]+)?\.?")
 MAX_WORDS = 8
 
@@ -77,7 +82,8 @@ def strip_decoration(text: str) -> str:
             kept.append(" ")  # emojis, symbols, control characters, quotes
         else:
             kept.append(char)
-    return "".join(kept)
+    # An apostrophe inside a name stays ("D'Ávila", "Sant'Anna"); around it, it is a quote.
+    return re.sub(r"(?<![A-Za-zÀ-ÖØ-öø-ÿ])['’]|['’](?![A-Za-zÀ-ÖØ-öø-ÿ])", " ", "".join(kept))
 
 
 def clean(text: str) -> str:
@@ -122,6 +128,11 @@ def normalize(text: str) -> str | None:
     return titled(cleaned)
 
 
+def capitalize(word: str) -> str:
+    """"joão" → "João", "d'ávila" → "D'Ávila"."""
+    return "'".join(part.capitalize() for part in word.replace("’", "'").split("'"))
+
+
 def titled(text: str) -> str:
     """Title case that keeps particles lowercase and leaves mixed-case names as typed ("McDonald")."""
     words = text.split()
@@ -130,7 +141,7 @@ def titled(text: str) -> str:
         if i and _key(word) in PARTICLES:
             out.append(word.lower())
         elif word.islower() or word.isupper():
-            out.append(word.capitalize())
+            out.append(capitalize(word))
         else:
             out.append(word)
     return " ".join(out)

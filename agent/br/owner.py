@@ -30,7 +30,7 @@ _THIRD = re.compile(
     r"|\b(?:cpf|documento|fgts|saldo|dados)\s+(?:d[ea]l[ea]s?|de\s+outra\s+pessoa|de\s+terceiros?)\b"
     r"|\boutra\s+pessoa\b|\bterceiros?\b"
     # "é dela", "é dele sim" (answering "whose is it?")
-    r"|\b(?:e|eh|sim|de)\s+d[ea]l[ea]s?\b",
+    r"|\b(?:e|eh|sim|de)\s+d[ea]l[ea]s?\b|^\W*d[ea]l[ea]s?\b",
 )
 _SELF = re.compile(
     r"\b(?:e|eh|sim|é)\s+(?:o\s+|a\s+)?(?:meu|minha)\b(?!\s+(?:" + KIN + r"))"

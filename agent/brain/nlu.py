@@ -274,6 +274,7 @@ class Extraction:
     balance: float | None = None
     email: str | None = None
     email_candidates: tuple[EmailCandidate, ...] = ()
+    invalid_dates: tuple[str, ...] = ()  # dates the calendar does not have ("31/02/1990"), as typed
 
     @property
     def invalid_cpfs(self) -> tuple[CpfCandidate, ...]:
@@ -306,13 +307,14 @@ class Extraction:
         """``(attribute, value as found, reason)`` for every value that failed validation."""
         return [("cpf", c.digits, c.reason) for c in self.invalid_cpfs] + \
             [("cpf", c.digits, str(c.concern)) for c in self.unclear_cpfs] + \
-            [("email", c.address, c.reason) for c in self.invalid_emails]
+            [("email", c.address, c.reason) for c in self.invalid_emails] + \
+            [("birth_month", d, "impossible_date") for d in self.invalid_dates]
 
     @property
     def has_data(self) -> bool:
         """True when a journey attribute (or an invalid CPF or e-mail attempt) was found."""
         return bool(self.attributes()) or bool(self.invalid_cpfs) or bool(self.unclear_cpfs) \
-            or bool(self.invalid_emails)
+            or bool(self.invalid_emails) or bool(self.invalid_dates)
 
 
 def _find_cpfs(text: str, expecting: str | None = None) -> tuple[list[CpfCandidate], list[tuple[int, int]]]:
@@ -411,7 +413,7 @@ def _clean_name(words: list[str]) -> str | None:
         return None
     if all(strip_accents(w.lower()) in _COMMON_WORDS for w in kept):
         return None
-    name = " ".join(w.lower() if w.lower() in _NAME_PARTICLES else w.capitalize() for w in kept)
+    name = " ".join(w.lower() if w.lower() in _NAME_PARTICLES else name_rules.capitalize(w) for w in kept)
     # A pronoun, an insult or a verb is not part of a name ("Vocês!", "vocês são uns ladrões").
     return name if name_rules.problem(name) is None else None
 
@@ -423,6 +425,7 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         return _clean_name(words)
     if expecting == "name":
         text = name_rules.strip_decoration(text)  # "“Maria”", "Maria Souza 😊"
+        text = re.sub(r"^\s*(?:é|eh)\s+(?:o\s+|a\s+)?(?=[A-Za-zÀ-ÿ]{2})", "", text, flags=re.IGNORECASE)  # "é a Ana"
         # A bare answer to "qual é o seu nome completo?": 1–6 words, letters only, no common words —
         # the whole message, or one part of a list separated by commas, lines or numbers
         # ("Ana Lima, 123..., julho", "Ana Lima 073.602.846-35 julho").
@@ -430,7 +433,9 @@ def _find_name(text: str, expecting: str | None) -> str | None:
         parts = [text, *re.split(separators, text)] if re.search(r"[,;\n\d]", text) else [text]
         for part in parts:
             words = part.strip().strip(".!?…").split()
-            if not (1 <= len(words) <= 6 and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", w) for w in words)):
+            # Words of two letters or more; an initial ("Maria S.") after the first word.
+            if not (1 <= len(words) <= 6 and re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}", words[0])
+                    and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}|[A-ZÀ-Ý]\.?", w) for w in words[1:])):
                 continue
             keys = [_squeeze(strip_accents(w.lower())) for w in words]
             if len(words) == 1 and (len(keys[0]) < 3 or part is not text):
@@ -446,6 +451,30 @@ _BIRTH_CUE = re.compile(r"nasc|aniversario|niver|faco anos|sou de|mes\b|data de"
 _DATE_WORDS = re.compile(
     r"(?<!\d)(\d{1,2})\s+de\s+(" + "|".join(MONTHS) + r")(?:\s+de\s+(\d{4}))?", re.IGNORECASE
 )
+
+
+def _month_word(word: str) -> int | None:
+    """``"julho"`` → 7, and stretched ones too: ``"marcooo"``, ``"agostoooo"`` (accent-free words)."""
+    for candidate in (word, _squeeze(word)):
+        if candidate in MONTHS:
+            return MONTHS.index(candidate) + 1
+    return None
+
+
+def _impossible_dates(plain: str) -> tuple[str, ...]:
+    """Birth-date-looking dates the calendar does not have ("31/02/1990", "30/02/85"), as typed."""
+    found = []
+    for match in _DATE.finditer(plain):
+        day, month, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        if year < 100:
+            year += 1900 if year > date.today().year % 100 else 2000
+        if not 1900 <= year <= date.today().year:
+            continue
+        try:
+            date(year, month, day)
+        except ValueError:
+            found.append(match.group(0))
+    return tuple(found)
 
 
 def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
@@ -475,10 +504,10 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
     if expecting and not cue:
         # While collecting data, a month standing alone in a list ("Ana, 123..., julho") is the birth month.
         # Numbers separate list items too ("Ana Lima 073.602.846-35 julho").
-        cue = any(part.strip() in MONTHS for part in re.split(r"[,;\n]|\d[\d.\-/ ]*\d|\d", plain))
+        cue = any(_month_word(part.strip()) for part in re.split(r"[,;\n]|\d[\d.\-/ ]*\d|\d", plain))
     for word in words:
-        if word in MONTHS and (cue or len(words) <= 2):
-            return MONTHS.index(word) + 1, None
+        if (month := _month_word(word)) and (cue or len(words) <= 2):
+            return month, None
     number = re.search(r"(?:mes|mês)\s*(?:de\s*)?(\d{1,2})\b", plain)
     if number and cue and 1 <= int(number.group(1)) <= 12:
         return int(number.group(1)), None
@@ -489,17 +518,21 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
     return None, None
 
 
-_CORRECTION = re.compile(r"\b(?:errei|na verdade|na vdd|o certo|certo e|corrig\w*|correcao|quis dizer|digo|o mes)\b")
+_CORRECTION = re.compile(r"\b(?:errei|na verdade|na vdd|na real|o certo|certo e|corrig\w*|correcao|quis dizer|digo|mes)\b")
+_NOT_MONTH = re.compile(r"\bnao\s+(?:e\s+|eh\s+|foi\s+|era\s+)?(?:em\s+|de\s+)?(" + "|".join(MONTHS) + r")\b")
 
 
 def _correction_month(plain: str) -> int | None:
     """The month in a short correction ("na verdade é agosto", "errei, é 08", "o mês é 8")."""
     words = re.findall(r"[a-z]+|\d+", plain)
+    months = [w for w in words if w in MONTHS]
+    denied = set(_NOT_MONTH.findall(plain))  # "é agosto, não junho", "não é junho, é agosto"
+    if denied and len(set(months) - denied) == 1 and len(words) <= 8:
+        return MONTHS.index(next(iter(set(months) - denied))) + 1
     if not _CORRECTION.search(plain) or len(words) > 7:
         return None
-    for word in words:
-        if word in MONTHS:
-            return MONTHS.index(word) + 1
+    for word in months:
+        return MONTHS.index(word) + 1
     numbers = [int(w) for w in words if w.isdigit() and len(w) <= 2]
     if len(numbers) == 1 and 1 <= numbers[0] <= 12 and len([w for w in words if w.isdigit()]) == 1:
         return numbers[0]
@@ -603,6 +636,7 @@ def extract(text: str, expecting: str | None = None) -> Extraction:
         balance=_balance(_DATE.sub(" ", rest)),
         email=next((c.address for c in emails if c.valid), None),
         email_candidates=tuple(emails),
+        invalid_dates=_impossible_dates(plain) if birth_month is None else (),
     )
 
 

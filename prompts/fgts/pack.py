@@ -248,11 +248,12 @@ def to_event(reading: Reading, step: str) -> Event:
         # "tenho R$ 50 mil", "o outro banco me aprovou 20 mil": what the customer says is not a fact; the
         # amounts we show come from the API and the rules table only (the typed balance is never shown).
         return Event("amount_claim", attributes)
-    if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data:
+    # "é da minha mãe" to "whose CPF is it?" is an answer, not a guess to clarify.
+    owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
+    if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data and owned is None:
         return Event("unclear", attributes)  # a short clarifying question instead of a guess
     if intent == "optin_accept" and not explicit_consent(reading.text):
         return Event("unknown", attributes)
-    owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
     correction = step == "confirm_data" and bool(_DATA & set(attributes))
     gives_data = bool(_DATA & set(attributes))
     if intent in _KEEP_INTENT and not (
@@ -265,6 +266,9 @@ def to_event(reading: Reading, step: str) -> Event:
         return owned
     if "cpf" not in attributes and any(r.attribute == "cpf" for r in reading.rejected):
         return Event("cpf_invalid", attributes)
+    if "birth_month" not in attributes and step not in _CONSENT_STEPS and any(
+            r.attribute == "birth_month" and r.reason == "impossible_date" for r in reading.rejected):
+        return Event("date_invalid", attributes)  # "31/02/1990": say so and ask the month again
     if _DATA & set(attributes):
         # At the confirmation, data is a correction: "não, o mês é agosto" changes the month only.
         if intent in {"optin_accept", "confirm_no"} and step != "confirm_data":
@@ -379,6 +383,8 @@ def reply_variables(ctx: ReplyContext) -> dict[str, Any]:
     if rejected:
         values["cpf_masked"] = rejected[0].masked
     values["guess"] = _CLARIFY.get(ctx.reading.intent if ctx.reading else "", "seguir com a consulta")
+    dates = [r for r in (ctx.reading.rejected if ctx.reading else ()) if r.reason == "impossible_date"]
+    values["date_attempt"] = dates[0].masked if dates else ""
     values["cpf_doubt"] = CPF_DOUBTS.get((cpf_concern(ctx.reading) if ctx.reading else None) or "", CPF_DOUBTS[""])
     result = next((r for r in reversed(ctx.tool_results) if r.ok), None)
     # A later turn ("quanto cai na minha conta?") reads the last consultation kept in the state:
