@@ -331,6 +331,14 @@ def test_an_address_is_one_word_for_the_classifier() -> None:
         ('"Ana Lima"!!', "name", "Ana Lima"),
         ("o nome ta errado, é Maria Souza Lima", None, "Maria Souza Lima"),
         ("nome errado, o certo é Ana Paula", None, "Ana Paula"),
+        ("nao, o nome é maria lima", None, "Maria Lima"),
+        ("Não, é Maria Lima", None, "Maria Lima"),
+        ("é a Ana", "name", "Ana"),
+        ("*Maria Souza*", "name", "Maria Souza"),
+        ("Ana D'Ávila", "name", "Ana D'Ávila"),
+        ("não vou falar", None, None),
+        ("aff", "name", None),
+        ("é verdade", "name", None),
         # never a name: complaints, insults, sentences, digits
         ("vcs sao uns ladroes", "name", None),
         ("vocês são uns ladrões", "name", None),
@@ -352,7 +360,9 @@ def test_names_are_names(text: str, expecting: str | None, name: str | None) -> 
 @pytest.mark.parametrize(
     ("text", "month"),
     [("não, o mês é agosto", 8), ("na verdade é agosto", 8), ("na vdd eh agosto 😅", 8), ("errei, é 08", 8),
-     ("ops o mes é 9", 9), ("cpf errado, o certo é 073.602.846-35", None), ("na verdade tenho 2 filhos e 3 netos", None)],
+     ("ops o mes é 9", 9), ("cpf errado, o certo é 073.602.846-35", None), ("na verdade tenho 2 filhos e 3 netos", None),
+     ("não, é agosto", 8), ("é agosto, não junho", 8), ("não é junho, é agosto", 8), ("mes errado: 08", 8),
+     ("não, nasci em 8", 8), ("nao, nasci em 1990", None), ("não é agosto", None)],
 )
 def test_a_correction_names_the_month(text: str, month: int | None) -> None:
     assert nlu.extract(text).birth_month == month

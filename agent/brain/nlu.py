@@ -377,7 +377,9 @@ _NAME_CUE = re.compile(
     r"aqui\s+(?:é|e|eh)\s+(?:o\s+|a\s+)?|sou\s+(?:o|a)\s+|"
     # corrections at the confirmation: "o nome ta errado, é Maria Souza Lima", "nome certo é …"
     r"nome\s+(?:(?:t[aá]|est[aá])\s+)?errado\W*(?:(?:o\s+)?cert[oa]\s+)?(?:(?:é|e|eh)\s+)?|"
-    r"nome\s+cert[oa]\s+(?:é|e|eh)\s+)\s*",
+    r"nome\s+cert[oa]\s+(?:é|e|eh)\s+|(?:^|\W)o\s+nome\s+(?:completo\s+)?(?:é|e|eh)\s+|"
+    # "Não, é Maria Lima": a full name right after a "não" (the confirmation's correction)
+    r"^\W*n[aã]o\W+(?:(?:é|e|eh)\s+)?(?=(?-i:[A-ZÀ-Ý][a-zà-ÿ]+\s+(?:d[aeo]s?\s+)?[A-ZÀ-Ý])))\s*",
     re.IGNORECASE,
 )
 _NAME_STOP = {
@@ -518,7 +520,7 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
     return None, None
 
 
-_CORRECTION = re.compile(r"\b(?:errei|na verdade|na vdd|na real|o certo|certo e|corrig\w*|correcao|quis dizer|digo|mes)\b")
+_CORRECTION = re.compile(r"\b(?:errei|na verdade|na vdd|na real|o certo|certo e|corrig\w*|correcao|quis dizer|digo|mes|nasci)\b")
 _NOT_MONTH = re.compile(r"\bnao\s+(?:e\s+|eh\s+|foi\s+|era\s+)?(?:em\s+|de\s+)?(" + "|".join(MONTHS) + r")\b")
 
 
@@ -529,6 +531,8 @@ def _correction_month(plain: str) -> int | None:
     denied = set(_NOT_MONTH.findall(plain))  # "é agosto, não junho", "não é junho, é agosto"
     if denied and len(set(months) - denied) == 1 and len(words) <= 8:
         return MONTHS.index(next(iter(set(months) - denied))) + 1
+    if len(set(months)) == 1 and not denied and "nao" in words and len(words) <= 5:
+        return MONTHS.index(months[0]) + 1  # "não, é agosto"
     if not _CORRECTION.search(plain) or len(words) > 7:
         return None
     for word in months:
