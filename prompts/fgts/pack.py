@@ -171,7 +171,7 @@ def explicit_consent(text: str) -> bool:
 CPF_CONCERNS = ("third_party", "in_url", "several")
 _CPF_WRONG = re.compile(r"\bcpf\b\W+(?:\w+\W+){0,2}?(?:errad|incorret|trocad|nao\s+e\s+(?:esse|este|o\s+meu))"
                         r"|(?:errad[oa]|incorret[oa]|errei)\W+(?:\w+\W+){0,2}?cpf\b")
-_DOCUMENT = re.compile(r"\b(?:cpf|fgts|documento|saldo|dados|conta|consulta)\b")
+_DOCUMENT = re.compile(r"\b(?:cpf|fgts|documento|saldo|dados|conta|consulta\w*|sacar|saque|antecipa\w*)\b")
 
 
 # The first sentence of message 64, by why the CPF was not kept.
