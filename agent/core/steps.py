@@ -301,18 +301,26 @@ def previous_agent_message(history: Sequence[Message]) -> list[str]:
 def without_repeats(ts: TurnState, tokens: Sequence[Any], texts: list[str], variables: dict[str, Any]) -> list[str]:
     """No sentence of the agent's previous message said again (nor twice in one turn): a repeated reply
     becomes the pack's short form (``short_codes``, the first that repeats nothing), else loses the
-    repeated sentences (and goes when nothing is left). Very short sentences ("Olá!") may come back."""
+    repeated sentences (and goes when nothing is left). Very short sentences ("Olá!") may come back.
+
+    A reprompt streak (the previous message had the message or one of its short forms) keeps to the
+    short forms, so a second detour does not bring the long form ("Prazer, Maria! …") back."""
     seen = {s for text in previous_agent_message(ts.history) for s in sentences(text)}
     if ts.retrieved:  # the FAQ's short form may name the question it answered
         variables = {**variables, "question": ts.retrieved[0]["question"]}
     out: list[str] = []
     for token, text in zip(tokens, texts, strict=True):
         mine = sentences(text)
-        if any(s in seen for s in mine):
-            for alt in ts.pack.short_codes.get(token, ()) if isinstance(token, int) else ():
-                short = ts.prompts.message(alt, **variables).strip()
+        alts = ts.pack.short_codes.get(token, ()) if isinstance(token, int) else ()
+        if token == ts.pack.codes.faq and not ts.retrieved:
+            alts = ()  # the knowledge base had no answer: the "no answer" reply has no short form here
+        shorts = [(alt, ts.prompts.message(alt, **variables).strip()) for alt in alts]
+        streak = any(s in seen for s in mine) or any(s in seen for _, short in shorts for s in sentences(short))
+        if streak:
+            for alt, short in [*shorts, (token, text)]:
                 if not any(s in seen for s in sentences(short)):
-                    ts.notes.append(f"message {token} was in the previous reply: its short form {alt} instead")
+                    if alt != token:
+                        ts.notes.append(f"message {token} (or a short form) was in the previous reply: {alt} instead")
                     text, mine = short, sentences(short)
                     break
             else:
