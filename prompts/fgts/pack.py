@@ -223,6 +223,27 @@ def _owner_event(reading: Reading, step: str, attributes: Mapping[str, Any]) -> 
     return None
 
 
+_WHY = re.compile(r"\b(por que|porque|pq|como assim|o que significa|oq significa|qual o motivo|qual foi o motivo)\b")
+_HOW_MUCH = re.compile(r"\b(quanto|qto|qnto|qnt)\b(?!\s+tempo)")
+_RESULT_STEPS = {"not_authorized", "not_opted_in", "no_balance", "active_operation", "api_unavailable"}
+
+
+def _read_by_step(reading: Reading, step: str, intent: str) -> str:
+    """What a message means at a step where one question is pending (after a result, at the offer)."""
+    plain = strip_accents(reading.text.lower())
+    if step in _RESULT_STEPS and _WHY.search(plain) and intent not in {"ask_human", "complaint", "quit"} \
+            and not (_DATA & set(reading.attributes)):
+        return "ask_reason"  # "mas por que? eu tenho saldo", "como assim operação ativa?"
+    if step == "offer" and intent in {"faq", "unknown"} and _HOW_MUCH.search(plain):
+        return "ask_amount"  # "quanto eu recebo?" at the offer is about this offer's amount
+    if step == "api_unavailable" and intent == "done_in_app":
+        return "confirm_yes"  # "sim, tenta de novo": nothing was done in an app, it is a yes
+    if intent == "forgot_cpf" and not re.search(r"cpf|documento|numero", plain):
+        # "não, achei pouco" is not about a CPF: read the yes/no
+        return {"yes": "confirm_yes", "no": "confirm_no"}.get(reading.confirmation or "", "unknown")
+    return intent
+
+
 def to_event(reading: Reading, step: str) -> Event:
     """Turn a reading into the journey event, using the step to read "sim"/"não" right.
 
@@ -241,6 +262,7 @@ def to_event(reading: Reading, step: str) -> Event:
         intent = "confirm_no"
     if intent == "done_in_app" and reading.confirmation == "no":
         intent = "confirm_no"  # "não precisa tentar de novo"
+    intent = _read_by_step(reading, step, intent)
     if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
         intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
     if intent in _CLAIM_INTENTS and concern is None and not _DATA & set(attributes) and claims_money(reading.text) \
