@@ -14,8 +14,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_whatsapp_markdown() -> None:
     assert whatsapp_markdown("Responda *sim* ou _não_\n• *Nome*: 2 * 3") == (
-        "Responda **sim** ou _não_  \n• **Nome**: 2 * 3")
+        "Responda **sim** ou _não_  \n• **Nome**: 2 \\* 3")
     assert whatsapp_markdown("~errado~") == "~~errado~~"
+    assert whatsapp_markdown("*R$ 1.350,00*") == "**R\\$ 1.350,00**"
+
+
+def test_whatsapp_markdown_leaves_values_literal() -> None:
+    # Masked values never become bold fragments (the old "***" form, stored in earlier chats, included).
+    assert whatsapp_markdown("CPF •••.602.846-••, e-mail ma•••@gmail.com") == "CPF •••.602.846-••, e-mail ma•••@gmail.com"
+    assert whatsapp_markdown("CPF ***.602.846-**") == "CPF \\*\\*\\*.602.846-\\*\\*"
+    assert whatsapp_markdown("CPF 073.602.846-35") == "CPF 073.602.846-35"
+    # Streamlit reads "$…$" as LaTeX: two amounts on a line must stay amounts.
+    assert whatsapp_markdown("de R$ 100 a R$ 500 por parcela") == "de R\\$ 100 a R\\$ 500 por parcela"
+    assert whatsapp_markdown("maria_souza@gmail.com") == "maria\\_souza@gmail.com"
+    url = "https://www.caixa.gov.br/beneficios-trabalhador/fgts/saque_aniversario/Paginas/default.aspx"
+    assert whatsapp_markdown(f"Veja {url}.") == f"Veja {url}."
+    assert whatsapp_markdown("# não é título") == "\\# não é título"
 
 
 def test_highlight_variables() -> None:

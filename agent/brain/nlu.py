@@ -508,8 +508,8 @@ def _birth(plain: str, expecting: str | None) -> tuple[int | None, str | None]:
         # Numbers separate list items too ("Ana Lima 073.602.846-35 julho").
         cue = any(_month_word(part.strip()) for part in re.split(r"[,;\n]|\d[\d.\-/ ]*\d|\d", plain))
     for word in words:
-        if (month := _month_word(word)) and (cue or len(words) <= 2):
-            return month, None
+        if (named := _month_word(word)) and (cue or len(words) <= 2):
+            return named, None
     number = re.search(r"(?:mes|mês)\s*(?:de\s*)?(\d{1,2})\b", plain)
     if number and cue and 1 <= int(number.group(1)) <= 12:
         return int(number.group(1)), None
