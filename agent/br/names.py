@@ -117,7 +117,12 @@ def problem(text: str) -> str | None:
         return "not_a_name"
     if any(k.endswith("mente") and len(k) > 6 for k in keys):  # adverbs: "absolutamente"
         return "not_a_name"
+    if any(_KEYBOARD_MASH.search(k) or not re.search(r"[aeiouy]", k) for k in keys):
+        return "not_a_name"  # "asdfgh", "qwrt": no name has five consonants in a row or no vowel
     return None
+
+
+_KEYBOARD_MASH = re.compile(r"[^aeiouy\W]{5,}")
 
 
 def normalize(text: str) -> str | None:

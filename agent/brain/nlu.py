@@ -423,8 +423,10 @@ def _clean_name(words: list[str]) -> str | None:
 def _find_name(text: str, expecting: str | None) -> str | None:
     match = _NAME_CUE.search(text)
     if match:
-        words = re.findall(r"[A-Za-zÀ-ÿ']+", re.split(r"[,.;!?\n\d]", text[match.end() :])[0])
-        return _clean_name(words)
+        rest = re.split(r"[,.;!?\n\d]", text[match.end() :])[0]
+        if text[match.end():].lstrip().startswith(rest.strip()) and "?" in text[match.end():][:len(rest) + 2]:
+            return None  # "isso aqui é confiável?": a question, not "aqui é <name>"
+        return _clean_name(re.findall(r"[A-Za-zÀ-ÿ']+", rest))
     if expecting == "name":
         text = name_rules.strip_decoration(text)  # "“Maria”", "Maria Souza 😊"
         text = re.sub(r"^\s*(?:é|eh)\s+(?:o\s+|a\s+)?(?=[A-Za-zÀ-ÿ]{2})", "", text, flags=re.IGNORECASE)  # "é a Ana"
