@@ -143,3 +143,17 @@ def test_cli_survives_invalid_utf8(base_env, env_extra) -> None:  # noqa: ANN001
     out = result.stdout.decode()
     assert '"step": "collect_data"' in out and '"name": "Maria Souza"' in out
     assert "[erro]" not in result.stderr.decode(errors="replace")
+
+
+def test_a_models_rewrite_drops_what_the_previous_message_said() -> None:
+    from types import SimpleNamespace
+
+    from agent.core.steps import unrepeated
+    from agent.types import Message
+
+    ts = SimpleNamespace(history=[Message("customer", "oi"),
+                                  Message("agent", "Para começar, qual é o seu nome completo?")], notes=[])
+    replies = unrepeated(ts, ["Sem problema, é rapidinho!\n\n\n\nPara começar, qual é o seu nome completo?"])
+    assert replies == ["Sem problema, é rapidinho!"] and ts.notes
+    # Nothing but the repeat: the reply stays (never silent), only its blank lines are tidied.
+    assert unrepeated(ts, ["Para começar, qual é o seu nome completo?"]) == ["Para começar, qual é o seu nome completo?"]

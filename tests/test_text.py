@@ -62,3 +62,33 @@ def test_cli_lines_survive_invalid_utf8() -> None:
 
     stream = Stdin(io.BytesIO(b"oi\n\xff\xfe sim\nsim\n"), encoding="utf-8", errors="strict")
     assert [clean_text(line) for line in _lines(stream)] == ["oi", "sim", "sim"]
+
+
+@pytest.mark.parametrize(("text", "month"), [("marçooo", 3), ("agostoooo", 8), ("nasci em setembroo 😅", 9),
+                                             ("janeirooo", 1), ("MARÇOOO", 3)])
+def test_stretched_months_are_understood(text: str, month: int) -> None:
+    from agent.brain.nlu import extract
+
+    assert extract(clean_text(text), "birth_month").birth_month == month
+
+
+@pytest.mark.parametrize("text", ["31/02/1990", "nasci em 30/02/85", "29/02/1991", "31/04/1988"])
+def test_impossible_dates_are_reported_not_kept(text: str) -> None:
+    from agent.brain.nlu import extract
+
+    found = extract(text, "birth_month")
+    assert found.birth_month is None and found.birth_date is None
+    assert [r[2] for r in found.rejected()] == ["impossible_date"]
+
+
+def test_a_real_leap_day_is_a_date() -> None:
+    from agent.brain.nlu import extract
+
+    assert extract("29/02/1992", "birth_month").birth_date == "1992-02-29"
+
+
+def test_full_width_and_arabic_indic_cpfs_after_cleaning() -> None:
+    from agent.brain.nlu import extract
+
+    assert extract(clean_text("cpf ２００.０００.００２-９９"), "cpf").cpf == "20000000299"
+    assert extract(clean_text("٢٠٠٠٠٠٠٠٢٩٩"), "cpf").cpf == "20000000299"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -154,6 +155,21 @@ def respond(ts: TurnState) -> None:
     """The conversation role polishes the journey's reply; the output guard keeps it grounded."""
     assert ts.after is not None
     ts.replies = polish(ts, ts.after, ts.suggested) if ts.use_model else list(ts.suggested)
+    if ts.replies != ts.suggested:
+        ts.replies = unrepeated(ts, ts.replies)
+
+
+def unrepeated(ts: TurnState, replies: list[str]) -> list[str]:
+    """A model's rewrite gets the same rule as the journey's replies: sentences of the agent's previous
+    message left out (when something is left), no triple line breaks."""
+    seen = {s for text in previous_agent_message(ts.history) for s in sentences(text)}
+    out = []
+    for reply in replies:
+        trimmed = without_sentences(reply, seen) if any(s in seen for s in sentences(reply)) else reply.strip()
+        if trimmed != reply.strip():
+            ts.notes.append("the model's reply repeated the previous message: repeated sentences left out")
+        out.append(trimmed if has_words(trimmed) else re.sub(r"\n{3,}", "\n\n", reply.strip()))
+    return out
 
 
 def check(ts: TurnState) -> None:
