@@ -204,10 +204,8 @@ def classify_and_extract(ts: TurnState) -> Event:
     """Classification + extraction on the decision role, validated, turned into a journey event."""
     journey, pack = ts.journey, ts.pack
     variables = ts.variables()
-    pending = journey.steps[ts.before.step].prompt
-    intents = "\n".join(f"- {i}" for i in journey.intents)
     raw = ts.call_json("decision", "classify", "journey_classification",
-                       {**variables, "intents": intents, "pending_question": str(pending or "")},
+                       {**variables, "intents": intent_menu(ts), "pending_question": pending_in_words(ts)},
                        {"task": "journey_classification", "customer_message": ts.customer_text,
                         "step": ts.before.step, "pack_dir": str(pack.directory)})
     if raw and raw.get("intent") in journey.intents:
@@ -230,6 +228,26 @@ def classify_and_extract(ts: TurnState) -> Event:
             model_values = dict(model.get("attributes") or {})
     ts.reading = reading_of(ts.customer_text, intent, confidence, extraction, pack, model_values, ts.notes)
     return pack.to_event(ts.reading, ts.before.step)
+
+
+def intent_menu(ts: TurnState) -> str:
+    """The journey's intents with the pack's descriptions (``intents.yaml``), one per line, for a model."""
+    described = nlu.load_intents(ts.pack.directory)
+    return "\n".join(f"- {i}: {described[i]['description']}" if described.get(i, {}).get("description")
+                     else f"- {i}" for i in ts.journey.intents)
+
+
+def pending_in_words(ts: TurnState) -> str:
+    """What the agent is waiting for at this step, in words (the situation of the step's prompt message)."""
+    token = ts.journey.steps[ts.before.step].prompt
+    if token is None:
+        return "(nenhuma)"
+    if token == "ask_next":
+        missing = ts.journey.missing_attributes(ts.before)
+        spec = ts.journey.attributes.get(missing[0]) if missing else None
+        return f"pede: {spec.description}" if spec else "(nenhuma)"
+    spec = ts.journey.messages.get(token) if isinstance(token, int) else ts.journey.templates.get(str(token))
+    return spec.situation if spec else str(token)
 
 
 # ---------------------------------------------------------------------- act

@@ -262,7 +262,8 @@ def to_event(reading: Reading, step: str) -> Event:
         intent = "confirm_no"
     if intent == "done_in_app" and reading.confirmation == "no":
         intent = "confirm_no"  # "não precisa tentar de novo"
-    intent = _read_by_step(reading, step, intent)
+    stepped = _read_by_step(reading, step, intent)
+    read_by_step, intent = stepped != intent, stepped
     if intent == "thanks" and _CLEAR_ENDING.search(strip_accents(reading.text.lower())):
         intent = "goodbye"  # "valeu, tchau": politeness with a clear ending ends the conversation
     if intent in _CLAIM_INTENTS and concern is None and not _DATA & set(attributes) and claims_money(reading.text) \
@@ -272,7 +273,8 @@ def to_event(reading: Reading, step: str) -> Event:
         return Event("amount_claim", attributes)
     # "é da minha mãe" to "whose CPF is it?" is an answer, not a guess to clarify.
     owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
-    if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data and owned is None:
+    if intent in _CLARIFY and reading.confidence < _CLARIFY_BELOW and not reading.has_data and owned is None \
+            and not read_by_step:
         return Event("unclear", attributes)  # a short clarifying question instead of a guess
     if intent == "optin_accept" and not explicit_consent(reading.text):
         return Event("unknown", attributes)
@@ -411,7 +413,7 @@ def reply_variables(ctx: ReplyContext) -> dict[str, Any]:
     result = next((r for r in reversed(ctx.tool_results) if r.ok), None)
     # A later turn ("quanto cai na minha conta?") reads the last consultation kept in the state:
     # amounts always come from the API, never from memory or from what the customer typed.
-    last = {"outcome": result.outcome, "data": result.data} if result is not None else \
+    last: Mapping[str, Any] = {"outcome": result.outcome, "data": result.data} if result is not None else \
         ctx.state.results.get("consultar_fgts") or {}
     if last.get("outcome") in {"eligible", "active_operation"}:
         day = conversation_day(ctx)
