@@ -53,7 +53,7 @@ def test_journey_to_eligibility_with_masked_attributes_and_trace(app_env) -> Non
     attributes = next(d.value for d in at.dataframe if "attribute" in d.value)
     values = dict(zip(attributes["attribute"], attributes["value"], strict=True))
     assert values["name"] == "Maria Souza"
-    assert "073.602.846-35" not in values["cpf"] and "*" in values["cpf"]
+    assert "073.602.846-35" not in values["cpf"] and "•" in values["cpf"]
     traces = [e for e in at.expander if e.label.startswith("Trace · turn")]
     assert len(traces) == 4
     assert "→ not_authorized" in traces[-1].label

@@ -105,10 +105,11 @@ def test_each_outcome_over_http(tools: Registry, sb: SandboxServer, cpf: str, ou
     assert (result.outcome, result.event, result.code, result.status) == (outcome, event, code, "ok")
     assert result.http_status == 200 and result.attempts == 1 and result.source == "http"
     assert result.error is None and result.latency_ms > 0
-    assert "*" in result.args["cpf"] and "*" in result.data["cpf"]  # masked for traces
+    assert "•" in result.args["cpf"] and "•" in result.data["cpf"]  # masked for traces
     assert len(sb.consultas()) == 1
     if outcome == "eligible":
-        assert result.data["balance"] == 4000.0 and result.data["available_advance"] == 2352.62
+        assert result.data["balance"] == 4000.0 and result.data["yearly_withdrawal"] == 1350.0
+        assert result.data["adhesion_date"] == "2020-07-01" and result.data["existing_operation"] is False
 
 
 def test_async_call_matches_sync(tools: Registry) -> None:
