@@ -212,7 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from evals.record import golden_yaml, save_golden
     from evals.simulate import simulate
 
-    sim = simulate(_settings(), args.persona, max_turns=args.max_turns)
+    sim = simulate(_settings(), args.persona, max_turns=args.max_turns, today=args.today)
     for m in sim.transcript:
         print(f"{m['role']}: {m['text']}")
     print(f"— stopped: {sim.stop_reason} (step {sim.final_step}; simulator cost US$ {sim.customer_cost_usd:.6f})",
@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     sm = sub.add_parser("simulate", help="a simulated customer talks to the agent")
     sm.add_argument("persona", nargs="?", default="eligible_whatsapp")
     sm.add_argument("--max-turns", type=int, default=14)
+    sm.add_argument("--today", help="the conversation's date, AAAA-MM-DD (a pack's `today` setting)")
     sm.add_argument("--save", action="store_true", help="save the conversation as a golden")
     sm.add_argument("--overwrite", action="store_true")
     sm.set_defaults(func=cmd_simulate)

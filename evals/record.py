@@ -133,6 +133,10 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
     pack_dir = getattr(getattr(session, "settings", None), "pack_dir", None)
     if pack_dir is not None and Path(pack_dir).resolve() != DEFAULT_PACK_DIR.resolve():
         data["pack"] = Path(pack_dir).name  # replayed with the pack it was recorded with
+    pinned = {k: v for k, v in (getattr(getattr(session, "settings", None), "pack_settings", None) or {}).items()
+              if k != "api_url" and isinstance(v, str | int | float | bool)}
+    if pinned:
+        data["settings"] = pinned  # e.g. the conversation's date: the replay gets the same rules
     if api_responses:
         data["api_responses"] = dict(api_responses)
     if persona:

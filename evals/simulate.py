@@ -122,8 +122,12 @@ def _slug(text: str) -> str:
 
 
 def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, max_turns: int = 14,
-             store: Any = None, stop_at: frozenset[str] | None = None) -> Simulation:
-    """Let the persona (judge role) talk to the agent until a stop step, the persona stops, or ``max_turns``."""
+             store: Any = None, stop_at: frozenset[str] | None = None, today: str | None = None) -> Simulation:
+    """Let the persona (judge role) talk to the agent until a stop step, the persona stops, or ``max_turns``.
+
+    ``today`` (AAAA-MM-DD) pins the conversation's date for a pack with a ``today`` setting (the fgts
+    pack's rules in force depend on it); a saved golden keeps it in ``settings:``.
+    """
     stop_at = stop_steps(settings.pack_dir) if stop_at is None else stop_at
     from agent.errors import GatewayError
     from agent.adapters.gateway import Gateway
@@ -138,6 +142,8 @@ def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, 
         persona = Persona.from_dict(persona)
     store = store or Store.open(settings.database_url)
     settings = settings.with_changes(burst_mode=False)
+    if today:
+        settings = settings.with_pack_settings(today=str(today))
     session = AgentSession.new(settings, store=store, title=f"simulated: {persona.name}")
     gateway = Gateway(settings, store)
     transcript: list[dict[str, str]] = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 from decimal import Decimal
 
-from sandbox.server import DEFAULT_ADVANCE_YEARS, DEFAULT_MONTHLY_RATE
+from sandbox.server import DEFAULT_MONTHLY_RATE
 from sandbox.fixtures import FAULTS
 from sandbox.server import SandboxConfig, SandboxServer
 
@@ -36,18 +37,18 @@ def main(argv: list[str] | None = None) -> int:
         help="apply --fail to the first N requests only",
     )
     parser.add_argument("--hang-s", type=float, default=30.0, help="how long the 'timeout' fault hangs")
-    parser.add_argument("--advance-years", type=int, default=DEFAULT_ADVANCE_YEARS)
+    parser.add_argument(
+        "--quote-on",
+        type=date.fromisoformat,
+        default=None,
+        help="also quote available_advance under the FGTS rules of this date (AAAA-MM-DD); default: facts only",
+    )
+    parser.add_argument("--advance-years", type=int, default=None, help="the bank's limit for the quote")
     parser.add_argument(
         "--monthly-rate",
         type=Decimal,
         default=DEFAULT_MONTHLY_RATE,
         help="discount rate per month, e.g. 0.0179",
-    )
-    parser.add_argument(
-        "--max-instalment",
-        type=Decimal,
-        default=None,
-        help="cap per advanced instalment, e.g. 500 (CCFGTS 2025 rule)",
     )
     args = parser.parse_args(argv)
     config = SandboxConfig(
@@ -55,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         fail=args.fail,
         fail_times=args.fail_times,
         hang_s=args.hang_s,
+        quote_on=args.quote_on,
         advance_years=args.advance_years,
         monthly_rate=args.monthly_rate,
-        max_instalment=args.max_instalment,
     )
     server = SandboxServer(args.host, args.port, config=config)
     print(

@@ -31,6 +31,7 @@ from agent.config import PROJECT_ROOT
 from agent.core.pack import import_pack_module
 from sandbox.contrato import CONTRACT_DESCRIPTIONS, CONTRACT_FIXTURES, CONTRACT_TODAY, ccb_body, contrato_body, quitacao_body
 from sandbox.fixtures import (
+    CODE_ACTIVE_OPERATION,
     CODE_ELIGIBLE,
     CODE_INTERNAL_ERROR,
     CODE_INVALID_CPF,
@@ -41,9 +42,9 @@ from sandbox.fixtures import (
     profile_for,
 )
 
-# The FGTS arithmetic is the fgts pack's own (prompts/fgts/rules.py): the simulator answers by the same law.
+# The FGTS arithmetic is the fgts pack's own (prompts/fgts/rules.py, with its dated advance_rules.yaml):
+# the simulator answers by the same law.
 FGTS_RULES = import_pack_module(PROJECT_ROOT / "prompts" / "fgts", "rules")
-DEFAULT_ADVANCE_YEARS = FGTS_RULES.DEFAULT_ADVANCE_YEARS
 DEFAULT_MONTHLY_RATE = FGTS_RULES.DEFAULT_MONTHLY_RATE
 advance_estimate = FGTS_RULES.advance_estimate
 yearly_withdrawal = FGTS_RULES.yearly_withdrawal
@@ -63,9 +64,13 @@ class SandboxConfig:
     # Apply ``fail`` to the first N /consulta requests only (None: to all of them).
     fail_times: int | None = None
     hang_s: float = 30.0  # how long a "timeout" fault keeps the client waiting
-    advance_years: int = DEFAULT_ADVANCE_YEARS
+    # By default an eligible body carries the facts only (balance, yearly withdrawal, dates): the
+    # amount that may be advanced depends on the FGTS rules of the conversation's date, which the
+    # agent's pack applies. ``quote_on`` makes the sandbox quote it too, like a bank API that prices
+    # the advance itself: ``available_advance`` and ``advance{…}`` under the rules of that date.
+    quote_on: date | None = None
+    advance_years: int | None = None  # the bank's own limit for the quote (None: the rules' maximum)
     monthly_rate: Decimal = DEFAULT_MONTHLY_RATE
-    max_instalment: Decimal | None = None
     # The contract endpoints' "today": fixed, so instalments paid/open and quotes are repeatable.
     contract_today: date = CONTRACT_TODAY
 
@@ -106,37 +111,55 @@ def consulta_body(cpf: str, config: SandboxConfig | None = None) -> tuple[int, d
         "description": DESCRIPTIONS[profile.code],
         "cpf": mask(cpf),
     }
+    if profile.code == CODE_ACTIVE_OPERATION:
+        # The operation that holds the balance, and when (the one-operation-a-year rule needs the date).
+        body.update(existing_operation=True, operation_date=_iso(profile.operation_date),
+                    adhesion_date=_iso(profile.adhesion_date))
+        return HTTPStatus.OK, body
     if profile.code != CODE_ELIGIBLE:
         # Refusals carry no balance: a bank that is not authorised must not see it.
         return HTTPStatus.OK, body
-    estimate = advance_estimate(
-        profile.balance,
-        years=config.advance_years,
-        monthly_rate=config.monthly_rate,
-        max_instalment=config.max_instalment,
-    )
     body.update(
         balance=_money(profile.balance),
         birth_month=profile.birth_month,
         yearly_withdrawal=_money(yearly_withdrawal(profile.balance)),
-        available_advance=_money(estimate.total_net),
-        advance={
-            "years": config.advance_years,
+        adhesion_date=_iso(profile.adhesion_date),
+        existing_operation=False,
+    )
+    if config.quote_on is not None:
+        body.update(_quote(profile.balance, profile.birth_month, config))
+    return HTTPStatus.OK, body
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _quote(balance: Decimal, birth_month: int, config: SandboxConfig) -> dict[str, Any]:
+    """The advance priced by the sandbox under the rules in force on ``config.quote_on``."""
+    assert config.quote_on is not None
+    estimate = advance_estimate(balance, config.quote_on, config.monthly_rate, birth_month=birth_month,
+                                max_instalments=config.advance_years)
+    return {
+        "available_advance": _money(estimate.total_net),
+        "advance": {
+            "quoted_on": config.quote_on.isoformat(),
+            "years": estimate.instalments,
             "monthly_rate": float(config.monthly_rate),
-            "total_withdrawals": _money(estimate.total_withdrawals),
+            "total_advanced": _money(estimate.total_advanced),
             "total_net": _money(estimate.total_net),
             "instalments": [
                 {
                     "year": row.year,
                     "months_until_payment": row.months_until_payment,
                     "withdrawal": _money(row.withdrawal),
+                    "advanced": _money(row.advanced),
                     "present_value": _money(row.present_value),
                 }
                 for row in estimate.rows
             ],
         },
-    )
-    return HTTPStatus.OK, body
+    }
 
 
 def _error_body(code: int) -> dict[str, Any]:
@@ -457,7 +480,7 @@ def start_sandbox(port: int = 0, host: str = "127.0.0.1", **options: Any) -> tup
     """Start the simulator in-process on a background thread; returns ``(base_url, stop)``.
 
     ``port=0`` picks a free port. ``options`` are ``SandboxConfig`` fields (``delay_ms``,
-    ``fail``, ``fail_times``, ``hang_s``, ``advance_years``, ``monthly_rate``, ``max_instalment``).
+    ``fail``, ``fail_times``, ``hang_s``, ``quote_on``, ``advance_years``, ``monthly_rate``).
     """
     server = SandboxServer(host, port, **options).start()
     return server.url, server.stop
@@ -548,7 +571,9 @@ def openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "code 200 eligible (balance, birth_month, yearly_withdrawal, "
-                            "available_advance, advance) or 701/702/703/704 refusal"
+                            "adhesion_date, existing_operation; available_advance and advance only when the "
+                            "server quotes: quote_on) or 701/702/703/704 refusal (704: existing_operation, "
+                            "operation_date, adhesion_date)"
                         },
                         "400": {"description": "code 400: invalid CPF"},
                         "500": {"description": "code 500: internal error"},

@@ -1,5 +1,8 @@
-"""The fgts pack's rules (prompts/fgts/rules.py): Lei 13.932/2019 brackets, advance estimate, BRL formatting."""
+"""The fgts pack's rules (prompts/fgts/rules.py): Lei 13.932/2019 brackets, advance estimate, BRL formatting.
 
+The dated advance rules, recomputed independently, are in tests/test_fgts_rules.py."""
+
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -8,7 +11,7 @@ from agent.config import PROJECT_ROOT
 from agent.core.pack import import_pack_module
 
 rules = import_pack_module(PROJECT_ROOT / "prompts" / "fgts", "rules")
-DEFAULT_MONTHLY_RATE, MAX_INSTALMENT_2025 = rules.DEFAULT_MONTHLY_RATE, rules.MAX_INSTALMENT_2025
+DEFAULT_MONTHLY_RATE = rules.DEFAULT_MONTHLY_RATE
 advance_estimate, brl, to_cents, yearly_withdrawal = (rules.advance_estimate, rules.brl, rules.to_cents,
                                                       rules.yearly_withdrawal)
 
@@ -65,41 +68,45 @@ def test_to_cents_rounds_half_up() -> None:
 
 
 def test_advance_estimate_by_hand() -> None:
-    est = advance_estimate(D("4000"), years=3, monthly_rate=D("0.0179"))
+    # 2025-06-15, old rules (no cap); the bank offers 3; birth month August → first payment in 2 months.
+    est = advance_estimate(D("4000"), date(2025, 6, 15), D("0.0179"), birth_month=8, max_instalments=3)
     assert [r.balance_before for r in est.rows] == [D("4000.00"), D("2650.00"), D("1705.00")]
-    assert [r.withdrawal for r in est.rows] == [D("1350.00"), D("945.00"), D("661.50")]
-    assert [r.months_until_payment for r in est.rows] == [12, 24, 36]
-    expected = [to_cents(w / D("1.0179") ** m) for w, m in ((1350, 12), (945, 24), (D("661.5"), 36))]
-    assert [r.present_value for r in est.rows] == expected == [D("1091.12"), D("617.32"), D("349.26")]
-    assert est.total_withdrawals == D("2956.50")
-    assert est.total_net == sum(expected) == D("2057.70")
-    assert est.total_interest == D("898.80")
-    assert est.monthly_rate == DEFAULT_MONTHLY_RATE
+    assert [r.withdrawal for r in est.rows] == [r.advanced for r in est.rows] == [D("1350.00"), D("945.00"),
+                                                                                   D("661.50")]
+    assert [r.months_until_payment for r in est.rows] == [2, 14, 26]
+    expected = [to_cents(w / D("1.0179") ** m) for w, m in ((1350, 2), (945, 14), (D("661.5"), 26))]
+    assert [r.present_value for r in est.rows] == expected
+    assert est.total_advanced == D("2956.50")
+    assert est.total_net == sum(expected)
+    assert est.total_interest == est.total_advanced - est.total_net
+    assert est.monthly_rate == DEFAULT_MONTHLY_RATE and not est.capped
 
 
-def test_advance_estimate_defaults_and_zero_rate() -> None:
-    est = advance_estimate(D("4000"))
-    assert len(est.rows) == 5
-    assert est.total_net == D("2352.62")
-    free = advance_estimate(D("4000"), years=5, monthly_rate=D("0"))
-    assert free.total_net == free.total_withdrawals == est.total_withdrawals
-
-
-def test_advance_estimate_cap_and_first_payment_month() -> None:
-    capped = advance_estimate(D("25000"), years=2, max_instalment=MAX_INSTALMENT_2025)
-    assert [r.withdrawal for r in capped.rows] == [D("500.00"), D("500.00")]
-    # The worker still takes the rest in the birth month, so the balance shrinks by the full amount.
-    assert capped.rows[1].balance_before == D("25000.00") - D("4150.00")
-    soon = advance_estimate(D("4000"), years=1, monthly_rate=D("0.01"), months_until_first=0)
+def test_advance_estimate_zero_rate_and_first_payment_month() -> None:
+    free = advance_estimate(D("4000"), date(2025, 6, 15), D("0"), max_instalments=5)
+    assert free.total_net == free.total_advanced
+    assert [r.months_until_payment for r in free.rows] == [12, 24, 36, 48, 60]  # no birth month: 12 months
+    soon = advance_estimate(D("4000"), date(2025, 6, 15), D("0.01"), max_instalments=1, months_until_first=0)
     assert soon.total_net == D("1350.00")
 
 
+def test_advance_estimate_cap_under_the_new_rules() -> None:
+    capped = advance_estimate(D("25000"), date(2025, 12, 1), birth_month=5)
+    assert capped.instalments == 5 and capped.capped
+    assert [r.advanced for r in capped.rows] == [D("500.00")] * 5
+    # The worker still takes the rest in the birth month, so the balance shrinks by the full amount.
+    assert capped.rows[1].balance_before == D("25000.00") - D("4150.00")
+
+
 def test_advance_estimate_zero_balance_and_bad_args() -> None:
-    assert advance_estimate(D("0")).total_net == D("0.00")
+    assert advance_estimate(D("0"), date(2026, 11, 29)).total_net == D("0.00")
+    assert advance_estimate(D("0"), date(2026, 11, 29)).stopped_by == "no_balance"
     with pytest.raises(ValueError):
-        advance_estimate(D("100"), years=0)
+        advance_estimate(D("100"), date(2026, 11, 29), max_instalments=0)
     with pytest.raises(ValueError):
-        advance_estimate(D("100"), monthly_rate=D("-0.01"))
+        advance_estimate(D("100"), date(2026, 11, 29), D("-0.01"))
+    with pytest.raises(ValueError):
+        advance_estimate(D("100"), date(2026, 11, 29), birth_month=13)
 
 
 @pytest.mark.parametrize(

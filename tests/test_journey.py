@@ -42,6 +42,7 @@ BASE = {
     "not_opted_in": state("not_opted_in"),
     "no_balance": state("no_balance"),
     "active_operation": state("active_operation"),
+    "waiting_period": state("waiting_period"),
     "api_unavailable": state("api_unavailable"),
     "finalized": state("finalized"),
     "optout": state("optout", consent=False, attributes={}),
@@ -52,7 +53,7 @@ BASE = {
 PENDING = {
     "greeting": 10, "optin": 11, "collect_data": 14, "confirm_data": 17, "cpf_owner": 64, "eligibility": None,
     "offer": 28, "not_authorized": 29, "not_opted_in": 29, "no_balance": 61,
-    "active_operation": 61, "api_unavailable": 29, "finalized": 61, "optout": 51, "handoff": None,
+    "active_operation": 61, "waiting_period": 61, "api_unavailable": 29, "finalized": 61, "optout": 51, "handoff": None,
     "withdrawn": 85,
 }
 SAME = "="
@@ -87,6 +88,9 @@ def default_row(step: str) -> dict[str, tuple[str, list]]:
         "api_no_balance": (SAME, []),
         "api_active_operation": (SAME, []),
         "api_error": (SAME, []),
+        "api_waiting_period": (SAME, []),
+        "api_operation_this_year": (SAME, []),
+        "api_below_minimum": (SAME, []),
         "idle_timeout": (SAME, [REENGAGE, *r]),
         "operator_handback": (SAME, []),
         "repeated_failure": ("handoff", [40]),
@@ -141,6 +145,8 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
         "api_eligible": ("offer", [20]), "api_not_authorized": ("not_authorized", [21]),
         "api_not_opted_in": ("not_opted_in", [22]), "api_no_balance": ("no_balance", [23]),
         "api_active_operation": ("active_operation", [24]), "api_error": ("api_unavailable", [25]),
+        "api_waiting_period": ("waiting_period", [90]), "api_operation_this_year": ("active_operation", [91]),
+        "api_below_minimum": ("no_balance", [92]),
         "confirm_yes": (SAME, []), "want_withdraw": (SAME, []),
     },
     "offer": {"confirm_yes": ("finalized", [26]), "want_withdraw": ("finalized", [26]),
@@ -152,6 +158,8 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
                    "confirm_no": ("finalized", [FIN]), "ask_reason": (SAME, [76])},
     "active_operation": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [24]),
                          "confirm_no": ("finalized", [FIN]), "ask_reason": (SAME, [77])},
+    "waiting_period": {"confirm_yes": (SAME, [7]), "want_withdraw": (SAME, [90]),
+                       "confirm_no": ("finalized", [FIN])},
     "finalized": {
         "greeting": (SAME, [6, 61]),
         # consent and data are still there: straight back to confirming them

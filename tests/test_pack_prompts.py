@@ -88,7 +88,10 @@ def test_dollar_signs_in_money_stay_literal() -> None:
     assert prompts.placeholders("R$ 500 e R$500 e $$ e $nome e ${outro}") == ("nome", "outro")
     valor = pack.render("message_code_20", first_name="Ana", balance="R$ 3.000,00",
                         yearly_amount="R$ 1.050,00", advance_amount="R$ 7.000,00",
-                        advance_years="7", birth_month_name="maio")
+                        advance_years="3", advance_unit="saques anuais", advance_cap=" (até R$ 500 por parcela)",
+                        birth_month_name="maio", rules_since="01/11/2025",
+                        rules_limits="cada parcela antecipada vai de R$ 100 a R$ 500")
+    assert "até R$ 500 por parcela" in valor
     assert "R$ 1.050,00" in valor and "maio" in valor
 
 
