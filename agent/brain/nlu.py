@@ -48,7 +48,7 @@ _ABBREVIATIONS = {
     "msm": "mesmo", "eai": "e ai", "eae": "e ai", "iae": "e ai", "mds": "meu deus", "bj": "beijo", "sao": "sao", "tlgd": "entendeu",
 }
 _EMOJI = {"👍": " ok ", "👌": " ok ", "🙏": " obrigado ", "😂": " kkk ", "🤣": " kkk ", "😡": " raiva ",
-          "👋": " tchau ", "❤": " legal "}
+          "❤": " legal "}
 _DATE = re.compile(r"(?<!\d)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?!\d)")
 # Digits with the separators people (and transcripts) put between them: "073.602.846-35",
 # "073 602 846 35", "0, 7, 3. 6, 0, 2…".

@@ -164,7 +164,8 @@ _GARBAGE = re.compile(r"%[sdr]|\{\d*\}|\$\{|\{\{|\b(\w+)\b(?:\W+\1\b){3,}", re.I
 
 def explicit_consent(text: str) -> bool:
     """False for text that only looks like a "sim": format strings, repeated words, very long rambles."""
-    return not _GARBAGE.search(text) and len(text.split()) <= 25
+    # An emoji alone (👍) is not an unequivocal consent (LGPD art. 5, XII): it takes a word.
+    return not _GARBAGE.search(text) and len(text.split()) <= 25 and bool(re.search(r"[^\W\d_]", text))
 
 
 # Why a CPF in the message may not be the customer's own (agent.brain.nlu marks them; see cpf_concern).
