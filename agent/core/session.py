@@ -24,8 +24,8 @@ from agent.core.guardrails import mask_pii
 from agent.privacy import mask_secrets
 from agent.core.journey import JourneyState, StateDict
 from agent.adapters.store import Store
-from agent.types import Attachment, Message, MessageSource, Usage
 from agent.text import clean_text, json_storable, storable
+from agent.types import Attachment, Message, MessageSource, Usage
 
 class EngineCache:
     """Built engines by what they are built from (``Settings.engine_key``), least recently used first.

@@ -244,8 +244,8 @@ def pending_in_words(ts: TurnState) -> str:
         return "(nenhuma)"
     if token == "ask_next":
         missing = ts.journey.missing_attributes(ts.before)
-        spec = ts.journey.attributes.get(missing[0]) if missing else None
-        return f"pede: {spec.description}" if spec else "(nenhuma)"
+        wanted = ts.journey.attributes.get(missing[0]) if missing else None
+        return f"pede: {wanted.description}" if wanted else "(nenhuma)"
     spec = ts.journey.messages.get(token) if isinstance(token, int) else ts.journey.templates.get(str(token))
     return spec.situation if spec else str(token)
 
