@@ -104,6 +104,9 @@ def default_row(step: str) -> dict[str, tuple[str, list]]:
         "forgot_cpf": (SAME, [81, *r]),
         "out_of_scope": (SAME, [82, *r]),
         "unclear": (SAME, [83]),
+        "amount_claim": (SAME, [46, *r]),
+        "secret": (SAME, [45, *r]),
+        "date_invalid": (SAME, [93, *r]),
     }
 
 
@@ -118,6 +121,7 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
         "confirm_no": ("optout", [50]), "thanks": ("optin", [10]), "unclear": ("optin", [10]),
         "quit": ("optout", [50]), "security_question": ("optin", [80, 84]),
         "forgot_cpf": ("optin", [81, 84]), "out_of_scope": ("optin", [82, 84]),
+        "secret": ("optin", [45, 10]),
     },
     "optin": {
         "greeting": (SAME, [11]), "want_withdraw": (SAME, [11]), "provide_data": (SAME, [19]),
