@@ -321,14 +321,21 @@ def render_replies(ts: TurnState, state: JourneyState) -> list[str]:
     return without_repeats(ts, state.replies, out, variables)
 
 
-def previous_agent_message(history: Sequence[Message]) -> list[str]:
-    """The agent's last message: the replies of the last turn it answered."""
+def previous_agent_message(history: Sequence[Message], turns: int = 1) -> list[str]:
+    """The agent's last message (the replies of the last turn it answered), or its last ``turns`` messages."""
     block: list[str] = []
+    seen_turns = 0
+    in_block = False
     for message in reversed(history):
         if message.role == "agent":
+            if not in_block:
+                seen_turns += 1
+                if seen_turns > turns:
+                    break
+                in_block = True
             block.insert(0, message.text)
-        elif block:
-            break
+        elif in_block:
+            in_block = False
     return block
 
 
@@ -339,7 +346,9 @@ def without_repeats(ts: TurnState, tokens: Sequence[Any], texts: list[str], vari
 
     A reprompt streak (the previous message had the message or one of its short forms) keeps to the
     short forms, so a second detour does not bring the long form ("Prazer, Maria! …") back."""
-    seen = {s for text in previous_agent_message(ts.history) for s in sentences(text)}
+    # The last two agent messages: a detour in between ("isso é golpe?") must not bring "Prazer, Maria!" back.
+    seen = {s for text in previous_agent_message(ts.history, turns=2) for s in sentences(text)}
+    last = {s for text in previous_agent_message(ts.history) for s in sentences(text)}
     if ts.retrieved:  # the FAQ's short form may name the question it answered
         variables = {**variables, "question": ts.retrieved[0]["question"]}
     out: list[str] = []
@@ -351,19 +360,23 @@ def without_repeats(ts: TurnState, tokens: Sequence[Any], texts: list[str], vari
         shorts = [(alt, ts.prompts.message(alt, **variables).strip()) for alt in alts]
         streak = any(s in seen for s in mine) or any(s in seen for _, short in shorts for s in sentences(short))
         if streak:
-            for alt, short in [*shorts, (token, text)]:
-                if not any(s in seen for s in sentences(short)):
-                    if alt != token:
-                        ts.notes.append(f"message {token} (or a short form) was in the previous reply: {alt} instead")
-                    text, mine = short, sentences(short)
-                    break
+            # A short form fresh in the last two messages, else one not in the previous message (the short
+            # forms take turns), else the long form if the previous message did not have it.
+            fresh = next((c for c in shorts if not any(s in seen for s in sentences(c[1]))), None) or \
+                next((c for c in [*shorts, (token, text)] if not any(s in last for s in sentences(c[1]))), None)
+            if fresh is not None:
+                alt, short = fresh
+                if alt != token:
+                    ts.notes.append(f"message {token} (or a short form) was in a recent reply: {alt} instead")
+                text, mine = short, sentences(short)
             else:
                 ts.notes.append(f"message {token} repeated the previous reply: repeated sentences left out")
-                text = without_sentences(text, seen)
+                text = without_sentences(text, last)
                 mine = sentences(text)
         if has_words(text):
             out.append(text)
         seen.update(mine)
+        last.update(mine)  # nor twice in one turn
     # Never silent because of this rule: the last reply as it was is better than nothing.
     return out or texts[-1:]
 
