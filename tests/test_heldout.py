@@ -15,10 +15,11 @@ from evals.heldout import (DEFAULT_SET, HELDOUT_DIR, NEW_INTENTS, Item, ItemResu
                            score)
 
 
-FRESH_SET = HELDOUT_DIR / "fgts_fresh.yaml"  # second batch, never seen while tuning
+FRESH_SET = HELDOUT_DIR / "fgts_fresh.yaml"  # second batch, written apart from the pack and the first
+UNSEEN_SET = HELDOUT_DIR / "fgts_unseen.yaml"  # third batch, never seen, scored once
 # Each file and the fewest items it must hold per labelled event.
-SETS = pytest.mark.parametrize(("path", "per_event"), [(DEFAULT_SET, 8), (FRESH_SET, 6)],
-                               ids=["fgts", "fgts_fresh"])
+SETS = pytest.mark.parametrize(("path", "per_event"), [(DEFAULT_SET, 8), (FRESH_SET, 6), (UNSEEN_SET, 6)],
+                               ids=["fgts", "fgts_fresh", "fgts_unseen"])
 
 
 @SETS
