@@ -1,17 +1,18 @@
-"""Held-out WhatsApp messages (evals/heldout/fgts.yaml, fgts_fresh.yaml, fgts_unseen.yaml) read by the engine on
-local/rules.
+"""Held-out WhatsApp messages (evals/heldout/fgts.yaml, fgts_fresh.yaml, fgts_unseen.yaml, fgts_sealed.yaml) read by
+the engine on local/rules.
 
 Each file is scored on its own: fgts.yaml has been seen while tuning the pack, fgts_fresh.yaml (a second batch
 written apart from both the pack and the first file) has been seen since, and fgts_unseen.yaml (a third batch
 written apart from the pack, the NLU code and both other files) never has and is scored once; the gap between the
-figures shows how much of the first ones is memory rather than generalisation.
+figures shows how much of the first ones is memory rather than generalisation. fgts_sealed.yaml (a fourth batch, written
+the same way) is sealed: the lead scores it once.
 
 Intent (event) accuracy, attribute exact-match (items that expect attributes: every expected key equal,
 no extra name/CPF/month), the misses (text → expected/got), per-event accuracy and names/CPFs/months
 read from messages that give none. Target ≥ 95 % each; never fails. See evals/heldout/README.md.
 
     .venv/bin/python bench/bench_heldout.py [FILE.yaml ...] [--all]   (--all: list every item;
-                                                                       default: all three files)
+                                                                       default: all four files)
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from evals.heldout import (  # noqa: E402
 TARGET = 0.95
 FRESH_SET = HELDOUT_DIR / "fgts_fresh.yaml"
 UNSEEN_SET = HELDOUT_DIR / "fgts_unseen.yaml"
+SEALED_SET = HELDOUT_DIR / "fgts_sealed.yaml"
 # What each default file is worth: the first was read while tuning the pack, the second was written apart from it,
-# the third was written apart from the pack, the code and both other files and is scored once.
+# the third was written apart from the pack, the code and both other files and is scored once; the fourth likewise, sealed.
 LABELS = {DEFAULT_SET: "fgts.yaml (seen while tuning)", FRESH_SET: "fgts_fresh.yaml (never seen)",
-          UNSEEN_SET: "fgts_unseen.yaml (never seen, scored once)"}
+          UNSEEN_SET: "fgts_unseen.yaml (never seen, scored once)",
+          SEALED_SET: "fgts_sealed.yaml (sealed, scored once)"}
 
 
 def _attrs(values: Mapping[str, Any]) -> str:
@@ -92,7 +95,7 @@ def _report(label: str, path: Path, result: HeldoutScore, wall: float, show_all:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="*", type=Path, default=[DEFAULT_SET, FRESH_SET, UNSEEN_SET])
+    parser.add_argument("files", nargs="*", type=Path, default=[DEFAULT_SET, FRESH_SET, UNSEEN_SET, SEALED_SET])
     parser.add_argument("--all", action="store_true", help="print every item, not only the misses")
     args = parser.parse_args()
     summary = []

@@ -17,9 +17,11 @@ from evals.heldout import (DEFAULT_SET, HELDOUT_DIR, NEW_INTENTS, Item, ItemResu
 
 FRESH_SET = HELDOUT_DIR / "fgts_fresh.yaml"  # second batch, written apart from the pack and the first
 UNSEEN_SET = HELDOUT_DIR / "fgts_unseen.yaml"  # third batch, never seen, scored once
+SEALED_SET = HELDOUT_DIR / "fgts_sealed.yaml"  # fourth batch, sealed, scored once
 # Each file and the fewest items it must hold per labelled event.
-SETS = pytest.mark.parametrize(("path", "per_event"), [(DEFAULT_SET, 8), (FRESH_SET, 6), (UNSEEN_SET, 6)],
-                               ids=["fgts", "fgts_fresh", "fgts_unseen"])
+SETS = pytest.mark.parametrize(("path", "per_event"), [(DEFAULT_SET, 8), (FRESH_SET, 6), (UNSEEN_SET, 6),
+                                                      (SEALED_SET, 6)],
+                               ids=["fgts", "fgts_fresh", "fgts_unseen", "fgts_sealed"])
 
 
 @SETS
