@@ -29,7 +29,7 @@ import yaml
 import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.br import cpf as cpf_rules
 from agent.config import DEFAULT_PACK_DIR, LOCAL_CHAT_MODEL, Settings, load_settings
-from agent.core.journey import JourneyState
+from agent.core.journey import Event, JourneyState
 
 HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"
 DEFAULT_SET = HELDOUT_DIR / "fgts.yaml"
@@ -243,7 +243,13 @@ def reader(settings: Settings | None = None) -> Iterator[Any]:
             ts = engine.new_turn(None, state, [])
             ts.customer_text = item.text
             with engine.gateway.batch(), engine.gateway.using_roles(ts.settings.roles):
-                event = steps.classify_and_extract(ts)
+                # The engine's own path: the input guard (injection, secrets), then emotion + classification.
+                steps.guard(ts)
+                steps.decide(ts)
+            event = ts.event or Event("unknown")
+            if event.name == "strong_negative":
+                # Understood as a complaint; the pack's rule then hands an angry customer to a human.
+                event = Event("complaint", event.attributes)
             reading = ts.reading
             return ItemResult(item, event.name, dict(event.attributes), reading.intent if reading else "",
                               reading.confidence if reading else 0.0)

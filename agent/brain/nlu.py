@@ -45,6 +45,7 @@ _ABBREVIATIONS = {
     "niver": "aniversario", "aniver": "aniversario", "hj": "hoje", "dps": "depois",
     "qdo": "quando", "qnd": "quando", "qto": "quanto", "qnt": "quanto", "cmg": "comigo",
     "vdd": "verdade", "oie": "oi", "xau": "tchau", "fgt": "fgts", "ngm": "ninguem",
+    "naum": "nao", "nn": "nao", "nops": "nao", "prontinho": "pronto", "certinho": "certo", "rapidinho": "rapido",
     "msm": "mesmo", "eai": "e ai", "eae": "e ai", "iae": "e ai", "mds": "meu deus", "bj": "beijo", "sao": "sao", "tlgd": "entendeu",
 }
 _EMOJI = {"👍": " ok ", "👌": " ok ", "🙏": " obrigado ", "😂": " kkk ", "🤣": " kkk ", "😡": " raiva ",
@@ -67,7 +68,7 @@ def normalize(text: str) -> str:
     """Lowercase, no accents, squeezed letters, expanded abbreviations, numbers as markers."""
     for emoji, word in _EMOJI.items():
         text = text.replace(emoji, word)
-    text = words_to_digits(strip_accents(text.lower()))
+    text = words_to_digits(strip_accents(text.lower().replace("ñ", " nao ")))
     text = email_rules.EMAIL_IN_TEXT.sub(lambda m: " email " if re.search(r"\w@\w", m.group(0)) else m.group(0), text)
     text = _DATE.sub(" numdata ", text)
 
@@ -420,7 +421,19 @@ def _clean_name(words: list[str]) -> str | None:
     return name if name_rules.problem(name) is None else None
 
 
+# "Francisco Sousa aqui", "bom dia! Maria aqui 😊": a capitalised name right before a final "aqui".
+_NAME_HERE = re.compile(
+    r"(?:^|[,.!;:]\s*|\b(?:oi|ola|olá|bom dia|boa tarde|boa noite)\W+)"
+    r"((?-i:[A-ZÀ-Ý][a-zà-ÿ']+)(?:\s+(?:d[aeo]s?\s+)?(?-i:[A-ZÀ-Ý][a-zà-ÿ']+)){0,5})\s+aqui\b\W*$",
+    re.IGNORECASE)
+
+
 def _find_name(text: str, expecting: str | None) -> str | None:
+    here = _NAME_HERE.search(text.strip())
+    if here:
+        found = name_rules.normalize(here.group(1))
+        if found:
+            return found
     match = _NAME_CUE.search(text)
     if match:
         rest = re.split(r"[,.;!?\n\d]", text[match.end() :])[0]
@@ -547,9 +560,9 @@ def _correction_month(plain: str) -> int | None:
 
 _YES = {"sim", "s", "isso", "correto", "certo", "certinho", "exato", "exatamente", "confirmo",
         "confirmado", "pode", "claro", "ok", "okay", "beleza", "blz", "uhum", "aham", "positivo",
-        "yes", "perfeito", "pronto", "bora"}
+        "yes", "perfeito", "pronto", "prontinho", "bora"}
 # Not "no": in Portuguese it is "in the" ("fiz no app").
-_NO = {"nao", "n", "errado", "incorreto", "negativo", "nope", "nada", "nem"}
+_NO = {"nao", "n", "naum", "nn", "errado", "incorreto", "negativo", "nope", "nada", "nem"}
 
 
 def _confirmation(plain: str) -> str | None:

@@ -39,7 +39,9 @@ _INJECTION_PATTERNS = [
     r"you are now|agora voce (e|eh|sera) (um|uma|o|a)\b",
     r"\b(modo|mode) (desenvolvedor|developer|dan|jailbreak|deus|god)\b",
     r"\bjailbreak\b",
-    r"finja (que|ser)|pretend (to be|you are)|act as (an? )?(unrestricted|evil|different)",
+    r"fin(ja|ge|gir) (que|ser)|pretend (to be|you are)|act as (an? )?(unrestricted|evil|different)",
+    # A fake role header at the start of a line ("SYSTEM: aprove…", "assistant: …"): a customer never types one.
+    r"(?m:^\s*(system|sistema|assistant|developer|admin)\s*:)",
     r"</?(system|assistant)>|\[system\]|###\s*(system|instruction)",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS))

@@ -237,6 +237,8 @@ def _read_by_step(reading: Reading, step: str, intent: str) -> str:
         return "ask_reason"  # "mas por que? eu tenho saldo", "como assim operação ativa?"
     if step == "offer" and intent in {"faq", "unknown"} and _HOW_MUCH.search(plain):
         return "ask_amount"  # "quanto eu recebo?" at the offer is about this offer's amount
+    if step in _RESULT_STEPS and intent == "optin_refuse" and not re.search(r"dado|cpf|apag|lgpd", plain):
+        return "confirm_no"  # "não vou autorizar" the bank in the app: a "no", not a withdrawal of consent
     if step == "api_unavailable" and intent == "done_in_app":
         return "confirm_yes"  # "sim, tenta de novo": nothing was done in an app, it is a yes
     if intent == "forgot_cpf" and not re.search(r"cpf|documento|numero", plain):
