@@ -217,7 +217,8 @@ def _owner_event(reading: Reading, step: str, attributes: Mapping[str, Any]) -> 
         if owner_rules.self_claim(text) or reading.confirmation == "yes":
             return Event("confirm_yes", attributes)
         return None
-    if step in {"collect_data", "confirm_data"} and owner_rules.third_party(text) and _DOCUMENT.search(text):
+    if step in {"collect_data", "confirm_data"} and owner_rules.third_party(text) and _DOCUMENT.search(text) \
+            and reading.intent != "forgot_cpf":  # "não sei meu cpf, minha filha guarda os papéis" needs help
         return Event("cpf_not_own", attributes)
     if step == "confirm_data" and _CPF_WRONG.search(text):
         return Event("cpf_wrong", attributes)
