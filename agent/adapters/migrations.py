@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import Connection
 
 from agent.adapters.pricing import canonical_prices
@@ -82,10 +82,22 @@ def m020_eval_runs(conn: Connection) -> None:
     eval_result.create(conn, checkfirst=True)
 
 
+def m030_chat_source(conn: Connection) -> None:
+    """``chats.source``: who started each chat. Older chats are people's (``playground``), except the
+    ones the bench wrote, recognisable by their titles ("eval <case> [<config>]", "simulated: <persona>")."""
+    if "source" not in {c["name"] for c in inspect(conn).get_columns("chats")}:
+        # Fresh databases already have the column (version 1 creates chats from the current schema).
+        conn.execute(text("ALTER TABLE chats ADD COLUMN source VARCHAR(20) NOT NULL DEFAULT 'playground'"))
+    conn.execute(text("UPDATE chats SET source = 'eval' WHERE title LIKE 'eval %'"))
+    conn.execute(text("UPDATE chats SET source = 'simulation' WHERE title LIKE 'simulated: %'"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_chats_source ON chats (source, id_chat)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
     Migration(11, "covering indexes for the cost page", m011_cost_indexes),
     Migration(12, "prompt_versions", m012_prompt_versions),
     Migration(20, "eval runs and results", m020_eval_runs),
+    Migration(30, "chats.source: playground, cli, server, eval, simulation", m030_chat_source),
 )

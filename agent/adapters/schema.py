@@ -75,7 +75,15 @@ chats = Table(
     Column("state", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Who started the chat (version 30): a person (playground, cli, server) or the bench (eval, simulation).
+    Column("source", String(20), nullable=False, default="playground", server_default="playground"),
 )
+
+# Where a chat came from. People-facing lists (past conversations, most expensive ones) show
+# PEOPLE_SOURCES by default; the bench's chats stay one filter away.
+CHAT_SOURCES: tuple[str, ...] = ("playground", "cli", "server", "eval", "simulation")
+PEOPLE_SOURCES: tuple[str, ...] = ("playground", "cli", "server")
+BENCH_SOURCES: tuple[str, ...] = ("eval", "simulation")
 
 llm_cost = Table(
     "llm_cost",
