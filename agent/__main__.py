@@ -76,7 +76,7 @@ def chat(argv: list[str]) -> int:
     env.update(dict(item.split("=", 1) for item in args.set))
     env["BURST_WINDOW_SECONDS"] = str(args.burst_window if args.burst_window is not None else 0)
     settings = load_settings(env=env)
-    session = (AgentSession.load(settings, args.chat_id) if args.chat_id else AgentSession.new(settings))
+    session = (AgentSession.load(settings, args.chat_id) if args.chat_id else AgentSession.new(settings, source="cli"))
     interactive = sys.stdin.isatty()
     out = sys.stdout
     if interactive:

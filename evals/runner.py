@@ -215,7 +215,7 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
         engine = resources.engine(config, settings, case)
         clock = [time.time()]
         session = AgentSession.new(settings, engine=engine, store=store, clock=lambda: clock[0],
-                                   title=f"eval {case.id} [{config.label}]")
+                                   title=f"eval {case.id} [{config.label}]", source="eval")
         result.chat_id = session.chat_id
         judge_settings = settings
         ctx = ScoreContext(judge=Judge(judge_settings, engine.gateway, session.chat_id),

@@ -144,7 +144,8 @@ def simulate(settings: Settings, persona: Persona | Mapping[str, Any] | str, *, 
     settings = settings.with_changes(burst_mode=False)
     if today:
         settings = settings.with_pack_settings(today=str(today))
-    session = AgentSession.new(settings, store=store, title=f"simulated: {persona.name}")
+    session = AgentSession.new(settings, store=store, title=f"simulated: {persona.name}",
+                              source="simulation")
     gateway = Gateway(settings, store)
     transcript: list[dict[str, str]] = []
     sent: list[str] = []

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from agent.adapters.migrations import MIGRATIONS
 from agent.adapters.pricing import Price
 from agent.adapters.schema import (
+    CHAT_SOURCES,
     chats,
     llm_cost,
     llm_model,
@@ -263,11 +264,16 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(llm_cost)).scalar() or 0)
 
     # -- chats, messages, traces
-    def create_chat(self, title: str = "", pack: str = "", state: Mapping[str, Any] | None = None) -> int:
+    def create_chat(self, title: str = "", pack: str = "", state: Mapping[str, Any] | None = None,
+                    source: str = "playground") -> int:
+        """A new chat; ``source`` says who started it (one of ``schema.CHAT_SOURCES``)."""
+        if source not in CHAT_SOURCES:
+            raise ValueError(f"unknown chat source {source!r}; one of {', '.join(CHAT_SOURCES)}")
         now = utcnow()
         with self.begin() as conn:
             return inserted_id(conn.execute(
-                insert(chats).values(title=title, pack=pack, state=dict(state or {}), created_at=now, updated_at=now)
+                insert(chats).values(title=title, pack=pack, state=dict(state or {}), source=source,
+                                     created_at=now, updated_at=now)
             ))
 
     def update_chat(self, chat_id: int, **values: Any) -> None:
@@ -279,9 +285,13 @@ class Store:
             row = conn.execute(select(chats).where(chats.c.id_chat == chat_id)).first()
             return dict(row._mapping) if row else None
 
-    def list_chats(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_chats(self, limit: int = 50, sources: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Most recently updated chats; only those of ``sources`` when given (e.g. ``PEOPLE_SOURCES``)."""
+        query = select(chats).order_by(chats.c.updated_at.desc()).limit(limit)
+        if sources is not None:
+            query = query.where(chats.c.source.in_(tuple(sources)))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(chats).order_by(chats.c.updated_at.desc()).limit(limit))
+            rows = conn.execute(query)
             return [dict(r._mapping) for r in rows]
 
     def add_message(self, chat_id: int, role: str, text: str, source: str = "text",

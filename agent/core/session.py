@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -23,6 +23,7 @@ from agent.errors import StoreError
 from agent.core.guardrails import mask_pii
 from agent.privacy import mask_secrets
 from agent.core.journey import JourneyState, StateDict
+from agent.adapters.schema import PEOPLE_SOURCES
 from agent.adapters.store import Store
 from agent.text import clean_text, json_storable, storable
 from agent.types import Attachment, Message, MessageSource, Usage
@@ -128,13 +129,14 @@ class AgentSession:
     # ---------------------------------------------------------------- construction
     @classmethod
     def new(cls, settings: Settings, *, title: str = "", store: Store | None = None,
-            engine: Engine | None = None, clock: Callable[[], float] = time.time) -> AgentSession:
-        """A new conversation (a new ``chats`` row)."""
+            engine: Engine | None = None, clock: Callable[[], float] = time.time,
+            source: str = "playground") -> AgentSession:
+        """A new conversation (a new ``chats`` row); ``source`` says who started it (see ``CHAT_SOURCES``)."""
         store = store or Store.open(settings.database_url)
         engine = engine or _engine_for(settings, store)
         state = engine.journey.initial_state()
         chat_id = store.create_chat(title or time.strftime("Conversa %d/%m %H:%M"), pack=engine.pack.name,
-                                    state=state.to_dict())
+                                    state=state.to_dict(), source=source)
         return cls(settings, chat_id, store=store, state=state, engine=engine, clock=clock)
 
     @classmethod
@@ -196,6 +198,22 @@ class AgentSession:
         outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst, self.settings)
         self._record_customer(burst, outcome, before)
         return self._apply(outcome, before, now)
+
+    def record_failed_turn(self, burst: Sequence[Message], error: str, *, now: float | None = None) -> None:
+        """A burst whose turn raised: its messages stay in the conversation with the error under them
+        (masked like any customer message), so nothing vanishes and the next message still runs."""
+        now = self.clock() if now is None else now
+        for i, message in enumerate(burst):
+            text = mask_secrets(clean_text(message.text))
+            if not self.state.consent:
+                text = mask_pii(text)
+            meta = {"burst_size": len(burst), "burst_index": i, "failed": True,
+                    **({"filename": message.attachments[0].filename} if message.attachments else {})}
+            self._persist_message(replace(message, text=text, attachments=(), meta=meta))
+        self._persist_message(Message("system", error, created_at=now, source="template",
+                                      meta={"errors": [error], "failed": True}))
+        self.last_activity = now
+        self._save()
 
     # ---------------------------------------------------------------- operator side
     @property
@@ -346,14 +364,18 @@ class ConversationSummary(TypedDict):
     status: str
     step: str | None
     updated_at: datetime
+    source: str  # playground, cli, server, eval, simulation
 
 
-def list_conversations(settings: Settings, limit: int = 50) -> list[ConversationSummary]:
-    """Recent conversations for the "load a past conversation" picker."""
+def list_conversations(settings: Settings, limit: int = 50,
+                       sources: Iterable[str] | None = PEOPLE_SOURCES) -> list[ConversationSummary]:
+    """Recent conversations for the "load a past conversation" picker: people's chats by default
+    (``sources=None`` for every chat, the bench's eval and simulation runs included)."""
     store = Store.open(settings.database_url)
     return [{"chat_id": c["id_chat"], "title": c["title"], "status": c["status"],
-             "step": (c.get("state") or {}).get("step"), "updated_at": c["updated_at"]}
-            for c in store.list_chats(limit)]
+             "step": (c.get("state") or {}).get("step"), "updated_at": c["updated_at"],
+             "source": c.get("source") or "playground"}
+            for c in store.list_chats(limit, sources)]
 
 
 def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
