@@ -14,10 +14,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import case, func, insert, literal_column, select
+from sqlalchemy import Float, case, func, insert, literal, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from agent.adapters.schema import chats, llm_cost, llm_model, price_versions, utcnow
+from agent.adapters.pricing import Price, compute_cost, price_for
+from agent.adapters.schema import (
+    BENCH_SOURCES,
+    CHAT_SOURCES,
+    PEOPLE_SOURCES,
+    chats,
+    llm_cost,
+    llm_model,
+    price_versions,
+    utcnow,
+)
 from agent.adapters.store import Store
 
 # ---------------------------------------------------------------- filters
@@ -33,6 +43,9 @@ class CostFilter:
     start: date | None = None
     end: date | None = None
     pack: str | None = None  # only conversations of this pack (chats.pack)
+    # Only conversations started by these sources (chats.source: PEOPLE_SOURCES, BENCH_SOURCES…);
+    # ledger rows without a chat are then left out.
+    sources: tuple[str, ...] = ()
 
     def where(self, model_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
         """SQL conditions; ``model_ids`` are the ids of ``models`` (resolved by :class:`CostReport`)."""
@@ -50,6 +63,9 @@ class CostFilter:
             clauses.append(llm_cost.c.created_at < datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
         if self.pack is not None:
             clauses.append(llm_cost.c.fk_id_chat.in_(select(chats.c.id_chat).where(chats.c.pack == self.pack)))
+        if self.sources:
+            clauses.append(llm_cost.c.fk_id_chat.in_(
+                select(chats.c.id_chat).where(chats.c.source.in_(tuple(self.sources)))))
         return clauses
 
 
@@ -109,6 +125,101 @@ def format_money(usd: float, currency: str, usd_brl: float, digits: int | None =
     return f"-${abs(value):,.{digits}f}" if value < 0 else f"${value:,.{digits}f}"
 
 
+# ---------------------------------------------------------------- price this traffic as…
+
+
+@dataclass(frozen=True)
+class Pricer:
+    """Prices summed usage with one model's table price (tokens) and one per-minute price (audio).
+
+    Prices are linear, so pricing the sums of a group equals summing the priced rows: the database
+    only sums, however many rows the filter holds.
+    """
+
+    text: Price
+    audio: Price | None = None
+    usd_brl: float = 5.52
+
+    def usd(self, input_tokens: int, output_tokens: int, audio_seconds: float = 0.0) -> float:
+        """Cost in USD of this usage (BRL-priced models such as Sabiá-3 converted at ``usd_brl``)."""
+        tokens = compute_cost(input_tokens, output_tokens, self.text, usd_brl=self.usd_brl)
+        audio = Decimal(0)
+        if audio_seconds:
+            audio = compute_cost(0, 0, self.audio or self.text, usd_brl=self.usd_brl, audio_seconds=audio_seconds)
+        return float(tokens + audio)
+
+    def sql(self, columns: Any) -> ColumnElement[Any]:
+        """The same price as a SQL expression over summed ``llm_cost`` columns (to rank groups)."""
+        per_input = float(self.usd(1_000_000, 0)) / 1_000_000
+        per_output = float(self.usd(0, 1_000_000)) / 1_000_000
+        per_second = self.usd(0, 0, 3600.0) / 3600
+        return (func.coalesce(func.sum(columns.input_tokens), 0) * literal(per_input, Float)
+                + func.coalesce(func.sum(columns.output_tokens), 0) * literal(per_output, Float)
+                + func.coalesce(func.sum(columns.audio_seconds), 0.0) * literal(per_second, Float))
+
+    def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A grouped usage row with clean numbers and ``priced_usd`` added."""
+        out = dict(row)
+        out["calls"] = _int(out.get("calls"))
+        out["input_tokens"] = _int(out.get("input_tokens"))
+        out["output_tokens"] = _int(out.get("output_tokens"))
+        out["audio_seconds"] = _num(out.get("audio_seconds"))
+        out["cost_usd"] = _num(out.get("cost_usd"))
+        out["priced_usd"] = self.usd(out["input_tokens"], out["output_tokens"], out["audio_seconds"])
+        return out
+
+
+@dataclass(frozen=True)
+class TrafficPrice:
+    """A filter's recorded traffic priced with one model, next to what it actually cost (USD)."""
+
+    model: str
+    label: str
+    audio_model: str | None
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    audio_seconds: float
+    actual_usd: float
+    priced_usd: float
+    conversations: int = 0
+    conversation_actual_usd: float = 0.0  # the rows that belong to a conversation
+    conversation_priced_usd: float = 0.0
+    journeys: int = 0  # completed journeys (conversations that reached an outcome step)
+    journey_actual_usd: float = 0.0
+    journey_priced_usd: float = 0.0
+
+    def per(self, basis: Basis, priced: bool = True) -> float:
+        """Average cost (USD) of one conversation, completed journey or call: the projection's input."""
+        if basis == "conversation":
+            count, amount = self.conversations, (self.conversation_priced_usd if priced
+                                                  else self.conversation_actual_usd)
+        elif basis == "journey":
+            count, amount = self.journeys, self.journey_priced_usd if priced else self.journey_actual_usd
+        else:
+            count, amount = self.calls, self.priced_usd if priced else self.actual_usd
+        return amount / count if count else 0.0
+
+    def bases(self) -> list[Basis]:
+        """The projection bases this filter can answer (any non-empty filter has at least "call")."""
+        found: list[Basis] = []
+        if self.conversations:
+            found.append("conversation")
+        if self.journeys:
+            found.append("journey")
+        if self.calls:
+            found.append("call")
+        return found
+
+
+Basis = Literal["conversation", "journey", "call"]
+
+
+def chart_measure(rows: Iterable[Mapping[str, Any]], money_key: str = "cost_usd") -> Literal["cost", "tokens"]:
+    """Chart money when any row cost something, else tokens (``local/rules`` and other free models)."""
+    return "cost" if any(_num(r.get(money_key)) for r in rows) else "tokens"
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -141,12 +252,20 @@ class CostReport:
         """All models of the price table (``llm_model`` is small)."""
         return self.store.models()
 
-    def recent_chats(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Newest chats with their title and journey step (for the chat filter)."""
+    def recent_chats(self, limit: int = 200, sources: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Newest chats with their title, journey step and source (for the chat filter); ``sources`` narrows."""
         step = chats.c.state["step"].as_string().label("step")
-        query = (select(chats.c.id_chat, chats.c.title, step, chats.c.updated_at)
+        query = (select(chats.c.id_chat, chats.c.title, step, chats.c.source, chats.c.updated_at)
                  .order_by(chats.c.id_chat.desc()).limit(limit))
+        if sources:
+            query = query.where(chats.c.source.in_(tuple(sources)))
         return self._rows(query)
+
+    def source_counts(self) -> dict[str, int]:
+        """How many chats each source started (``chats.source``; a small index scan)."""
+        query = select(chats.c.source, func.count()).group_by(chats.c.source)
+        with self.engine.connect() as conn:
+            return {str(r[0]): int(r[1]) for r in conn.execute(query)}
 
     def day_range(self) -> tuple[date | None, date | None]:
         """First and last day with ledger rows (two index lookups)."""
@@ -296,6 +415,108 @@ class CostReport:
             row["output_tokens"] = _int(row["output_tokens"])
         return rows
 
+    # -- price this traffic as…
+    def price_of(self, model: str) -> Price:
+        """Price of ``model`` as the Prices table shows it (UI edits included), else the offline map."""
+        for m in self.store.models():
+            if m["name"] == model:
+                return Price(model=m["name"], label=m["label"], provider=m["provider"],
+                             input_per_mtok=Decimal(str(m["input_price_per_mtok"])),
+                             output_per_mtok=Decimal(str(m["output_price_per_mtok"])),
+                             currency=m["currency"], per_minute=Decimal(str(m["per_minute_price"] or 0)),
+                             source=m["price_source"], id=m["id_llm_model"])
+        return price_for(model)
+
+    def _pricer(self, model: str, audio_model: str | None, usd_brl: float) -> Pricer:
+        return Pricer(self.price_of(model), self.price_of(audio_model) if audio_model else None, usd_brl)
+
+    @staticmethod
+    def _usage_columns() -> list[Any]:
+        return [
+            func.count().label("calls"),
+            func.sum(llm_cost.c.input_tokens).label("input_tokens"),
+            func.sum(llm_cost.c.output_tokens).label("output_tokens"),
+            func.sum(llm_cost.c.audio_seconds).label("audio_seconds"),
+            func.sum(llm_cost.c.price).label("cost_usd"),
+        ]
+
+    def reprice(self, flt: CostFilter, model: str, *, by: Literal["feature", "model", "conversation"] = "feature",
+                audio_model: str | None = None, usd_brl: float = 5.52, limit: int | None = None,
+                ) -> list[dict[str, Any]]:
+        """The filter's recorded tokens (and audio seconds) priced with ``model``, per feature, model or
+        conversation, next to what they actually cost: ``cost_usd`` (spent) and ``priced_usd`` (on ``model``).
+
+        Audio seconds are priced with ``audio_model``'s per-minute price (``model``'s when None).
+        Most expensive on ``model`` first (then most tokens). Conversations leave out rows without a chat.
+        """
+        pricer = self._pricer(model, audio_model, usd_brl)
+        key: Any = {"feature": llm_cost.c.feature_name, "model": llm_cost.c.fk_id_llm_model,
+                    "conversation": llm_cost.c.fk_id_chat}[by]
+        where = self._where(flt)
+        if by == "conversation":
+            where.append(llm_cost.c.fk_id_chat.is_not(None))
+        query = select(key, *self._usage_columns()).where(*where).group_by(key)
+        if limit:
+            # Rank in SQL (many conversations): the priced cost is linear in the summed usage.
+            query = query.order_by(pricer.sql(llm_cost.c).desc(),
+                                   func.sum(llm_cost.c.input_tokens + llm_cost.c.output_tokens).desc()).limit(limit)
+        rows = [pricer.row(r) for r in self._rows(query)]
+        if by == "model":
+            names = {m["id_llm_model"]: (m["name"], m["label"]) for m in self.store.models()}
+            for row in rows:
+                name, label = names.get(row["fk_id_llm_model"], (str(row["fk_id_llm_model"]), ""))
+                row["model"], row["label"] = name, label or name
+        rows.sort(key=lambda r: (-r["priced_usd"], -(r["input_tokens"] + r["output_tokens"])))
+        return rows
+
+    def reprice_journeys(self, flt: CostFilter, model: str, steps: Sequence[str] | None = None, *,
+                         audio_model: str | None = None, usd_brl: float = 5.52) -> list[dict[str, Any]]:
+        """Per outcome step: completed journeys, their average cost as spent and priced with ``model``."""
+        if steps is None:
+            from agent.core.pack import get_pack
+
+            steps = get_pack().completed_steps
+        pricer = self._pricer(model, audio_model, usd_brl)
+        step = chats.c.state["step"].as_string()
+        done = select(chats.c.id_chat, step.label("step")).where(step.in_(tuple(steps))).subquery()
+        query = (
+            select(done.c.step, func.count(func.distinct(done.c.id_chat)).label("journeys"),
+                   *self._usage_columns())
+            .select_from(done.join(llm_cost, llm_cost.c.fk_id_chat == done.c.id_chat))
+            .where(*self._where(flt))
+            .group_by(done.c.step).order_by(done.c.step)
+        )
+        rows = [pricer.row(r) for r in self._rows(query)]
+        for row in rows:
+            n = max(1, _int(row["journeys"]))
+            row["avg_cost_usd"], row["avg_priced_usd"] = row["cost_usd"] / n, row["priced_usd"] / n
+            row["avg_calls"] = row["calls"] / n
+        return rows
+
+    def price_traffic(self, flt: CostFilter, model: str, *, audio_model: str | None = None,
+                      usd_brl: float = 5.52, steps: Sequence[str] | None = None) -> TrafficPrice:
+        """Everything the filter recorded, priced with ``model`` next to what was spent (the projection's input)."""
+        pricer = self._pricer(model, audio_model, usd_brl)
+        with self.engine.connect() as conn:
+            total = dict(conn.execute(select(*self._usage_columns()).where(*self._where(flt))).one()._mapping)
+            in_chats = dict(conn.execute(
+                select(func.count(func.distinct(llm_cost.c.fk_id_chat)).label("conversations"),
+                       *self._usage_columns())
+                .where(*self._where(flt), llm_cost.c.fk_id_chat.is_not(None))).one()._mapping)
+        total, in_chats = pricer.row(total), pricer.row(in_chats)
+        journeys = self.reprice_journeys(flt, model, steps, audio_model=audio_model, usd_brl=usd_brl)
+        return TrafficPrice(
+            model=pricer.text.model, label=pricer.text.label,
+            audio_model=pricer.audio.model if pricer.audio else None,
+            calls=total["calls"], input_tokens=total["input_tokens"], output_tokens=total["output_tokens"],
+            audio_seconds=total["audio_seconds"], actual_usd=total["cost_usd"], priced_usd=total["priced_usd"],
+            conversations=_int(in_chats["conversations"]), conversation_actual_usd=in_chats["cost_usd"],
+            conversation_priced_usd=in_chats["priced_usd"],
+            journeys=sum(_int(j["journeys"]) for j in journeys),
+            journey_actual_usd=sum(j["cost_usd"] for j in journeys),
+            journey_priced_usd=sum(j["priced_usd"] for j in journeys),
+        )
+
     # -- prices
     def price_table(self) -> list[dict[str, Any]]:
         """The model table with prices (per 1M tokens, in each model's own currency)."""
@@ -387,6 +608,6 @@ def _as_date(value: Any) -> date | None:
 
 
 __all__ = [
-    "CostFilter", "CostReport", "Projection", "Totals", "format_money",
-    "price_versions", "project", "to_currency",
+    "BENCH_SOURCES", "CHAT_SOURCES", "PEOPLE_SOURCES", "Basis", "CostFilter", "CostReport", "Pricer", "Projection",
+    "Totals", "TrafficPrice", "chart_measure", "format_money", "price_versions", "project", "to_currency",
 ]
