@@ -28,6 +28,8 @@ _EXPORTS = {
     "list_conversations": "agent.core.session",
     "warm_up": "agent.core.session",
     "is_warm": "agent.core.session",
+    "Workers": "agent.worker",
+    "WorkerStatus": "agent.worker",
     "Attachment": "agent.types",
     "Message": "agent.types",
     "Usage": "agent.types",
@@ -39,6 +41,10 @@ _EXPORTS = {
     "format_money": "agent.analytics.costs",
     "project": "agent.analytics.costs",
     "to_currency": "agent.analytics.costs",
+    "chart_measure": "agent.analytics.costs",
+    "CHAT_SOURCES": "agent.analytics.costs",
+    "PEOPLE_SOURCES": "agent.analytics.costs",
+    "TrafficPrice": "agent.analytics.costs",
     # Prompts page
     "PromptVersions": "agent.analytics.prompt_versions",
     "current_versions": "agent.analytics.prompt_versions",
@@ -60,8 +66,9 @@ if TYPE_CHECKING:
     from agent.adapters.media_input import media_status as media_status
     from agent.adapters.store import Store as Store
     from agent.analytics.costs import (
-        CostFilter as CostFilter, CostReport as CostReport, format_money as format_money, project as project,
-        to_currency as to_currency,
+        CHAT_SOURCES as CHAT_SOURCES, PEOPLE_SOURCES as PEOPLE_SOURCES, CostFilter as CostFilter,
+        CostReport as CostReport, TrafficPrice as TrafficPrice, chart_measure as chart_measure,
+        format_money as format_money, project as project, to_currency as to_currency,
     )
     from agent.analytics.prompt_versions import (
         PromptVersions as PromptVersions, count_tokens_offline as count_tokens_offline,
@@ -82,6 +89,7 @@ if TYPE_CHECKING:
     from agent.core.trace import TurnTrace as TurnTrace
     from agent.text import clean_text as clean_text
     from agent.types import Attachment as Attachment, Message as Message, Usage as Usage
+    from agent.worker import WorkerStatus as WorkerStatus, Workers as Workers
 
 __all__ = sorted(_EXPORTS)
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from agent.adapters.pricing import canonical_prices
 from agent.adapters.schema import (
+    chat_inbox,
     chats,
     eval_result,
     eval_run,
@@ -93,6 +94,10 @@ def m030_chat_source(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_chats_source ON chats (source, id_chat)"))
 
 
+def m040_chat_inbox(conn: Connection) -> None:
+    chat_inbox.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -100,4 +105,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "prompt_versions", m012_prompt_versions),
     Migration(20, "eval runs and results", m020_eval_runs),
     Migration(30, "chats.source: playground, cli, server, eval, simulation", m030_chat_source),
+    Migration(40, "chat_inbox: messages queued for the chat worker", m040_chat_inbox),
 )

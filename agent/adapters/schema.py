@@ -229,3 +229,23 @@ eval_result = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_eval_result_run", "fk_id_eval_run", "config_label", "case_id"),
 )
+
+# ---------------------------------------------------------------- chat inbox (version 40)
+
+# Customer messages waiting for the chat's background worker (agent/worker.py): a message is written
+# here before anything else happens to it, and leaves the queue ("done" / "failed") only once the turn
+# that answers it has been written, so a busy page, a reload or a restart never loses one.
+chat_inbox = Table(
+    "chat_inbox",
+    metadata,
+    Column("id_inbox", BigId, primary_key=True),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("source", String(20), nullable=True),
+    Column("attachments", JSON, nullable=True),
+    Column("status", String(20), nullable=False, default="queued"),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_chat_inbox_chat_status", "fk_id_chat", "status", "id_inbox"),
+)

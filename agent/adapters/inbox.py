@@ -1,0 +1,98 @@
+"""The chat inbox: customer messages queued in the database for the chat's background worker.
+
+A message is written here first (``put``) and leaves the queue only once the turn that answers it has
+been written (``mark``): a busy page, a reload or a restart of the worker never loses one.
+Attachments (voice notes, images) travel as base64 in a JSON column.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from agent.adapters.schema import chat_inbox, utcnow
+from agent.adapters.store import Store, _describe, inserted_id
+from agent.errors import StoreError
+from agent.types import Attachment
+
+STATUSES = ("queued", "done", "failed")
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """One row of the inbox."""
+
+    id: int
+    chat_id: int
+    text: str
+    source: str | None
+    attachments: tuple[Attachment, ...]
+    status: str
+    error: str | None
+    created_at: datetime
+
+
+def _encode(attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+    return [{"kind": a.kind, "filename": a.filename, "mime": a.mime,
+             "data": base64.b64encode(a.data).decode("ascii")} for a in attachments]
+
+
+def _decode(items: Iterable[dict[str, Any]] | None) -> tuple[Attachment, ...]:
+    return tuple(Attachment(kind=i["kind"], filename=i["filename"], mime=i.get("mime") or "",
+                            data=base64.b64decode(i["data"])) for i in items or ())
+
+
+def _row(r: Any) -> QueuedMessage:
+    return QueuedMessage(id=int(r.id_inbox), chat_id=int(r.fk_id_chat), text=r.text or "", source=r.source,
+                         attachments=_decode(r.attachments), status=r.status, error=r.error,
+                         # SQLite hands back naive datetimes: they were written in UTC.
+                         created_at=r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC))
+
+
+class Inbox:
+    """Queue queries over a :class:`Store` (its engine and write lock)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def put(self, chat_id: int, text: str, attachments: Sequence[Attachment] = (), *,
+            source: str | None = None, created_at: datetime | None = None) -> int:
+        now = created_at or utcnow()
+        try:
+            with self.store.begin() as conn:
+                return inserted_id(conn.execute(insert(chat_inbox).values(
+                    fk_id_chat=chat_id, text=text, source=source, attachments=_encode(attachments),
+                    status="queued", created_at=now, updated_at=now)))
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.store.url)) from exc
+
+    def queued(self, chat_id: int) -> list[QueuedMessage]:
+        """Messages not yet answered, oldest first."""
+        query = (select(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id, chat_inbox.c.status == "queued")
+                 .order_by(chat_inbox.c.id_inbox))
+        with self.store.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def all(self, chat_id: int) -> list[QueuedMessage]:
+        query = select(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id).order_by(chat_inbox.c.id_inbox)
+        with self.store.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def mark(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown inbox status {status!r}")
+        ids = list(ids)
+        if not ids:
+            return
+        try:
+            with self.store.begin() as conn:
+                conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox.in_(ids))
+                             .values(status=status, error=error, updated_at=utcnow()))
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.store.url)) from exc
