@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from agent import ROLES, ModelOption, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
+from app_pages.i18n import hint, known, language_switch, number, t
 
 st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
 
@@ -62,7 +63,12 @@ def packs(settings: Settings) -> list[Path]:
 
 def labelled(labels: dict[str, str]) -> Callable[[str], str]:
     """A selectbox's format_func: the label of a model, or the model string itself."""
-    return lambda model: labels.get(model, model)
+    return lambda model: known(labels.get(model, model))
+
+
+def role_name(role: str) -> str:
+    """A role's display name (the role itself stays English in settings, traces and the ledger)."""
+    return t(role.capitalize())
 
 
 def pack_label(folder: Path) -> str:
@@ -70,7 +76,7 @@ def pack_label(folder: Path) -> str:
     try:
         title = get_pack(folder).title
     except errors.ConversaError as exc:  # a broken pack is still listed, and says why when chosen
-        return f"{folder.name} (invalid: {str(exc).splitlines()[0][:60]})"
+        return t("{name} (invalid: {reason})", name=folder.name, reason=str(exc).splitlines()[0][:60])
     return folder.name if title == folder.name else f"{folder.name} · {title}"
 
 
@@ -79,7 +85,8 @@ def sidebar(base: Settings) -> Settings:
     options = model_options(base, hash(tuple(sorted(base.env.items()))))
     settings = base
     with st.sidebar:
-        st.markdown("### :material/neurology: Models")
+        language_switch()
+        st.markdown("### :material/neurology: " + t("Models"))
         for role in ROLES:
             role_options = models_for_role(options, role)
             usable = [o for o in role_options if o.usable]
@@ -89,11 +96,11 @@ def sidebar(base: Settings) -> Settings:
                 labels[current] = current
             names = list(labels)
             locked = [o for o in role_options if not o.usable]
-            help_text = ROLE_HELP[role]
+            help_text = t(ROLE_HELP[role])
             if locked:
-                help_text += "\n\nNot available now: " + "; ".join(f"{o.label} ({o.hint})" for o in locked)
+                help_text += "\n\n" + t("Not available now:") + " " + "; ".join(f"{known(o.label)} ({hint(o.hint)})" for o in locked)
             model = st.selectbox(
-                role.capitalize(), names, index=names.index(current), key=f"model_{role}",
+                role_name(role), names, index=names.index(current), key=f"model_{role}",
                 format_func=labelled(labels), help=help_text,
             ) or current
             changes: dict[str, object] = {}
@@ -103,8 +110,8 @@ def sidebar(base: Settings) -> Settings:
                            "api_key_env": chosen.api_key_env if chosen else None}
             if role in TEXT_ROLES:
                 temperature = st.slider(
-                    "Temperature", 0.0, 1.5, float(base.role(role).temperature), 0.05,
-                    key=f"temperature_{role}", help=f"Sampling temperature of the {role} model.",
+                    t("Temperature"), 0.0, 1.5, float(base.role(role).temperature), 0.05,
+                    key=f"temperature_{role}", help=t("Sampling temperature of the {role} model.", role=role_name(role)),
                 )
                 if temperature != base.role(role).temperature:
                     changes["temperature"] = temperature
@@ -112,25 +119,25 @@ def sidebar(base: Settings) -> Settings:
                 settings = settings.with_role(role, **changes)
         locked_all = [o for o in options if not o.usable]
         if locked_all:
-            with st.expander("How to enable more models"):
+            with st.expander(t("How to enable more models")):
                 seen: set[str] = set()
                 for o in locked_all:
                     if o.model in seen:
                         continue
                     seen.add(o.model)
-                    st.markdown(f"- **{o.label}** — {o.hint}")
-                st.caption("Restart the app after editing `.env`. A local Ollama is detected by itself.")
+                    st.markdown(f"- **{known(o.label)}** — {hint(o.hint)}")
+                st.caption(t("Restart the app after editing `.env`. A local Ollama is detected by itself."))
 
-        st.markdown("### :material/inventory_2: Prompt pack & currency")
+        st.markdown("### :material/inventory_2: " + t("Prompt pack & currency"))
         pack_dirs = packs(base)
         pack = st.selectbox(
-            "Pack", pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
+            t("Pack"), pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
             format_func=pack_label,
-            help="A folder under prompts/ with one agent: journey, prompts, knowledge, tools (prompts/README.md).",
+            help=t("A folder under prompts/ with one agent: journey, prompts, knowledge, tools (prompts/README.md)."),
         )
         currency = st.radio(
-            "Currency", ["BRL", "USD"], index=0 if base.currency == "BRL" else 1, key="currency",
-            horizontal=True, help=f"Costs are recorded in USD and shown in BRL at {base.usd_brl:.2f} per USD.",
+            t("Currency"), ["BRL", "USD"], index=0 if base.currency == "BRL" else 1, key="currency",
+            horizontal=True, help=t("Costs are recorded in USD and shown in BRL at {rate} per USD.", rate=number(base.usd_brl, 2)),
         )
     return settings.with_changes(pack_dir=pack, currency=currency)
 
@@ -138,18 +145,18 @@ def sidebar(base: Settings) -> Settings:
 def local_banner(settings: Settings) -> None:
     """Say plainly what runs on this machine (no key, no network)."""
     in_use = {cfg.model for role, cfg in settings.roles.items() if role != "judge"}
-    notes = [text for model, text in LOCAL_ENGINES.items() if model in in_use]
+    notes = [t(text) for model, text in LOCAL_ENGINES.items() if model in in_use]
     if not notes:
         return
-    lead = "Offline mode" if settings.all_local else "Partly local"
+    lead = t("Offline mode") if settings.all_local else t("Partly local")
     st.info(f"**{lead}:** " + " · ".join(notes) + ".", icon=":material/wifi_off:")
 
 
 def audit_coming() -> None:
     """The one page not built yet: say what it will do (its issue adds app_pages/audit.py)."""
-    st.title(":material/fact_check: Audit")
-    st.info("Coming with the audit issue: review past conversations, their traces and insights "
-            "(emotion, satisfaction, objections).", icon=":material/construction:")
+    st.title(":material/fact_check: " + t("Audit"))
+    st.info(t("Coming with the audit issue: review past conversations, their traces and insights "
+              "(emotion, satisfaction, objections)."), icon=":material/construction:")
 
 
 base = base_settings()
@@ -159,12 +166,12 @@ if st.session_state.get("settings") != settings:
     st.session_state.settings = settings
 
 pages = [
-    st.Page(f"{PAGES}/chat.py", title="Chat", icon=":material/chat:", default=True),
-    st.Page(f"{PAGES}/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page(f"{PAGES}/prompts.py", title="Prompts", icon=":material/edit_note:"),
-    st.Page(f"{PAGES}/costs.py", title="Costs", icon=":material/payments:"),
-    st.Page(f"{PAGES}/evals.py", title="Evals", icon=":material/science:"),
-    st.Page(audit_coming, title="Audit", icon=":material/fact_check:", url_path="audit"),
+    st.Page(f"{PAGES}/chat.py", title=t("Chat"), icon=":material/chat:", default=True),
+    st.Page(f"{PAGES}/compare.py", title=t("Compare"), icon=":material/compare:"),
+    st.Page(f"{PAGES}/prompts.py", title=t("Prompts"), icon=":material/edit_note:"),
+    st.Page(f"{PAGES}/costs.py", title=t("Costs"), icon=":material/payments:"),
+    st.Page(f"{PAGES}/evals.py", title=t("Evals"), icon=":material/science:"),
+    st.Page(audit_coming, title=t("Audit"), icon=":material/fact_check:", url_path="audit"),
 ]
 nav = st.navigation(pages)
 local_banner(settings)

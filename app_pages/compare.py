@@ -15,11 +15,12 @@ from agent import (
     Settings,
     Store,
     available_models,
-    format_money,
     load_pack,
     models_for_role,
     pack_variant,
 )
+from app_pages.i18n import known, number, t
+from app_pages.i18n import money as money
 from app_pages.ui import whatsapp_markdown
 
 settings: Settings = st.session_state.settings
@@ -40,25 +41,21 @@ def versions_for(url: str) -> PromptVersions:
     return PromptVersions(Store.open(url))
 
 
-def money(usd: float) -> str:
-    return format_money(usd, settings.currency, settings.usd_brl)
-
-
 options = options_for(settings, hash(tuple(sorted(settings.env.items()))))
 pack = load_pack(settings.pack_dir)
 versions = versions_for(settings.database_url)
 
-st.title(":material/compare: Compare")
-st.caption("The same customer script on two or three configurations — models, temperatures or prompt versions — "
-           "each in its own new conversation, replies aligned turn by turn with cost and latency.")
+st.title(":material/compare: " + t("Compare"))
+st.caption(t("The same customer script on two or three configurations — models, temperatures or prompt versions — "
+             "each in its own new conversation, replies aligned turn by turn with cost and latency."))
 
 script_col, cfg_area = st.columns([1, 2.4], gap="large")
 with script_col:
     script_text = st.text_area(
-        "Customer script", DEFAULT_SCRIPT, height=230, key="compare_script",
-        help="One customer turn per line. Separate messages sent in one burst with ||.",
+        t("Customer script"), DEFAULT_SCRIPT, height=230, key="compare_script",
+        help=t("One customer turn per line. Separate messages sent in one burst with ||."),
     )
-    count = st.segmented_control("Configurations", [2, 3], default=2, key="compare_count") or 2
+    count = st.segmented_control(t("Configurations"), [2, 3], default=2, key="compare_count") or 2
 
 saved = {f"{h['file_name']} · v{h['id_prompt_version']} · {h['content_hash']}"
          + (f" · {h['note'][:30]}" if h["note"] else ""): h
@@ -72,26 +69,28 @@ def model_picker(col: Any, role: str, i: int) -> str:
     current = settings.role(role).model
     labels.setdefault(current, current)
     names = list(labels)
-    return col.selectbox(f"{role.capitalize()} model", names, index=names.index(current),
-                         format_func=lambda m: labels.get(m, m), key=f"compare_{role}_{i}")
+    return col.selectbox(t(f"{role.capitalize()} model"), names, index=names.index(current),
+                         format_func=lambda m: known(labels.get(m, m)), key=f"compare_{role}_{i}")
 
 
+ON_DISK = "files on disk"
 configs: list[dict[str, Any]] = []
 with cfg_area:
     cols = st.columns(count)
     for i, col in enumerate(cols):
         with col.container(border=True):
-            label = st.text_input("Name", value=f"Config {'ABC'[i]}", key=f"compare_label_{i}")
+            label = st.text_input(t("Name"), value=t("Config {letter}", letter="ABC"[i]), key=f"compare_label_{i}")
             decision = model_picker(st, "decision", i)
             conversation = model_picker(st, "conversation", i)
-            temperature = st.slider("Conversation temperature", 0.0, 1.5,
+            temperature = st.slider(t("Conversation temperature"), 0.0, 1.5,
                                     float(settings.role("conversation").temperature) + (0.4 if i == 2 else 0.0),
                                     0.05, key=f"compare_temp_{i}")
-            version = st.selectbox("Prompt version", ["files on disk", *saved], key=f"compare_prompt_{i}",
-                                   help="A version saved on the Prompts page replaces its file for this run only.")
-            configs.append({"label": label or f"Config {'ABC'[i]}", "decision": decision,
+            version = st.selectbox(t("Prompt version"), [ON_DISK, *saved], key=f"compare_prompt_{i}",
+                                   format_func=lambda v: t("files on disk") if v == ON_DISK else v,
+                                   help=t("A version saved on the Prompts page replaces its file for this run only."))
+            configs.append({"label": label or t("Config {letter}", letter="ABC"[i]), "decision": decision,
                             "conversation": conversation, "temperature": temperature,
-                            "version": None if version == "files on disk" else saved[version]})
+                            "version": None if version == ON_DISK else saved[version]})
 
 
 def parse_script(text: str) -> list[list[str]]:
@@ -128,14 +127,15 @@ def run(cfg: dict[str, Any], turns: list[list[str]], progress: Any, done: int, t
             "codes": list(result.message_codes) if result else [],
         })
         done += 1
-        progress.progress(done / total, text=f"{cfg['label']}: turn {len(rows)} of {len(turns)}")
+        progress.progress(done / total, text=t("{config}: turn {n} of {total}", config=cfg["label"], n=len(rows),
+                                                total=len(turns)))
     return {"chat_id": session.chat_id, "turns": rows}
 
 
 turns = parse_script(script_text)
-if st.button("Run the script on every configuration", type="primary", icon=":material/play_arrow:",
+if st.button(t("Run the script on every configuration"), type="primary", icon=":material/play_arrow:",
              disabled=not turns):
-    progress = st.progress(0.0, text="Starting…")
+    progress = st.progress(0.0, text=t("Starting…"))
     runs = []
     for n, cfg in enumerate(configs):
         try:
@@ -147,8 +147,8 @@ if st.button("Run the script on every configuration", type="primary", icon=":mat
 
 results = st.session_state.get("compare_results")
 if not results:
-    st.info("Write a script, pick the configurations and run. Each run is a real conversation: it shows up "
-            "on the Costs page and under *Load a past conversation* on the Chat page.")
+    st.info(t("Write a script, pick the configurations and run. Each run is a real conversation: it shows up "
+              "on the Costs page and under *Load a past conversation* on the Chat page."))
     st.stop()
 
 # ---------------------------------------------------------------- results
@@ -157,22 +157,23 @@ summary = []
 for cfg, r in zip(configs, runs, strict=True):
     rows = r["turns"]
     summary.append({
-        "configuration": cfg["label"],
-        "decision": cfg["decision"], "conversation": f"{cfg['conversation']} @ {cfg['temperature']:.2f}",
-        "prompt": cfg["version"]["file_name"] + " " + cfg["version"]["content_hash"] if cfg["version"] else "files",
-        "final step": rows[-1]["step_after"] if rows else "—",
-        f"cost ({settings.currency})": money(sum(t["cost_usd"] for t in rows)),
-        "avg latency (ms)": round(sum(t["latency_ms"] for t in rows) / len(rows)) if rows else None,
-        "tokens": sum(t["tokens"] for t in rows),
-        "chat": f"#{r['chat_id']}" if r.get("chat_id") else r.get("error", ""),
+        t("configuration"): cfg["label"],
+        t("decision"): cfg["decision"],
+        t("conversation"): f"{cfg['conversation']} @ {number(cfg['temperature'], 2)}",
+        t("prompt"): cfg["version"]["file_name"] + " " + cfg["version"]["content_hash"] if cfg["version"] else t("files"),
+        t("final step"): rows[-1]["step_after"] if rows else "—",
+        t("cost ({currency})", currency=settings.currency): money(sum(x["cost_usd"] for x in rows)),
+        t("avg latency (ms)"): number(round(sum(x["latency_ms"] for x in rows) / len(rows))) if rows else None,
+        t("tokens"): number(sum(x["tokens"] for x in rows)),
+        t("chat"): f"#{r['chat_id']}" if r.get("chat_id") else r.get("error", ""),
     })
-st.subheader("Summary")
+st.subheader(t("Summary"))
 st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
 
-st.subheader("Turn by turn")
-for t, burst in enumerate(turns):
+st.subheader(t("Turn by turn"))
+for n, burst in enumerate(turns):
     with st.container(border=True):
-        st.markdown(f"**Turn {t + 1}** · customer: " + " · ".join(f"“{m}”" for m in burst))
+        st.markdown(t("**Turn {n}** · customer:", n=n + 1) + " " + " · ".join(f"“{m}”" for m in burst))
         cols = st.columns(len(configs))
         first_reply = None
         for col, cfg, r in zip(cols, configs, runs, strict=True):
@@ -181,15 +182,15 @@ for t, burst in enumerate(turns):
                 if r.get("error"):
                     st.error(r["error"])
                     continue
-                row = r["turns"][t] if t < len(r["turns"]) else None
+                row = r["turns"][n] if n < len(r["turns"]) else None
                 if row is None:
                     continue
-                reply = "\n\n".join(row["replies"]) or "(no reply)"
+                reply = "\n\n".join(row["replies"]) or t("(no reply)")
                 first_reply = reply if first_reply is None else first_reply
                 with st.chat_message("assistant"):
                     st.markdown(whatsapp_markdown(reply))
                 for error in row["errors"]:
                     st.warning(error)
-                same = " · same as the first" if reply == first_reply and col is not cols[0] else ""
-                st.caption(f"{row['step_before']} → **{row['step_after']}** · {row['latency_ms']:.0f} ms · "
-                           f"{money(row['cost_usd'])} · {row['tokens']:,} tokens{same}")
+                same = " · " + t("same as the first") if reply == first_reply and col is not cols[0] else ""
+                st.caption(f"{row['step_before']} → **{row['step_after']}** · {number(row['latency_ms'], 0)} ms · "
+                           f"{money(row['cost_usd'])} · " + t("{n} tokens", n=number(row["tokens"])) + same)

@@ -18,6 +18,7 @@ from agent import (
     sample_values,
     text_hash,
 )
+from app_pages.i18n import number, t, when
 from app_pages.ui import highlight_variables
 
 settings: Settings = st.session_state.settings
@@ -51,28 +52,30 @@ def tokens(text: str) -> int:
 
 versions = versions_for(settings.database_url)
 
-st.title(":material/edit_note: Prompts")
-st.caption(f"Pack **{pack.name}** · `{pack.directory}` · {len(pack.files)} prompt files. "
-           "Saving keeps a version in the database; **Write to file** makes the agent use it from the next turn.")
+st.title(":material/edit_note: " + t("Prompts"))
+st.caption(t("Pack **{pack}** · `{folder}` · {n} prompt files. Saving keeps a version in the database; "
+             "**Write to file** makes the agent use it from the next turn.",
+             pack=pack.name, folder=pack.directory, n=len(pack.files)))
 
 # ---------------------------------------------------------------- choose a file
 names = pack.names()
 edited = versions.edited_files(pack_key)
 overview = pd.DataFrame([
-    {"prompt": n, "tokens": tokens(pack.files[n].text), "variables": ", ".join(pack.variables(n)),
-     "hash": pack.files[n].sha, "versions": edited.get(pack.files[n].name, 0)}
+    {t("prompt"): n, t("tokens"): tokens(pack.files[n].text), t("variables"): ", ".join(pack.variables(n)),
+     t("hash"): pack.files[n].sha, t("versions"): edited.get(pack.files[n].name, 0)}
     for n in names
 ])
-kind = st.segmented_control("Show", ["Prompts", "Message codes"], default="Prompts", key="prompts_kind")
+kind = st.segmented_control(t("Show"), ["Prompts", "Message codes"], default="Prompts", key="prompts_kind",
+                            format_func=t)
 shown = [n for n in names if n.startswith("message_code_") == (kind == "Message codes")] or names
 left, right = st.columns([1, 3], gap="large")
 with left:
     name = st.radio(
-        "File", shown, key=f"prompts_file_{kind}",
-        format_func=lambda n: f"{n} · {overview.loc[overview['prompt'] == n, 'tokens'].iloc[0]:,} tok",
+        t("File"), shown, key=f"prompts_file_{kind}",
+        format_func=lambda n: f"{n} · {number(overview.loc[overview[t('prompt')] == n, t('tokens')].iloc[0])} tok",
     )
-    total = int(overview["tokens"].sum())
-    st.caption(f"{total:,} tokens in the whole pack ({ENCODING}).")
+    total = int(overview[t("tokens")].sum())
+    st.caption(t("{n} tokens in the whole pack ({encoding}).", n=number(total), encoding=ENCODING))
 
 prompt = pack.get(name)
 editor_key = f"editor::{pack_key}::{name}"
@@ -89,7 +92,7 @@ def current_values() -> tuple[dict[str, str], str]:
     values = sample_values([v for v in prompt.variables if v not in pack.globals], get_pack(settings.pack_dir).samples)
     session = st.session_state.get("agent_session")
     if session is None:
-        return values, "sample values"
+        return values, t("sample values")
     view = session.state_view()
     values["step"] = str(view.get("step", values.get("step", "")))
     attrs = view.get("attributes") or {}
@@ -98,7 +101,7 @@ def current_values() -> tuple[dict[str, str], str]:
     customer = [m for m in session.messages if m.role == "customer"]
     if customer:
         values["customer_message"] = customer[-1].text
-    return values, f"conversation #{session.chat_id}"
+    return values, t("conversation #{id}", id=session.chat_id)
 
 
 with right:
@@ -106,51 +109,59 @@ with right:
     n_tokens = tokens(text)
     on_disk = text == prompt.text
     m1, m2, m3 = st.columns(3)
-    m1.metric("Tokens", f"{n_tokens:,}", delta=None if on_disk else f"{n_tokens - tokens(prompt.text):+,} vs file",
-              delta_color="inverse", help=f"Counted with tiktoken {ENCODING} (GPT-4o family), offline.")
-    m2.metric("Characters", f"{len(text):,}")
-    m3.metric("Variables", len(placeholders(text)))
-    st.caption(f"Version hash `{text_hash(text)}` (sha256, first 12 hex digits — what traces and eval runs record)"
-               + (" · same as the file on disk" if on_disk else f" · file on disk is `{prompt.sha}`"))
+    change = n_tokens - tokens(prompt.text)
+    m1.metric(t("Tokens"), number(n_tokens),
+              delta=None if on_disk else t("{n} vs file", n=("+" if change > 0 else "") + number(change)),
+              delta_color="inverse", help=t("Counted with tiktoken {encoding} (GPT-4o family), offline.",
+                                            encoding=ENCODING))
+    m2.metric(t("Characters"), number(len(text)))
+    m3.metric(t("Variables"), len(placeholders(text)))
+    st.caption(t("Version hash `{hash}` (sha256, first 12 hex digits — what traces and eval runs record)",
+                 hash=text_hash(text))
+               + (" · " + t("same as the file on disk") if on_disk
+                  else " · " + t("file on disk is `{hash}`", hash=prompt.sha)))
     if not on_disk:
-        st.warning("The editor differs from the file on disk: save a version, or write it to the file.",
+        st.warning(t("The editor differs from the file on disk: save a version, or write it to the file."),
                    icon=":material/edit:")
 
     edit_tab, preview_tab, history_tab = st.tabs(
-        [":material/edit: Edit", ":material/visibility: Preview", ":material/history: Versions & diff"]
+        [":material/edit: " + t("Edit"), ":material/visibility: " + t("Preview"),
+         ":material/history: " + t("Versions & diff")]
     )
 
     with edit_tab:
         # Variables some file of the pack already uses are ones the agent passes.
         known = set().union(*(f.variables for f in pack.files.values())) | set(pack.globals)
         ed, view = st.columns(2)
-        ed.text_area("Edit", key=editor_key, height=520, label_visibility="collapsed",
-                     help="Ctrl+Enter applies the edit (token count, highlight, preview).")
+        ed.text_area(t("Edit"), key=editor_key, height=520, label_visibility="collapsed",
+                     help=t("Ctrl+Enter applies the edit (token count, highlight, preview)."))
         view.html(f'<div class="prompt-view" style="height: 520px">'
                   f'{highlight_variables(text, known, set(pack.globals))}</div>')
         view.html(
-            '<div class="legend"><span class="var">$variable</span> passed by the agent · '
-            '<span class="var-global">$global</span> from pack.yaml · '
-            '<span class="var-missing">$unknown</span> not known to the agent yet</div>'
+            '<div class="legend"><span class="var">$variable</span> ' + t("passed by the agent") + ' · '
+            '<span class="var-global">$global</span> ' + t("from pack.yaml") + ' · '
+            '<span class="var-missing">$unknown</span> ' + t("not known to the agent yet") + '</div>'
         )
-        note = st.text_input("Note", key=f"note::{editor_key}", placeholder="What changed and why")
+        note = st.text_input(t("Note"), key=f"note::{editor_key}", placeholder=t("What changed and why"))
         b1, b2, b3 = st.columns(3)
-        if b1.button("Save version", icon=":material/save:", type="primary", width="stretch"):
+        if b1.button(t("Save version"), icon=":material/save:", type="primary", width="stretch"):
             versions.ensure_file_version(pack_key, pack.directory, name)
             saved = versions.save(pack_key, name, text, note=note)
-            st.toast(f"Saved version {saved['content_hash']} of {prompt.name}.", icon=":material/check:")
-        if b2.button("Write to file", icon=":material/upload_file:", width="stretch", disabled=on_disk,
-                     help=f"Overwrite {prompt.path.name} in the pack folder; the agent uses it from the next turn."):
+            st.toast(t("Saved version {hash} of {name}.", hash=saved["content_hash"], name=prompt.name),
+                     icon=":material/check:")
+        if b2.button(t("Write to file"), icon=":material/upload_file:", width="stretch", disabled=on_disk,
+                     help=t("Overwrite {file} in the pack folder; the agent uses it from the next turn.",
+                            file=prompt.path.name)):
             path = versions.write_back(pack_key, pack.directory, name, text, note=note)
-            st.toast(f"Wrote {path.name}.", icon=":material/check:")
+            st.toast(t("Wrote {file}.", file=path.name), icon=":material/check:")
             st.rerun()
-        b3.button("Revert editor to file", icon=":material/undo:", width="stretch", disabled=on_disk,
+        b3.button(t("Revert editor to file"), icon=":material/undo:", width="stretch", disabled=on_disk,
                   on_click=load_into_editor, args=(prompt.text,))
 
     with preview_tab:
         values, source = current_values()
-        st.caption(f"Rendered with {source}; pack globals ({', '.join(pack.globals)}) are filled in. "
-                   "Edit a value to see the prompt change.")
+        st.caption(t("Rendered with {source}; pack globals ({globals}) are filled in. "
+                     "Edit a value to see the prompt change.", source=source, globals=", ".join(pack.globals)))
         required = [v for v in placeholders(text) if v not in pack.globals]
         if required:
             cols = st.columns(2)
@@ -158,39 +169,40 @@ with right:
                 values[var] = cols[i % 2].text_input(var, value=values.get(var, ""), key=f"var::{name}::{var}")
         rendered, missing = render_text(text, {**pack.globals, **values})
         if missing:
-            st.error(f"Missing variables: {', '.join(missing)}")
+            st.error(t("Missing variables: {names}", names=", ".join(missing)))
         st.code(rendered, language=None, wrap_lines=True)
-        st.caption(f"Rendered: {tokens(rendered):,} tokens, {len(rendered):,} characters.")
+        st.caption(t("Rendered: {tokens} tokens, {chars} characters.", tokens=number(tokens(rendered)),
+                     chars=number(len(rendered))))
 
     with history_tab:
         history = versions.history(pack_key, name)
         if not history:
-            st.info("No saved versions yet. **Save version** keeps the file as it is now and your edit.")
+            st.info(t("No saved versions yet. **Save version** keeps the file as it is now and your edit."))
         else:
             table = pd.DataFrame([
-                {"id": h["id_prompt_version"], "hash": h["content_hash"], "note": h["note"],
-                 "created_at": h["created_at"], "tokens": tokens(h["content"]),
-                 "live": "● on disk" if h["content_hash"] == prompt.sha else ""}
+                {"id": h["id_prompt_version"], t("hash"): h["content_hash"], t("note"): h["note"],
+                 t("created at"): when(h["created_at"]), t("tokens"): tokens(h["content"]),
+                 t("live"): t("● on disk") if h["content_hash"] == prompt.sha else ""}
                 for h in history
             ])
             st.dataframe(table, hide_index=True, width="stretch")
-        choices: dict[str, str] = {"file on disk": prompt.text, "editor": text}
+        choices: dict[str, str] = {t("file on disk"): prompt.text, t("editor"): text}
         for h in history:
             label = f"v{h['id_prompt_version']} · {h['content_hash']}" + (f" · {h['note'][:40]}" if h["note"] else "")
             choices[label] = h["content"]
         labels = list(choices)
         d1, d2 = st.columns(2)
-        old = d1.selectbox("From", labels, index=min(2, len(labels) - 1) if len(labels) > 2 else 0,
+        old = d1.selectbox(t("From"), labels, index=min(2, len(labels) - 1) if len(labels) > 2 else 0,
                            key=f"diff_from::{name}")
-        new = d2.selectbox("To", labels, index=1, key=f"diff_to::{name}")
+        new = d2.selectbox(t("To"), labels, index=1, key=f"diff_to::{name}")
         patch = diff_lines(choices[old], choices[new], old, new)
         if patch:
             st.code(patch, language="diff")
         else:
-            st.caption("No differences.")
-        if old not in ("file on disk", "editor"):
-            d1.button("Load “From” into the editor", icon=":material/restore:",
+            st.caption(t("No differences."))
+        if old not in (t("file on disk"), t("editor")):
+            d1.button(t("Load “From” into the editor"), icon=":material/restore:",
                       on_click=load_into_editor, args=(choices[old],))
 
-with st.expander("All files of the pack"):
+with st.expander(t("All files of the pack")):
     st.dataframe(overview, hide_index=True, width="stretch")

@@ -67,7 +67,9 @@ def openai_stub() -> Iterator[object]:
 
 @pytest.fixture
 def app_env(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The app's process environment for AppTest: no provider keys, a private data folder."""
+    """The app's process environment for AppTest: no provider keys, a private data folder, and the
+    English interface (the page tests read English labels; tests/test_i18n.py covers Portuguese)."""
+    monkeypatch.setenv("CONVERSA_UI_LANG", "en")
     for key in list(os.environ):
         if key.endswith("_API_KEY"):
             monkeypatch.delenv(key)

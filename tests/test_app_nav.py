@@ -39,7 +39,7 @@ def test_sidebar_offers_usable_models_per_role_and_explains_the_rest(app_env) ->
     expander = next(e for e in at.sidebar.expander if e.label == "How to enable more models")
     assert any("OPENAI_API_KEY" in m.value for m in expander.markdown)
     assert [s.label for s in at.sidebar.slider] == ["Temperature"] * 4  # text roles only
-    assert at.sidebar.radio[0].value == "BRL"
+    assert at.sidebar.radio(key="currency").value == "BRL"
 
 
 def test_sidebar_changes_become_settings(app_env) -> None:
