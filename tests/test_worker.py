@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -128,7 +129,7 @@ def test_a_failing_turn_keeps_the_message_with_the_error_and_the_next_one_runs(
     real = session.engine.run_turn
     calls = {"n": 0}
 
-    def flaky(*args: object, **kwargs: object) -> object:
+    def flaky(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("model exploded")
