@@ -62,8 +62,10 @@ def packs(settings: Settings) -> list[Path]:
 
 
 def labelled(labels: dict[str, str]) -> Callable[[str], str]:
-    """A selectbox's format_func: the label of a model, or the model string itself."""
-    return lambda model: known(labels.get(model, model))
+    """A selectbox's format_func: the label of a model, or the model string itself (labels translated
+    now: AppTest calls a format_func outside the script run, where the session's language is unknown)."""
+    shown = {model: known(label) for model, label in labels.items()}
+    return lambda model: shown.get(model, model)
 
 
 def role_name(role: str) -> str:
@@ -132,7 +134,7 @@ def sidebar(base: Settings) -> Settings:
         pack_dirs = packs(base)
         pack = st.selectbox(
             t("Pack"), pack_dirs, index=pack_dirs.index(base.pack_dir), key="pack",
-            format_func=pack_label,
+            format_func={folder: pack_label(folder) for folder in pack_dirs}.__getitem__,
             help=t("A folder under prompts/ with one agent: journey, prompts, knowledge, tools (prompts/README.md)."),
         )
         currency = st.radio(

@@ -70,7 +70,8 @@ def model_picker(col: Any, role: str, i: int) -> str:
     labels.setdefault(current, current)
     names = list(labels)
     return col.selectbox(t(f"{role.capitalize()} model"), names, index=names.index(current),
-                         format_func=lambda m: known(labels.get(m, m)), key=f"compare_{role}_{i}")
+                         format_func={m: known(label) for m, label in labels.items()}.__getitem__,
+                         key=f"compare_{role}_{i}")
 
 
 ON_DISK = "files on disk"
@@ -86,7 +87,7 @@ with cfg_area:
                                     float(settings.role("conversation").temperature) + (0.4 if i == 2 else 0.0),
                                     0.05, key=f"compare_temp_{i}")
             version = st.selectbox(t("Prompt version"), [ON_DISK, *saved], key=f"compare_prompt_{i}",
-                                   format_func=lambda v: t("files on disk") if v == ON_DISK else v,
+                                   format_func={ON_DISK: t("files on disk"), **{v: v for v in saved}}.__getitem__,
                                    help=t("A version saved on the Prompts page replaces its file for this run only."))
             configs.append({"label": label or t("Config {letter}", letter="ABC"[i]), "decision": decision,
                             "conversation": conversation, "temperature": temperature,

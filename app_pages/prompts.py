@@ -66,13 +66,14 @@ overview = pd.DataFrame([
     for n in names
 ])
 kind = st.segmented_control(t("Show"), ["Prompts", "Message codes"], default="Prompts", key="prompts_kind",
-                            format_func=t)
+                            format_func={k: t(k) for k in ("Prompts", "Message codes")}.__getitem__)
 shown = [n for n in names if n.startswith("message_code_") == (kind == "Message codes")] or names
 left, right = st.columns([1, 3], gap="large")
 with left:
     name = st.radio(
         t("File"), shown, key=f"prompts_file_{kind}",
-        format_func=lambda n: f"{n} · {number(overview.loc[overview[t('prompt')] == n, t('tokens')].iloc[0])} tok",
+        format_func={n: f"{n} · {number(overview.loc[overview[t('prompt')] == n, t('tokens')].iloc[0])} tok"
+                     for n in shown}.__getitem__,
     )
     total = int(overview[t("tokens")].sum())
     st.caption(t("{n} tokens in the whole pack ({encoding}).", n=number(total), encoding=ENCODING))

@@ -19,7 +19,8 @@ def pack_dir(base_env, monkeypatch, tmp_path: Path) -> Path:
     for key in list(os.environ):
         if key.endswith("_API_KEY"):
             monkeypatch.delenv(key)
-    for key, value in {**base_env, "PACK_DIR": str(folder)}.items():
+    # English labels below (tests/test_i18n.py covers the Portuguese default).
+    for key, value in {**base_env, "PACK_DIR": str(folder), "CONVERSA_UI_LANG": "en"}.items():
         monkeypatch.setenv(key, value)
     return folder
 
