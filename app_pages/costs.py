@@ -5,6 +5,7 @@ Every figure comes from one SQL aggregate in ``agent.analytics.costs`` (fast on 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any, Literal
 
@@ -13,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from agent import (
+    CHAT_SOURCES,
+    PEOPLE_SOURCES,
     CostFilter,
     CostReport,
     Settings,
@@ -21,8 +24,10 @@ from agent import (
     get_pack,
     list_packs,
     project,
+    chart_measure,
     to_currency,
 )
+from app_pages.i18n import t
 
 LIVE_EVERY_S = 3
 settings: Settings = st.session_state.settings
@@ -51,18 +56,29 @@ st.caption(
 
 # ---------------------------------------------------------------- filters
 first_day, last_day = report.day_range()
-chats = report.recent_chats()
-chat_labels = {None: "All chats"}
-for c in chats:
-    chat_labels[c["id_chat"]] = f"#{c['id_chat']} · {c['step'] or 'new'}" + (f" · {c['title']}" if c["title"] else "")
+SOURCE_NAMES = {"playground": t("Playground"), "cli": t("CLI"), "server": t("Server"), "eval": t("Evals"),
+                "simulation": t("Simulations")}
 
 with st.container(border=True):
-    f0, f1, f2, f3, f4 = st.columns([1.0, 1.2, 1.6, 1.6, 1.4])
+    f0, f5, f1, f2, f3, f4 = st.columns([1.0, 1.3, 1.2, 1.4, 1.4, 1.3])
     known_packs = {get_pack(folder).name: get_pack(folder) for folder in list_packs(settings.pack_dir.parent)}
     known_packs[pack.name] = pack
     pack_names = [None, *sorted(known_packs)]
     pack_choice = f0.selectbox("Pack", pack_names, format_func=lambda n: n or "All packs", key="costs_pack",
                                help="Only the conversations of one agent (the pack chosen when they ran).")
+    source_counts = report.source_counts()
+    sources = f5.multiselect(
+        t("Source"), list(CHAT_SOURCES), key="costs_sources", placeholder=t("All sources"),
+        format_func=lambda s: f"{SOURCE_NAMES.get(s, s)} ({source_counts.get(s, 0):,})",
+        help=t("Who started the conversations: people (playground, CLI, server) or the bench (evals, "
+               "simulations). Lists of conversations show people's chats unless you pick sources here."),
+    )
+    # People-facing lists (the chat picker, the most expensive conversations) show people's chats by default.
+    list_sources = tuple(sources) or PEOPLE_SOURCES
+    chat_labels = {None: "All chats"}
+    for c in report.recent_chats(sources=list_sources):
+        chat_labels[c["id_chat"]] = (f"#{c['id_chat']} · {c['step'] or 'new'}"
+                                     + (f" · {c['title']}" if c["title"] else ""))
     chat_choice = f1.selectbox(
         "Chat", list(chat_labels), format_func=lambda c: chat_labels.get(c, f"#{c}"), key="costs_chat",
         accept_new_options=True, help="Pick a recent chat or type any chat id.",
@@ -86,7 +102,7 @@ if chat_choice not in (None, "All chats"):
         st.warning(f"{chat_choice!r} is not a chat id; showing all chats.")
 flt = CostFilter(
     chat_id=chat_id, features=tuple(features), models=tuple(models),
-    start=days[0] if days else None, end=days[-1] if days else None, pack=pack_choice,
+    start=days[0] if days else None, end=days[-1] if days else None, pack=pack_choice, sources=tuple(sources),
 )
 # The outcome steps of the pack in the sidebar (its pack.yaml's completed_steps).
 completed_steps = known_packs[pack_choice].completed_steps if pack_choice else pack.completed_steps
@@ -97,7 +113,7 @@ completed_steps = known_packs[pack_choice].completed_steps if pack_choice else p
 def live(flt: CostFilter) -> None:
     totals = report.totals(flt)
     stats = report.conversation_stats(flt)
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]  # two rows: values never truncated ("R$ 0…")
     cols[0].metric("Calls", f"{totals.calls:,}")
     cols[1].metric("Input tokens", f"{totals.input_tokens:,}")
     cols[2].metric("Output tokens", f"{totals.output_tokens:,}")
@@ -139,12 +155,17 @@ st.subheader("Where the money goes")
 
 
 def bars(frame: pd.DataFrame, category: str, title: str, label: str | None = None) -> alt.Chart:
-    frame = frame.assign(cost=frame["cost_usd"].map(lambda usd: to_currency(usd, currency, usd_brl)))
+    """Cost per category, or tokens when nothing in the filter cost money (local/rules and other free models)."""
+    frame = frame.assign(cost=frame["cost_usd"].map(lambda usd: to_currency(usd, currency, usd_brl)),
+                         tokens=frame["input_tokens"] + frame["output_tokens"])
+    tokens = chart_measure(frame.to_dict("records")) == "tokens"
+    x = (alt.X("tokens:Q", title=t("tokens (nothing cost money: free local models)")) if tokens
+         else alt.X("cost:Q", title=f"cost ({currency})"))
     return (
         alt.Chart(frame, title=title)
         .mark_bar(cornerRadiusEnd=3)
         .encode(
-            x=alt.X("cost:Q", title=f"cost ({currency})"),
+            x=x,
             y=alt.Y(f"{category}:N", sort="-x", title=label or category),
             tooltip=[category, "calls", "input_tokens", "output_tokens", alt.Tooltip("cost:Q", format=",.6f")],
         )
@@ -158,33 +179,52 @@ if by_feature.empty:
     st.info("Nothing to chart yet.")
 else:
     c1, c2 = st.columns(2)
-    c1.altair_chart(bars(by_feature, "feature_name", "Cost by feature", "feature"), width="stretch")
-    c2.altair_chart(bars(by_model, "label", "Cost by model", "model"), width="stretch")
+    free = chart_measure(by_feature.to_dict("records")) == "tokens"
+    c1.altair_chart(bars(by_feature, "feature_name", t("Tokens by feature") if free else "Cost by feature",
+                         "feature"), width="stretch")
+    c2.altair_chart(bars(by_model, "label", t("Tokens by model") if free else "Cost by model", "model"),
+                    width="stretch")
 
     c3, c4 = st.columns(2)
-    per_chat = pd.DataFrame(report.per_conversation(flt, limit=15))
-    if not per_chat.empty:
+    per_chat = pd.DataFrame(report.per_conversation(replace(flt, sources=list_sources), limit=15))
+    if per_chat.empty:
+        c3.info(t("No conversations by people in this filter (eval and simulation runs are left out: "
+                  "pick them in Source)."))
+    else:
         per_chat = per_chat.assign(chat=per_chat["fk_id_chat"].map(lambda c: f"#{c}"),
                                    cost=per_chat["cost_usd"].map(lambda u: to_currency(u, currency, usd_brl)))
+        chat_tokens = chart_measure(per_chat.to_dict("records")) == "tokens"
+        if not sources:
+            c3.caption(t("People's conversations (playground, CLI, server); pick a Source to see the bench's."))
         c3.altair_chart(
-            alt.Chart(per_chat, title="Most expensive conversations")
+            alt.Chart(per_chat, title=t("Largest conversations (tokens)") if chat_tokens
+                      else "Most expensive conversations")
             .mark_bar(cornerRadiusEnd=3, color="#f58518")
-            .encode(x=alt.X("cost:Q", title=f"cost ({currency})"), y=alt.Y("chat:N", sort="-x", title="chat"),
+            .encode(x=alt.X("tokens:Q", title="tokens") if chat_tokens else alt.X("cost:Q", title=f"cost ({currency})"),
+                    y=alt.Y("chat:N", sort="-x", title="chat"),
                     tooltip=["chat", "calls", "tokens", alt.Tooltip("cost:Q", format=",.6f")])
             .properties(height=alt.Step(20)),
             width="stretch",
         )
-    journeys = pd.DataFrame(report.per_completed_journey(flt, completed_steps))
+    # Usage per outcome (the pricing model does not matter here: only spend and tokens are charted).
+    journeys = pd.DataFrame(report.reprice_journeys(flt, "local/rules", completed_steps))
     if journeys.empty:
         c4.info("No completed journeys yet (a chat counts once it reaches an outcome: "
                 + ", ".join(completed_steps) + ").")
     else:
-        journeys = journeys.assign(avg=journeys["avg_cost_usd"].map(lambda u: to_currency(u, currency, usd_brl)))
+        journeys = journeys.assign(avg=journeys["avg_cost_usd"].map(lambda u: to_currency(u, currency, usd_brl)),
+                                   avg_tokens=(journeys["input_tokens"] + journeys["output_tokens"])
+                                   / journeys["journeys"])
+        journey_tokens = chart_measure(journeys.to_dict("records")) == "tokens"
         c4.altair_chart(
-            alt.Chart(journeys, title="Average cost per completed journey, by outcome")
+            alt.Chart(journeys, title=t("Average tokens per completed journey, by outcome") if journey_tokens
+                      else "Average cost per completed journey, by outcome")
             .mark_bar(cornerRadiusEnd=3, color="#54a24b")
-            .encode(x=alt.X("avg:Q", title=f"average cost ({currency})"), y=alt.Y("step:N", sort="-x", title="outcome"),
+            .encode(x=alt.X("avg_tokens:Q", title=t("average tokens")) if journey_tokens
+                    else alt.X("avg:Q", title=f"average cost ({currency})"),
+                    y=alt.Y("step:N", sort="-x", title="outcome"),
                     tooltip=["step", "journeys", alt.Tooltip("avg:Q", format=",.6f"),
+                             alt.Tooltip("avg_tokens:Q", format=",.0f", title="avg tokens"),
                              alt.Tooltip("avg_calls:Q", format=".1f", title="avg calls")])
             .properties(height=alt.Step(26)),
             width="stretch",
@@ -209,27 +249,106 @@ else:
             width="stretch",
         )
 
+# ---------------------------------------------------------------- price this traffic as…
+st.subheader(t("Price this traffic as…"), anchor="price-as")
+st.caption(t("The tokens (and audio seconds) recorded in this filter, priced with any model of the price table "
+             "below, side by side with what was actually spent: what this traffic would cost on that model."))
+all_models = report.models()
+model_label = {m["name"]: m["label"] for m in all_models}
+model_prices = {m["name"]: m for m in all_models}
+
+
+def price_text(name: str) -> str:
+    m = model_prices[name]
+    amounts = f"{float(m['input_price_per_mtok']):g} / {float(m['output_price_per_mtok']):g}"
+    return t("{label} · {currency} {amounts} per 1M tokens (in / out)", label=model_label[name],
+             currency=m["currency"], amounts=amounts)
+
+
+# Paid models first (the question is "what would this cost on X?"), then the free local ones.
+text_models = sorted(model_label, key=lambda n: (not (float(model_prices[n]["input_price_per_mtok"])
+                                                     or float(model_prices[n]["output_price_per_mtok"])), n))
+audio_models = [n for n in model_label if float(model_prices[n]["per_minute_price"] or 0)]
+q1, q2 = st.columns([2, 1])
+price_as = q1.selectbox(t("Price tokens as"), text_models, key="costs_price_as", format_func=price_text,
+                        index=text_models.index("gpt-4o-mini") if "gpt-4o-mini" in text_models else 0)
+audio_as = q2.selectbox(
+    t("Price audio as"), [None, *audio_models], key="costs_audio_as", index=1 if audio_models else 0,
+    format_func=lambda n: t("{label} · per minute", label=model_label[n]) if n else t("the same model"),
+    help=t("Audio seconds of transcriptions are priced per minute (whisper-1: USD 0.006 per minute)."),
+)
+traffic = report.price_traffic(flt, price_as, audio_model=audio_as, usd_brl=usd_brl, steps=completed_steps)
+on_model = t("on {model}", model=traffic.label)
+if not traffic.calls:
+    st.info(t("No model calls in this filter yet: chat with the agent, run the evals, or widen the filter."))
+else:
+    r1, r2, r3, r4 = st.columns(4)
+    r1.metric(t("Spent"), money(traffic.actual_usd), help=t("What the recorded calls actually cost."))
+    r2.metric(t("Priced"), money(traffic.priced_usd), help=t("The same tokens {on_model}.", on_model=on_model))
+    r3.metric(t("Per conversation"), money(traffic.per("conversation")),
+              help=t("{n} conversations, priced {on_model}", n=f"{traffic.conversations:,}", on_model=on_model))
+    r4.metric(t("Per completed journey"), money(traffic.per("journey")),
+              help=t("{n} completed journeys, priced {on_model}", n=f"{traffic.journeys:,}", on_model=on_model))
+    spent_col, priced_col = t("spent ({currency})", currency=currency), f"{on_model} ({currency})"
+
+    def priced_table(rows: list[dict[str, Any]], first: dict[str, str]) -> None:
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            st.info(t("Nothing here for this filter."))
+            return
+        frame = frame.assign(**{
+            "audio_min": frame["audio_seconds"] / 60,
+            spent_col: frame["cost_usd"].map(money),
+            priced_col: frame["priced_usd"].map(money),
+        })
+        columns = [*first, "calls", "input_tokens", "output_tokens", "audio_min", spent_col, priced_col]
+        st.dataframe(frame[columns].rename(columns=first), hide_index=True, width="stretch",
+                     column_config={"audio_min": st.column_config.NumberColumn("audio (min)", format="%.1f")})
+
+    tab_feature, tab_chat, tab_journey = st.tabs([t("Per feature"), t("Per conversation"),
+                                                  t("Per completed journey")])
+    with tab_feature:
+        priced_table(report.reprice(flt, price_as, audio_model=audio_as, usd_brl=usd_brl),
+                     {"feature_name": "feature"})
+    with tab_chat:
+        if not sources:
+            st.caption(t("People's conversations (playground, CLI, server); pick a Source to see the bench's."))
+        priced_table(report.reprice(replace(flt, sources=list_sources), price_as, by="conversation",
+                                    audio_model=audio_as, usd_brl=usd_brl, limit=50),
+                     {"fk_id_chat": "chat"})
+    with tab_journey:
+        journey_rows = report.reprice_journeys(flt, price_as, completed_steps, audio_model=audio_as,
+                                               usd_brl=usd_brl)
+        for row in journey_rows:
+            row["cost_usd"], row["priced_usd"] = row["avg_cost_usd"], row["avg_priced_usd"]
+        st.caption(t("Average per journey that reached an outcome ({steps}).", steps=", ".join(completed_steps)))
+        priced_table(journey_rows, {"step": "outcome", "journeys": "journeys"})
+
 # ---------------------------------------------------------------- projection
 st.subheader("Projection")
-stats = report.conversation_stats(flt)
-journey_rows = report.per_completed_journey(flt, completed_steps)
-done = sum(r["journeys"] for r in journey_rows)
-avg_journey = sum(r["cost_usd"] for r in journey_rows) / done if done else 0.0
-p1, p2, p3 = st.columns([1, 1, 2])
-per_day = p1.number_input("Conversations per day", min_value=1, max_value=10_000_000, value=1000, step=100,
-                          key="costs_per_day")
-basis = p2.radio("Based on", ["average conversation", "average completed journey"], key="costs_basis",
-                 help="Average cost of the conversations in the current filter.")
-avg = stats["avg_cost_usd"] if basis == "average conversation" else avg_journey
-plan = project(avg, int(per_day))
-with p3:
-    if avg:
-        st.metric(f"At {plan.conversations_per_day:,} conversations/day this costs",
-                  f"{money(plan.per_month_usd, 2)}/month",
-                  help=f"{money(avg)} per conversation × {plan.conversations_per_day:,}/day × {plan.days_per_month} days")
-        st.caption(f"{money(plan.per_day_usd, 2)} per day · {money(avg)} per {basis.split(' ', 1)[1]}")
-    else:
-        st.info("No conversation costs in this filter yet — chat with the agent first.")
+bases = traffic.bases()
+if not bases:
+    st.info(t("No model calls in this filter yet: chat with the agent, run the evals, or widen the filter."))
+else:
+    basis_names = {"conversation": t("average conversation"), "journey": t("average completed journey"),
+                   "call": t("average call")}
+    units = {"conversation": "conversations", "journey": "completed journeys", "call": "calls"}
+    p1, p2, p3, p4 = st.columns([1, 1, 1, 2])
+    per_day = p1.number_input(t("Per day"), min_value=1, max_value=10_000_000, value=1000, step=100,
+                              key="costs_per_day", help=t("How many of the chosen unit a day."))
+    basis = p2.radio("Based on", bases, key="costs_basis", format_func=lambda b: basis_names[b],
+                     help=t("Average of the current filter."))
+    how = p3.radio(t("Each priced"), ["priced", "spent"], key="costs_price_basis",
+                   index=0 if not traffic.actual_usd else 1,
+                   format_func=lambda h: on_model if h == "priced" else t("as spent"))
+    avg = traffic.per(basis, priced=how == "priced")
+    plan = project(avg, int(per_day))
+    unit = t(units[basis])
+    p4.metric(t("At {n} {unit}/day this costs", n=f"{plan.conversations_per_day:,}", unit=unit),
+              t("{amount}/month", amount=money(plan.per_month_usd)),
+              help=f"{money(avg)} × {plan.conversations_per_day:,}/day × {plan.days_per_month} days")
+    p4.caption(t("{per_day} per day · {avg} per {unit}", per_day=money(plan.per_day_usd), avg=money(avg),
+                 unit=basis_names[basis].split(" ", 1)[1]))
 
 # ---------------------------------------------------------------- prices
 st.subheader("Prices")

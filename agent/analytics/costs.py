@@ -215,7 +215,7 @@ class TrafficPrice:
 Basis = Literal["conversation", "journey", "call"]
 
 
-def chart_measure(rows: Iterable[Mapping[str, Any]], money_key: str = "cost_usd") -> Literal["cost", "tokens"]:
+def chart_measure(rows: Iterable[Mapping[Any, Any]], money_key: str = "cost_usd") -> Literal["cost", "tokens"]:
     """Chart money when any row cost something, else tokens (``local/rules`` and other free models)."""
     return "cost" if any(_num(r.get(money_key)) for r in rows) else "tokens"
 
