@@ -28,6 +28,8 @@ _EXPORTS = {
     "list_conversations": "agent.core.session",
     "warm_up": "agent.core.session",
     "is_warm": "agent.core.session",
+    "warm_up_error": "agent.core.session",
+    "ChatWorker": "agent.worker",
     "Workers": "agent.worker",
     "WorkerStatus": "agent.worker",
     "Attachment": "agent.types",
@@ -84,12 +86,12 @@ if TYPE_CHECKING:
     from agent.core.prompts import load_pack as load_pack, placeholders as placeholders
     from agent.core.session import (
         AgentSession as AgentSession, TurnResult as TurnResult, is_warm as is_warm,
-        list_conversations as list_conversations, warm_up as warm_up,
+        list_conversations as list_conversations, warm_up as warm_up, warm_up_error as warm_up_error,
     )
     from agent.core.trace import TurnTrace as TurnTrace
     from agent.text import clean_text as clean_text
     from agent.types import Attachment as Attachment, Message as Message, Usage as Usage
-    from agent.worker import WorkerStatus as WorkerStatus, Workers as Workers
+    from agent.worker import ChatWorker as ChatWorker, WorkerStatus as WorkerStatus, Workers as Workers
 
 __all__ = sorted(_EXPORTS)
 

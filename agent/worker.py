@@ -51,6 +51,11 @@ class WorkerStatus:
                 or (bool(self.pending) and self.seconds_left <= 0))
 
     @property
+    def waiting(self) -> list[Message]:
+        """Customer messages not answered yet, oldest first: in the running turn, the open burst, the queue."""
+        return [*self.answering, *self.pending, *(as_message(r) for r in self.queued)]
+
+    @property
     def busy(self) -> bool:
         """Something is still to come (a turn, or an open burst): worth following."""
         return self.typing or bool(self.pending)
@@ -147,7 +152,8 @@ class ChatWorker:
             queued, self.error = [], str(exc)
         session = self.session
         return WorkerStatus(
-            loading=self.loading, feeding=self._feeding, answering=list(self.answering),
+            loading=self.loading, feeding=self._feeding or (self._answer_now and bool(session and session.pending)),
+            answering=list(self.answering),
             pending=list(session.pending) if session else [], queued=queued,
             seconds_left=session.seconds_left() if session else 0.0, version=self.version, error=self.error)
 
@@ -226,9 +232,11 @@ class ChatWorker:
             self._feeding = False
         if session.pending and (self._answer_now or session.due()):
             with self.lock:
+                self._answer_now = False
                 self._turn(lambda: session.flush(force=True))
             worked = True
-        self._answer_now = False
+        elif not session.pending:
+            self._answer_now = False
         return worked
 
     @staticmethod

@@ -8,6 +8,7 @@ conversation starts with the first message: the page draws at once while the mod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import re
@@ -68,14 +69,19 @@ def warm_up() -> threading.Thread:
     return _warm_up(wanted, f"{wanted.pack_dir}|{hash(wanted.engine_key())}")
 
 
-def start_new() -> AgentSession:
-    with st.spinner("Starting the agent…"):
-        # Let a running warm-up finish first: two threads importing litellm at once is much slower.
-        warm_up().join(timeout=60)
-        session = AgentSession.new(effective_settings())
-    st.session_state.agent_session = session
-    st.query_params["chat"] = str(session.chat_id)
-    return session
+@st.cache_resource(show_spinner=False)
+def chat_workers() -> agent.Workers:
+    """Every chat's background worker in this process: turns run there, never in a script run, so a
+    message sent while the agent builds its engine or waits on a slow model is queued, not merged or lost."""
+    return agent.Workers()
+
+
+def start_new() -> int:
+    """A new conversation, at once: its worker builds the engine (if the warm-up has not) in the background.
+    No Streamlit call here: a submit interrupting this run must find the chat id already kept."""
+    chat_id = chat_workers().new_chat(effective_settings())
+    st.session_state.chat_id = chat_id
+    return chat_id
 
 
 @st.fragment(run_every=1.0)
@@ -90,39 +96,66 @@ def agent_status() -> None:
 def new_conversation() -> None:
     """Forget the current conversation; the next message starts a new one."""
     st.session_state.pop("agent_session", None)
+    st.session_state.pop("chat_id", None)
     st.session_state.pop("chat_golden_saved", None)
     st.query_params.pop("chat", None)
 
 
 def load(chat_id: int) -> None:
+    workers = chat_workers()
     try:
-        with st.spinner(f"Loading conversation #{chat_id}…"):
-            st.session_state.agent_session = AgentSession.load(effective_settings(), chat_id)
+        running = workers.find(effective_settings(), chat_id)
+        if running is None:  # else this chat's worker (another tab, an earlier run) has the session
+            with st.spinner(f"Loading conversation #{chat_id}…"):
+                workers.get(effective_settings(), chat_id,
+                            session=AgentSession.load(effective_settings(), chat_id))
+        st.session_state.chat_id = chat_id
+        st.session_state.pop("agent_session", None)
         st.query_params["chat"] = str(chat_id)
     except KeyError:
         st.session_state.pop("agent_session", None)
+        st.session_state.pop("chat_id", None)
         st.query_params.pop("chat", None)
         st.toast(f"Conversation #{chat_id} is not in this database; started a new one.", icon=":material/info:")
 
 
-if "agent_session" not in st.session_state:
+if "chat_id" not in st.session_state:
     wanted = st.query_params.get("chat")
     if wanted and wanted.isdigit():
         load(int(wanted))
     else:
         warm_up()
 
-session: AgentSession | None = st.session_state.get("agent_session")
+
+def current_worker() -> agent.ChatWorker | None:
+    """This browser session's chat worker (started again if it stopped after being idle); its session
+    becomes ``st.session_state.agent_session`` once loaded."""
+    chat_id = st.session_state.get("chat_id")
+    if chat_id is None:
+        return None
+    running = chat_workers().get(effective_settings(), int(chat_id))
+    if running.session is not None:
+        st.session_state.agent_session = running.session
+    return running
+
+
+worker = current_worker()
+session: AgentSession | None = worker.session if worker else None
 wanted_settings = effective_settings()
 if session is not None and session.settings.pack_dir != wanted_settings.pack_dir:
     # Another pack is another agent (its own journey): its conversation starts anew.
     new_conversation()
-    session = None
+    worker = session = None
     warm_up()
     st.toast(f"Pack {wanted_settings.pack_dir.name}: a new conversation starts.", icon=":material/inventory_2:")
-if session is not None and session.settings != wanted_settings:
-    # Model/temperature switches apply from the next turn of the same conversation.
-    session.update_settings(wanted_settings)
+if worker is not None:
+    # Model/temperature/burst switches apply from the next turn of the same conversation.
+    worker.update_settings(wanted_settings)
+
+
+def session_lock() -> Any:
+    """The chat worker's lock: an action on the session (handoff, operator reply) waits for a running turn."""
+    return worker.lock if worker is not None else contextlib.nullcontext()
 
 
 def money(usd: float) -> str:
@@ -148,7 +181,7 @@ def media_note(meta: dict[str, Any]) -> None:
 def show_cached_media(meta: dict[str, Any]) -> None:
     cache = st.session_state.setdefault("chat_media", {})
     for item in meta.get("media") or []:
-        data = cache.get((session.chat_id if session else None, item.get("filename")))
+        data = cache.get((st.session_state.get("chat_id"), item.get("filename")))
         if data is None:
             continue
         if item.get("kind") == "audio":
@@ -264,7 +297,7 @@ def capture(value: Any) -> dict[str, Any]:
     return {"text": value.text or "", "files": captured}
 
 
-def to_attachments(item: dict[str, Any], session: AgentSession) -> tuple[list[Attachment], list[str]]:
+def to_attachments(item: dict[str, Any], chat_id: int) -> tuple[list[Attachment], list[str]]:
     """Captured files and voice notes → attachments (+ problems to show)."""
     attachments, problems = [], []
     cache = st.session_state.setdefault("chat_media", {})
@@ -278,7 +311,7 @@ def to_attachments(item: dict[str, Any], session: AgentSession) -> tuple[list[At
             continue
         if is_voice_note:
             name = f"voice-note-{len(cache) + 1}.{ext or 'wav'}"
-        cache[(session.chat_id, name)] = data
+        cache[(chat_id, name)] = data
         attachments.append(Attachment(kind=kind, filename=name, data=data, mime=mime))
     return attachments, problems
 
@@ -377,7 +410,8 @@ def record_dialog() -> None:
 
 # The chat box is read first, before anything is drawn. A fast burst makes reruns interrupt each
 # other at the next Streamlit call; each message goes to an inbox in session_state before any such
-# call, and leaves it only once the session has it, so none is lost.
+# call, and leaves it only once it is in the chat's queue in the database (a few ms, no Streamlit
+# call in between), so none is lost. The chat's worker answers it; this run only renders.
 value = st.chat_input(
     "Escreva sua mensagem", accept_file="multiple", accept_audio=True, file_type=AUDIO_TYPES + IMAGE_TYPES,
     max_chars=settings.max_message_chars * 4,
@@ -386,21 +420,23 @@ inbox: list[dict[str, Any]] = st.session_state.setdefault("chat_inbox", [])
 if value:
     inbox.append(capture(value))
 if inbox:
-    session = session or start_new()
+    chat_id = int(st.session_state.get("chat_id") or start_new())
     problems: list[str] = []
-    with st.spinner("The agent is typing…"):
-        while inbox:  # no Streamlit call inside: a message is either queued or sent
-            item = inbox[0]
-            attachments, item_problems = to_attachments(item, session)
-            problems += item_problems
-            # Pasted text may carry NUL, control characters or odd digits: session.send cleans it
-            # (agent.clean_text); a message of nothing but those still gets an answer.
-            if item["text"].strip() or attachments:
-                session.send(item["text"] if item["text"].strip() else "", attachments)
-            inbox.pop(0)
+    while inbox:  # no Streamlit call inside: a message is either still here or in the chat's queue
+        item = inbox[0]
+        attachments, item_problems = to_attachments(item, chat_id)
+        problems += item_problems
+        # Pasted text may carry NUL, control characters or odd digits: the session cleans it
+        # (agent.clean_text); a message of nothing but those still gets an answer.
+        if item["text"].strip() or attachments:
+            chat_workers().enqueue(effective_settings(), chat_id, item["text"] if item["text"].strip() else "",
+                                   attachments)
+        inbox.pop(0)
+    st.query_params["chat"] = str(chat_id)
+    worker = current_worker()
+    session = worker.session if worker else None
     for problem in problems:
         st.toast(problem, icon=":material/warning:")
-    st.rerun()
 
 
 # ---------------------------------------------------------------- layout
@@ -454,21 +490,25 @@ with side:
             with st.form("operator", clear_on_submit=True, border=False):
                 reply = st.text_input("Operator reply", placeholder="Escreva como atendente…")
                 if st.form_submit_button("Send as operator", icon=":material/send:") and reply.strip():
-                    session.operator_reply(reply)
+                    with session_lock():
+                        session.operator_reply(reply)
                     st.rerun()
             if st.button("Hand back to the agent", icon=":material/smart_toy:", width="stretch"):
-                session.hand_back()
+                with session_lock():
+                    session.hand_back()
                 st.rerun()
         else:
             st.caption("The agent is answering. Hand over to see the operator side.")
             if st.button("Hand over to a human", icon=":material/support_agent:", width="stretch"):
-                session.request_handoff()
+                with session_lock():
+                    session.request_handoff()
                 st.rerun()
         hours = settings.reengagement_after_s / 3600
         if st.button(f"Simulate {hours:g} h idle", icon=":material/schedule:", width="stretch",
                      disabled=session is None,
                      help="Move the clock past the re-engagement delay: the agent follows up once.") and session:
-            result = session.reengage(now=session.last_activity + settings.reengagement_after_s + 1)
+            with session_lock():
+                result = session.reengage(now=session.last_activity + settings.reengagement_after_s + 1)
             if result is None:
                 st.toast("No follow-up now (handoff, a pending burst, or already followed up).",
                          icon=":material/info:")
@@ -495,37 +535,42 @@ with side:
 with chat_col:
     log = st.container(height=620, key="chat_log")
     with log:
-        if session is None or (not session.messages and not session.pending):
+        # Read before drawing the messages: a turn written meanwhile is then either drawn or followed.
+        status = worker.status() if worker else None
+        shown = len(session.messages) if session else -1
+        if (session is None or not session.messages) and not (status and status.busy):
             st.caption("Say *oi* to start. You can also record a voice note or attach an image "
                        "(e.g. a screenshot of the FGTS app).")
         if session is not None:
             render_messages(session)
 
     @st.fragment(run_every=0.5)
-    def pending_burst(session: AgentSession) -> None:
-        """Pending messages of an open burst, with the countdown; answers when the window closes."""
-        if not session.pending:
-            return
-        if session.due():
-            with st.spinner("Answering the burst…"):
-                session.flush()
+    def live(worker: agent.ChatWorker, shown: int) -> None:
+        """What the chat's worker is doing: messages queued or in an open burst, "digitando…" while a
+        turn runs, the burst countdown. Redraws the page once a turn is written."""
+        if worker.session is not None and len(worker.session.messages) != shown:
             st.rerun(scope="app")
-        for m in session.pending:
+        status = worker.status()
+        for m in status.waiting:
             with st.chat_message("user"):
                 st.markdown(whatsapp_markdown(m.text) or f"({', '.join(a.filename for a in m.attachments)})")
-        left = session.seconds_left()
-        a, b = st.columns([3, 1])
-        a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
-                   text=f":material/hourglass_top: {len(session.pending)} message(s) pending — answering in "
-                        f"{left:.1f} s; keep typing to add to this burst")
-        if b.button("Answer now", icon=":material/send:", width="stretch"):
-            session.flush(force=True)
-            st.rerun(scope="app")
+        if status.typing:
+            st.caption(":material/more_horiz: digitando…")
+        elif status.pending:
+            left = status.seconds_left
+            a, b = st.columns([3, 1])
+            a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
+                       text=f":material/hourglass_top: {len(status.pending)} message(s) pending — answering in "
+                            f"{left:.1f} s; keep typing to add to this burst")
+            if b.button("Answer now", icon=":material/send:", width="stretch"):
+                worker.answer_now()
+        if status.error and worker.session is None:
+            st.error(status.error)
 
-    if session is not None and session.pending:
-        # Only while a burst is open: a fragment with run_every keeps polling for as long as it is drawn.
+    if worker is not None and status is not None and (status.busy or session is None):
+        # Only while the worker has something to do: a fragment with run_every polls for as long as it is drawn.
         with log:
-            pending_burst(session)
+            live(worker, shown)
 
 if st.session_state.get("chat_recording"):
     record_dialog()

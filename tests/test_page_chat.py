@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,21 @@ def open_chat(**query: str) -> AppTest:
     return at.run()
 
 
+def settle(at: AppTest, timeout: float = 60) -> AppTest:
+    """Turns run in the chat's background worker: rerun (as the page's fragment does) until it has
+    read and answered every message, then once more to draw the result."""
+    deadline = time.monotonic() + timeout
+    while any("digitando" in c.value for c in at.caption) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        at.run()
+    assert not at.exception, at.exception
+    return at.run()
+
+
 def say(at: AppTest, text: str) -> AppTest:
     at.chat_input[0].set_value(text).run()
     assert not at.exception, at.exception
-    return at
+    return settle(at)
 
 
 def agent_texts(at: AppTest) -> list[str]:
@@ -70,7 +82,7 @@ def test_burst_is_pending_with_countdown_then_answered_once(app_env, monkeypatch
     say(at, "tudo bem?")
     assert agent_texts(at) == []
     assert any("2 message(s) pending" in p.proto.text for p in at.get("progress"))
-    button(at, "Answer now").click().run()
+    settle(button(at, "Answer now").click().run())
     assert not at.exception
     assert len(agent_texts(at)) == 1
     assert sum(1 for m in at.chat_message if m.name == "user") == 2
@@ -109,7 +121,7 @@ def test_simulated_idle_sends_one_follow_up(app_env) -> None:
 
 def test_image_is_read_and_shown_under_the_message(app_env) -> None:
     at = say(open_chat(), "oi")
-    at.chat_input[0].upload("fgts_app.png", (MEDIA / "fgts_app.png").read_bytes(), "image/png").run()
+    settle(at.chat_input[0].upload("fgts_app.png", (MEDIA / "fgts_app.png").read_bytes(), "image/png").run())
     assert not at.exception
     notes = [c.value for c in at.caption if "image" in c.value and "fgts_app.png" in c.value]
     assert notes, [c.value for c in at.caption]
