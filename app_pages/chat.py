@@ -79,7 +79,7 @@ def chat_workers() -> agent.Workers:
 def start_new() -> int:
     """A new conversation, at once: its worker builds the engine (if the warm-up has not) in the background.
     No Streamlit call here: a submit interrupting this run must find the chat id already kept."""
-    chat_id = chat_workers().new_chat(effective_settings())
+    chat_id = chat_workers().new_chat(effective_settings(), source="playground")  # a person (chats.source)
     st.session_state.chat_id = chat_id
     return chat_id
 
