@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_currency as _babel_currency
@@ -69,12 +70,14 @@ def format_percent(value: float, lang: str, digits: int = 0) -> str:
 def format_amount(value: float, currency: str, lang: str, digits: int | None = None) -> str:
     """An amount already in ``currency``: ``R$ 1.234,56`` (pt), ``R$1,234.56`` (en). Below 1, three
     significant digits are kept so a small cost never reads as zero (``R$ 0,000123``)."""
+    locale = Locale.parse(LOCALES[normalize(lang)])
     if digits is None:
         digits = 2
         if 0 < abs(value) < 1:
             digits = min(8, max(2, 2 - math.floor(math.log10(abs(value)))))
-    return _babel_currency(round(value, digits), currency.upper(), locale=LOCALES[normalize(lang)],
-                           currency_digits=False, decimal_quantization=False)
+    pattern = str(locale.currency_formats["standard"].pattern).split(";")[0]
+    pattern = pattern.replace("0.00", "0" + ("." + "0" * digits if digits else ""))
+    return _babel_currency(value, currency.upper(), format=pattern, locale=locale, currency_digits=False)
 
 
 def format_money(usd: float, currency: str, usd_brl: float, lang: str, digits: int | None = None) -> str:

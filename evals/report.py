@@ -7,6 +7,7 @@ server) a stakeholder can open from an e-mail.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import math
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
+from agent.i18n import format_amount, format_datetime, format_number, format_percent, translate
 from evals.results import CaseResult, RunResult
 
 
@@ -200,7 +202,10 @@ def diff(base: RunResult, head: RunResult) -> dict[str, Any]:
 # ---------------------------------------------------------------- text
 
 
-def _money(v: float) -> str:
+def _money(v: float, lang: str | None = None) -> str:
+    """US$ with six decimals below a cent, four above; ``lang`` formats it through Babel (the HTML report)."""
+    if lang is not None:
+        return format_amount(v, "USD", lang, 6 if v < 0.01 else 4)
     return f"US$ {v:.6f}" if v < 0.01 else f"US$ {v:,.4f}"
 
 
@@ -296,12 +301,17 @@ def junit_xml(run: RunResult) -> str:
 # ---------------------------------------------------------------- HTML
 
 
-def pareto_svg(rows: Sequence[Mapping[str, Any]], *, bar: float = 1.0, width: int = 640, height: int = 360) -> str:
+def pareto_svg(rows: Sequence[Mapping[str, Any]], *, bar: float = 1.0, width: int = 640, height: int = 360,
+               lang: str = "pt") -> str:
     """Cost per conversation (x) vs pass rate (y); the front joined by a line, the bar dashed."""
     e = html.escape
+
+    def tr(text: str, **fields: Any) -> str:
+        return translate(text, lang, **fields)
+
     pad_l, pad_r, pad_t, pad_b = 64, 24, 20, 48
     if not rows:
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60"><text x="10" y="30">No data</text></svg>'
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60"><text x="10" y="30">{e(tr("No data"))}</text></svg>'
     costs = [float(r["cost_per_conversation"]) for r in rows]
     hi = max(costs) or 1e-6
     lo = 0.0
@@ -315,19 +325,19 @@ def pareto_svg(rows: Sequence[Mapping[str, Any]], *, bar: float = 1.0, width: in
         return pad_t + (1 - v) * (height - pad_t - pad_b)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="Cost versus pass rate">',
+             f'height="{height}" role="img" aria-label="{e(tr("Cost versus pass rate"))}">',
              f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>']
     for i in range(0, 6):
         v = i / 5
         parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{pad_l - 8}" y="{y(v) + 4:.1f}" font-size="11" text-anchor="end">{v:.0%}</text>')
+        parts.append(f'<text x="{pad_l - 8}" y="{y(v) + 4:.1f}" font-size="11" text-anchor="end">{format_percent(v, lang)}</text>')
     for i in range(0, 5):
         v = lo + (hi - lo) * i / 4
         parts.append(f'<text x="{x(v):.1f}" y="{height - pad_b + 16}" font-size="10" text-anchor="middle">'
-                     f'{v:.5f}</text>')
+                     f'{format_number(v, lang, 5)}</text>')
     parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(bar):.1f}" y2="{y(bar):.1f}" stroke="#c0392b" '
                  f'stroke-dasharray="4 4"/><text x="{width - pad_r}" y="{y(bar) - 4:.1f}" font-size="10" '
-                 f'text-anchor="end" fill="#c0392b">bar {bar:.0%}</text>')
+                 f'text-anchor="end" fill="#c0392b">{e(tr("bar {value}", value=format_percent(bar, lang)))}</text>')
     on_front = sorted((r for r in rows if r["config"] in front), key=lambda r: r["cost_per_conversation"])
     if len(on_front) > 1:
         pts = " ".join(f"{x(r['cost_per_conversation']):.1f},{y(r['pass_rate']):.1f}" for r in on_front)
@@ -337,13 +347,14 @@ def pareto_svg(rows: Sequence[Mapping[str, Any]], *, bar: float = 1.0, width: in
         is_best = best is not None and r["config"] == best["config"]
         color = "#27ae60" if is_best else ("#2e86de" if r["config"] in front else "#95a5a6")
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{7 if is_best else 5}" fill="{color}">'
-                     f'<title>{e(str(r["config"]))}: {r["pass_rate"]:.0%}, US$ {r["cost_per_conversation"]:.6f}/conv'
+                     f'<title>{e(str(r["config"]))}: {format_percent(r["pass_rate"], lang)}, '
+                     f'{e(_money(r["cost_per_conversation"], lang))}/conv'
                      f'</title></circle>')
         parts.append(f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" font-size="10">{e(str(r["config"])[:40])}</text>')
     parts.append(f'<text x="{(width + pad_l) / 2:.0f}" y="{height - 8}" font-size="11" text-anchor="middle">'
-                 'cost per conversation (USD)</text>')
+                 f'{e(tr("cost per conversation (USD)"))}</text>')
     parts.append(f'<text x="14" y="{height / 2:.0f}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {height / 2:.0f})">pass rate</text>')
+                 f'transform="rotate(-90 14 {height / 2:.0f})">{e(tr("pass rate"))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -362,54 +373,69 @@ summary{cursor:pointer}.turn{display:grid;grid-template-columns:1fr 1fr;gap:.8re
 """
 
 
-def html_report(run: RunResult, *, baseline: RunResult | None = None, bar: float = 1.0, title: str = "") -> str:
-    """One self-contained HTML page: summary, matrix, Pareto plot, sweeps, diff, transcripts, costs."""
+def html_report(run: RunResult, *, baseline: RunResult | None = None, bar: float = 1.0, title: str = "",
+                lang: str = "pt") -> str:
+    """One self-contained HTML page: summary, matrix, Pareto plot, sweeps, diff, transcripts, costs —
+    in Brazilian Portuguese by default, ``lang="en"`` for English (agent/i18n.py)."""
     e = html.escape
+
+    def tr(text: str, **fields: Any) -> str:
+        return translate(text, lang, **fields)
+
+    def money(v: float) -> str:
+        return _money(v, lang)
+
     rows = matrix(run)
     s = summary(run, bar=bar)
     best = s["cheapest_passing"]
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at or time.time()))
-    out = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{e(title or 'Eval report')}</title>"
-           f"<style>{_CSS}</style></head><body>",
-           f"<h1>{e(title or 'conversa-lab — eval report')}</h1>",
-           f"<p class=muted>Run #{run.run_id or '—'} {e(run.name)} · {when} · suite {e(run.suite or 'evals/golden')} · "
-           f"commit {e(run.git_commit or 'unknown')} · concurrency {run.concurrency} · wall {run.wall_s:.1f} s</p>",
+    when = format_datetime(dt.datetime.fromtimestamp(run.started_at or time.time()), lang)
+    head = tr("Run #{id}", id=run.run_id or "—") + (f" {run.name}" if run.name else "") + f" · {when} · " + " · ".join([
+        tr("suite {name}", name=run.suite or "evals/golden"), tr("commit {sha}", sha=run.git_commit or tr("unknown")),
+        tr("concurrency {n}", n=run.concurrency), tr("wall {seconds} s", seconds=format_number(run.wall_s, lang, 1))])
+    out = [f"<!doctype html><html lang={'pt-BR' if lang == 'pt' else 'en'}><head><meta charset=utf-8>"
+           f"<title>{e(title or tr('Eval report'))}</title><style>{_CSS}</style></head><body>",
+           f"<h1>{e(title or tr('conversa-lab — eval report'))}</h1>",
+           f"<p class=muted>{e(head)}</p>",
            "<div class=cards>",
-           f"<div class=card><b class={'ok' if run.passed else 'ko'}>{s['passed']}/{s['results']}</b>passed</div>",
-           f"<div class=card><b>{len(rows)}</b>configurations</div>",
-           f"<div class=card><b>{_money(s['agent_cost_usd'])}</b>agent cost</div>",
-           f"<div class=card><b>{_money(s['eval_cost_usd'])}</b>judge cost (separate)</div>",
-           f"<div class=card><b>{e(best['config']) if best else 'none'}</b>cheapest passing {bar:.0%}</div>",
-           "</div>", "<h2>Matrix</h2>", _matrix_table(rows, s["pareto"], best),
-           "<h2>Cost vs pass rate</h2>", pareto_svg(rows, bar=bar),
-           "<p class=muted>Blue: Pareto front (no configuration is both cheaper and better). "
-           "Green: cheapest configuration reaching the bar.</p>"]
+           f"<div class=card><b class={'ok' if run.passed else 'ko'}>{s['passed']}/{s['results']}</b>"
+           f"{e(tr('passed'))}</div>",
+           f"<div class=card><b>{len(rows)}</b>{e(tr('configurations'))}</div>",
+           f"<div class=card><b>{money(s['agent_cost_usd'])}</b>{e(tr('agent cost'))}</div>",
+           f"<div class=card><b>{money(s['eval_cost_usd'])}</b>{e(tr('judge cost (separate)'))}</div>",
+           f"<div class=card><b>{e(best['config']) if best else e(tr('none'))}</b>"
+           f"{e(tr('cheapest passing {bar}', bar=format_percent(bar, lang)))}</div>",
+           "</div>", f"<h2>{e(tr('Matrix'))}</h2>", _matrix_table(rows, s["pareto"], best, lang),
+           f"<h2>{e(tr('Cost vs pass rate'))}</h2>", pareto_svg(rows, bar=bar, lang=lang),
+           "<p class=muted>" + e(tr("Blue: Pareto front (no configuration is both cheaper and better). "
+                                    "Green: cheapest configuration reaching the bar.")) + "</p>"]
     sweeps = role_sweeps(run, rows)
     if sweeps:
-        out.append("<h2>Per-role sweeps</h2>")
+        out.append(f"<h2>{e(tr('Per-role sweeps'))}</h2>")
         for name, sweep_rows in sweeps.items():
             out.append(f"<h3>{e(name)}</h3>")
-            out.append(_table(sweep_rows, [("varied", "model"), ("pass_rate", "pass"), ("cost_per_conversation", "cost/conv"),
-                                           ("p50_turn_ms", "p50 ms"), ("p95_turn_ms", "p95 ms")]))
+            out.append(_table(sweep_rows, [("varied", tr("model")), ("pass_rate", tr("pass")),
+                                           ("cost_per_conversation", tr("cost/conv")),
+                                           ("p50_turn_ms", tr("p50 ms")), ("p95_turn_ms", tr("p95 ms"))], lang))
     if baseline is not None:
         d = diff(baseline, run)
-        out.append(f"<h2>Compared with run #{baseline.run_id}</h2><pre>{e(text_diff(d))}</pre>")
-    out.append("<h2>Cases</h2>")
-    out.append(_case_grid(run))
-    out.append("<h2>Cost breakdown</h2>")
-    out.append(_table([{"config": r["config"], "agent": _money(r["cost_usd"]), "per conversation":
-                        _money(r["cost_per_conversation"]), "judge": _money(r["eval_cost_usd"]), "tokens": r["tokens"],
-                        "models": ", ".join(r["models"])} for r in rows],
-                      [("config", "config"), ("agent", "agent cost"), ("per conversation", "per conversation"),
-                       ("judge", "judge cost"), ("tokens", "tokens"), ("models", "models used")]))
-    out.append("<h2>Transcripts</h2>")
+        out.append(f"<h2>{e(tr('Compared with run #{id}', id=baseline.run_id))}</h2><pre>{e(text_diff(d))}</pre>")
+    out.append(f"<h2>{e(tr('Cases'))}</h2>")
+    out.append(_case_grid(run, lang))
+    out.append(f"<h2>{e(tr('Cost breakdown'))}</h2>")
+    out.append(_table([{"config": r["config"], "agent": money(r["cost_usd"]), "per conversation":
+                        money(r["cost_per_conversation"]), "judge": money(r["eval_cost_usd"]),
+                        "tokens": format_number(r["tokens"], lang), "models": ", ".join(r["models"])} for r in rows],
+                      [("config", tr("config")), ("agent", tr("agent cost")),
+                       ("per conversation", tr("per conversation")), ("judge", tr("judge cost")),
+                       ("tokens", tr("tokens")), ("models", tr("models used"))], lang))
+    out.append(f"<h2>{e(tr('Transcripts'))}</h2>")
     for r in run.results:
-        out.append(transcript_html(r))
+        out.append(transcript_html(r, lang))
     out.append("</body></html>")
     return "\n".join(out)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], lang: str | None = None) -> str:
     e = html.escape
     head = "".join(f"<th>{e(t)}</th>" for _, t in columns)
     body = []
@@ -418,40 +444,46 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]
         for key, _ in columns:
             v = r.get(key, "")
             if key == "pass_rate" and isinstance(v, float):
-                v = f"{v:.0%}"
+                v = format_percent(v, lang) if lang else f"{v:.0%}"
             elif key == "cost_per_conversation" and isinstance(v, float):
-                v = _money(v)
+                v = _money(v, lang)
+            elif key.endswith("_ms") and isinstance(v, float) and lang:
+                v = format_number(v, lang, 0)
             cells.append(f"<td>{e(str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _matrix_table(rows: Sequence[Mapping[str, Any]], front: Sequence[str], best: Mapping[str, Any] | None) -> str:
+def _matrix_table(rows: Sequence[Mapping[str, Any]], front: Sequence[str], best: Mapping[str, Any] | None,
+                  lang: str = "pt") -> str:
     e = html.escape
-    out = ["<table><tr><th>configuration</th><th>passed</th><th>pass rate</th><th>cost / conversation</th>"
-           "<th>p50 turn</th><th>p95 turn</th><th>p95 conversation</th><th>judge cost</th><th></th></tr>"]
+    heads = ["configuration", "passed", "pass rate", "cost / conversation", "p50 turn", "p95 turn",
+             "p95 conversation", "judge cost"]
+    out = ["<table><tr>" + "".join(f"<th>{e(translate(h, lang))}</th>" for h in heads) + "<th></th></tr>"]
     for r in rows:
         tags = []
         if r["config"] in front:
             tags.append("Pareto")
         if best and r["config"] == best["config"]:
-            tags.append("cheapest passing")
+            tags.append(translate("cheapest passing", lang))
         out.append(f"<tr><td>{e(r['config'])}</td><td>{r['passed']}/{r['cases']}</td>"
-                   f"<td class={'ok' if r['pass_rate'] >= 1 else 'ko'}>{r['pass_rate']:.0%}</td>"
-                   f"<td>{_money(r['cost_per_conversation'])}</td><td>{r['p50_turn_ms']:.0f} ms</td>"
-                   f"<td>{r['p95_turn_ms']:.0f} ms</td><td>{r['p95_conversation_ms']:.0f} ms</td>"
-                   f"<td>{_money(r['eval_cost_usd'])}</td><td>{e(', '.join(tags))}</td></tr>")
+                   f"<td class={'ok' if r['pass_rate'] >= 1 else 'ko'}>{format_percent(r['pass_rate'], lang)}</td>"
+                   f"<td>{_money(r['cost_per_conversation'], lang)}</td>"
+                   f"<td>{format_number(r['p50_turn_ms'], lang, 0)} ms</td>"
+                   f"<td>{format_number(r['p95_turn_ms'], lang, 0)} ms</td>"
+                   f"<td>{format_number(r['p95_conversation_ms'], lang, 0)} ms</td>"
+                   f"<td>{_money(r['eval_cost_usd'], lang)}</td><td>{e(', '.join(tags))}</td></tr>")
     out.append("</table>")
     return "".join(out)
 
 
-def _case_grid(run: RunResult) -> str:
+def _case_grid(run: RunResult, lang: str = "pt") -> str:
     e = html.escape
     labels = list(run.by_config())
     cases: dict[str, dict[str, CaseResult]] = {}
     for r in run.results:
         cases.setdefault(r.case_id, {})[r.config] = r
-    out = ["<table><tr><th>case</th>" + "".join(f"<th>{e(label)}</th>" for label in labels) + "</tr>"]
+    out = [f"<table><tr><th>{e(translate('case', lang))}</th>" + "".join(f"<th>{e(label)}</th>" for label in labels) + "</tr>"]
     for case_id, per in cases.items():
         cells = []
         for label in labels:
@@ -461,7 +493,8 @@ def _case_grid(run: RunResult) -> str:
             else:
                 cls = "pass" if cell.passed else "fail"
                 cells.append(f"<td><a href='#{e(_anchor(cell))}'><span class='pill {cls}'>"
-                             f"{'pass' if cell.passed else 'fail'}</span></a> <span class=muted>{cell.score:.2f}</span></td>")
+                             f"{e(translate('pass' if cell.passed else 'fail', lang))}</span></a> "
+                             f"<span class=muted>{format_number(cell.score, lang, 2)}</span></td>")
         out.append(f"<tr><td>{e(case_id)}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     return "".join(out)
@@ -471,30 +504,36 @@ def _anchor(r: CaseResult) -> str:
     return f"case-{r.case_id}-{abs(hash(r.config)) % 10**6}"
 
 
-def transcript_html(r: CaseResult) -> str:
+def transcript_html(r: CaseResult, lang: str = "pt") -> str:
     """One conversation: each turn's customer text, agent replies and every verdict beside it."""
     e = html.escape
+
+    def tr(text: str, **fields: Any) -> str:
+        return e(translate(text, lang, **fields))
+
     status = "pass" if r.passed else "fail"
     out = [f"<details id='{e(_anchor(r))}' {'open' if not r.passed else ''}><summary>"
-           f"<span class='pill {status}'>{status}</span> <b>{e(r.case_id)}</b> · {e(r.config)} · "
-           f"<span class=muted>{e(r.description[:120])} · {_money(r.cost_usd)} · {r.latency_ms:.0f} ms · "
-           f"chat #{r.chat_id}</span></summary>"]
+           f"<span class='pill {status}'>{tr(status)}</span> <b>{e(r.case_id)}</b> · {e(r.config)} · "
+           f"<span class=muted>{e(r.description[:120])} · {_money(r.cost_usd, lang)} · "
+           f"{format_number(r.latency_ms, lang, 0)} ms · chat #{r.chat_id}</span></summary>"]
     if r.error:
-        out.append(f"<p class=ko>Error: {e(r.error)}</p>")
+        out.append(f"<p class=ko>{tr('Error: {error}', error=r.error)}</p>")
     for t in r.turns:
         obs = t["observation"]
         verdicts = "".join(
             f"<div class=verdict><span class={'ok' if s['passed'] else 'ko'}>{'✓' if s['passed'] else '✗'}</span> "
             f"<b>{e(s['name'])}</b>: {e(s['reason'])}</div>" for s in t["scores"])
         replies = "".join(f"<div class=bubble>{e(x)}</div>" for x in obs.get("replies") or []) or \
-            "<div class=muted>(no reply)</div>"
-        meta = (f"{obs.get('step_before')} → {obs.get('step_after')} · codes {obs.get('message_codes')} · "
-                f"{obs.get('latency_ms', 0):.0f} ms · {_money(obs.get('cost_usd') or 0)}")
+            f"<div class=muted>{tr('(no reply)')}</div>"
+        meta = (f"{obs.get('step_before')} → {obs.get('step_after')} · "
+                + translate("codes {codes}", lang, codes=obs.get("message_codes"))
+                + f" · {format_number(obs.get('latency_ms', 0), lang, 0)} ms · {_money(obs.get('cost_usd') or 0, lang)}")
         out.append(f"<div class=turn><div><div class='bubble cust'>{e(obs.get('customer_text') or t['label'])}</div>"
-                   f"{replies}<div class=muted>{e(meta)}</div></div><div>{verdicts or '<span class=muted>no expectations</span>'}"
+                   f"{replies}<div class=muted>{e(meta)}</div></div>"
+                   f"<div>{verdicts or '<span class=muted>' + tr('no expectations') + '</span>'}"
                    "</div></div>")
     if r.conversation_scores:
-        out.append("<div class=turn><div><b>Conversation</b></div><div>" + "".join(
+        out.append(f"<div class=turn><div><b>{tr('Conversation')}</b></div><div>" + "".join(
             f"<div class=verdict><span class={'ok' if s['passed'] else 'ko'}>{'✓' if s['passed'] else '✗'}</span> "
             f"<b>{e(s['name'])}</b>: {e(s['reason'])}</div>" for s in r.conversation_scores) + "</div></div>")
     out.append("</details>")

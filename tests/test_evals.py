@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -364,10 +365,19 @@ def test_diff_finds_newly_failing_and_passing() -> None:
 
 def test_html_and_junit_reports() -> None:
     run = sample_run()
-    page = html_report(run, baseline=sample_run(0))
+    page = html_report(run, baseline=sample_run(0), lang="en")
     assert page.startswith("<!doctype html>") and "<svg" in page and "Pareto" in page
     assert "cheapest passing" in page and "Compared with run #0" in page and "Per-role sweeps" in page
     assert "<script" not in page and "http" not in page.split("<body>")[1].split("xmlns")[0]
+    from agent import i18n
+
+    i18n.MISSING.clear()
+    pt = html_report(run, baseline=sample_run(0))  # Brazilian Portuguese by default
+    assert not i18n.MISSING, sorted(i18n.MISSING)
+    assert '<html lang=pt-BR>' in pt and "Relatório de avaliação" in pt and "Comparado com a execução nº 0" in pt
+    assert "mais barata aprovada" in pt and "Varreduras por papel" in pt and "custo por conversa (USD)" in pt
+    assert not any(word in pt for word in ("cheapest passing", "Per-role sweeps", "Transcripts", "judge cost"))
+    assert re.search(r"US\$\xa00,\d{6}", pt)  # Babel's pt-BR money: decimal comma
     root = ET.fromstring(junit_xml(run))
     assert root.get("tests") == "6" and root.get("failures") == "1"
     failing = root.find(".//testcase[@name='b']/failure")

@@ -21,7 +21,8 @@ ENGLISH_WORDS = {"the", "and", "with", "your", "from", "this", "that", "turn", "
                  "conversation", "conversations", "configuration", "calls", "spent", "when",
                  "pending", "ready", "agent", "message", "messages", "customer", "reply", "replies", "judge"}
 ENGLISH_WORD = re.compile(r"\b(" + "|".join(sorted(ENGLISH_WORDS)) + r")\b", re.I)
-CODE = re.compile(r"`[^`]*`|\b[\w./-]*[_/.][\w./-]*\b|#\d+")  # `code`, file/model names, snake_case, #12
+# `code`, file/model names, snake_case, role=model assignments, #12
+CODE = re.compile(r"`[^`]*`|\b[\w./-]*[_/.][\w./-]*\b|[\w-]+=[^\s,·)]+|#\d+")
 
 
 def fields(text: str) -> set[str]:
