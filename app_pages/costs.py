@@ -166,7 +166,7 @@ def bars(frame: pd.DataFrame, category: str, title: str, label: str | None = Non
         .mark_bar(cornerRadiusEnd=3)
         .encode(
             x=x,
-            y=alt.Y(f"{category}:N", sort="-x", title=label or category),
+            y=alt.Y(f"{category}:N", sort="-x", title=label or category, axis=alt.Axis(labelLimit=240)),
             tooltip=[category, "calls", "input_tokens", "output_tokens", alt.Tooltip("cost:Q", format=",.6f")],
         )
         .properties(height=alt.Step(26))
