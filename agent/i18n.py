@@ -25,7 +25,7 @@ from babel.numbers import format_percent as _babel_percent
 
 from agent.i18n_pt import PT
 
-__all__ = ["LANGUAGES", "PT", "MISSING", "normalize", "translate", "format_number", "format_percent",
+__all__ = ["LANGUAGES", "PT", "MISSING", "FEATURE_NAMES", "feature_name", "normalize", "translate", "format_number", "format_percent",
            "format_amount", "format_money", "format_date", "format_datetime"]
 
 LANGUAGES = ("pt", "en")
@@ -34,6 +34,28 @@ LANGUAGE_NAMES = {"pt": "Português (Brasil)", "en": "English"}
 LOCALES = {"pt": "pt_BR", "en": "en_US"}
 # Keys asked for in Portuguese that the catalog lacks (shown in English meanwhile).
 MISSING: set[str] = set()
+
+
+# Ledger feature names stay the deck's (``llm_cost.feature_name``); screens show these display names.
+FEATURE_NAMES: dict[str, dict[str, str]] = {
+    "Analise de Emoção": {"pt": "Análise de emoção", "en": "Emotion analysis"},
+    "Classificação de jornada": {"pt": "Classificação da jornada", "en": "Journey classification"},
+    "Extração de atributos": {"pt": "Extração de atributos", "en": "Attribute extraction"},
+    "API": {"pt": "API", "en": "API"},
+    "Conversa": {"pt": "Conversa", "en": "Conversation"},
+    "Transcrição de áudio": {"pt": "Transcrição de áudio", "en": "Audio transcription"},
+    "Leitura de imagem": {"pt": "Leitura de imagem", "en": "Image reading"},
+    "Embeddings": {"pt": "Embeddings", "en": "Embeddings"},
+    "Embeddings RAG": {"pt": "Embeddings (RAG)", "en": "Embeddings (RAG)"},
+    "Avaliação (juiz)": {"pt": "Avaliação (juiz)", "en": "Evaluation (judge)"},
+    "Avaliação (similaridade)": {"pt": "Avaliação (similaridade)", "en": "Evaluation (similarity)"},
+    "Avaliação (cliente simulado)": {"pt": "Avaliação (cliente simulado)", "en": "Evaluation (simulated customer)"},
+}
+
+
+def feature_name(name: str, lang: str) -> str:
+    """The display name of a ledger feature (``Analise de Emoção`` → ``Análise de emoção``)."""
+    return FEATURE_NAMES.get(name, {}).get(normalize(lang), name)
 
 
 def normalize(lang: str | None) -> str:

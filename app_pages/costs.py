@@ -20,14 +20,14 @@ from agent import (
     CostReport,
     Settings,
     Store,
-    format_money,
     get_pack,
     list_packs,
     project,
     chart_measure,
     to_currency,
 )
-from app_pages.i18n import t
+from app_pages.i18n import feature, number, t
+from app_pages.i18n import money as shown_money
 
 LIVE_EVERY_S = 3
 settings: Settings = st.session_state.settings
@@ -45,13 +45,14 @@ report = report_for(settings.database_url)
 
 
 def money(usd: float, digits: int | None = None) -> str:
-    return format_money(usd, currency, usd_brl, digits)
+    return shown_money(usd, currency, digits)  # Babel: R$ 1.234,56 (pt-BR) / R$1,234.56 (en)
 
 
-st.title(":material/payments: Costs")
+st.title(":material/payments: " + t("Costs"))
 st.caption(
-    "Every model call writes one row to `llm_cost` (the deck's layout). Prices are recorded in USD "
-    f"and shown in {currency}" + (f" at {usd_brl:.2f} per USD." if currency == "BRL" else ".")
+    t("Every model call writes one row to `llm_cost` (the deck's layout). Prices are recorded in USD "
+      "and shown in {currency}.", currency=currency)
+    + (" " + t("Rate: {rate} per USD.", rate=number(usd_brl, 2)) if currency == "BRL" else "")
 )
 
 # ---------------------------------------------------------------- filters
@@ -64,42 +65,46 @@ with st.container(border=True):
     known_packs = {get_pack(folder).name: get_pack(folder) for folder in list_packs(settings.pack_dir.parent)}
     known_packs[pack.name] = pack
     pack_names = [None, *sorted(known_packs)]
-    pack_choice = f0.selectbox("Pack", pack_names, format_func=lambda n: n or "All packs", key="costs_pack",
-                               help="Only the conversations of one agent (the pack chosen when they ran).")
+    all_packs = t("All packs")
+    pack_choice = f0.selectbox(t("Pack"), pack_names, format_func=lambda n: n or all_packs, key="costs_pack",
+                               help=t("Only the conversations of one agent (the pack chosen when they ran)."))
     source_counts = report.source_counts()
     sources = f5.multiselect(
         t("Source"), list(CHAT_SOURCES), key="costs_sources", placeholder=t("All sources"),
-        format_func=lambda s: f"{SOURCE_NAMES.get(s, s)} ({source_counts.get(s, 0):,})",
+        format_func={s: f"{SOURCE_NAMES.get(s, s)} ({number(source_counts.get(s, 0))})"
+                     for s in CHAT_SOURCES}.__getitem__,
         help=t("Who started the conversations: people (playground, CLI, server) or the bench (evals, "
                "simulations). Lists of conversations show people's chats unless you pick sources here."),
     )
     # People-facing lists (the chat picker, the most expensive conversations) show people's chats by default.
     list_sources = tuple(sources) or PEOPLE_SOURCES
-    chat_labels = {None: "All chats"}
+    chat_labels = {None: t("All chats")}
     for c in report.recent_chats(sources=list_sources):
-        chat_labels[c["id_chat"]] = (f"#{c['id_chat']} · {c['step'] or 'new'}"
+        chat_labels[c["id_chat"]] = (f"#{c['id_chat']} · {c['step'] or t('new')}"
                                      + (f" · {c['title']}" if c["title"] else ""))
     chat_choice = f1.selectbox(
-        "Chat", list(chat_labels), format_func=lambda c: chat_labels.get(c, f"#{c}"), key="costs_chat",
-        accept_new_options=True, help="Pick a recent chat or type any chat id.",
+        t("Chat"), list(chat_labels), format_func=lambda c: chat_labels.get(c, f"#{c}"), key="costs_chat",
+        accept_new_options=True, help=t("Pick a recent chat or type any chat id."),
     )
-    features = f2.multiselect("Feature", report.features(), key="costs_features", placeholder="All features")
+    feature_names = {f: feature(f) for f in report.features()}
+    features = f2.multiselect(t("Feature"), list(feature_names), key="costs_features", placeholder=t("All features"),
+                              format_func=lambda f: feature_names.get(f, f))
     model_names = {m["name"]: m["label"] for m in report.models()}
-    models = f3.multiselect("Model", list(model_names), format_func=lambda m: model_names.get(m, m),
-                            key="costs_models", placeholder="All models")
+    models = f3.multiselect(t("Model"), list(model_names), format_func=lambda m: model_names.get(m, m),
+                            key="costs_models", placeholder=t("All models"))
     days: tuple[date, ...] = ()
     if first_day and last_day:
-        picked = f4.date_input("Days", value=(first_day, last_day), key="costs_days", format="YYYY-MM-DD")
+        picked = f4.date_input(t("Days"), value=(first_day, last_day), key="costs_days", format=t("YYYY-MM-DD"))
         days = tuple(picked) if isinstance(picked, (list, tuple)) else (picked,)
     else:
-        f4.date_input("Days", value=None, disabled=True, key="costs_days_empty")
+        f4.date_input(t("Days"), value=None, disabled=True, key="costs_days_empty", format=t("YYYY-MM-DD"))
 
 chat_id: int | None = None
-if chat_choice not in (None, "All chats"):
+if chat_choice not in (None, t("All chats")):
     try:
         chat_id = int(str(chat_choice).lstrip("#").split()[0])
     except ValueError:
-        st.warning(f"{chat_choice!r} is not a chat id; showing all chats.")
+        st.warning(t("{value} is not a chat id; showing all chats.", value=repr(chat_choice)))
 flt = CostFilter(
     chat_id=chat_id, features=tuple(features), models=tuple(models),
     start=days[0] if days else None, end=days[-1] if days else None, pack=pack_choice, sources=tuple(sources),
@@ -114,19 +119,19 @@ def live(flt: CostFilter) -> None:
     totals = report.totals(flt)
     stats = report.conversation_stats(flt)
     cols = [*st.columns(3), *st.columns(3)]  # two rows: values never truncated ("R$ 0…")
-    cols[0].metric("Calls", f"{totals.calls:,}")
-    cols[1].metric("Input tokens", f"{totals.input_tokens:,}")
-    cols[2].metric("Output tokens", f"{totals.output_tokens:,}")
-    cols[3].metric(f"Total cost ({currency})", money(totals.cost_usd))
-    cols[4].metric("Avg per conversation", money(stats["avg_cost_usd"]),
-                   help=f"{stats['conversations']:,} conversations in the filter")
-    cols[5].metric("Errors", f"{totals.errors:,}",
-                   help="Calls that failed (they are recorded too, usually with 0 tokens)")
+    cols[0].metric(t("Calls"), number(totals.calls))
+    cols[1].metric(t("Input tokens"), number(totals.input_tokens))
+    cols[2].metric(t("Output tokens"), number(totals.output_tokens))
+    cols[3].metric(t("Total cost ({currency})", currency=currency), money(totals.cost_usd))
+    cols[4].metric(t("Avg per conversation"), money(stats["avg_cost_usd"]),
+                   help=t("{n} conversations in the filter", n=number(stats["conversations"])))
+    cols[5].metric(t("Errors"), number(totals.errors),
+                   help=t("Calls that failed (they are recorded too, usually with 0 tokens)"))
 
-    st.subheader("Ledger", anchor="ledger")
+    st.subheader(t("Ledger"), anchor="ledger")
     rows = report.ledger(flt, limit=200)
     if not rows:
-        st.info("No model calls recorded yet for this filter. Chat with the agent and they appear here live.")
+        st.info(t("No model calls recorded yet for this filter. Chat with the agent and they appear here live."))
         return
     frame = pd.DataFrame(rows)
     frame["price"] = frame["price"].astype(float)
@@ -138,20 +143,22 @@ def live(flt: CostFilter) -> None:
         column_config={
             "id_llm_cost": st.column_config.NumberColumn("id_llm_cost", format="%d"),
             "fk_id_chat": st.column_config.NumberColumn("fk_id_chat", format="%d"),
-            "price": st.column_config.NumberColumn("price (USD)", format="%.8f"),
-            f"cost ({currency})": st.column_config.NumberColumn(f"cost ({currency})", format="%.6f"),
-            "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.0f"),
-            "created_at": st.column_config.DatetimeColumn("created_at", format="YYYY-MM-DD HH:mm:ss"),
-            "updated_at": st.column_config.DatetimeColumn("updated_at", format="YYYY-MM-DD HH:mm:ss"),
+            "price": st.column_config.NumberColumn(t("price (USD)"), format="%.8f"),
+            f"cost ({currency})": st.column_config.NumberColumn(t("cost ({currency})", currency=currency),
+                                                                format="%.6f"),
+            "latency_ms": st.column_config.NumberColumn(t("latency (ms)"), format="%.0f"),
+            "created_at": st.column_config.DatetimeColumn("created_at", format=t("YYYY-MM-DD HH:mm:ss")),
+            "updated_at": st.column_config.DatetimeColumn("updated_at", format=t("YYYY-MM-DD HH:mm:ss")),
         },
     )
-    st.caption(f"Newest {len(rows)} rows · refreshes every {LIVE_EVERY_S} s · last id {report.last_id():,}")
+    st.caption(t("Newest {n} rows · refreshes every {seconds} s · last id {id}", n=len(rows), seconds=LIVE_EVERY_S,
+                 id=number(report.last_id())))
 
 
 live(flt)
 
 # ---------------------------------------------------------------- charts
-st.subheader("Where the money goes")
+st.subheader(t("Where the money goes"))
 
 
 def bars(frame: pd.DataFrame, category: str, title: str, label: str | None = None) -> alt.Chart:
@@ -160,7 +167,7 @@ def bars(frame: pd.DataFrame, category: str, title: str, label: str | None = Non
                          tokens=frame["input_tokens"] + frame["output_tokens"])
     tokens = chart_measure(frame.to_dict("records")) == "tokens"
     x = (alt.X("tokens:Q", title=t("tokens (nothing cost money: free local models)")) if tokens
-         else alt.X("cost:Q", title=f"cost ({currency})"))
+         else alt.X("cost:Q", title=t("cost ({currency})", currency=currency)))
     return (
         alt.Chart(frame, title=title)
         .mark_bar(cornerRadiusEnd=3)
@@ -176,13 +183,14 @@ def bars(frame: pd.DataFrame, category: str, title: str, label: str | None = Non
 by_feature = pd.DataFrame(report.by_feature(flt))
 by_model = pd.DataFrame(report.by_model(flt))
 if by_feature.empty:
-    st.info("Nothing to chart yet.")
+    st.info(t("Nothing to chart yet."))
 else:
     c1, c2 = st.columns(2)
     free = chart_measure(by_feature.to_dict("records")) == "tokens"
-    c1.altair_chart(bars(by_feature, "feature_name", t("Tokens by feature") if free else "Cost by feature",
-                         "feature"), width="stretch")
-    c2.altair_chart(bars(by_model, "label", t("Tokens by model") if free else "Cost by model", "model"),
+    by_feature = by_feature.assign(feature_name=by_feature["feature_name"].map(feature))  # display names
+    c1.altair_chart(bars(by_feature, "feature_name", t("Tokens by feature") if free else t("Cost by feature"),
+                         t("feature")), width="stretch")
+    c2.altair_chart(bars(by_model, "label", t("Tokens by model") if free else t("Cost by model"), t("model")),
                     width="stretch")
 
     c3, c4 = st.columns(2)
@@ -198,10 +206,11 @@ else:
             c3.caption(t("People's conversations (playground, CLI, server); pick a Source to see the bench's."))
         c3.altair_chart(
             alt.Chart(per_chat, title=t("Largest conversations (tokens)") if chat_tokens
-                      else "Most expensive conversations")
+                      else t("Most expensive conversations"))
             .mark_bar(cornerRadiusEnd=3, color="#f58518")
-            .encode(x=alt.X("tokens:Q", title="tokens") if chat_tokens else alt.X("cost:Q", title=f"cost ({currency})"),
-                    y=alt.Y("chat:N", sort="-x", title="chat"),
+            .encode(x=alt.X("tokens:Q", title=t("tokens")) if chat_tokens
+                    else alt.X("cost:Q", title=t("cost ({currency})", currency=currency)),
+                    y=alt.Y("chat:N", sort="-x", title=t("chat")),
                     tooltip=["chat", "calls", "tokens", alt.Tooltip("cost:Q", format=",.6f")])
             .properties(height=alt.Step(20)),
             width="stretch",
@@ -209,8 +218,8 @@ else:
     # Usage per outcome (the pricing model does not matter here: only spend and tokens are charted).
     journeys = pd.DataFrame(report.reprice_journeys(flt, "local/rules", completed_steps))
     if journeys.empty:
-        c4.info("No completed journeys yet (a chat counts once it reaches an outcome: "
-                + ", ".join(completed_steps) + ").")
+        c4.info(t("No completed journeys yet (a chat counts once it reaches an outcome: {steps}).",
+                  steps=", ".join(completed_steps)))
     else:
         journeys = journeys.assign(avg=journeys["avg_cost_usd"].map(lambda u: to_currency(u, currency, usd_brl)),
                                    avg_tokens=(journeys["input_tokens"] + journeys["output_tokens"])
@@ -218,31 +227,33 @@ else:
         journey_tokens = chart_measure(journeys.to_dict("records")) == "tokens"
         c4.altair_chart(
             alt.Chart(journeys, title=t("Average tokens per completed journey, by outcome") if journey_tokens
-                      else "Average cost per completed journey, by outcome")
+                      else t("Average cost per completed journey, by outcome"))
             .mark_bar(cornerRadiusEnd=3, color="#54a24b")
             .encode(x=alt.X("avg_tokens:Q", title=t("average tokens")) if journey_tokens
-                    else alt.X("avg:Q", title=f"average cost ({currency})"),
-                    y=alt.Y("step:N", sort="-x", title="outcome"),
+                    else alt.X("avg:Q", title=t("average cost ({currency})", currency=currency)),
+                    y=alt.Y("step:N", sort="-x", title=t("outcome")),
                     tooltip=["step", "journeys", alt.Tooltip("avg:Q", format=",.6f"),
-                             alt.Tooltip("avg_tokens:Q", format=",.0f", title="avg tokens"),
-                             alt.Tooltip("avg_calls:Q", format=".1f", title="avg calls")])
+                             alt.Tooltip("avg_tokens:Q", format=",.0f", title=t("avg tokens")),
+                             alt.Tooltip("avg_calls:Q", format=".1f", title=t("avg calls"))])
             .properties(height=alt.Step(26)),
             width="stretch",
         )
 
     span = (flt.end - flt.start).days if flt.start and flt.end else 999
     buckets: list[Literal["day", "hour"]] = ["day", "hour"]
-    bucket = st.segmented_control("Tokens over time", buckets, default="hour" if span <= 2 else "day",
-                                  key="costs_bucket", format_func=lambda b: f"per {b}")
+    bucket_names = {"day": t("per day"), "hour": t("per hour")}
+    bucket = st.segmented_control(t("Tokens over time"), buckets, default="hour" if span <= 2 else "day",
+                                  key="costs_bucket", format_func=bucket_names.__getitem__)
     timeline = pd.DataFrame(report.over_time(flt, bucket or "day"))
     if not timeline.empty:
         melted = timeline.melt(id_vars=["period", "cost_usd"], value_vars=["input_tokens", "output_tokens"],
                                var_name="kind", value_name="tokens")
+        melted["kind"] = melted["kind"].map({"input_tokens": t("input tokens"), "output_tokens": t("output tokens")})
         st.altair_chart(
-            alt.Chart(melted, title=f"Tokens per {bucket or 'day'}")
+            alt.Chart(melted, title=t("Tokens per day") if bucket != "hour" else t("Tokens per hour"))
             .mark_bar()
             .encode(x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=-45)),
-                    y=alt.Y("tokens:Q", stack=True),
+                    y=alt.Y("tokens:Q", stack=True, title=t("tokens")),
                     color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
                     tooltip=["period", "kind", alt.Tooltip("tokens:Q", format=",")])
             .properties(height=300),
@@ -270,11 +281,14 @@ text_models = sorted(model_label, key=lambda n: (not (float(model_prices[n]["inp
                                                      or float(model_prices[n]["output_price_per_mtok"])), n))
 audio_models = [n for n in model_label if float(model_prices[n]["per_minute_price"] or 0)]
 q1, q2 = st.columns([2, 1])
-price_as = q1.selectbox(t("Price tokens as"), text_models, key="costs_price_as", format_func=price_text,
+# format_funcs are dicts made now: AppTest calls them outside the run, where the session's language is unknown.
+price_as = q1.selectbox(t("Price tokens as"), text_models, key="costs_price_as",
+                        format_func={n: price_text(n) for n in text_models}.__getitem__,
                         index=text_models.index("gpt-4o-mini") if "gpt-4o-mini" in text_models else 0)
 audio_as = q2.selectbox(
     t("Price audio as"), [None, *audio_models], key="costs_audio_as", index=1 if audio_models else 0,
-    format_func=lambda n: t("{label} · per minute", label=model_label[n]) if n else t("the same model"),
+    format_func={None: t("the same model"),
+                 **{n: t("{label} · per minute", label=model_label[n]) for n in audio_models}}.__getitem__,
     help=t("Audio seconds of transcriptions are priced per minute (whisper-1: USD 0.006 per minute)."),
 )
 traffic = report.price_traffic(flt, price_as, audio_model=audio_as, usd_brl=usd_brl, steps=completed_steps)
@@ -286,46 +300,50 @@ else:
     r1.metric(t("Spent"), money(traffic.actual_usd), help=t("What the recorded calls actually cost."))
     r2.metric(t("Priced"), money(traffic.priced_usd), help=t("The same tokens {on_model}.", on_model=on_model))
     r3.metric(t("Per conversation"), money(traffic.per("conversation")),
-              help=t("{n} conversations, priced {on_model}", n=f"{traffic.conversations:,}", on_model=on_model))
+              help=t("{n} conversations, priced {on_model}", n=number(traffic.conversations), on_model=on_model))
     r4.metric(t("Per completed journey"), money(traffic.per("journey")),
-              help=t("{n} completed journeys, priced {on_model}", n=f"{traffic.journeys:,}", on_model=on_model))
+              help=t("{n} completed journeys, priced {on_model}", n=number(traffic.journeys), on_model=on_model))
     spent_col, priced_col = t("spent ({currency})", currency=currency), f"{on_model} ({currency})"
 
-    def priced_table(rows: list[dict[str, Any]], first: dict[str, str]) -> None:
+    def priced_table(rows: list[dict[str, Any]], first: dict[str, str], features: bool = False) -> None:
         frame = pd.DataFrame(rows)
         if frame.empty:
             st.info(t("Nothing here for this filter."))
             return
+        if features:
+            frame["feature_name"] = frame["feature_name"].map(feature)
         frame = frame.assign(**{
             "audio_min": frame["audio_seconds"] / 60,
             spent_col: frame["cost_usd"].map(money),
             priced_col: frame["priced_usd"].map(money),
         })
         columns = [*first, "calls", "input_tokens", "output_tokens", "audio_min", spent_col, priced_col]
-        st.dataframe(frame[columns].rename(columns=first), hide_index=True, width="stretch",
-                     column_config={"audio_min": st.column_config.NumberColumn("audio (min)", format="%.1f")})
+        names = {**first, "calls": t("calls"), "input_tokens": t("input tokens"), "output_tokens": t("output tokens"),
+                 "audio_min": t("audio (min)")}
+        st.dataframe(frame[columns].rename(columns=names), hide_index=True, width="stretch",
+                     column_config={names["audio_min"]: st.column_config.NumberColumn(format="%.1f")})
 
     tab_feature, tab_chat, tab_journey = st.tabs([t("Per feature"), t("Per conversation"),
                                                   t("Per completed journey")])
     with tab_feature:
         priced_table(report.reprice(flt, price_as, audio_model=audio_as, usd_brl=usd_brl),
-                     {"feature_name": "feature"})
+                     {"feature_name": t("feature")}, features=True)
     with tab_chat:
         if not sources:
             st.caption(t("People's conversations (playground, CLI, server); pick a Source to see the bench's."))
         priced_table(report.reprice(replace(flt, sources=list_sources), price_as, by="conversation",
                                     audio_model=audio_as, usd_brl=usd_brl, limit=50),
-                     {"fk_id_chat": "chat"})
+                     {"fk_id_chat": t("chat")})
     with tab_journey:
         journey_rows = report.reprice_journeys(flt, price_as, completed_steps, audio_model=audio_as,
                                                usd_brl=usd_brl)
         for row in journey_rows:
             row["cost_usd"], row["priced_usd"] = row["avg_cost_usd"], row["avg_priced_usd"]
         st.caption(t("Average per journey that reached an outcome ({steps}).", steps=", ".join(completed_steps)))
-        priced_table(journey_rows, {"step": "outcome", "journeys": "journeys"})
+        priced_table(journey_rows, {"step": t("outcome"), "journeys": t("journeys")})
 
 # ---------------------------------------------------------------- projection
-st.subheader("Projection")
+st.subheader(t("Projection"))
 bases = traffic.bases()
 if not bases:
     st.info(t("No model calls in this filter yet: chat with the agent, run the evals, or widen the filter."))
@@ -336,37 +354,42 @@ else:
     p1, p2, p3, p4 = st.columns([1, 1, 1, 2])
     per_day = p1.number_input(t("Per day"), min_value=1, max_value=10_000_000, value=1000, step=100,
                               key="costs_per_day", help=t("How many of the chosen unit a day."))
-    basis = p2.radio("Based on", bases, key="costs_basis", format_func=lambda b: basis_names[b],
+    basis = p2.radio(t("Based on"), bases, key="costs_basis", format_func=lambda b: basis_names[b],
                      help=t("Average of the current filter."))
     how = p3.radio(t("Each priced"), ["priced", "spent"], key="costs_price_basis",
                    index=0 if not traffic.actual_usd else 1,
-                   format_func=lambda h: on_model if h == "priced" else t("as spent"))
+                   format_func={"priced": on_model, "spent": t("as spent")}.__getitem__)
     avg = traffic.per(basis, priced=how == "priced")
     plan = project(avg, int(per_day))
     unit = t(units[basis])
-    p4.metric(t("At {n} {unit}/day this costs", n=f"{plan.conversations_per_day:,}", unit=unit),
+    p4.metric(t("At {n} {unit}/day this costs", n=number(plan.conversations_per_day), unit=unit),
               t("{amount}/month", amount=money(plan.per_month_usd)),
-              help=f"{money(avg)} × {plan.conversations_per_day:,}/day × {plan.days_per_month} days")
+              help=t("{avg} × {n}/day × {days} days", avg=money(avg), n=number(plan.conversations_per_day),
+                     days=plan.days_per_month))
     p4.caption(t("{per_day} per day · {avg} per {unit}", per_day=money(plan.per_day_usd), avg=money(avg),
                  unit=basis_names[basis].split(" ", 1)[1]))
 
 # ---------------------------------------------------------------- prices
-st.subheader("Prices")
-st.caption("Per 1M tokens, in each model's own currency (the deck's table). Edits apply to new calls; "
-           "every save is a version.")
+st.subheader(t("Prices"))
+st.caption(t("Per 1M tokens, in each model's own currency (the deck's table). Edits apply to new calls; "
+             "every save is a version."))
 prices = pd.DataFrame(report.price_table())
 edited = st.data_editor(
     prices, hide_index=True, width="stretch", key="costs_prices", height=(len(prices) + 1) * 35 + 3,
     disabled=["model", "label", "provider", "source"],
     column_config={
-        "input_per_mtok": st.column_config.NumberColumn("input / 1M", min_value=0.0, format="%.4f"),
-        "output_per_mtok": st.column_config.NumberColumn("output / 1M", min_value=0.0, format="%.4f"),
-        "currency": st.column_config.SelectboxColumn("currency", options=["USD", "BRL"], required=True),
+        "input_per_mtok": st.column_config.NumberColumn(t("input / 1M"), min_value=0.0, format="%.4f"),
+        "output_per_mtok": st.column_config.NumberColumn(t("output / 1M"), min_value=0.0, format="%.4f"),
+        "currency": st.column_config.SelectboxColumn(t("currency"), options=["USD", "BRL"], required=True),
+        "model": st.column_config.TextColumn(t("model")),
+        "label": st.column_config.TextColumn(t("label")),
+        "provider": st.column_config.TextColumn(t("provider")),
+        "source": st.column_config.TextColumn(t("source")),
     },
 )
 n1, n2 = st.columns([3, 1])
-note = n1.text_input("Note for this version", placeholder="e.g. OpenAI price cut, Oct 2024", key="costs_note")
-if n2.button("Save prices", type="primary", width="stretch"):
+note = n1.text_input(t("Note for this version"), placeholder=t("e.g. OpenAI price cut, Oct 2024"), key="costs_note")
+if n2.button(t("Save prices"), type="primary", width="stretch"):
     changed_rows: list[dict[str, Any]] = []
     for before, after in zip(prices.to_dict("records"), edited.to_dict("records"), strict=True):
         if any(before[k] != after[k] for k in ("input_per_mtok", "output_per_mtok", "currency")):
@@ -374,16 +397,16 @@ if n2.button("Save prices", type="primary", width="stretch"):
     try:
         count = report.save_prices(changed_rows, note)
     except ValueError as exc:
-        st.error(f"Prices not saved: {exc}")
+        st.error(t("Prices not saved: {error}", error=exc))
     else:
         if count:
-            st.toast(f"Saved {count} price change(s) as a new version.", icon="✅")
+            st.toast(t("Saved {n} price change(s) as a new version.", n=count), icon="✅")
             st.rerun()
         else:
-            st.info("No price changed.")
-with st.expander("Price history"):
+            st.info(t("No price changed."))
+with st.expander(t("Price history")):
     history = report.versions()
     if history:
         st.dataframe(pd.DataFrame(history).drop(columns=["per_minute_price"]), hide_index=True, width="stretch")
     else:
-        st.caption("No edits yet: the table above is the deck's.")
+        st.caption(t("No edits yet: the table above is the deck's."))

@@ -67,6 +67,11 @@ def language_switch() -> None:
     sync_url()
 
 
+def feature(name: str) -> str:
+    """A ledger feature's display name (the ledger itself keeps the deck's name)."""
+    return i18n.feature_name(name, lang())
+
+
 def number(value: float, digits: int | None = None) -> str:
     return i18n.format_number(value, lang(), digits)
 

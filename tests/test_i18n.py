@@ -4,6 +4,7 @@ catalog consistent, numbers, money and dates through Babel, the choice kept in t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import string
 
@@ -43,8 +44,10 @@ def shown_texts(at: AppTest) -> list[str]:
                 value = getattr(e, attr, None)
                 if isinstance(value, str):
                     texts.append(value)
-    for frame in at.dataframe:
-        texts += [str(c) for c in frame.value.columns]
+    for frame in at.dataframe:  # column headers: a column_config label, else the column's name
+        config = json.loads(frame.proto.columns or "{}")
+        texts += [str((config.get(str(c)) or config.get(f"name:{c}") or {}).get("label") or c)
+                  for c in frame.value.columns]
     return [x for x in texts if x]
 
 

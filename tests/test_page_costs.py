@@ -41,7 +41,8 @@ def test_costs_page_shows_totals_ledger_and_projection(ledger) -> None:
     m = metrics(at)
     assert m["Calls"] == "5"
     assert m["Input tokens"] == f"{4 * 345 + 126:,}"
-    assert m["Total cost (BRL)"] == "R$ 0,00280"  # (4 × 0.000105 + 0.000087) × 5.52
+    # (4 × 0.000105 + 0.000087) × 5.52, by Babel in en-US (pt-BR shows "R$ 0,00280": tests/test_i18n.py)
+    assert m["Total cost (BRL)"] == "R$0.00280"
     ledger_df = at.dataframe[0].value
     assert list(ledger_df.columns[:8]) == ["id_llm_cost", "fk_id_chat", "feature_name", "fk_id_llm_model",
                                            "input_tokens", "output_tokens", "feat_request_id", "price"]
