@@ -90,6 +90,8 @@ PT: dict[str, str] = {
     "configuration": "configuração",
     "decision": "decisão",
     "conversation": "conversa",
+    "completed journey": "jornada concluída",
+    "call": "chamada",
     "prompt": "prompt",
     "files": "arquivos",
     "final step": "etapa final",

@@ -61,7 +61,9 @@ SOURCE_NAMES = {"playground": t("Playground"), "cli": t("CLI"), "server": t("Ser
                 "simulation": t("Simulations")}
 
 with st.container(border=True):
-    f0, f5, f1, f2, f3, f4 = st.columns([1.0, 1.3, 1.2, 1.4, 1.4, 1.3])
+    # Two rows of three: a chosen value is never cut short ("Todos os p…").
+    f0, f5, f1 = st.columns(3)
+    f2, f3, f4 = st.columns(3)
     known_packs = {get_pack(folder).name: get_pack(folder) for folder in list_packs(settings.pack_dir.parent)}
     known_packs[pack.name] = pack
     pack_names = [None, *sorted(known_packs)]
@@ -351,6 +353,7 @@ else:
     basis_names = {"conversation": t("average conversation"), "journey": t("average completed journey"),
                    "call": t("average call")}
     units = {"conversation": "conversations", "journey": "completed journeys", "call": "calls"}
+    one = {"conversation": "conversation", "journey": "completed journey", "call": "call"}
     p1, p2, p3, p4 = st.columns([1, 1, 1, 2])
     per_day = p1.number_input(t("Per day"), min_value=1, max_value=10_000_000, value=1000, step=100,
                               key="costs_per_day", help=t("How many of the chosen unit a day."))
@@ -367,7 +370,7 @@ else:
               help=t("{avg} × {n}/day × {days} days", avg=money(avg), n=number(plan.conversations_per_day),
                      days=plan.days_per_month))
     p4.caption(t("{per_day} per day · {avg} per {unit}", per_day=money(plan.per_day_usd), avg=money(avg),
-                 unit=basis_names[basis].split(" ", 1)[1]))
+                 unit=t(one[basis])))
 
 # ---------------------------------------------------------------- prices
 st.subheader(t("Prices"))
