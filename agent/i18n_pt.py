@@ -444,4 +444,106 @@ PT: dict[str, str] = {
     "label": "rótulo",
     "provider": "provedor",
     "source": "origem",
+    # ---------------------------------------------------------------- app_pages/chat.py
+    "Agent ready — say *oi*.": "Agente pronto — diga *oi*.",
+    "Warming up the agent (loading models and the pack)…": "Preparando o agente (carregando modelos e o pacote)…",
+    "Loading conversation #{id}…": "Abrindo a conversa nº {id}…",
+    "Conversation #{id} is not in this database; started a new one.":
+        "A conversa nº {id} não está neste banco; uma nova foi iniciada.",
+    "Pack {name}: a new conversation starts.": "Pacote {name}: começa uma nova conversa.",
+    "voice note": "áudio",
+    "image": "imagem",
+    "{what} `{file}` could not be read: {error}": "{what} `{file}` não pôde ser lido: {error}",
+    "transcript": "transcrição",
+    "text read from the image": "texto lido da imagem",
+    "Trace · turn {n}": "Rastro · turno {n}",
+    "event": "evento",
+    "message codes": "códigos de mensagem",
+    "Prompts & outputs": "Prompts e saídas",
+    "Tools": "Ferramentas",
+    "Documents": "Documentos",
+    "State": "Estado",
+    "role": "papel",
+    "in": "entrada",
+    "out": "saída",
+    "usage": "uso",
+    "error": "erro",
+    "No model calls in this turn (a fixed message answered).":
+        "Nenhuma chamada de modelo neste turno (respondeu uma mensagem fixa).",
+    "prompt `{name}` version `{version}`": "prompt `{name}` versão `{version}`",
+    "output": "saída",
+    "No API call in this turn.": "Nenhuma chamada de API neste turno.",
+    "outcome **{outcome}**": "resultado **{outcome}**",
+    "No knowledge documents were retrieved.": "Nenhum documento da base de conhecimento foi recuperado.",
+    "before": "antes",
+    "after": "depois",
+    "guard rails": "salvaguardas",
+    "Human operator": "Atendente humano",
+    "follow-up after silence": "retomada após silêncio",
+    "{file}: only images and voice notes are accepted.": "{file}: só são aceitos imagens e áudios.",
+    "Record as golden": "Gravar como golden",
+    "The expectations below are what the agent actually did in each turn (step, attributes, tools, "
+    "message codes). Edit them into what it *should* do, then save: the golden joins "
+    "`python -m evals run` and `make test`.":
+        "As expectativas abaixo são o que o agente de fato fez em cada turno (etapa, atributos, ferramentas, "
+        "códigos de mensagem). Edite para o que ele *deveria* fazer e salve: o golden entra em "
+        "`python -m evals run` e no `make test`.",
+    "Golden id (file name)": "Id do golden (nome do arquivo)",
+    "Letters, digits, '_' or '-'; it is also the file name.": "Letras, dígitos, '_' ou '-'; é também o nome do arquivo.",
+    "Saves to `{path}`": "Salva em `{path}`",
+    "`{file}` already exists. Change the id, or confirm to replace it.":
+        "`{file}` já existe. Mude o id ou confirme para substituí-lo.",
+    "Overwrite the existing file": "Sobrescrever o arquivo existente",
+    "Saved {file}": "{file} salvo",
+    "Cancel": "Cancelar",
+    "**Not saved.**": "**Não salvo.**",
+    "Burst mode": "Modo rajada",
+    "On: messages sent within {seconds} s of each other are answered once, together. "
+    "Off: one reply per message.":
+        "Ligado: mensagens enviadas com até {seconds} s de intervalo são respondidas de uma vez, juntas. "
+        "Desligado: uma resposta por mensagem.",
+    "Past conversations": "Conversas anteriores",
+    "Load a past conversation…": "Abrir uma conversa anterior…",
+    "Load": "Abrir",
+    "New conversation": "Nova conversa",
+    "Conversation #{id}": "Conversa nº {id}",
+    "Journey step": "Etapa da jornada",
+    "Captured attributes": "Atributos capturados",
+    "attribute": "atributo",
+    "value": "valor",
+    "Nothing captured yet.": "Nada capturado ainda.",
+    "Consent: {consent} · failures: {n}": "Consentimento: {consent} · falhas: {n}",
+    "yes": "sim",
+    "not yet": "ainda não",
+    "Handoff and re-engagement are available once the conversation has started.":
+        "Transferência e retomada ficam disponíveis depois que a conversa começa.",
+    "**Handoff:** a human operator has this conversation; the agent is silent.":
+        "**Transferência:** um atendente humano está com esta conversa; o agente fica em silêncio.",
+    "Operator reply": "Resposta do atendente",
+    "Send as operator": "Enviar como atendente",
+    "Hand back to the agent": "Devolver ao agente",
+    "The agent is answering. Hand over to see the operator side.":
+        "O agente está respondendo. Transfira para ver o lado do atendente.",
+    "Hand over to a human": "Transferir para um humano",
+    "Simulate {hours} h idle": "Simular {hours} h sem resposta",
+    "Move the clock past the re-engagement delay: the agent follows up once.":
+        "Adianta o relógio além do prazo de retomada: o agente chama o cliente uma vez.",
+    "No follow-up now (handoff, a pending burst, or already followed up).":
+        "Nenhuma retomada agora (transferência, rajada pendente ou retomada já feita).",
+    "Turns": "Turnos",
+    "Cost ({currency})": "Custo ({currency})",
+    "{n_in} tokens in · {n_out} out": "{n_in} tokens de entrada · {n_out} de saída",
+    "Turn this conversation into an eval golden file; you review and edit it before saving. "
+    "Available once the agent has answered a turn.":
+        "Transforma esta conversa em um arquivo golden de avaliação; você revisa e edita antes de salvar. "
+        "Disponível depois que o agente responde um turno.",
+    "Saved golden **{file}**": "Golden **{file}** salvo",
+    "{path} — replay it with `python -m evals run --id {id}`": "{path} — repita com `python -m evals run --id {id}`",
+    "Say *oi* to start. You can also record a voice note or attach an image "
+    "(e.g. a screenshot of the FGTS app).":
+        "Diga *oi* para começar. Você também pode gravar um áudio ou anexar uma imagem "
+        "(por exemplo, uma captura de tela do app do FGTS).",
+    "{n} message(s) pending — answering in {seconds} s; keep typing to add to this burst":
+        "{n} mensagem(ns) pendente(s) — resposta em {seconds} s; continue digitando para somar a esta rajada",
+    "Answer now": "Responder agora",
 }

@@ -24,7 +24,9 @@ import streamlit as st
 
 import agent
 import evals
-from agent import AgentSession, Attachment, Settings, TurnTrace, format_money, list_conversations
+from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversations
+from app_pages.i18n import feature, number, t
+from app_pages.i18n import money as money
 from app_pages.ui import whatsapp_markdown
 
 settings: Settings = st.session_state.settings
@@ -51,22 +53,16 @@ def effective_settings() -> Any:
     return settings.with_changes(burst_mode=burst)
 
 
-@st.cache_resource(show_spinner=False)
-def _warm_up(_settings: Any, engine: str) -> threading.Thread:
-    # Builds the whole engine (LiteLLM, pack, indexes), not just the import: the first message must
-    # not block the page for seconds, or a burst typed meanwhile coalesces in Streamlit.
-    return agent.warm_up(_settings, delay_s=2.0)
-
-
 def warm_up() -> threading.Thread:
     """Build the engine for these settings once per process, in the background, while the customer types
-    (again when the sidebar switches to another pack or engine setting; models are per call).
+    (again when the sidebar switches to another pack or engine setting; models are per call). Builds the
+    whole engine (LiteLLM, pack, indexes), not just the import: the first message must not wait for it.
 
     Started a moment after the page is drawn: the import holds the GIL, which would otherwise slow
-    down sending this very page to the browser.
+    down sending this very page to the browser. ``agent.warm_up`` is idempotent per engine and starts
+    again when the engine was dropped, so every tab and every reload reaches "ready".
     """
-    wanted = effective_settings()
-    return _warm_up(wanted, f"{wanted.pack_dir}|{hash(wanted.engine_key())}")
+    return agent.warm_up(effective_settings(), delay_s=2.0)
 
 
 @st.cache_resource(show_spinner=False)
@@ -88,9 +84,10 @@ def start_new() -> int:
 def agent_status() -> None:
     """Whether the engine has finished warming up (the first message is then answered at once)."""
     if agent.is_warm(effective_settings()):
-        st.caption(":material/bolt: Agent ready — say *oi*.")
+        st.caption(":material/bolt: " + t("Agent ready — say *oi*."))
     else:
-        st.caption(":material/hourglass_top: Warming up the agent (loading models and the pack)…")
+        warm_up()  # again if this engine was dropped or its build failed
+        st.caption(":material/hourglass_top: " + t("Warming up the agent (loading models and the pack)…"))
 
 
 def new_conversation() -> None:
@@ -106,7 +103,7 @@ def load(chat_id: int) -> None:
     try:
         running = workers.find(effective_settings(), chat_id)
         if running is None:  # else this chat's worker (another tab, an earlier run) has the session
-            with st.spinner(f"Loading conversation #{chat_id}…"):
+            with st.spinner(t("Loading conversation #{id}…", id=chat_id)):
                 workers.get(effective_settings(), chat_id,
                             session=AgentSession.load(effective_settings(), chat_id))
         st.session_state.chat_id = chat_id
@@ -116,7 +113,8 @@ def load(chat_id: int) -> None:
         st.session_state.pop("agent_session", None)
         st.session_state.pop("chat_id", None)
         st.query_params.pop("chat", None)
-        st.toast(f"Conversation #{chat_id} is not in this database; started a new one.", icon=":material/info:")
+        st.toast(t("Conversation #{id} is not in this database; started a new one.", id=chat_id),
+                 icon=":material/info:")
 
 
 if "chat_id" not in st.session_state:
@@ -147,7 +145,8 @@ if session is not None and session.settings.pack_dir != wanted_settings.pack_dir
     new_conversation()
     worker = session = None
     warm_up()
-    st.toast(f"Pack {wanted_settings.pack_dir.name}: a new conversation starts.", icon=":material/inventory_2:")
+    st.toast(t("Pack {name}: a new conversation starts.", name=wanted_settings.pack_dir.name),
+             icon=":material/inventory_2:")
 if worker is not None:
     # Model/temperature/burst switches apply from the next turn of the same conversation.
     worker.update_settings(wanted_settings)
@@ -158,21 +157,18 @@ def session_lock() -> Any:
     return worker.lock if worker is not None else contextlib.nullcontext()
 
 
-def money(usd: float) -> str:
-    return format_money(usd, settings.currency, settings.usd_brl)
-
-
 # ---------------------------------------------------------------- rendering helpers
 def media_note(meta: dict[str, Any]) -> None:
     for item in meta.get("media") or []:
         kind = item.get("kind", "file")
         icon = ":material/mic:" if kind == "audio" else ":material/image:"
-        what = "voice note" if kind == "audio" else "image"
+        what = t("voice note") if kind == "audio" else t("image")
         if item.get("error"):
-            st.caption(f"{icon} {what} `{item.get('filename', '')}` could not be read: {item['error']}")
+            st.caption(f"{icon} " + t("{what} `{file}` could not be read: {error}", what=what,
+                                      file=item.get("filename", ""), error=item["error"]))
             continue
         engine = item.get("model") or "local"
-        label = "transcript" if kind == "audio" else "text read from the image"
+        label = t("transcript") if kind == "audio" else t("text read from the image")
         st.caption(f"{icon} {what} `{item.get('filename', '')}` · {label} ({engine}):")
         if item.get("text"):
             st.markdown(f"> {item['text']}")
@@ -193,64 +189,66 @@ def show_cached_media(meta: dict[str, Any]) -> None:
 def trace_panel(trace: TurnTrace) -> None:
     """Everything about one answered turn: calls with prompts and outputs, tools, documents, state."""
     calls = trace.calls
-    header = (f"Trace · turn {'?' if trace.turn is None else trace.turn} · {trace.step_before or '?'} → "
-              f"{trace.step_after or '?'} · {trace.latency_ms:.0f} ms · {trace.total_tokens:,} tokens · "
-              f"{money(trace.cost_usd)}")
+    header = (t("Trace · turn {n}", n="?" if trace.turn is None else trace.turn)
+              + f" · {trace.step_before or '?'} → {trace.step_after or '?'} · {number(trace.latency_ms, 0)} ms · "
+              + t("{n} tokens", n=number(trace.total_tokens)) + f" · {money(trace.cost_usd)}")
     with st.expander(header, icon=":material/manufacturing:"):
         name = trace.event.name if trace.event else trace.system_event
-        bits = [f"event `{name or '?'}`"]
+        bits = [t("event") + f" `{name or '?'}`"]
         if trace.decision:
-            bits.append("decision `" + json.dumps(asdict(trace.decision), ensure_ascii=False, default=str)[:240] + "`")
+            bits.append(t("decision") + " `"
+                        + json.dumps(asdict(trace.decision), ensure_ascii=False, default=str)[:240] + "`")
         if trace.message_codes:
-            bits.append(f"message codes {list(trace.message_codes)}")
+            bits.append(t("message codes") + f" {list(trace.message_codes)}")
         st.markdown(" · ".join(bits))
         calls_tab, prompts_tab, tools_tab, docs_tab, state_tab = st.tabs(
-            ["Calls", "Prompts & outputs", "Tools", "Documents", "State"])
+            [t("Calls"), t("Prompts & outputs"), t("Tools"), t("Documents"), t("State")])
         with calls_tab:
             if calls:
                 st.dataframe(pd.DataFrame([{
-                    "role": c.role, "feature": c.feature, "model": c.model,
-                    "prompt": f"{c.prompt_name}@{c.prompt_version}".strip("@"),
-                    "in": c.input_tokens, "out": c.output_tokens,
-                    f"cost ({settings.currency})": money(c.cost_usd),
-                    "ms": round(c.latency_ms), "usage": c.usage_source, "error": c.error or "",
+                    t("role"): t(c.role.capitalize()), t("feature"): feature(c.feature), t("model"): c.model,
+                    t("prompt"): f"{c.prompt_name}@{c.prompt_version}".strip("@"),
+                    t("in"): c.input_tokens, t("out"): c.output_tokens,
+                    t("cost ({currency})", currency=settings.currency): money(c.cost_usd),
+                    "ms": round(c.latency_ms), t("usage"): c.usage_source, t("error"): c.error or "",
                 } for c in calls]), hide_index=True, width="stretch")
             else:
-                st.caption("No model calls in this turn (a fixed message answered).")
+                st.caption(t("No model calls in this turn (a fixed message answered)."))
             for error in trace.errors:
                 st.warning(error)
         with prompts_tab:
             for i, c in enumerate(calls):
-                st.markdown(f"**{i + 1}. {c.feature}** · `{c.model}` · "
-                            f"prompt `{c.prompt_name or '—'}` version `{c.prompt_version or '—'}`")
+                st.markdown(f"**{i + 1}. {feature(c.feature)}** · `{c.model}` · "
+                            + t("prompt `{name}` version `{version}`", name=c.prompt_name or "—",
+                                version=c.prompt_version or "—"))
                 for m in c.rendered_messages:
                     st.caption(m.get("role", ""))
                     st.code(str(m.get("content", "")), language=None, wrap_lines=True)
-                st.caption("output")
+                st.caption(t("output"))
                 if c.json is not None:
                     st.json(dict(c.json), expanded=False)
                 else:
                     st.code(c.output or c.error or "", language=None, wrap_lines=True)
         with tools_tab:
             if not trace.tool_calls:
-                st.caption("No API call in this turn.")
-            for t in trace.tool_calls:
-                st.markdown(f"`{t.name}` · {t.status} · HTTP {t.http_status} · "
-                            f"{t.latency_ms} ms · outcome **{t.outcome}**")
-                st.json({"args": dict(t.args), "response": dict(t.data)}, expanded=True)
+                st.caption(t("No API call in this turn."))
+            for tool in trace.tool_calls:
+                st.markdown(f"`{tool.name}` · {tool.status} · HTTP {tool.http_status} · "
+                            f"{tool.latency_ms} ms · " + t("outcome **{outcome}**", outcome=tool.outcome))
+                st.json({"args": dict(tool.args), "response": dict(tool.data)}, expanded=True)
         with docs_tab:
             if trace.retrieved:
                 st.dataframe(pd.DataFrame([asdict(r) for r in trace.retrieved]), hide_index=True, width="stretch")
             else:
-                st.caption("No knowledge documents were retrieved.")
+                st.caption(t("No knowledge documents were retrieved."))
         with state_tab:
             before, after = st.columns(2)
-            before.caption("before")
+            before.caption(t("before"))
             before.json(dict(trace.state_before), expanded=False)
-            after.caption("after")
+            after.caption(t("after"))
             after.json(dict(trace.state_after), expanded=False)
             if trace.guard.input or trace.guard.output:
-                st.caption("guard rails")
+                st.caption(t("guard rails"))
                 st.json(asdict(trace.guard), expanded=False)
 
 
@@ -267,7 +265,7 @@ def render_messages(session: AgentSession) -> None:
                         "system": ("assistant", ":material/error:")}[m.role]
         with st.chat_message(role, avatar=avatar):
             if m.role == "operator":
-                st.caption("Human operator")
+                st.caption(t("Human operator"))
             if m.role == "system":
                 st.error(m.text)
             else:
@@ -278,7 +276,7 @@ def render_messages(session: AgentSession) -> None:
             for error in (m.meta.get("errors") or []) if m.role == "agent" else []:
                 st.caption(f":material/warning: {error}")
             when = datetime.fromtimestamp(m.created_at).strftime("%H:%M") if m.created_at else ""
-            extra = " · follow-up after silence" if m.meta.get("reengagement") else ""
+            extra = " · " + t("follow-up after silence") if m.meta.get("reengagement") else ""
             st.caption(f"{when}{extra}")
             turn = m.meta.get("turn")
             if turn is not None and last_of_turn.get(int(turn)) == i and int(turn) in traces:
@@ -307,7 +305,7 @@ def to_attachments(item: dict[str, Any], chat_id: int) -> tuple[list[Attachment]
         kind: Literal["audio", "image"] | None = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
             "image" if mime.startswith("image") or ext in IMAGE_TYPES else None)
         if kind is None:
-            problems.append(f"{name}: only images and voice notes are accepted.")
+            problems.append(t("{file}: only images and voice notes are accepted.", file=name))
             continue
         if is_voice_note:
             name = f"voice-note-{len(cache) + 1}.{ext or 'wav'}"
@@ -367,26 +365,26 @@ def close_recording() -> None:
     st.session_state.chat_recording = False
 
 
-@st.dialog("Record as golden", width="large", icon=":material/fact_check:", on_dismiss=close_recording)
+@st.dialog(t("Record as golden"), width="large", icon=":material/fact_check:", on_dismiss=close_recording)
 def record_dialog() -> None:
     folder = evals.golden_dir(settings.pack_dir)
-    st.caption("The expectations below are what the agent actually did in each turn (step, attributes, tools, "
-               "message codes). Edit them into what it *should* do, then save: the golden joins "
-               "`python -m evals run` and `make test`.")
-    case_id = st.text_input("Golden id (file name)", key="chat_golden_id", on_change=id_to_yaml,
-                            help="Letters, digits, '_' or '-'; it is also the file name.")
+    st.caption(t("The expectations below are what the agent actually did in each turn (step, attributes, tools, "
+                 "message codes). Edit them into what it *should* do, then save: the golden joins "
+                 "`python -m evals run` and `make test`."))
+    case_id = st.text_input(t("Golden id (file name)"), key="chat_golden_id", on_change=id_to_yaml,
+                            help=t("Letters, digits, '_' or '-'; it is also the file name."))
     target = evals.golden_path(case_id or "recorded", folder)
     root = evals.GOLDEN_DIR.parent.parent
     shown = target.relative_to(root) if target.is_relative_to(root) else target
-    st.caption(f"Saves to `{shown}`")
-    text = st.text_area("Golden (YAML)", key="chat_golden_text", height=380, on_change=yaml_to_id)
+    st.caption(t("Saves to `{path}`", path=shown))
+    text = st.text_area(t("Golden (YAML)"), key="chat_golden_text", height=380, on_change=yaml_to_id)
     overwrite = False
     if target.exists():
-        st.warning(f"`{target.name}` already exists. Change the id, or confirm to replace it.",
+        st.warning(t("`{file}` already exists. Change the id, or confirm to replace it.", file=target.name),
                    icon=":material/warning:")
-        overwrite = st.checkbox("Overwrite the existing file", key="chat_golden_overwrite")
+        overwrite = st.checkbox(t("Overwrite the existing file"), key="chat_golden_overwrite")
     left, right = st.columns(2)
-    if left.button("Save golden", type="primary", icon=":material/save:", width="stretch", key="chat_golden_save"):
+    if left.button(t("Save golden"), type="primary", icon=":material/save:", width="stretch", key="chat_golden_save"):
         try:
             path = evals.save_golden(text, folder, overwrite=overwrite)
         except evals.CaseError as exc:
@@ -395,14 +393,14 @@ def record_dialog() -> None:
             st.session_state.chat_golden_error = None
             st.session_state.chat_recording = False
             st.session_state.chat_golden_saved = str(path)
-            st.toast(f"Saved {path.name}", icon=":material/check_circle:")
+            st.toast(t("Saved {file}", file=path.name), icon=":material/check_circle:")
             st.rerun()
-    if right.button("Cancel", width="stretch", key="chat_golden_cancel"):
+    if right.button(t("Cancel"), width="stretch", key="chat_golden_cancel"):
         close_recording()
         st.rerun()
     error = st.session_state.get("chat_golden_error")
     if error:
-        st.error(f"**Not saved.** `{error['where']}`: {error['message']}",
+        st.error(t("**Not saved.**") + f" `{error['where']}`: {error['message']}",
                  icon=":material/error:")
         if error["excerpt"]:
             st.code(error["excerpt"], language=None)
@@ -412,13 +410,20 @@ def record_dialog() -> None:
 # other at the next Streamlit call; each message goes to an inbox in session_state before any such
 # call, and leaves it only once it is in the chat's queue in the database (a few ms, no Streamlit
 # call in between), so none is lost. The chat's worker answers it; this run only renders.
-value = st.chat_input(
+def keep_submitted() -> None:
+    """The chat box's callback: Streamlit runs it before the script body of the next run, even when a
+    newer submit interrupts that run at once, so every message reaches the inbox (reading the box's
+    value in the script body instead loses the ones whose run was cut short)."""
+    value = st.session_state.get("chat_box")
+    if value:
+        st.session_state.setdefault("chat_inbox", []).append(capture(value))
+
+
+st.chat_input(
     "Escreva sua mensagem", accept_file="multiple", accept_audio=True, file_type=AUDIO_TYPES + IMAGE_TYPES,
-    max_chars=settings.max_message_chars * 4,
+    max_chars=settings.max_message_chars * 4, key="chat_box", on_submit=keep_submitted,
 )
 inbox: list[dict[str, Any]] = st.session_state.setdefault("chat_inbox", [])
-if value:
-    inbox.append(capture(value))
 if inbox:
     chat_id = int(st.session_state.get("chat_id") or start_new())
     problems: list[str] = []
@@ -442,19 +447,19 @@ if inbox:
 # ---------------------------------------------------------------- layout
 st.title(":material/chat: Teste nosso agente")
 top = st.columns([1.4, 1.6, 1.1, 1.1])
-top[0].toggle("Burst mode", value=settings.burst_mode, key="chat_burst_mode",
-              help=f"On: messages sent within {settings.burst_window_s:g} s of each other are answered once, "
-                   "together. Off: one reply per message.")
+top[0].toggle(t("Burst mode"), value=settings.burst_mode, key="chat_burst_mode",
+              help=t("On: messages sent within {seconds} s of each other are answered once, together. "
+                     "Off: one reply per message.", seconds=number(settings.burst_window_s)))
 past = {c["chat_id"]: c for c in list_conversations(settings, limit=100)}
 choice = top[1].selectbox(
-    "Past conversations", list(past), index=None, placeholder="Load a past conversation…",
+    t("Past conversations"), list(past), index=None, placeholder=t("Load a past conversation…"),
     format_func=lambda c: f"#{c} · {past[c]['step'] or '?'} · {past[c]['title']}", label_visibility="collapsed",
     key="chat_pick",
 )
-if top[2].button("Load", icon=":material/history:", width="stretch", disabled=choice is None) and choice is not None:
+if top[2].button(t("Load"), icon=":material/history:", width="stretch", disabled=choice is None) and choice is not None:
     load(int(choice))
     st.rerun()
-top[3].button("New conversation", icon=":material/add_comment:", width="stretch", on_click=new_conversation)
+top[3].button(t("New conversation"), icon=":material/add_comment:", width="stretch", on_click=new_conversation)
 
 chat_col, side = st.columns([2.3, 1], gap="large")
 
@@ -466,51 +471,53 @@ with side:
     except (AttributeError, KeyError):
         description = ""
     with st.container(border=True):
-        st.markdown(f"**Conversation #{session.chat_id}**" if session else "**New conversation**")
+        st.markdown("**" + (t("Conversation #{id}", id=session.chat_id) if session else t("New conversation"))
+                    + "**")
         if session is None:
             agent_status()
-        st.metric("Journey step", step, help=description or None)
+        st.metric(t("Journey step"), step, help=description or None)
         if description:
             st.caption(description)
         attrs = view.get("attributes") or {}
-        st.markdown("**Captured attributes**")
+        st.markdown("**" + t("Captured attributes") + "**")
         if attrs:
-            st.dataframe(pd.DataFrame([{"attribute": k, "value": str(v)} for k, v in attrs.items()]),
+            st.dataframe(pd.DataFrame([{t("attribute"): k, t("value"): str(v)} for k, v in attrs.items()]),
                          hide_index=True, width="stretch")
         else:
-            st.caption("Nothing captured yet.")
-        st.caption(f"Consent: {'yes' if view.get('consent') else 'not yet'} · failures: {view.get('failures', 0)}")
+            st.caption(t("Nothing captured yet."))
+        st.caption(t("Consent: {consent} · failures: {n}", consent=t("yes") if view.get("consent") else t("not yet"),
+                     n=view.get("failures", 0)))
 
     with st.container(border=True):
         if session is None:
-            st.caption("Handoff and re-engagement are available once the conversation has started.")
+            st.caption(t("Handoff and re-engagement are available once the conversation has started."))
         elif session.in_handoff:
-            st.warning("**Handoff:** a human operator has this conversation; the agent is silent.",
+            st.warning(t("**Handoff:** a human operator has this conversation; the agent is silent."),
                        icon=":material/support_agent:")
             with st.form("operator", clear_on_submit=True, border=False):
-                reply = st.text_input("Operator reply", placeholder="Escreva como atendente…")
-                if st.form_submit_button("Send as operator", icon=":material/send:") and reply.strip():
+                reply = st.text_input(t("Operator reply"), placeholder="Escreva como atendente…")
+                if st.form_submit_button(t("Send as operator"), icon=":material/send:") and reply.strip():
                     with session_lock():
                         session.operator_reply(reply)
                     st.rerun()
-            if st.button("Hand back to the agent", icon=":material/smart_toy:", width="stretch"):
+            if st.button(t("Hand back to the agent"), icon=":material/smart_toy:", width="stretch"):
                 with session_lock():
                     session.hand_back()
                 st.rerun()
         else:
-            st.caption("The agent is answering. Hand over to see the operator side.")
-            if st.button("Hand over to a human", icon=":material/support_agent:", width="stretch"):
+            st.caption(t("The agent is answering. Hand over to see the operator side."))
+            if st.button(t("Hand over to a human"), icon=":material/support_agent:", width="stretch"):
                 with session_lock():
                     session.request_handoff()
                 st.rerun()
         hours = settings.reengagement_after_s / 3600
-        if st.button(f"Simulate {hours:g} h idle", icon=":material/schedule:", width="stretch",
+        if st.button(t("Simulate {hours} h idle", hours=number(hours)), icon=":material/schedule:", width="stretch",
                      disabled=session is None,
-                     help="Move the clock past the re-engagement delay: the agent follows up once.") and session:
+                     help=t("Move the clock past the re-engagement delay: the agent follows up once.")) and session:
             with session_lock():
                 result = session.reengage(now=session.last_activity + settings.reengagement_after_s + 1)
             if result is None:
-                st.toast("No follow-up now (handoff, a pending burst, or already followed up).",
+                st.toast(t("No follow-up now (handoff, a pending burst, or already followed up)."),
                          icon=":material/info:")
             else:
                 st.rerun()
@@ -518,19 +525,21 @@ with side:
     usage = session.total_usage if session else agent.Usage()
     with st.container(border=True):
         c1, c2 = st.columns(2)
-        c1.metric("Turns", len(session.traces) if session else 0)
-        c2.metric(f"Cost ({settings.currency})", money(usage.cost_usd))
-        st.caption(f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out · "
-                   f"decision `{settings.role('decision').model}` · conversation `{settings.role('conversation').model}`")
+        c1.metric(t("Turns"), len(session.traces) if session else 0)
+        c2.metric(t("Cost ({currency})", currency=settings.currency), money(usage.cost_usd))
+        st.caption(t("{n_in} tokens in · {n_out} out", n_in=number(usage.input_tokens), n_out=number(usage.output_tokens))
+                   + f" · {t('decision')} `{settings.role('decision').model}` · "
+                   + f"{t('conversation')} `{settings.role('conversation').model}`")
         turns = answered_turns(session)
-        st.button("Record as golden", icon=":material/fact_check:", width="stretch", disabled=turns == 0,
+        st.button(t("Record as golden"), icon=":material/fact_check:", width="stretch", disabled=turns == 0,
                   on_click=draft_golden, key="chat_record_golden",
-                  help="Turn this conversation into an eval golden file; you review and edit it before saving. "
-                       "Available once the agent has answered a turn.")
+                  help=t("Turn this conversation into an eval golden file; you review and edit it before saving. "
+                         "Available once the agent has answered a turn."))
         saved = st.session_state.get("chat_golden_saved")
         if saved:
-            st.caption(f":material/check_circle: Saved golden **{Path(saved).name}**",
-                       help=f"{saved} — replay it with `python -m evals run --id {Path(saved).stem}`")
+            st.caption(":material/check_circle: " + t("Saved golden **{file}**", file=Path(saved).name),
+                       help=t("{path} — replay it with `python -m evals run --id {id}`", path=saved,
+                              id=Path(saved).stem))
 
 with chat_col:
     log = st.container(height=620, key="chat_log")
@@ -539,8 +548,8 @@ with chat_col:
         status = worker.status() if worker else None
         shown = len(session.messages) if session else -1
         if (session is None or not session.messages) and not (status and status.busy):
-            st.caption("Say *oi* to start. You can also record a voice note or attach an image "
-                       "(e.g. a screenshot of the FGTS app).")
+            st.caption(t("Say *oi* to start. You can also record a voice note or attach an image "
+                         "(e.g. a screenshot of the FGTS app)."))
         if session is not None:
             render_messages(session)
 
@@ -560,9 +569,10 @@ with chat_col:
             left = status.seconds_left
             a, b = st.columns([3, 1])
             a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
-                       text=f":material/hourglass_top: {len(status.pending)} message(s) pending — answering in "
-                            f"{left:.1f} s; keep typing to add to this burst")
-            if b.button("Answer now", icon=":material/send:", width="stretch"):
+                       text=":material/hourglass_top: " + t(
+                           "{n} message(s) pending — answering in {seconds} s; keep typing to add to this burst",
+                           n=len(status.pending), seconds=number(left, 1)))
+            if b.button(t("Answer now"), icon=":material/send:", width="stretch"):
                 worker.answer_now()
         if status.error and worker.session is None:
             st.error(status.error)

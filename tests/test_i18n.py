@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import string
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -58,12 +59,7 @@ def render(page: str, lang: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_speaks_portuguese_by_default(app_env, monkeypatch, page: str) -> None:
-    i18n.MISSING.clear()
-    at = render(page, "pt", monkeypatch)
-    assert not at.exception, at.exception
-    assert not i18n.MISSING, f"not in agent/i18n_pt.py: {sorted(i18n.MISSING)}"
+def english_leaks(at: AppTest) -> list[str]:
     english = {k for k, v in PT.items() if k != v and k not in PT.values() and len(k) > 3}
     leaks = []
     for text in shown_texts(at):
@@ -71,7 +67,35 @@ def test_every_page_speaks_portuguese_by_default(app_env, monkeypatch, page: str
         leaks += [f"{text!r} ({key!r})" for key in english
                   if text == key or (len(key) > 14 and not fields(key) and key in text)]
         leaks += [f"{text!r} ({m.group(0)!r})" for m in ENGLISH_WORD.finditer(stripped)]
-    assert not leaks, "English on a Portuguese page:\n" + "\n".join(sorted(set(leaks)))
+    return sorted(set(leaks))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_speaks_portuguese_by_default(app_env, monkeypatch, page: str) -> None:
+    i18n.MISSING.clear()
+    at = render(page, "pt", monkeypatch)
+    assert not at.exception, at.exception
+    assert not i18n.MISSING, f"not in agent/i18n_pt.py: {sorted(i18n.MISSING)}"
+    leaks = english_leaks(at)
+    assert not leaks, "English on a Portuguese page:\n" + "\n".join(leaks)
+
+
+def test_a_conversation_and_its_traces_in_portuguese(app_env, monkeypatch) -> None:
+    i18n.MISSING.clear()
+    at = render("app_pages/chat.py", "pt", monkeypatch)
+    for text in ("oi", "sim, aceito"):
+        at.chat_input[0].set_value(text).run()
+        deadline = time.monotonic() + 60
+        while any("digitando" in c.value for c in at.caption) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            at.run()
+        at.run()
+    assert not at.exception, at.exception
+    assert any(e.label.startswith("Rastro · turno 1") for e in at.expander)
+    assert next(m for m in at.metric if m.label == "Etapa da jornada")
+    assert not i18n.MISSING, f"not in agent/i18n_pt.py: {sorted(i18n.MISSING)}"
+    leaks = english_leaks(at)
+    assert not leaks, "English on a Portuguese page:\n" + "\n".join(leaks)
 
 
 @pytest.mark.parametrize("page", PAGES)
