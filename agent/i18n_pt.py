@@ -92,6 +92,8 @@ PT: dict[str, str] = {
     "conversation": "conversa",
     "completed journey": "jornada concluída",
     "call": "chamada",
+    "Price per 1M tokens (input / output) in the model's currency, from the Prices table below.":
+        "Preço por 1M de tokens (entrada / saída) na moeda do modelo, da tabela de Preços abaixo.",
     "prompt": "prompt",
     "files": "arquivos",
     "final step": "etapa final",

@@ -273,9 +273,9 @@ model_prices = {m["name"]: m for m in all_models}
 
 def price_text(name: str) -> str:
     m = model_prices[name]
-    amounts = f"{float(m['input_price_per_mtok']):g} / {float(m['output_price_per_mtok']):g}"
-    return t("{label} · {currency} {amounts} per 1M tokens (in / out)", label=model_label[name],
-             currency=m["currency"], amounts=amounts)
+    # Short enough for a phone: the unit (per 1M tokens, in / out) is in the help.
+    return (f"{model_label[name]} · {m['currency']} {number(float(m['input_price_per_mtok']))} / "
+            f"{number(float(m['output_price_per_mtok']))}")
 
 
 # Paid models first (the question is "what would this cost on X?"), then the free local ones.
@@ -285,6 +285,8 @@ audio_models = [n for n in model_label if float(model_prices[n]["per_minute_pric
 q1, q2 = st.columns([2, 1])
 # format_funcs are dicts made now: AppTest calls them outside the run, where the session's language is unknown.
 price_as = q1.selectbox(t("Price tokens as"), text_models, key="costs_price_as",
+                        help=t("Price per 1M tokens (input / output) in the model's currency, from the Prices "
+                               "table below."),
                         format_func={n: price_text(n) for n in text_models}.__getitem__,
                         index=text_models.index("gpt-4o-mini") if "gpt-4o-mini" in text_models else 0)
 audio_as = q2.selectbox(
@@ -319,11 +321,16 @@ else:
             spent_col: frame["cost_usd"].map(money),
             priced_col: frame["priced_usd"].map(money),
         })
-        columns = [*first, "calls", "input_tokens", "output_tokens", "audio_min", spent_col, priced_col]
+        # Money first: on a phone the table scrolls sideways and the answer must be on screen.
+        columns = [*first, spent_col, priced_col, "calls", "input_tokens", "output_tokens", "audio_min"]
         names = {**first, "calls": t("calls"), "input_tokens": t("input tokens"), "output_tokens": t("output tokens"),
                  "audio_min": t("audio (min)")}
         st.dataframe(frame[columns].rename(columns=names), hide_index=True, width="stretch",
-                     column_config={names["audio_min"]: st.column_config.NumberColumn(format="%.1f")})
+                     column_config={
+                         **{names[k]: st.column_config.NumberColumn(format="localized")
+                            for k in ("calls", "input_tokens", "output_tokens")},
+                         names["audio_min"]: st.column_config.NumberColumn(format="%.1f"),
+                     })
 
     tab_feature, tab_chat, tab_journey = st.tabs([t("Per feature"), t("Per conversation"),
                                                   t("Per completed journey")])
