@@ -67,3 +67,16 @@ def test_past_conversations_default_to_peoples_chats(settings) -> None:  # type:
     assert [c["chat_id"] for c in list_conversations(settings)] == [mine]
     assert list_conversations(settings)[0]["source"] == "playground"
     assert len(list_conversations(settings, sources=None)) == 2
+
+
+def test_the_cli_marks_its_chats(base_env, settings) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "agent", "chat"], input="oi\n/quit\n", capture_output=True,
+                            text=True, cwd=root, env={**base_env, "PYTHONPATH": str(root)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    chats = Store.open(settings.database_url).list_chats()
+    assert [c["source"] for c in chats] == ["cli"]

@@ -268,6 +268,8 @@ def test_run_suite_stores_the_run_and_history_reloads_it(settings, tmp_path: Pat
     assert open_store(settings).list_runs()[0]["passed"] == 2
     chats = {r.chat_id for r in run.results}
     assert len(chats) == 2 and all(Store.open(settings.database_url).get_chat(c) for c in chats)
+    # The bench's chats are marked as such, so people's lists leave them out.
+    assert {Store.open(settings.database_url).get_chat(c)["source"] for c in chats} == {"eval"}
 
 
 def test_judge_cost_is_its_own_feature(settings, tmp_path: Path) -> None:
@@ -414,6 +416,10 @@ def test_simulated_customer_plays_its_persona_and_becomes_a_golden(settings, tmp
     assert "200.000.001-09" in said and "20000000108" in said  # the typo first, then the right CPF
     refuser = simulate(settings, PERSONAS["privacy_refuser"])
     assert refuser.final_step == "optout"
+    from agent.adapters.store import Store
+
+    sources = {c["source"] for c in Store.open(settings.database_url).list_chats()}
+    assert sources == {"simulation"}
     path = save_golden(sim.as_golden(), tmp_path)
     run = run_suite([load_case(path)], [], settings, save=False)
     assert run.passed, run.results[0].failures
