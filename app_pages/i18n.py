@@ -19,13 +19,16 @@ from agent import i18n
 KEY = "lang"
 
 
+def default_lang() -> str:
+    """``CONVERSA_UI_LANG`` from the environment / ``.env``, else Portuguese."""
+    settings = st.session_state.get("base_settings")
+    return i18n.normalize(settings.env.get("CONVERSA_UI_LANG") if settings is not None else None)
+
+
 def lang() -> str:
     """``"pt"`` or ``"en"``: the session's choice, else the URL's ``?lang=``, else the configured default."""
     if KEY not in st.session_state:
-        from_url = st.query_params.get(KEY)
-        settings = st.session_state.get("base_settings")
-        default = settings.env.get("CONVERSA_UI_LANG") if settings is not None else None
-        st.session_state[KEY] = i18n.normalize(from_url or default)
+        st.session_state[KEY] = i18n.normalize(st.query_params.get(KEY) or default_lang())
     return i18n.normalize(st.session_state[KEY])
 
 
@@ -48,10 +51,11 @@ def hint(text: str) -> str:
 
 
 def sync_url() -> None:
-    """Keep ``?lang=en`` in the address bar while English is on (Portuguese, the default, needs none)."""
-    if lang() == "en":
-        if st.query_params.get(KEY) != "en":
-            st.query_params[KEY] = "en"
+    """Keep ``?lang=en`` in the address bar while the choice differs from the default (none otherwise)."""
+    chosen = lang()
+    if chosen != default_lang():
+        if st.query_params.get(KEY) != chosen:
+            st.query_params[KEY] = chosen
     elif KEY in st.query_params:
         del st.query_params[KEY]
 

@@ -41,8 +41,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     data = tmp_path_factory.mktemp("e2e-data")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    # English labels below (the default is pt-BR; test_interface_language_is_kept_across_a_reload covers it).
     env.update(CONVERSA_DATA_DIR=str(data), BURST_WINDOW_SECONDS="4", BURST_MODE="true",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), CONVERSA_UI_LANG="en")
     log = open(data / "streamlit.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
@@ -174,3 +175,21 @@ def test_switching_pack_in_the_sidebar_switches_the_agent(app_url: str, page: Pa
     page.get_by_role("tab", name="Tools").last.click()
     expect(page.get_by_text("consultar_contrato").last).to_be_visible()
     page.screenshot(path=ARTIFACTS / "08-pack-contrato-trace.png", full_page=True)
+
+
+def test_interface_language_is_kept_across_a_reload(app_url: str, page: Page) -> None:
+    """The sidebar's language switch goes into the URL (?lang=pt here, where the server's default is
+    English), so a reload, a bookmark or a shared link keeps it; the chat box stays Portuguese."""
+    page.goto(app_url, wait_until="networkidle")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("Models", exact=False).first).to_be_visible(timeout=60_000)
+    sidebar.get_by_text("Português", exact=True).click()
+    expect(sidebar.get_by_text("Modelos", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile(r"[?&]lang=pt\b"), timeout=10_000)
+    page.reload(wait_until="networkidle")
+    expect(sidebar.get_by_text("Modelos", exact=False).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Diga oi para começar", exact=False)).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name=re.compile("Custos")).click()
+    expect(page.get_by_role("heading", name=re.compile("Custos"))).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"[?&]lang=pt\b"), timeout=10_000)
+    page.screenshot(path=ARTIFACTS / "20-costs-pt-BR.png", full_page=True)
