@@ -14,6 +14,7 @@ This module never imports streamlit; the app owns one :class:`Workers` (``st.cac
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ from agent.text import clean_text
 from agent.types import Attachment, Message, MessageSource
 
 log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -127,11 +130,20 @@ class ChatWorker:
             self._thread.join(timeout)
 
     def update_settings(self, settings: Settings) -> None:
-        """Model/temperature/burst switches: from the next turn on."""
+        """Model/temperature/burst switches: from the next turn on. Never waits for a running turn (a page
+        calls this on every run): when the worker is busy, it applies them itself before the next turn."""
         self.settings = settings
-        with self.lock:
-            if self.session is not None and self.session.settings != settings:
-                self.session.update_settings(settings)
+        if self.lock.acquire(blocking=False):
+            try:
+                self._apply_settings()
+            finally:
+                self.lock.release()
+        else:
+            self._wake.set()
+
+    def _apply_settings(self) -> None:
+        if self.session is not None and self.session.settings != self.settings:
+            self.session.update_settings(self.settings)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Until nothing is being read or answered (an open burst may remain). For tests and scripts."""
@@ -210,6 +222,8 @@ class ChatWorker:
         except StoreError as exc:
             self.error = str(exc)
             return False
+        with self.lock:
+            self._apply_settings()
         try:
             for row in rows:
                 worked = True
@@ -279,6 +293,11 @@ class Workers:
     """Every chat's worker in this process (the app keeps one, e.g. in ``st.cache_resource``)."""
 
     def __init__(self, *, idle_exit_s: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+        # A worker building an engine (imports, indexes) holds the GIL in 5 ms slices by default; the page's
+        # thread, which releases it at every database call, then waits up to 5 ms each time and a script run
+        # takes long enough for Streamlit to coalesce two quick submits into one. Shorter slices keep the
+        # page responsive while a worker is busy.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.idle_exit_s = idle_exit_s
         self.clock = clock
         self._workers: dict[tuple[str, int], ChatWorker] = {}

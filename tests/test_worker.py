@@ -163,3 +163,33 @@ def test_attachments_travel_through_the_queue(settings: Settings) -> None:
     Inbox(store).put(chat_id, "", [image], source="image")
     (row,) = Inbox(store).queued(chat_id)
     assert row.attachments == (image,) and row.source == "image"
+
+
+def test_a_settings_switch_never_waits_for_a_running_turn(settings: Settings, workers: Workers,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page calls update_settings on every run: it must not block on a turn waiting for a slow model."""
+    import threading
+
+    settings = burst_settings(settings, burst=False)
+    session = AgentSession.new(settings)
+    started, release = threading.Event(), threading.Event()
+    real = session.engine.run_turn
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session.engine, "run_turn", held)
+    worker = workers.get(settings, session.chat_id, session=session)
+    workers.enqueue(settings, session.chat_id, "oi")
+    assert started.wait(60)
+    warmer = settings.with_changes(reengagement_after_s=settings.reengagement_after_s + 1)
+    worker.update_settings(warmer)  # returns while the turn holds the session
+    status = worker.status()
+    assert status.typing and [m.text for m in status.answering] == ["oi"]
+    release.set()
+    workers.enqueue(settings, session.chat_id, "aceito")
+    assert worker.wait_idle(60)
+    assert session.settings == warmer  # applied by the worker before the next turn
+    assert customer_texts(session) == ["oi", "aceito"] and len(session.traces) == 2
