@@ -73,7 +73,7 @@ with run_tab:
                                 placeholder=t("All goldens"))
     cases = [c for c in all_cases if c.matches(picked_tags, picked_ids)]
     st.caption(t("{n} of {total} goldens selected · {expectations} expectations", n=len(cases),
-                 total=len(all_cases), expectations=sum(c.expectation_count for c in cases)))
+                 total=len(all_cases), expectations=number(sum(c.expectation_count for c in cases))))
 
     st.markdown("**" + t("Configurations") + "**")
     use_current = st.checkbox(t("Current sidebar models ({models})", models=role_label(settings)), value=True,

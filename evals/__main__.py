@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if d["regression"]:
                 code = 1
     _write(args.junit, junit_xml(run))
-    _write(args.html, html_report(run, baseline=baseline, bar=args.bar))
+    _write(args.html, html_report(run, baseline=baseline, bar=args.bar, lang=args.lang))
     _write(args.json, json_report(run, bar=args.bar))
     status = "PASS" if run.passed else "FAIL"
     print(f"{status}: {sum(r.passed for r in run.results)}/{len(run.results)} passed in {run.wall_s:.1f} s"
@@ -191,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if failures:
         print(failures)
     html_path = args.html or (None if (args.junit or args.json) else f"evals-report-{run.run_id}.html")
-    _write(html_path, html_report(run, baseline=baseline, bar=args.bar))
+    _write(html_path, html_report(run, baseline=baseline, bar=args.bar, lang=args.lang))
     _write(args.junit, junit_xml(run))
     _write(args.json, json_report(run, bar=args.bar))
     return 0 if run.passed else 1
@@ -225,6 +225,25 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_strength(args: argparse.Namespace) -> int:
+    """Seeded defects (mutants) of a pack against its goldens: a table and the kill rate."""
+    from evals.strength import mutants, run_strength
+
+    if args.list:
+        for m in mutants(args.pack, per_operator=args.per_operator):
+            print(f"{m.id:<40} {m.description}")
+        return 0
+
+    def progress(i: int, total: int, result: Any) -> None:
+        verdict = f"killed by {result.killed_by}" if result.killed else "SURVIVED"
+        print(f"{i}/{total} {result.mutant.id}: {verdict} ({result.seconds:.0f} s)", flush=True)
+
+    report = run_strength(args.pack, workers=args.workers, per_operator=args.per_operator, progress=progress)
+    print()
+    print(report.table())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--concurrency", type=int, default=int(os.environ.get("EVAL_CONCURRENCY", "4")))
     run.add_argument("--junit", help="write JUnit XML here")
     run.add_argument("--html", help="write the HTML report here")
+    run.add_argument("--lang", choices=["pt", "en"], default=os.environ.get("CONVERSA_UI_LANG", "pt")[:2],
+                     help="language of the HTML report (default pt, or CONVERSA_UI_LANG)")
     run.add_argument("--json", help="write the run as JSON here")
     run.add_argument("--baseline", help="RUN id or 'latest': exit 1 on any newly failing golden")
     run.add_argument("--bar", type=float, default=1.0, help="pass-rate bar for 'cheapest passing' (default 1.0)")
@@ -264,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     rp = sub.add_parser("report", help="reports of a stored run")
     rp.add_argument("run")
     rp.add_argument("--html")
+    rp.add_argument("--lang", choices=["pt", "en"], default=os.environ.get("CONVERSA_UI_LANG", "pt")[:2])
     rp.add_argument("--junit")
     rp.add_argument("--json")
     rp.add_argument("--baseline")
@@ -281,6 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     sm.add_argument("--save", action="store_true", help="save the conversation as a golden")
     sm.add_argument("--overwrite", action="store_true")
     sm.set_defaults(func=cmd_simulate)
+
+    st = sub.add_parser("strength", help="how many seeded defects of a pack its goldens catch (mutants)")
+    st.add_argument("--pack", help="pack folder (default: the default pack, prompts/fgts)")
+    st.add_argument("--workers", type=int, help="parallel processes (default: CPU count)")
+    st.add_argument("--per-operator", type=int, default=6, help="mutants per operator (default 6)")
+    st.add_argument("--list", action="store_true", help="only list the mutants, do not run them")
+    st.set_defaults(func=cmd_strength)
 
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
