@@ -548,4 +548,6 @@ PT: dict[str, str] = {
     "{n} message(s) pending — answering in {seconds} s; keep typing to add to this burst":
         "{n} mensagem(ns) pendente(s) — resposta em {seconds} s; continue digitando para somar a esta rajada",
     "Answer now": "Responder agora",
+    "cost/conversation": "custo/conversa",
+    "Added: {added}; removed: {removed}": "Adicionados: {added}; removidos: {removed}",
 }

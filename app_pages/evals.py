@@ -166,7 +166,7 @@ with results_tab:
                      column_config={t("pass rate"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                      format="percent")})
         st.markdown(t("**Cost vs pass rate** — blue: Pareto front; green: cheapest passing the bar"))
-        st.html(pareto_svg(rows, bar=pass_bar))
+        st.html(pareto_svg(rows, bar=pass_bar, lang=lang()))
         for name, sweep_rows in role_sweeps(run, rows).items():
             st.markdown(t("**Sweep: {name}**", name=name))
             st.dataframe(pd.DataFrame([{t("model"): r["varied"], t("pass rate"): r["pass_rate"],
@@ -243,7 +243,7 @@ with diff_tab:
                                             t("latency Δ (ms)"): x["latency_delta_ms"]} for x in result_diff[key]]),
                              hide_index=True)
         with st.expander(t("As text")):
-            st.code(text_diff(result_diff), language=None)
+            st.code(text_diff(result_diff, lang()), language=None)
 
 # ---------------------------------------------------------------- record a golden
 with golden_tab:

@@ -244,22 +244,37 @@ def text_failures(run: RunResult, limit: int = 50) -> str:
     return "\n".join(lines)
 
 
-def text_diff(d: Mapping[str, Any]) -> str:
-    lines = [f"Run #{d['base_run']} → #{d['head_run']}",
-             f"pass rate {d['pass_rate']['base']:.0%} → {d['pass_rate']['head']:.0%} ({d['pass_rate']['delta']:+.1%})",
-             f"cost/conversation {_money(d['cost_per_conversation']['base'])} → "
-             f"{_money(d['cost_per_conversation']['head'])} ({d['cost_per_conversation']['delta']:+.6f})",
-             f"p50 turn {d['p50_turn_ms']['base']:.0f} → {d['p50_turn_ms']['head']:.0f} ms; "
-             f"p95 turn {d['p95_turn_ms']['base']:.0f} → {d['p95_turn_ms']['head']:.0f} ms"]
+def text_diff(d: Mapping[str, Any], lang: str = "en") -> str:
+    """The diff as plain text (the terminal's, in English by default; the HTML report's in its language)."""
+    def tr(text: str) -> str:
+        return translate(text, lang)
+
+    def pct(v: float, digits: int = 0) -> str:
+        return format_percent(v, lang, digits)
+
+    def ms(v: float) -> str:
+        return format_number(v, lang, 0)
+
+    sign = "+" if d["pass_rate"]["delta"] > 0 else ""
+    cost_sign = "+" if d["cost_per_conversation"]["delta"] > 0 else ""
+    lines = [f"{tr('Run #{id}').format(id=d['base_run'])} → #{d['head_run']}",
+             f"{tr('pass rate')} {pct(d['pass_rate']['base'])} → {pct(d['pass_rate']['head'])} "
+             f"({sign}{pct(d['pass_rate']['delta'], 1)})",
+             f"{tr('cost/conversation')} {_money(d['cost_per_conversation']['base'], lang)} → "
+             f"{_money(d['cost_per_conversation']['head'], lang)} "
+             f"({cost_sign}{format_number(d['cost_per_conversation']['delta'], lang, 6)})",
+             f"{tr('p50 turn')} {ms(d['p50_turn_ms']['base'])} → {ms(d['p50_turn_ms']['head'])} ms; "
+             f"{tr('p95 turn')} {ms(d['p95_turn_ms']['base'])} → {ms(d['p95_turn_ms']['head'])} ms"]
     for title, key in (("Newly failing", "newly_failing"), ("Newly passing", "newly_passing"),
                        ("Still failing", "still_failing")):
         items = d[key]
-        lines.append(f"{title}: {len(items)}")
+        lines.append(f"{tr(title)}: {len(items)}")
         for item in items[:30]:
             lines.append(f"  - {item['case_id']} [{item['config']}]" +
                          (f": {item['reasons'][0]}" if item.get("reasons") and key != "newly_passing" else ""))
     if d["added"] or d["removed"]:
-        lines.append(f"Added: {', '.join(d['added']) or '—'}; removed: {', '.join(d['removed']) or '—'}")
+        lines.append(translate("Added: {added}; removed: {removed}", lang, added=", ".join(d["added"]) or "—",
+                               removed=", ".join(d["removed"]) or "—"))
     return "\n".join(lines)
 
 
@@ -418,7 +433,7 @@ def html_report(run: RunResult, *, baseline: RunResult | None = None, bar: float
                                            ("p50_turn_ms", tr("p50 ms")), ("p95_turn_ms", tr("p95 ms"))], lang))
     if baseline is not None:
         d = diff(baseline, run)
-        out.append(f"<h2>{e(tr('Compared with run #{id}', id=baseline.run_id))}</h2><pre>{e(text_diff(d))}</pre>")
+        out.append(f"<h2>{e(tr('Compared with run #{id}', id=baseline.run_id))}</h2><pre>{e(text_diff(d, lang))}</pre>")
     out.append(f"<h2>{e(tr('Cases'))}</h2>")
     out.append(_case_grid(run, lang))
     out.append(f"<h2>{e(tr('Cost breakdown'))}</h2>")

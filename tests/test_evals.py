@@ -378,7 +378,8 @@ def test_html_and_junit_reports() -> None:
     assert not i18n.MISSING, sorted(i18n.MISSING)
     assert '<html lang=pt-BR>' in pt and "Relatório de avaliação" in pt and "Comparado com a execução nº 0" in pt
     assert "mais barata aprovada" in pt and "Varreduras por papel" in pt and "custo por conversa (USD)" in pt
-    assert not any(word in pt for word in ("cheapest passing", "Per-role sweeps", "Transcripts", "judge cost"))
+    assert not any(word in pt for word in ("cheapest passing", "Per-role sweeps", "Transcripts", "judge cost",
+                                           "Newly failing", "pass rate"))
     assert re.search(r"US\$\xa00,\d{6}", pt)  # Babel's pt-BR money: decimal comma
     root = ET.fromstring(junit_xml(run))
     assert root.get("tests") == "6" and root.get("failures") == "1"
