@@ -146,3 +146,24 @@ def test_numbers_money_and_dates_use_brazilian_formats() -> None:
     assert i18n.translate("Sampling temperature of the {role} model.", "pt", role="Decisão") == \
         "Temperatura de amostragem do modelo de Decisão."
     assert i18n.normalize("EN-us") == "en" and i18n.normalize(None) == "pt" and i18n.normalize("fr") == "pt"
+
+
+def test_an_eval_run_and_its_report_in_portuguese(app_env, monkeypatch) -> None:
+    # Verdict reasons (stored with the run, in the scorers' English) and the goldens' own descriptions are
+    # data: only the page around them is checked.
+    i18n.MISSING.clear()
+    at = render("app_pages/evals.py", "pt", monkeypatch)
+    at.multiselect(key="evals_ids").set_value(["smalltalk_robot"]).run()
+    at.button(key="evals_run").click().run()
+    at.button(key="evals_run").click().run()  # two runs: the comparison tab too
+    assert not at.exception, at.exception
+    assert any("1/1 aprovadas" in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Aprovadas"] == "1/1" and metrics["Passaram a falhar"] == "0"
+    assert metrics["Custo do agente (USD)"].startswith("US$")
+    assert "taxa de aprovação" in list(at.dataframe[0].value.columns)
+    assert not i18n.MISSING, f"not in agent/i18n_pt.py: {sorted(i18n.MISSING)}"
+    verdicts = re.compile(r"^(✅|❌) \*\*")
+    at_texts = [x for x in shown_texts(at) if not verdicts.match(x) and ".yaml" not in x]
+    leaks = [x for x in at_texts if ENGLISH_WORD.search(CODE.sub(" ", x))]
+    assert not leaks, leaks

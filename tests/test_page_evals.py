@@ -39,7 +39,7 @@ def test_evals_page_runs_goldens_and_shows_verdicts(app_env) -> None:
 
 def test_record_a_golden_from_a_simulated_customer(app_env) -> None:
     at = open_evals()
-    at.radio(key="evals_source").set_value("A simulated customer").run()
+    at.radio(key="evals_source").set_value("simulated").run()
     at.selectbox(key="evals_persona").set_value("privacy_refuser").run()
     at.button(key="evals_simulate").click().run()
     assert not at.exception, at.exception
