@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from agent.analytics.costs import CostFilter, CostReport  # noqa: E402
+from agent.analytics.costs import PEOPLE_SOURCES, CostFilter, CostReport  # noqa: E402
 from agent.core.pack import get_pack  # noqa: E402
 from agent.adapters.store import Store  # noqa: E402
 
@@ -57,6 +57,8 @@ def seed(store: Store, rows: int, chats: int) -> float:
             f"{series} INSERT INTO chats (id_chat, title, pack, status, state, created_at, updated_at) "
             f"SELECT n, 'chat ' || n, 'fgts', 'open', {state}, {ts}, {ts} FROM s"
         ), {"count": chats})
+        # Three chats in four are the bench's (eval runs), as after a few `python -m evals run`.
+        conn.execute(text("UPDATE chats SET source = 'eval' WHERE id_chat % 4 <> 0"))
         # Deck-like mix: models 1 (GPT-3.5) and 6 (Claude 3 Haiku) dominate, a few others.
         conn.execute(text(
             f"{series} INSERT INTO llm_cost (id_llm_cost, fk_id_chat, feature_name, fk_id_llm_model, "
@@ -116,6 +118,14 @@ def main() -> None:
             ("feature list", report.features),
             ("day range", report.day_range),
             ("recent chats", report.recent_chats),
+            ("recent chats, people's", lambda: report.recent_chats(sources=PEOPLE_SOURCES)),
+            ("per conversation, people's", lambda: report.per_conversation(CostFilter(sources=PEOPLE_SOURCES))),
+            ("totals, source eval", lambda: report.totals(CostFilter(sources=("eval",)))),
+            ("price as gpt-4o-mini (totals)", lambda: report.price_traffic(CostFilter(), "gpt-4o-mini")),
+            ("price as, per feature", lambda: report.reprice(CostFilter(), "gpt-4o-mini")),
+            ("price as, per conversation top 50",
+             lambda: report.reprice(CostFilter(), "gpt-4o-mini", by="conversation", limit=50)),
+            ("price as, per journey", lambda: report.reprice_journeys(CostFilter(), "gpt-4o-mini")),
         ]
         print(f"{'query':34} {'median s':>9}  rows  (target ≤ 0.5 s)")
         worst = 0.0

@@ -98,6 +98,14 @@ def m040_chat_inbox(conn: Connection) -> None:
     chat_inbox.create(conn, checkfirst=True)
 
 
+def m041_audio_index(conn: Connection) -> None:
+    # "Price this traffic as…" sums audio seconds: only transcriptions have any, so a partial index
+    # with the filter columns keeps that sum off the million token rows.
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_llm_cost_audio ON llm_cost "
+                      "(fk_id_chat, feature_name, fk_id_llm_model, created_at, audio_seconds) "
+                      "WHERE audio_seconds > 0"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -106,4 +114,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "eval runs and results", m020_eval_runs),
     Migration(30, "chats.source: playground, cli, server, eval, simulation", m030_chat_source),
     Migration(40, "chat_inbox: messages queued for the chat worker", m040_chat_inbox),
+    Migration(41, "partial index on llm_cost audio seconds (price this traffic as…)", m041_audio_index),
 )

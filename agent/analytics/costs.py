@@ -149,13 +149,11 @@ class Pricer:
         return float(tokens + audio)
 
     def sql(self, columns: Any) -> ColumnElement[Any]:
-        """The same price as a SQL expression over summed ``llm_cost`` columns (to rank groups)."""
+        """The tokens' price as a SQL expression over summed ``llm_cost`` columns (to rank groups)."""
         per_input = float(self.usd(1_000_000, 0)) / 1_000_000
         per_output = float(self.usd(0, 1_000_000)) / 1_000_000
-        per_second = self.usd(0, 0, 3600.0) / 3600
         return (func.coalesce(func.sum(columns.input_tokens), 0) * literal(per_input, Float)
-                + func.coalesce(func.sum(columns.output_tokens), 0) * literal(per_output, Float)
-                + func.coalesce(func.sum(columns.audio_seconds), 0.0) * literal(per_second, Float))
+                + func.coalesce(func.sum(columns.output_tokens), 0) * literal(per_output, Float))
 
     def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A grouped usage row with clean numbers and ``priced_usd`` added."""
@@ -432,13 +430,27 @@ class CostReport:
 
     @staticmethod
     def _usage_columns() -> list[Any]:
+        # No audio here: audio_seconds is in no covering index, and summing it over every row would
+        # read the whole table. _audio() sums it over the few rows that have it (a partial index).
         return [
             func.count().label("calls"),
             func.sum(llm_cost.c.input_tokens).label("input_tokens"),
             func.sum(llm_cost.c.output_tokens).label("output_tokens"),
-            func.sum(llm_cost.c.audio_seconds).label("audio_seconds"),
             func.sum(llm_cost.c.price).label("cost_usd"),
         ]
+
+    def _audio(self, where: Sequence[ColumnElement[bool]], key: Any = None, join: Any = None) -> dict[Any, float]:
+        """Audio seconds per ``key`` (one ``None`` group without a key) over the rows that have any."""
+        query = select(*([key] if key is not None else []), func.sum(llm_cost.c.audio_seconds))
+        if join is not None:
+            query = query.select_from(join)
+        query = query.where(*where, llm_cost.c.audio_seconds > 0)
+        if key is not None:
+            query = query.group_by(key)
+        with self.engine.connect() as conn:
+            if key is None:
+                return {None: _num(conn.execute(query).scalar())}
+            return {r[0]: _num(r[1]) for r in conn.execute(query)}
 
     def reprice(self, flt: CostFilter, model: str, *, by: Literal["feature", "model", "conversation"] = "feature",
                 audio_model: str | None = None, usd_brl: float = 5.52, limit: int | None = None,
@@ -447,7 +459,8 @@ class CostReport:
         conversation, next to what they actually cost: ``cost_usd`` (spent) and ``priced_usd`` (on ``model``).
 
         Audio seconds are priced with ``audio_model``'s per-minute price (``model``'s when None).
-        Most expensive on ``model`` first (then most tokens). Conversations leave out rows without a chat.
+        Most expensive on ``model`` first (then most tokens). Conversations leave out rows without a chat;
+        with ``limit`` they are ranked in SQL by their tokens' price (audio added to the ones kept).
         """
         pricer = self._pricer(model, audio_model, usd_brl)
         key: Any = {"feature": llm_cost.c.feature_name, "model": llm_cost.c.fk_id_llm_model,
@@ -457,10 +470,12 @@ class CostReport:
             where.append(llm_cost.c.fk_id_chat.is_not(None))
         query = select(key, *self._usage_columns()).where(*where).group_by(key)
         if limit:
-            # Rank in SQL (many conversations): the priced cost is linear in the summed usage.
+            # Rank in SQL (many conversations): the priced cost is linear in the summed tokens.
             query = query.order_by(pricer.sql(llm_cost.c).desc(),
                                    func.sum(llm_cost.c.input_tokens + llm_cost.c.output_tokens).desc()).limit(limit)
-        rows = [pricer.row(r) for r in self._rows(query)]
+        found = self._rows(query)
+        audio = self._audio(where, key)
+        rows = [pricer.row({**r, "audio_seconds": audio.get(r[key.name], 0.0)}) for r in found]
         if by == "model":
             names = {m["id_llm_model"]: (m["name"], m["label"]) for m in self.store.models()}
             for row in rows:
@@ -479,14 +494,17 @@ class CostReport:
         pricer = self._pricer(model, audio_model, usd_brl)
         step = chats.c.state["step"].as_string()
         done = select(chats.c.id_chat, step.label("step")).where(step.in_(tuple(steps))).subquery()
+        joined = done.join(llm_cost, llm_cost.c.fk_id_chat == done.c.id_chat)
         query = (
             select(done.c.step, func.count(func.distinct(done.c.id_chat)).label("journeys"),
                    *self._usage_columns())
-            .select_from(done.join(llm_cost, llm_cost.c.fk_id_chat == done.c.id_chat))
+            .select_from(joined)
             .where(*self._where(flt))
             .group_by(done.c.step).order_by(done.c.step)
         )
-        rows = [pricer.row(r) for r in self._rows(query)]
+        found = self._rows(query)
+        audio = self._audio(self._where(flt), done.c.step, joined)
+        rows = [pricer.row({**r, "audio_seconds": audio.get(r["step"], 0.0)}) for r in found]
         for row in rows:
             n = max(1, _int(row["journeys"]))
             row["avg_cost_usd"], row["avg_priced_usd"] = row["cost_usd"] / n, row["priced_usd"] / n
@@ -497,21 +515,26 @@ class CostReport:
                       usd_brl: float = 5.52, steps: Sequence[str] | None = None) -> TrafficPrice:
         """Everything the filter recorded, priced with ``model`` next to what was spent (the projection's input)."""
         pricer = self._pricer(model, audio_model, usd_brl)
+        where = self._where(flt)
+        no_chat = [*where, llm_cost.c.fk_id_chat.is_(None)]
         with self.engine.connect() as conn:
-            total = dict(conn.execute(select(*self._usage_columns()).where(*self._where(flt))).one()._mapping)
-            in_chats = dict(conn.execute(
-                select(func.count(func.distinct(llm_cost.c.fk_id_chat)).label("conversations"),
-                       *self._usage_columns())
-                .where(*self._where(flt), llm_cost.c.fk_id_chat.is_not(None))).one()._mapping)
-        total, in_chats = pricer.row(total), pricer.row(in_chats)
+            # Every row once (covering index), the rows without a chat (an index seek), and how many chats.
+            total = dict(conn.execute(select(*self._usage_columns()).where(*where)).one()._mapping)
+            loose = dict(conn.execute(select(*self._usage_columns()).where(*no_chat)).one()._mapping)
+            conversations = _int(conn.execute(
+                select(func.count(func.distinct(llm_cost.c.fk_id_chat)))
+                .where(*where, llm_cost.c.fk_id_chat.is_not(None))).scalar())
+        total["audio_seconds"] = self._audio(where)[None]
+        loose["audio_seconds"] = self._audio(no_chat)[None] if total["audio_seconds"] else 0.0
+        total, loose = pricer.row(total), pricer.row(loose)
         journeys = self.reprice_journeys(flt, model, steps, audio_model=audio_model, usd_brl=usd_brl)
         return TrafficPrice(
             model=pricer.text.model, label=pricer.text.label,
             audio_model=pricer.audio.model if pricer.audio else None,
             calls=total["calls"], input_tokens=total["input_tokens"], output_tokens=total["output_tokens"],
             audio_seconds=total["audio_seconds"], actual_usd=total["cost_usd"], priced_usd=total["priced_usd"],
-            conversations=_int(in_chats["conversations"]), conversation_actual_usd=in_chats["cost_usd"],
-            conversation_priced_usd=in_chats["priced_usd"],
+            conversations=conversations, conversation_actual_usd=total["cost_usd"] - loose["cost_usd"],
+            conversation_priced_usd=total["priced_usd"] - loose["priced_usd"],
             journeys=sum(_int(j["journeys"]) for j in journeys),
             journey_actual_usd=sum(j["cost_usd"] for j in journeys),
             journey_priced_usd=sum(j["priced_usd"] for j in journeys),
