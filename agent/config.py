@@ -62,6 +62,11 @@ ENGINE_FIELDS: tuple[str, ...] = (
 # Environment entries that change what a call does: credentials, endpoints, and the pack's *_URL settings.
 ENGINE_ENV_SUFFIXES: tuple[str, ...] = ("_API_KEY", "_KEY_ID", "_SECRET_ACCESS_KEY", "_API_BASE", "_URL",
                                         "_REGION_NAME", "_TOKEN")
+# Variables the process sets for itself (agent.adapters.offline, before LiteLLM loads): where LiteLLM
+# finds its bundled price map and tokenizer files. Plumbing, never a setting: they are not read into
+# ``Settings.env``, so settings loaded before and after the first LiteLLM import are equal (and so are
+# their engine keys — a browser tab opened after the warm-up finds the engine the warm-up built).
+PROCESS_ENV: frozenset[str] = frozenset({"LITELLM_LOCAL_MODEL_COST_MAP", "LITELLM_TELEMETRY", "TIKTOKEN_CACHE_DIR"})
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,10 @@ class Settings:
 
     def engine_key(self) -> tuple[Any, ...]:
         """What an engine is built from. Roles (model, temperature) are per call and left out; so is
-        the process environment, except the credentials and endpoints a provider call reads."""
-        env = tuple(sorted((k, v) for k, v in self.env.items() if k.endswith(ENGINE_ENV_SUFFIXES)))
+        the process environment, except the credentials and endpoints a provider call reads (never the
+        variables the process sets for itself, :data:`PROCESS_ENV`)."""
+        env = tuple(sorted((k, v) for k, v in self.env.items()
+                           if k.endswith(ENGINE_ENV_SUFFIXES) and k not in PROCESS_ENV))
         return (*(getattr(self, name) for name in ENGINE_FIELDS), tuple(sorted(self.pack_settings.items())), env)
 
     @property
@@ -121,7 +128,8 @@ class Settings:
 
 
 def _read_env(env: Mapping[str, str] | None, secrets: Mapping[str, Any] | None, dotenv_path: Path | None) -> dict[str, str]:
-    """Merge sources. Precedence: real environment > st.secrets > .env file."""
+    """Merge sources. Precedence: real environment > st.secrets > .env file. The process's own
+    variables (:data:`PROCESS_ENV`) are left out: whether LiteLLM was imported yet changes nothing."""
     merged: dict[str, str] = {}
     if dotenv_path is not None and dotenv_path.exists():
         from dotenv import dotenv_values
@@ -130,6 +138,8 @@ def _read_env(env: Mapping[str, str] | None, secrets: Mapping[str, Any] | None, 
     if secrets:
         merged.update({k: str(v) for k, v in secrets.items() if isinstance(v, (str, int, float))})
     merged.update(os.environ if env is None else env)
+    for name in PROCESS_ENV:
+        merged.pop(name, None)
     return merged
 
 

@@ -378,14 +378,60 @@ def list_conversations(settings: Settings, limit: int = 50,
             for c in store.list_chats(limit, sources)]
 
 
-def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
-    """Build the engine for ``settings`` in the background (imports LiteLLM, loads the pack and indexes),
-    so the customer's first message is answered at once instead of after several seconds."""
+# Warm-ups by engine key: the one running (or waiting for its delay), and the last failure with its time.
+_WARMING: dict[tuple[Any, ...], threading.Thread] = {}
+_WARM_FAILED: dict[tuple[Any, ...], tuple[float, str]] = {}
+_WARM_LOCK = threading.Lock()
+WARM_RETRY_AFTER_S = 30.0
 
-    def build() -> None:
-        _engine_for(settings, Store.open(settings.database_url))
 
-    thread = threading.Timer(delay_s, build)
-    thread.daemon = True
+def _done() -> threading.Thread:
+    thread = threading.Thread(target=lambda: None, daemon=True)
     thread.start()
     return thread
+
+
+def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
+    """Build the engine for ``settings`` in the background (imports LiteLLM, loads the pack and indexes),
+    so the customer's first message is answered at once instead of after several seconds.
+
+    Cheap to call on every script run: an engine already built returns a finished thread, a warm-up
+    under way is returned as is, and a warm-up starts again when its engine was dropped from the cache
+    or its build failed (after ``WARM_RETRY_AFTER_S``: :func:`warm_up_error` says why meanwhile)."""
+    store = Store.open(settings.database_url)
+    key = ENGINES.key(settings, store)
+    with _WARM_LOCK:
+        if key in ENGINES:
+            return _done()
+        running = _WARMING.get(key)
+        if running is not None and running.is_alive():
+            return running
+        failed = _WARM_FAILED.get(key)
+        if failed is not None and time.monotonic() - failed[0] < WARM_RETRY_AFTER_S:
+            return _done()
+
+        def build() -> None:
+            try:
+                ENGINES.get(settings, store)
+            except Exception as exc:  # noqa: BLE001  (kept for warm_up_error; the first turn raises it again)
+                with _WARM_LOCK:
+                    _WARM_FAILED[key] = (time.monotonic(), f"{type(exc).__name__}: {exc}")
+                raise
+            with _WARM_LOCK:
+                _WARM_FAILED.pop(key, None)
+
+        for done in [k for k, t in _WARMING.items() if not t.is_alive()]:
+            del _WARMING[done]
+        thread = threading.Timer(delay_s, build)
+        thread.daemon = True
+        thread.start()
+        _WARMING[key] = thread
+        return thread
+
+
+def warm_up_error(settings: Settings) -> str | None:
+    """Why the last warm-up of the engine for ``settings`` failed, or None."""
+    key = ENGINES.key(settings, Store.open(settings.database_url))
+    with _WARM_LOCK:
+        failed = _WARM_FAILED.get(key)
+    return failed[1] if failed else None

@@ -1,0 +1,45 @@
+"""Several browser sessions on one app process (issue 12): a second tab, another browser and a reload
+all reach "Agent ready" — the warm-up of the first one serves them, whatever it set in the process
+environment. Headless Chromium on the real app (the fixtures of test_e2e_chat)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from test_e2e_chat import ARTIFACTS, CHROMIUM, app_url, send, sync_playwright, wait_for_reply
+
+__all__ = ["app_url"]  # the module-scoped app fixture: one app process for this file
+
+READY = re.compile(r"Agent ready|Agente pronto")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+               "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+def test_second_context_second_tab_and_reload_all_reach_agent_ready(app_url: str) -> None:
+    url = f"{app_url}/?lang=en"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        first = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        first.goto(url, wait_until="domcontentloaded")
+        expect(first.get_by_text(READY)).to_be_visible(timeout=90_000)  # the warm-up (imports LiteLLM)
+
+        # Sessions that start after the warm-up: another browser (its own cookies), a second tab, a reload.
+        other = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        second_tab = first.context.new_page()
+        started = time.monotonic()
+        other.goto(url, wait_until="domcontentloaded")
+        second_tab.goto(url, wait_until="domcontentloaded")
+        first.reload(wait_until="domcontentloaded")
+        for page in (other, second_tab, first):
+            expect(page.get_by_text(READY)).to_be_visible(timeout=30_000)
+        assert time.monotonic() - started < 30
+        other.screenshot(path=ARTIFACTS / "10-second-context-ready.png", full_page=True)
+
+        # And the engine they found answers: a turn in the second browser.
+        send(other, "oi")
+        wait_for_reply(other, "autoriza|aceito|FGTS")
+        browser.close()
