@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# localhost only by default (.streamlit/config.toml); ADDRESS=0.0.0.0 to open it from a phone on the same network.
+ADDRESS ?= localhost
 REQS := requirements.txt
 DEV_REQS := requirements-dev.txt
 
@@ -24,17 +26,17 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## System packages for offline OCR (tesseract + Portuguese) and test audio; skipped when not root.
+## System packages for offline OCR (tesseract + Portuguese) and test audio; skipped when not root
+## (the tests that need a missing one are then skipped, saying which package to install).
 system-deps:
 	@bash scripts/install_system_deps.sh || true
 
-## Install everything and start the Streamlit app on http://localhost:$(PORT)
+## Install everything and start the Streamlit app on http://localhost:$(PORT) (settings: .streamlit/config.toml)
 run: install system-deps
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
-## Install test dependencies and run the whole suite (lint, types, tests)
-test: install-dev
+## Install test dependencies and system packages, and run the whole suite (lint, types, tests)
+test: install-dev system-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest

@@ -14,7 +14,8 @@ import streamlit as st
 from agent import ROLES, ModelOption, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
 from app_pages.i18n import hint, known, language_switch, number, t
 
-st.set_page_config(page_title="conversa-lab", page_icon=":material/forum:", layout="wide")
+# An emoji favicon is drawn in the browser; a ":material/…:" one is fetched from fonts.gstatic.com.
+st.set_page_config(page_title="conversa-lab", page_icon="💬", layout="wide")
 
 # Pages live in app_pages/, not pages/: a folder named pages/ next to the entry point switches
 # Streamlit to the legacy multipage mode, which runs a deep-linked page (and every AppTest
@@ -154,13 +155,6 @@ def local_banner(settings: Settings) -> None:
     st.info(f"**{lead}:** " + " · ".join(notes) + ".", icon=":material/wifi_off:")
 
 
-def audit_coming() -> None:
-    """The one page not built yet: say what it will do (its issue adds app_pages/audit.py)."""
-    st.title(":material/fact_check: " + t("Audit"))
-    st.info(t("Coming with the audit issue: review past conversations, their traces and insights "
-              "(emotion, satisfaction, objections)."), icon=":material/construction:")
-
-
 base = base_settings()
 settings = sidebar(base)
 if st.session_state.get("settings") != settings:
@@ -173,7 +167,7 @@ pages = [
     st.Page(f"{PAGES}/prompts.py", title=t("Prompts"), icon=":material/edit_note:"),
     st.Page(f"{PAGES}/costs.py", title=t("Costs"), icon=":material/payments:"),
     st.Page(f"{PAGES}/evals.py", title=t("Evals"), icon=":material/science:"),
-    st.Page(audit_coming, title=t("Audit"), icon=":material/fact_check:", url_path="audit"),
+    # Audit (past conversations, their traces and insights) joins the list with its own issue.
 ]
 nav = st.navigation(pages)
 local_banner(settings)
