@@ -660,8 +660,9 @@ def ocr_local(
     started = time.perf_counter()
     sniffed, declared = _check_format(data, filename, "image")
     warnings = _mismatch_warning(filename, sniffed, declared)
-    version = tesseract_status(lang)
+    # The image first: a corrupt or huge one gets its own reply ("send it again") on every machine.
     img = _prepare_image(data, max_pixels, warnings)
+    version = tesseract_status(lang)
     try:
         table = pytesseract.image_to_data(
             img, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT,
