@@ -415,8 +415,14 @@ def keep_submitted() -> None:
     newer submit interrupts that run at once, so every message reaches the inbox (reading the box's
     value in the script body instead loses the ones whose run was cut short)."""
     value = st.session_state.get("chat_box")
-    if value:
-        st.session_state.setdefault("chat_inbox", []).append(capture(value))
+    if not value:
+        return
+    item = capture(value)
+    inbox = st.session_state.setdefault("chat_inbox", [])
+    # A run cut short before its script body began is replayed with its submit, callback included: the
+    # same message twice with no script body in between (the inbox not drained) is that replay.
+    if not (inbox and inbox[-1] == item):
+        inbox.append(item)
 
 
 st.chat_input(

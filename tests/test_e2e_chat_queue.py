@@ -1,0 +1,161 @@
+"""A fast typist in headless Chromium: messages sent while the engine warms up and while a turn waits on a
+slow model all appear, in order, and are answered per the burst rules (turns run in the chat's background
+worker; the page only enqueues and renders). Screenshots in test-artifacts/e2e/ (look at them).
+
+The slow model is sandbox/openai_stub.py's ``slow-3000``: a fake that holds each reply 3 s."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.e2e
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover
+    sync_playwright = None  # type: ignore[assignment]
+
+if sync_playwright is None or not Path(CHROMIUM).exists():
+    pytest.skip("needs Debian chromium and playwright (.ci/run installs both)", allow_module_level=True)
+
+WINDOW_S = 4  # wide enough that a loaded CI machine still types each burst within it
+WARM_UP = ["oi", "tudo bem?", "queria uma informação", "sobre o saque-aniversário", "do meu FGTS"]
+FIRST = "quero entender melhor"
+DURING_TURN = ["espera", "na verdade", "tenho outra dúvida", "posso sacar tudo?", "valeu"]
+TRACE = re.compile(r"· \w+ (\d+) · [^·]* → ")  # "Trace · turn 0 · greeting → optin · …" in any language
+USER_BUBBLE = '[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"])'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from sandbox.openai_stub import start_stub
+
+    stub = start_stub()
+    port = _free_port()
+    data = tmp_path_factory.mktemp("e2e-queue-data")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(CONVERSA_DATA_DIR=str(data), BURST_WINDOW_SECONDS=str(WINDOW_S), BURST_MODE="true", PYTHONPATH=str(ROOT),
+               OPENAI_API_KEY="sk-test", MAX_RETRIES="0", REQUEST_TIMEOUT_SECONDS="20",
+               CONVERSATION_MODEL="openai/slow-3000", CONVERSATION_API_BASE=stub.url,
+               # Only the reply goes to the (fake, local) model; every other role stays offline.
+               DECISION_MODEL="local/rules", INSIGHTS_MODEL="local/rules", JUDGE_MODEL="local/rules",
+               TRANSCRIPTION_MODEL="local/whisper", VISION_MODEL="local/tesseract")
+    log = open(data / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {(data / 'streamlit.log').read_text()[-2000:]}")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+    stub.shutdown()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def type_fast(page: Page, texts: list[str]) -> None:
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    for text in texts:
+        box.fill(text)
+        box.press("Enter")
+        page.wait_for_timeout(150)
+
+
+def customer_bubbles(page: Page) -> list[str]:
+    texts = page.locator(USER_BUBBLE).locator('[data-testid="stChatMessageContent"]').all_inner_texts()
+    return [re.sub(r"\s+", " ", t).strip() for t in texts]
+
+
+def turns_shown(page: Page) -> list[int]:
+    headers = page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+    return sorted(int(m.group(1)) for h in headers if (m := TRACE.search(h)))
+
+
+def settled(page: Page, turns: int, messages: int, timeout: float = 90_000) -> None:
+    """Until every message is drawn, the last expected turn's trace too, and nothing is typing or pending."""
+    expect(page.locator(USER_BUBBLE)).to_have_count(messages, timeout=timeout)
+    expect(page.locator('[data-testid="stExpander"] summary').filter(
+        has_text=re.compile(rf"· \w+ {turns - 1} · [^·]* → "))).to_have_count(1, timeout=timeout)
+    expect(page.get_by_text("more_horiz")).to_have_count(0, timeout=timeout)  # the "digitando…" icon
+    expect(page.locator('[data-testid="stProgress"]')).to_have_count(0, timeout=timeout)
+
+
+def assert_in_order(bubbles: list[str], texts: list[str]) -> None:
+    assert len(bubbles) == len(texts), bubbles
+    for bubble, text in zip(bubbles, texts, strict=True):
+        assert bubble.startswith(text), (bubble, text, bubbles)
+
+
+def test_a_fast_typist_during_warm_up_and_during_a_slow_turn(app_url: str, page: Page) -> None:
+    page.goto(app_url, wait_until="domcontentloaded")
+    expect(page.locator('[data-testid="stChatInputTextArea"]')).to_be_visible(timeout=60_000)
+    # The status line is drawn: a fresh server starts building its engine 2 s after this first paint,
+    # so the first messages go out while it warms up (the hourglass), not after.
+    expect(page.get_by_text(re.compile("^(hourglass_top|bolt)$")).first).to_be_visible(timeout=60_000)
+    type_fast(page, WARM_UP)
+    page.screenshot(path=ARTIFACTS / "09-queue-typed-during-warm-up.png", full_page=True)
+    settled(page, turns=1, messages=len(WARM_UP))
+    # Five messages within the window: one burst, one turn; all five shown, in order.
+    assert_in_order(customer_bubbles(page), WARM_UP)
+    assert turns_shown(page) == [0]
+    page.screenshot(path=ARTIFACTS / "10-queue-warm-up-answered.png", full_page=True)
+
+    # A turn held 3 s by the slow model; five more messages while it runs.
+    type_fast(page, [FIRST])
+    # Its window closes (no countdown left) and the turn waits on the model: "digitando…" meanwhile.
+    expect(page.locator('[data-testid="stProgress"]')).to_have_count(1, timeout=10_000)
+    expect(page.locator('[data-testid="stProgress"]')).to_have_count(0, timeout=30_000)
+    expect(page.get_by_text("more_horiz").first).to_be_visible(timeout=10_000)
+    type_fast(page, DURING_TURN)
+    page.screenshot(path=ARTIFACTS / "11-queue-typed-during-a-turn.png", full_page=True)
+    settled(page, turns=3, messages=len(WARM_UP) + 1 + len(DURING_TURN))
+    # The first message alone (its window closed before the others), then the five as one burst.
+    assert_in_order(customer_bubbles(page), [*WARM_UP, FIRST, *DURING_TURN])
+    assert turns_shown(page) == [0, 1, 2]
+    page.screenshot(path=ARTIFACTS / "12-queue-all-answered.png", full_page=True)
+
+    # A reload shows the same conversation from the database: nothing was lost on the way.
+    page.reload(wait_until="domcontentloaded")
+    expect(page.locator(USER_BUBBLE)).to_have_count(len(WARM_UP) + 1 + len(DURING_TURN), timeout=60_000)
+    assert_in_order(customer_bubbles(page), [*WARM_UP, FIRST, *DURING_TURN])
