@@ -90,6 +90,9 @@ def test_reprice_per_conversation_and_journey(report: CostReport) -> None:
     assert [(j["step"], j["journeys"], j["calls"]) for j in journeys] == [("finalized", 1, 3)]
     assert journeys[0]["avg_priced_usd"] == pytest.approx(mini(4000, 700))
     assert journeys[0]["avg_cost_usd"] == 0
+    assert journeys[0]["audio_seconds"] == pytest.approx(30)  # the voice note of the finished chat
+    with_audio = report.reprice_journeys(CostFilter(), "gpt-4o-mini", ["finalized"], audio_model="whisper-1")
+    assert with_audio[0]["priced_usd"] == pytest.approx(mini(4000, 700) + 0.003)
 
 
 def test_price_traffic_feeds_a_projection_even_when_nothing_was_spent(report: CostReport) -> None:

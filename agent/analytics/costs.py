@@ -235,6 +235,10 @@ class CostReport:
             ids = [m["id_llm_model"] for m in self.store.models() if m["name"] in wanted]
         return flt.where(ids)
 
+    def _rows_raw(self, query: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def _rows(self, query: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
@@ -439,14 +443,23 @@ class CostReport:
             func.sum(llm_cost.c.price).label("cost_usd"),
         ]
 
-    def _audio(self, where: Sequence[ColumnElement[bool]], key: Any = None, join: Any = None) -> dict[Any, float]:
+    def _audio_rows(self, where: Sequence[ColumnElement[bool]], key: Any = None) -> Any:
+        """The rows with audio seconds (``k``, ``a``) as a subquery read through the partial index."""
+        # A literal 0 (not a bound parameter) so the planner can prove the partial index applies.
+        inner = select(*([key.label("k")] if key is not None else []), llm_cost.c.audio_seconds.label("a"))
+        inner = inner.where(*where, llm_cost.c.audio_seconds > literal_column("0"))
+        if self.engine.dialect.name == "sqlite":
+            # LIMIT -1 keeps SQLite from flattening the subquery, which would walk a covering index in
+            # group order and read every row's audio; alone, the subquery reads the partial index.
+            inner = inner.limit(literal_column("-1"))
+        return inner.subquery()
+
+    def _audio(self, where: Sequence[ColumnElement[bool]], key: Any = None) -> dict[Any, float]:
         """Audio seconds per ``key`` (one ``None`` group without a key) over the rows that have any."""
-        query = select(*([key] if key is not None else []), func.sum(llm_cost.c.audio_seconds))
-        if join is not None:
-            query = query.select_from(join)
-        query = query.where(*where, llm_cost.c.audio_seconds > 0)
+        rows = self._audio_rows(where, key)
+        query = select(*([rows.c.k] if key is not None else []), func.sum(rows.c.a))
         if key is not None:
-            query = query.group_by(key)
+            query = query.group_by(rows.c.k)
         with self.engine.connect() as conn:
             if key is None:
                 return {None: _num(conn.execute(query).scalar())}
@@ -495,15 +508,28 @@ class CostReport:
         step = chats.c.state["step"].as_string()
         done = select(chats.c.id_chat, step.label("step")).where(step.in_(tuple(steps))).subquery()
         joined = done.join(llm_cost, llm_cost.c.fk_id_chat == done.c.id_chat)
-        query = (
-            select(done.c.step, func.count(func.distinct(done.c.id_chat)).label("journeys"),
-                   *self._usage_columns())
+        # Per chat first, then per step (like per_completed_journey): no COUNT(DISTINCT) over every row.
+        per_chat = (
+            select(done.c.step, *self._usage_columns())
             .select_from(joined)
             .where(*self._where(flt))
-            .group_by(done.c.step).order_by(done.c.step)
+            .group_by(done.c.id_chat, done.c.step)
+            .subquery()
+        )
+        query = (
+            select(per_chat.c.step, func.count().label("journeys"), func.sum(per_chat.c.calls).label("calls"),
+                   func.sum(per_chat.c.input_tokens).label("input_tokens"),
+                   func.sum(per_chat.c.output_tokens).label("output_tokens"),
+                   func.sum(per_chat.c.cost_usd).label("cost_usd"))
+            .group_by(per_chat.c.step).order_by(per_chat.c.step)
         )
         found = self._rows(query)
-        audio = self._audio(self._where(flt), done.c.step, joined)
+        # Audio per step: from the few rows with audio (partial index) to their chats, not the other way.
+        rows_with_audio = self._audio_rows(self._where(flt), llm_cost.c.fk_id_chat)
+        audio_query = (select(done.c.step, func.sum(rows_with_audio.c.a))
+                       .select_from(rows_with_audio.join(done, done.c.id_chat == rows_with_audio.c.k))
+                       .group_by(done.c.step))
+        audio = {r[0]: _num(r[1]) for r in self._rows_raw(audio_query)}
         rows = [pricer.row({**r, "audio_seconds": audio.get(r["step"], 0.0)}) for r in found]
         for row in rows:
             n = max(1, _int(row["journeys"]))
