@@ -47,8 +47,13 @@ class CostFilter:
     # ledger rows without a chat are then left out.
     sources: tuple[str, ...] = ()
 
-    def where(self, model_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
-        """SQL conditions; ``model_ids`` are the ids of ``models`` (resolved by :class:`CostReport`)."""
+    def where(self, model_ids: Sequence[int] | None = None, *,
+              scan_sources: bool = False) -> list[ColumnElement[bool]]:
+        """SQL conditions; ``model_ids`` are the ids of ``models`` (resolved by :class:`CostReport`).
+
+        ``scan_sources``: the sources hold many of the chats, so read the rows in order and test each
+        chat (``fk_id_chat + 0`` keeps SQLite from one index seek and row lookup per chat instead).
+        """
         clauses: list[ColumnElement[bool]] = []
         if self.chat_id is not None:
             clauses.append(llm_cost.c.fk_id_chat == self.chat_id)
@@ -64,8 +69,8 @@ class CostFilter:
         if self.pack is not None:
             clauses.append(llm_cost.c.fk_id_chat.in_(select(chats.c.id_chat).where(chats.c.pack == self.pack)))
         if self.sources:
-            clauses.append(llm_cost.c.fk_id_chat.in_(
-                select(chats.c.id_chat).where(chats.c.source.in_(tuple(self.sources)))))
+            chat = (llm_cost.c.fk_id_chat + 0) if scan_sources else llm_cost.c.fk_id_chat
+            clauses.append(chat.in_(select(chats.c.id_chat).where(chats.c.source.in_(tuple(self.sources)))))
         return clauses
 
 
@@ -233,7 +238,11 @@ class CostReport:
         if flt.models:
             wanted = set(flt.models)
             ids = [m["id_llm_model"] for m in self.store.models() if m["name"] in wanted]
-        return flt.where(ids)
+        scan = False
+        if flt.sources and self.engine.dialect.name == "sqlite":
+            counts = self.source_counts()
+            scan = sum(counts.get(s, 0) for s in flt.sources) > 0.2 * max(1, sum(counts.values()))
+        return flt.where(ids, scan_sources=scan)
 
     def _rows_raw(self, query: Any) -> list[Any]:
         with self.engine.connect() as conn:
