@@ -8,11 +8,16 @@ import json
 import re
 import string
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent import i18n
+from agent.adapters.store import CostRow, Store
+from agent.config import load_settings
 from agent.i18n_pt import PT
 
 PAGES = ["app_pages/chat.py", "app_pages/compare.py", "app_pages/prompts.py", "app_pages/costs.py",
@@ -49,7 +54,24 @@ def shown_texts(at: AppTest) -> list[str]:
         config = json.loads(frame.proto.columns or "{}")
         texts += [str((config.get(str(c)) or config.get(f"name:{c}") or {}).get("label") or c)
                   for c in frame.value.columns]
+    for chart in at.get("vega_lite_chart"):  # Altair: chart and axis titles
+        proto = getattr(chart.proto, "vega_lite_chart", chart.proto)
+        texts += list(chart_titles(json.loads(proto.spec or "{}")))
     return [x for x in texts if x]
+
+
+def chart_titles(spec: object) -> Iterator[str]:
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "title" and isinstance(value, str):
+                yield value
+            elif key == "title" and isinstance(value, dict) and isinstance(value.get("text"), str):
+                yield value["text"]
+            else:
+                yield from chart_titles(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            yield from chart_titles(item)
 
 
 def render(page: str, lang: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
@@ -167,3 +189,25 @@ def test_an_eval_run_and_its_report_in_portuguese(app_env, monkeypatch) -> None:
     at_texts = [x for x in shown_texts(at) if not verdicts.match(x) and ".yaml" not in x]
     leaks = [x for x in at_texts if ENGLISH_WORD.search(CODE.sub(" ", x))]
     assert not leaks, leaks
+
+
+def test_costs_with_a_ledger_in_portuguese(app_env, monkeypatch) -> None:
+    store = Store.open(load_settings(env=app_env, dotenv_path=None).database_url)
+    chat = store.create_chat("demo", state={"step": "finalized"})
+    when = datetime(2026, 11, 29, 10, 5, tzinfo=UTC)
+    for _ in range(4):
+        store.record_cost(CostRow("Analise de Emoção", "claude-3-haiku-20240307", 345, 15, Decimal("0.000105"),
+                                  chat, latency_ms=120, created_at=when))
+    store.record_cost(CostRow("API", "gpt-3.5-turbo-0125", 126, 16, Decimal("0.000087"), chat, created_at=when))
+    i18n.MISSING.clear()
+    at = render("app_pages/costs.py", "pt", monkeypatch)
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Custo total (BRL)"] == "R$\xa00,00280" and metrics["Chamadas"] == "5"
+    titles = [x for x in shown_texts(at) if x.startswith(("Custo por", "Tokens por"))]
+    assert "Custo por funcionalidade" in titles
+    # Display names; the ledger keeps the deck's "Analise de Emoção".
+    assert "Análise de emoção" in at.multiselect(key="costs_features").options
+    assert not i18n.MISSING, f"not in agent/i18n_pt.py: {sorted(i18n.MISSING)}"
+    leaks = english_leaks(at)
+    assert not leaks, "English on a Portuguese page:\n" + "\n".join(leaks)
