@@ -316,8 +316,12 @@ else:
             return
         if features:
             frame["feature_name"] = frame["feature_name"].map(feature)
+        # Counts in the interface's locale (Babel), like the money: 840.811 in pt-BR whatever the browser.
         frame = frame.assign(**{
-            "audio_min": frame["audio_seconds"] / 60,
+            "calls": frame["calls"].map(number),
+            "input_tokens": frame["input_tokens"].map(number),
+            "output_tokens": frame["output_tokens"].map(number),
+            "audio_min": (frame["audio_seconds"] / 60).map(lambda m: number(m, 1)),
             spent_col: frame["cost_usd"].map(money),
             priced_col: frame["priced_usd"].map(money),
         })
@@ -325,12 +329,7 @@ else:
         columns = [*first, spent_col, priced_col, "calls", "input_tokens", "output_tokens", "audio_min"]
         names = {**first, "calls": t("calls"), "input_tokens": t("input tokens"), "output_tokens": t("output tokens"),
                  "audio_min": t("audio (min)")}
-        st.dataframe(frame[columns].rename(columns=names), hide_index=True, width="stretch",
-                     column_config={
-                         **{names[k]: st.column_config.NumberColumn(format="localized")
-                            for k in ("calls", "input_tokens", "output_tokens")},
-                         names["audio_min"]: st.column_config.NumberColumn(format="%.1f"),
-                     })
+        st.dataframe(frame[columns].rename(columns=names), hide_index=True, width="stretch")
 
     tab_feature, tab_chat, tab_journey = st.tabs([t("Per feature"), t("Per conversation"),
                                                   t("Per completed journey")])

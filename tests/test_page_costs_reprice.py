@@ -62,7 +62,7 @@ def test_free_traffic_is_priced_on_a_real_model(offline_ledger) -> None:
     assert priced.startswith("R$") and nonzero(priced)
     features = frame_with(at, "feature")[0]
     assert len(features) == 4  # Conversa, Análise de intenção, Transcrição, Embeddings (display names)
-    assert 4 * 3000 in set(features["input tokens"]) and features["audio (min)"].max() == pytest.approx(1.5)
+    assert "12,000" in set(features["input tokens"]) and "1.5" in set(features["audio (min)"])  # English formats
     # Per conversation: people's chats only, until the bench is picked in Source.
     chats = frame_with(at, "chat")[0]
     assert list(chats["chat"]) == [offline_ledger["mine"]]
