@@ -27,6 +27,7 @@ import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.config import Settings
 from agent.core.trace import TurnTrace
 from agent.privacy import mask_pii
+from agent.text import json_storable
 from evals.cases import PROJECT_ROOT, Case, Expectation, Turn
 from evals.report import summary
 from evals.results import CaseResult, RunConfig, RunResult, with_overrides
@@ -234,8 +235,10 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
             obs.previous_replies = previous
             observations.append(obs)
             scores = _score_all(turn.expect, obs, ctx, index)
-            result.turns.append({"index": index, "label": turn.label, "line": turn.line,
-                                 "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]})
+            # A golden may carry bad text on purpose (lone surrogates, NUL): the record, the reports and the
+            # download buttons get it storable, as the chat stored it.
+            result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
+                                               "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
         conversation = ConversationObservation(observations, final_step=session.state.step,
                                                state=session.state_view())
         result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
