@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from agent import Settings, available_models, list_conversations, models_for_role
+from app_pages.charts import pareto_chart
 from app_pages.i18n import lang, number, percent, t, usd, when
 from evals import (
     PERSONAS,
@@ -26,7 +27,6 @@ from evals import (
     load_suite,
     matrix,
     pareto_front,
-    pareto_svg,
     role_sweeps,
     run_suite,
     save_golden,
@@ -166,7 +166,7 @@ with results_tab:
                      column_config={t("pass rate"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                      format="percent")})
         st.markdown(t("**Cost vs pass rate** — blue: Pareto front; green: cheapest passing the bar"))
-        st.html(pareto_svg(rows, bar=pass_bar, lang=lang()))
+        st.altair_chart(pareto_chart(rows, bar=pass_bar, lang=lang()), width="stretch")
         for name, sweep_rows in role_sweeps(run, rows).items():
             st.markdown(t("**Sweep: {name}**", name=name))
             st.dataframe(pd.DataFrame([{t("model"): r["varied"], t("pass rate"): r["pass_rate"],
