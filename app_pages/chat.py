@@ -270,7 +270,9 @@ def render_messages(session: AgentSession) -> None:
                 st.error(m.text)
             else:
                 show_cached_media(m.meta)
-                if m.text:
+                # A voice note or image sent alone has its transcript as its text: shown once, in its note.
+                heard = " ".join(str(x.get("text") or "") for x in m.meta.get("media") or []).split()
+                if m.text and m.text.split() != heard:
                     st.markdown(whatsapp_markdown(m.text))
                 media_note(m.meta)
             for error in (m.meta.get("errors") or []) if m.role == "agent" else []:
