@@ -26,6 +26,7 @@ PT: dict[str, str] = {
     "Grades replies in evals (LLM-as-judge).": "Dá notas às respostas nas avaliações (LLM como juiz).",
     "Not available now:": "Indisponível agora:",
     "Temperature": "Temperatura",
+    "temperature": "temperatura",
     "Sampling temperature of the {role} model.": "Temperatura de amostragem do modelo de {role}.",
     "How to enable more models": "Como habilitar mais modelos",
     "Restart the app after editing `.env`. A local Ollama is detected by itself.":

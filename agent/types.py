@@ -67,6 +67,7 @@ class Completion:
     ledger_id: int | None = None
     fallback_used: bool = False
     raw_messages: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    temperature: float | None = None  # what the call was sent with (None: the endpoint takes none)
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,7 @@ def trace_panel(trace: TurnTrace) -> None:
             if calls:
                 st.dataframe(pd.DataFrame([{
                     t("role"): t(c.role.capitalize()), t("feature"): feature(c.feature), t("model"): c.model,
+                    t("temperature"): "—" if c.temperature is None else number(c.temperature, 2),
                     t("prompt"): f"{c.prompt_name}@{c.prompt_version}".strip("@"),
                     t("in"): c.input_tokens, t("out"): c.output_tokens,
                     t("cost ({currency})", currency=settings.currency): money(c.cost_usd),
@@ -218,7 +219,8 @@ def trace_panel(trace: TurnTrace) -> None:
                 st.warning(error)
         with prompts_tab:
             for i, c in enumerate(calls):
-                st.markdown(f"**{i + 1}. {feature(c.feature)}** · `{c.model}` · "
+                heat = "" if c.temperature is None else f" · {t('temperature')} {number(c.temperature, 2)}"
+                st.markdown(f"**{i + 1}. {feature(c.feature)}** · `{c.model}`{heat} · "
                             + t("prompt `{name}` version `{version}`", name=c.prompt_name or "—",
                                 version=c.prompt_version or "—"))
                 for m in c.rendered_messages:

@@ -458,12 +458,12 @@ class Gateway:
             feature_name=spec.feature, model=spec.model, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, price=cost, fk_id_chat=spec.chat_id,
             feat_request_id=spec.request_id, latency_ms=latency, status=status, error=error_text,
-            role=spec.role, usage_source=usage.source, model_price=price,
+            role=spec.role, usage_source=usage.source, model_price=price, temperature=_temperature(spec),
         ))
         completion = Completion(
             text=text, model=spec.model, role=spec.role, feature=spec.feature, usage=usage, latency_ms=latency,
             request_id=spec.request_id, json=parsed, tool_calls=tool_calls, ledger_id=ledger_id,
-            raw_messages=tuple(dict(m) for m in spec.messages),
+            raw_messages=tuple(dict(m) for m in spec.messages), temperature=_temperature(spec),
         )
         if json_error is not None:
             raise errors.MalformedResponse(json_error.user_message, model=spec.model, detail=json_error.detail,
@@ -480,6 +480,7 @@ class Gateway:
             feature_name=spec.feature, model=spec.model, input_tokens=0, output_tokens=0, price=Decimal(0),
             fk_id_chat=spec.chat_id, feat_request_id=spec.request_id, latency_ms=latency_ms,
             status=error.kind, error=detail[:2000], role=spec.role, usage_source="none",
+            temperature=_temperature(spec),
         ))
         if self._on_call:
             self._on_call(error)
@@ -527,6 +528,11 @@ class Gateway:
         # The reply still reaches the customer; the rows wait in store.pending_costs for the next write.
         log.warning("ledger write failed, %d row(s) kept for the next write: %s",
                     len(self.store.pending_costs), exc)
+
+
+def _temperature(spec: CallSpec) -> float | None:
+    value = spec.kwargs.get("temperature")
+    return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,13 @@ def m041_audio_index(conn: Connection) -> None:
                       "WHERE audio_seconds > 0"))
 
 
+def m050_cost_temperature(conn: Connection) -> None:
+    """``llm_cost.temperature``: each call's sampling temperature (older rows: NULL, unknown)."""
+    if "temperature" not in {c["name"] for c in inspect(conn).get_columns("llm_cost")}:
+        # Fresh databases already have the column (version 1 creates llm_cost from the current schema).
+        conn.execute(text("ALTER TABLE llm_cost ADD COLUMN temperature FLOAT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -115,4 +122,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(30, "chats.source: playground, cli, server, eval, simulation", m030_chat_source),
     Migration(40, "chat_inbox: messages queued for the chat worker", m040_chat_inbox),
     Migration(41, "partial index on llm_cost audio seconds (price this traffic as…)", m041_audio_index),
+    Migration(50, "llm_cost.temperature: each call's sampling temperature", m050_cost_temperature),
 )

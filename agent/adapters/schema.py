@@ -105,6 +105,8 @@ llm_cost = Table(
     Column("role", String(30), nullable=True),
     Column("usage_source", String(20), nullable=True),
     Column("audio_seconds", Float, nullable=True),
+    # The sampling temperature the call was sent with (with ``role`` and the model: a change is visible).
+    Column("temperature", Float, nullable=True),
     Index("ix_llm_cost_created_at", "created_at"),
     Index("ix_llm_cost_feature_created", "feature_name", "created_at"),
     Index("ix_llm_cost_model_created", "fk_id_llm_model", "created_at"),

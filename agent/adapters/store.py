@@ -65,6 +65,7 @@ class CostRow:
     usage_source: str | None = None
     audio_seconds: float | None = None
     model_price: Price | None = None
+    temperature: float | None = None
     created_at: datetime = field(default_factory=utcnow)
 
 
@@ -214,6 +215,7 @@ class Store:
             "role": row.role,
             "usage_source": row.usage_source,
             "audio_seconds": row.audio_seconds,
+            "temperature": row.temperature,
         }
 
     def record_cost(self, row: CostRow) -> int:

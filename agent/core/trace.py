@@ -35,6 +35,7 @@ class ModelCall:
     prompt_version: str = ""
     rendered_messages: tuple[Mapping[str, Any], ...] = ()
     model: str = ""
+    temperature: float | None = None  # the sampling temperature sent (None: unknown, older traces)
     output: str = ""
     json: Mapping[str, Any] | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()

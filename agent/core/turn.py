@@ -124,14 +124,16 @@ class TurnState:
         except GatewayError as exc:
             failed = getattr(exc, "completion", None)
             call = self._account(base, failed) if failed is not None else base
-            self.calls.append(replace(call, error=exc.user_message, model=exc.model or self.settings.role(role).model))
+            self.calls.append(replace(call, error=exc.user_message, model=exc.model or self.settings.role(role).model,
+                                      temperature=call.temperature if call.temperature is not None else
+                                      opts.get("temperature", self.settings.role(role).temperature)))
             raise
         self.calls.append(self._account(base, completion))
         return completion
 
     def _account(self, call: ModelCall, c: Completion) -> ModelCall:
         self.usage = self.usage + c.usage
-        return replace(call, model=c.model, output=mask_pii(c.text),
+        return replace(call, model=c.model, temperature=c.temperature, output=mask_pii(c.text),
                        json=mask_deep(c.json, self.pack) if c.json else None,
                        tool_calls=tuple({"name": t.name, "arguments": mask_deep(t.arguments, self.pack)}
                                         for t in c.tool_calls),
