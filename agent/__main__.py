@@ -1,13 +1,16 @@
 """``python -m agent chat``: talk to the agent from a terminal, interactively or from a pipe.
 
-Each input line is one customer message. Commands:
+Each input line is one customer message; piped input is echoed (``cliente: …``) so the output reads
+as the conversation. Commands:
   /state          the journey state and captured attributes (CPF masked) as one JSON line
   /audio PATH     send a voice note      /image PATH     send an image
   /burst a || b   several messages answered once (a burst)
   /idle HOURS     simulate idle time, then the re-engagement check
   /handoff        the operator takes over     /operator TEXT  operator reply     /handback
-  /trace          the last turn's trace as JSON     /cost  tokens and cost so far
-  /quit
+  /trace          the last turn's trace, short: steps, decision, calls (model, temperature), tools
+  /trace full     the last turn's whole trace as indented JSON (prompts, outputs, states)
+  /cost           tokens and cost so far
+  /help           these commands     /quit
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 if TYPE_CHECKING:
     from agent.core.session import TurnResult
+    from agent.core.trace import TurnTrace
     from agent.types import Attachment
+
+COMMANDS = ("/state", "/audio", "/image", "/burst", "/idle", "/handoff", "/operator", "/handback", "/trace",
+            "/cost", "/help", "/quit")
 
 
 def _attachment(kind: Literal["audio", "image"], path: str) -> Attachment:
@@ -40,6 +47,40 @@ def _print_result(result: TurnResult | None, out: TextIO) -> None:
         print(f"agente: {reply.text}", file=out)
     if not result.replies and result.step_after == "handoff":
         print("(em atendimento humano: o agente não responde)", file=out)
+
+
+def _help() -> str:
+    return __doc__.split("Commands:\n", 1)[1].rstrip() if __doc__ else ""
+
+
+def trace_summary(trace: TurnTrace) -> str:
+    """The short, readable form of a turn's trace (``/trace``): what changed and why, and each call's model
+    and temperature; ``/trace full`` prints everything."""
+    turn = "?" if trace.turn is None else trace.turn
+    lines = [f"turno {turn} · {trace.step_before or '?'} → {trace.step_after or '?'} · {trace.latency_ms:.0f} ms · "
+             f"{trace.total_tokens} tokens · US$ {trace.cost_usd:.6f}"]
+    event = trace.event.name if trace.event else trace.system_event
+    if event:
+        lines.append(f"  evento: {event}")
+    if trace.decision:
+        d = trace.decision
+        attrs = json.dumps(dict(d.attributes), ensure_ascii=False, default=str)
+        lines.append(f"  decisão: {d.intent} ({d.confidence:.2f}) {attrs}")
+    if trace.message_codes:
+        lines.append(f"  mensagens: {list(trace.message_codes)}")
+    if trace.calls:
+        lines.append("  chamadas:")
+        for c in trace.calls:
+            temperature = "—" if c.temperature is None else f"{c.temperature:g}"
+            problem = f" · erro: {c.error}" if c.error else (" · fallback" if c.fallback_used else "")
+            lines.append(f"    {c.role:<12} {c.feature:<28} {c.model} · temperatura {temperature} · "
+                         f"{c.input_tokens}+{c.output_tokens} tokens · {c.latency_ms:.0f} ms{problem}")
+    for tool in trace.tool_calls:
+        lines.append(f"  ferramenta: {tool.name} · {tool.status} · {tool.outcome or '—'} · {tool.latency_ms:.0f} ms")
+    if trace.retrieved:
+        lines.append("  documentos: " + ", ".join(f"{r.faq_id} ({r.score:.2f})" for r in trace.retrieved))
+    lines.extend(f"  aviso: {text}" for text in (*trace.errors, *trace.guard_violations))
+    return "\n".join(lines)
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -81,7 +122,12 @@ def chat(argv: list[str]) -> int:
     out = sys.stdout
     if interactive:
         local = " (local/rules, offline)" if settings.all_local else ""
-        print(f"conversa-lab — conversa #{session.chat_id}{local}. /quit para sair, /state para o estado.")
+        print(f"conversa-lab — conversa #{session.chat_id}{local}. /help para os comandos, /quit para sair.")
+
+    def echo(text: str) -> None:
+        """Piped input is not on the screen: say what the customer sent before the agent answers."""
+        if not interactive:
+            print(f"cliente: {text}", file=out)
     clock_offset = 0.0
     base_clock = session.clock
     session.clock = lambda: base_clock() + clock_offset
@@ -90,6 +136,7 @@ def chat(argv: list[str]) -> int:
         line = clean_text(raw)  # one bad byte must not crash the chat or stay stuck in the queue
         if not line:
             if raw.strip():  # nothing readable left: still a turn (the agent asks again), never a crash
+                echo(raw.strip())
                 _print_result(session.send(raw), out)
                 out.flush()
             continue
@@ -100,17 +147,26 @@ def chat(argv: list[str]) -> int:
             if command == "/state":
                 print(json.dumps(session.state_view(), ensure_ascii=False), file=out)
             elif command == "/trace":
-                print(json.dumps(last.trace.to_json() if last else {}, ensure_ascii=False, default=str), file=out)
+                if last is None:
+                    print("(nenhum turno ainda)", file=out)
+                elif rest.strip() == "full":
+                    print(json.dumps(last.trace.to_json(), ensure_ascii=False, default=str, indent=2), file=out)
+                else:
+                    print(trace_summary(last.trace), file=out)
+            elif command == "/help":
+                print(_help(), file=out)
             elif command == "/cost":
                 usage = session.total_usage
                 print(json.dumps({"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
                                   "cost_usd": usage.cost_usd}), file=out)
             elif command in ("/audio", "/image"):
+                echo(f"[{'áudio' if command == '/audio' else 'imagem'} {Path(rest.strip()).name}]")
                 last = session.send("", [_attachment("audio" if command == "/audio" else "image", rest.strip())])
                 _print_result(last, out)
             elif command == "/burst":
                 parts = [p for p in (clean_text(p) for p in rest.split("||")) if p]
                 for part in parts:
+                    echo(part)
                     session.pending.append(Message("customer", part, created_at=session.clock()))
                 last = session.flush(force=True)
                 _print_result(last, out)
@@ -129,7 +185,10 @@ def chat(argv: list[str]) -> int:
             elif command == "/handback":
                 last = session.hand_back()
                 _print_result(last, out)
+            elif command.startswith("/") and len(command) > 1 and command[1:].isalpha() and command not in COMMANDS:
+                print(f"[erro] comando desconhecido: {command} — /help lista os comandos", file=sys.stderr)
             else:
+                echo(line)
                 last = session.send(line)
                 _print_result(last, out)
         except (OSError, ValueError) as exc:

@@ -238,7 +238,7 @@ def test_output_guard_never_asks_for_passwords(base_env, openai_stub) -> None:
 def test_cli_script_walks_the_journey(base_env, tmp_path) -> None:
     script = "\n".join([
         "oi", "aceito", "o que é o saque-aniversário?", "Maria Souza", "073.602.846-36", "/state",
-        "07360284635", "maio", "sim", "/state", "/trace", "tchau", "/state", "/quit",
+        "07360284635", "maio", "sim", "/state", "/trace full", "tchau", "/state", "/quit",
     ]) + "\n"
     result = subprocess.run([sys.executable, "-m", "agent", "chat"], input=script, capture_output=True,
                             text=True, cwd=ROOT, env={**base_env, "PYTHONPATH": str(ROOT)}, timeout=120)
@@ -247,7 +247,9 @@ def test_cli_script_walks_the_journey(base_env, tmp_path) -> None:
     assert [s["step"] for s in states] == ["collect_data", "not_authorized", "finalized"]
     assert states[0]["attributes"] == {"name": "Maria Souza"}
     assert states[1]["attributes"]["cpf"] == "•••.602.846-••"
-    trace = next(json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"state_before"'))
+    lines = result.stdout.splitlines()
+    start = lines.index("{")  # /trace full: the whole trace as indented JSON
+    trace = json.loads("\n".join(lines[start:lines.index("}", start) + 1]))
     assert trace["tool_calls"][0]["outcome"] == "not_authorized"
     assert "agente:" in result.stdout
 
