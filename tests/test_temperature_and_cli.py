@@ -88,3 +88,16 @@ def test_trace_full_is_indented_json(base_env: dict[str, str]) -> None:
     start = lines.index("{")
     trace = json.loads("\n".join(lines[start:lines.index("}", start) + 1]))
     assert trace["calls"][0]["rendered_messages"] and "temperature" in trace["calls"][0]
+
+
+def test_the_chat_trace_panel_shows_each_calls_temperature(app_env) -> None:  # noqa: ANN001
+    from test_page_chat import open_chat, say
+
+    at = open_chat()  # app_env: the English interface
+    at.sidebar.slider(key="temperature_conversation").set_value(0.9)
+    at = say(at.run(), "oi")
+    calls = next(d.value for d in at.dataframe if "temperature" in d.value.columns)
+    by_role = dict(zip(calls["role"], calls["temperature"], strict=False))
+    assert by_role["Conversation"] == "0.90" and by_role["Decision"] == "0.00"
+    prompts = " ".join(m.value for m in at.markdown)
+    assert "`local/rules` · temperature 0.90" in prompts
