@@ -23,7 +23,9 @@ def settle(at: AppTest, timeout: float = 60) -> AppTest:
     """Turns run in the chat's background worker: rerun (as the page's fragment does) until it has
     read and answered every message, then once more to draw the result."""
     deadline = time.monotonic() + timeout
-    while any("digitando" in c.value for c in at.caption) and time.monotonic() < deadline:
+    idle = 0  # the worker may not have picked the message up yet: idle on three runs in a row
+    while idle < 3 and time.monotonic() < deadline:
+        idle = 0 if any("digitando" in c.value for c in at.caption) else idle + 1
         time.sleep(0.05)
         at.run()
     assert not at.exception, at.exception
