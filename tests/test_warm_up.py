@@ -122,3 +122,36 @@ def test_a_failed_warm_up_says_why_and_is_retried_later(fresh_engines: Settings,
     monkeypatch.setattr(session, "WARM_RETRY_AFTER_S", 0.0)  # …and the retry delay has passed
     session.warm_up(settings).join(timeout=60)
     assert session.is_warm(settings) and session.warm_up_error(settings) is None
+
+
+def test_warm_up_loads_what_a_first_turn_would(fresh_engines: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.adapters.providers import local
+    from agent.brain import nlu
+    from agent.core import session
+
+    order: list[str] = []
+    real_get = session.ENGINES.get
+    monkeypatch.setattr(local, "preload", lambda: order.append("tokenizer"))
+    monkeypatch.setattr(nlu, "load_classifier", lambda pack_dir=None: order.append("classifier"))
+    monkeypatch.setattr(nlu, "load_intents", lambda pack_dir=None: order.append("intents") or {})
+    monkeypatch.setattr(session.ENGINES, "get", lambda s, store: order.append("engine") or real_get(s, store))
+    session.warm_up(fresh_engines).join(timeout=60)
+    # All before the engine: once it is in the cache the page says "ready".
+    assert order == ["intents", "tokenizer", "classifier", "engine"]
+
+
+def test_intents_are_parsed_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from agent.brain import nlu
+
+    (tmp_path / "intents.yaml").write_text("intents:\n  oi: {description: saudação, examples: [oi, olá]}\n")
+    parses: list[int] = []
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(1) or real(text))
+    first = nlu.load_intents(tmp_path)
+    first["oi"]["examples"].append("mutated by a caller")
+    assert nlu.load_intents(tmp_path) == {"oi": {"description": "saudação", "examples": ["oi", "olá"]}}
+    assert len(parses) == 1
+    (tmp_path / "intents.yaml").write_text("intents:\n  tchau: {description: despedida, examples: [tchau]}\n")
+    assert list(nlu.load_intents(tmp_path)) == ["tchau"] and len(parses) == 2

@@ -179,18 +179,29 @@ class IntentClassifier:
         return IntentResult(intent, round(min(score, 1.0), 4), example, scores)
 
 
+_intents: dict[tuple[Path, int, int], dict[str, dict[str, Any]]] = {}
+
+
 def load_intents(pack_dir: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """``intents.yaml`` of a pack as ``{intent: {"description": str, "examples": [str]}}``."""
-    path = Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    intents = data.get("intents") or {}
-    return {
-        name: {
-            "description": str(spec.get("description", "")),
-            "examples": [str(e) for e in spec.get("examples") or ()],
+    """``intents.yaml`` of a pack as ``{intent: {"description": str, "examples": [str]}}`` (a fresh copy).
+
+    Parsed once per version of the file: a turn asks for it (the intent menu of the decision prompt),
+    and parsing the YAML again cost ~0.2 s each time."""
+    path = (Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml").resolve()
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    parsed = _intents.get(key)
+    if parsed is None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        parsed = _intents[key] = {
+            name: {
+                "description": str(spec.get("description", "")),
+                "examples": [str(e) for e in spec.get("examples") or ()],
+            }
+            for name, spec in (data.get("intents") or {}).items()
         }
-        for name, spec in intents.items()
-    }
+    return {name: {"description": spec["description"], "examples": list(spec["examples"])}
+            for name, spec in parsed.items()}
 
 
 _classifiers: dict[tuple[Path, int], IntentClassifier] = {}

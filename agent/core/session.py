@@ -412,6 +412,7 @@ def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
 
         def build() -> None:
             try:
+                _preload(settings)
                 ENGINES.get(settings, store)
             except Exception as exc:  # noqa: BLE001  (kept for warm_up_error; the first turn raises it again)
                 with _WARM_LOCK:
@@ -427,6 +428,20 @@ def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
         thread.start()
         _WARMING[key] = thread
         return thread
+
+
+def _preload(settings: Settings) -> None:
+    """What a first turn loads besides the engine: the pack's intents (the decision prompt's menu) and,
+    for local/rules, its tokenizer and intent classifier. Before the engine, so "ready" means a first
+    answer at full speed (they cost more than a second of the first turn otherwise)."""
+    from agent.brain import nlu
+
+    nlu.load_intents(settings.pack_dir)
+    if any(cfg.is_local for cfg in settings.roles.values()):
+        from agent.adapters.providers import local
+
+        local.preload()
+        nlu.load_classifier(settings.pack_dir)
 
 
 def warm_up_error(settings: Settings) -> str | None:
