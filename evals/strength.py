@@ -204,25 +204,23 @@ def _drop_section(pack: Path, n: int) -> Iterator[Mutant]:
                      f"knowledge/{path.name}", f"knowledge section removed: {title!r}", section, "")
 
 
+# (file, line pattern, what the line becomes, mutant id, description): the journey's safety valves.
+_SAFETY_VALVES = (
+    ("journey.yaml", r"^max_failures: (\d+)$", lambda line: "max_failures: 30", "max_failures",
+     "max_failures → 30 (repeated failures never hand over)"),
+    ("journey.yaml", r"^\s+requires_consent: true$", lambda line: line.replace("true", "false"), "requires_consent",
+     "a step no longer requires consent"),
+    ("pack.yaml", r"^notice_codes: \[.*\]$", lambda line: "notice_codes: []", "notice_codes",
+     "no consent notice declared (a 'sim' before the notice counts)"),
+)
+
+
 def _loosen_journey(pack: Path, n: int) -> Iterator[Mutant]:
-    journey = pack / "journey.yaml"
-    if journey.is_file():
-        text = journey.read_text(encoding="utf-8")
-        m = re.search(r"^max_failures: (\d+)$", text, re.M)
+    for file, pattern, loosen, name, description in _SAFETY_VALVES:
+        path = pack / file
+        m = re.search(pattern, path.read_text(encoding="utf-8"), re.M) if path.is_file() else None
         if m:
-            yield Mutant("loosen_journey:max_failures", "loosen_journey", "journey.yaml",
-                         "max_failures 3 → 30 (repeated failures never hand over)", m.group(0), "max_failures: 30")
-        m = re.search(r"^\s+requires_consent: true$", text, re.M)
-        if m:
-            yield Mutant("loosen_journey:requires_consent", "loosen_journey", "journey.yaml",
-                         "a step no longer requires consent", m.group(0), m.group(0).replace("true", "false"))
-    spec = pack / "pack.yaml"
-    if spec.is_file():
-        text = spec.read_text(encoding="utf-8")
-        m = re.search(r"^notice_codes: \[.*\]$", text, re.M)
-        if m:
-            yield Mutant("loosen_journey:notice_codes", "loosen_journey", "pack.yaml",
-                         "no consent notice declared (a 'sim' before the notice counts)", m.group(0), "notice_codes: []")
+            yield Mutant(f"loosen_journey:{name}", "loosen_journey", file, description, m.group(0), loosen(m.group(0)))
 
 
 _OPERATORS: dict[str, Callable[[Path, int], Iterator[Mutant]]] = {
