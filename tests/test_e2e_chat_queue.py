@@ -37,6 +37,9 @@ WARM_UP = ["oi", "tudo bem?", "queria uma informação", "sobre o saque-anivers�
 FIRST = "quero entender melhor"
 DURING_TURN = ["espera", "na verdade", "tenho outra dúvida", "posso sacar tudo?", "valeu"]
 TRACE = re.compile(r"· \w+ (\d+) · [^·]* → ")  # "Trace · turn 0 · greeting → optin · …" in any language
+# The box pinned at the bottom: while a new session's first run settles, Streamlit can briefly keep a
+# second, stale copy in the main block.
+CHAT_BOX = '[data-testid="stBottomBlockContainer"] [data-testid="stChatInputTextArea"]'
 USER_BUBBLE = '[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"])'
 
 
@@ -95,7 +98,7 @@ def page() -> Iterator[Page]:
 
 
 def type_fast(page: Page, texts: list[str]) -> None:
-    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box = page.locator(CHAT_BOX)
     for text in texts:
         box.fill(text)
         box.press("Enter")
@@ -130,15 +133,13 @@ def assert_in_order(bubbles: list[str], texts: list[str]) -> None:
         assert bubble.startswith(text), (bubble, text, bubbles)
 
 
-# Known gap, kept visible: two chat-box submits that both reach the server before a script run starts
-# are coalesced by Streamlit itself, the newer one winning (streamlit/runtime/scriptrunner_utils/
-# script_requests.py, _coalesce_widget_states). While the engine is built in this process (warm-up),
-# a loaded machine can starve the script thread that long, and one of the five is lost (~1 run in 3
-# on 2 shared cores). Closing it needs a chat box whose value carries every message sent so far.
-@pytest.mark.xfail(strict=False, reason="Streamlit coalesces chat_input submits queued before a run starts")
+# Streamlit folds every rerun request that arrives before a run starts into one, the newest chat-box
+# value winning (script_requests.py): while the engine is built in this process (warm-up), a loaded
+# machine starves the script thread that long and a message used to vanish (~1 run in 3 on 2 shared
+# cores). app_pages/submits.py gives each such submit its own run; this is the test that caught it.
 def test_a_fast_typist_during_warm_up(app_url: str, page: Page) -> None:
     page.goto(app_url, wait_until="domcontentloaded")
-    expect(page.locator('[data-testid="stChatInputTextArea"]')).to_be_visible(timeout=60_000)
+    expect(page.locator(CHAT_BOX)).to_be_visible(timeout=60_000)
     # The status line is drawn: a fresh server starts building its engine 2 s after this first paint,
     # so the first messages go out while it warms up (the hourglass), not after.
     expect(page.get_by_text(re.compile("^(hourglass_top|bolt)$")).first).to_be_visible(timeout=60_000)
@@ -156,10 +157,10 @@ def test_a_fast_typist_during_a_turn_held_by_a_slow_model(app_url: str, page: Pa
     expect(page.get_by_text("bolt").first).to_be_visible(timeout=120_000)  # the engine is ready
     # A turn held 3 s by the slow model; five more messages while it runs.
     type_fast(page, [FIRST])
-    # Its window closes (no countdown left) and the turn waits on the model: "digitando…" meanwhile.
-    expect(page.locator('[data-testid="stProgress"]')).to_have_count(1, timeout=10_000)
+    # Its window closes (no countdown left) and the turn waits on the model: "digitando…" meanwhile. (The
+    # countdown itself may come and go between two looks on a loaded machine: not asserted here.)
+    expect(page.get_by_text("more_horiz").first).to_be_visible(timeout=30_000)
     expect(page.locator('[data-testid="stProgress"]')).to_have_count(0, timeout=30_000)
-    expect(page.get_by_text("more_horiz").first).to_be_visible(timeout=10_000)
     type_fast(page, DURING_TURN)
     page.screenshot(path=ARTIFACTS / "11-queue-typed-during-a-turn.png", full_page=True)
     settled(page, turns=2, messages=1 + len(DURING_TURN))
