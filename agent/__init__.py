@@ -57,6 +57,7 @@ _EXPORTS = {
     "text_hash": "agent.analytics.prompt_versions",
     "pack_variant": "agent.analytics.prompt_versions",
     "load_pack": "agent.core.prompts",
+    "prompt_sections": "agent.core.budget",
     "placeholders": "agent.core.prompts",
 }
 
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
         ROLES as ROLES, ModelOption as ModelOption, RoleConfig as RoleConfig, Settings as Settings,
         available_models as available_models, load_settings as load_settings, models_for_role as models_for_role,
     )
+    from agent.core.budget import prompt_sections as prompt_sections
     from agent.core.pack import Pack as Pack, get_pack as get_pack, list_packs as list_packs
     from agent.core.prompts import load_pack as load_pack, placeholders as placeholders
     from agent.core.session import (

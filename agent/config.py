@@ -91,6 +91,8 @@ class Settings:
     max_image_pixels: int = 40_000_000
     gguf_model_path: str | None = None
     embedding_model: str | None = None
+    # The pack's per-role token budget (``prompt_budget:``); PROMPT_BUDGET=off renders prompts in full.
+    prompt_budget: bool = True
     # Explicit values for the pack's own settings (``settings:`` in pack.yaml), over env and defaults.
     pack_settings: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -252,6 +254,7 @@ def load_settings(
         max_image_pixels=int(_float(values, "MAX_IMAGE_PIXELS", 40_000_000)),
         gguf_model_path=values.get("GGUF_MODEL_PATH") or None,
         embedding_model=values.get("EMBEDDING_MODEL") or None,
+        prompt_budget=_bool(values, "PROMPT_BUDGET", True),
         env=values,
     )
 

@@ -551,4 +551,42 @@ PT: dict[str, str] = {
     "Answer now": "Responder agora",
     "cost/conversation": "custo/conversa",
     "Added: {added}; removed: {removed}": "Adicionados: {added}; removidos: {removed}",
+    # ---------------------------------------------------------------- the prompt diet (app_pages/diet.py: Chat,
+    # Prompts; app_pages/evals.py: budget on vs off)
+    "Tokens by section (prompt diet)": "Tokens por seção (dieta do prompt)",
+    "tokens by section": "tokens por seção",
+    "Tokens by section": "Tokens por seção",
+    "instructions": "instruções",
+    "chat history": "histórico da conversa",
+    "retrieved docs": "documentos recuperados",
+    "few-shot examples": "exemplos (few-shot)",
+    "intent menu": "menu de intenções",
+    "customer message": "mensagem do cliente",
+    "other variables": "outras variáveis",
+    "budget": "orçamento",
+    "budget {max} tokens: {before} → {after}": "orçamento de {max} tokens: {before} → {after}",
+    "history window": "janela do histórico",
+    "top-k docs": "top-k documentos",
+    "summary of earlier turns": "resumo dos turnos anteriores",
+    "compressor": "compressor",
+    "nothing trimmed": "nada cortado",
+    "history {n} turns": "histórico de {n} turnos",
+    "top {n} docs": "{n} melhores documentos",
+    "This render": "Esta renderização",
+    "Last call in conversation #{id}": "Última chamada na conversa #{id}",
+    "The pack's token budget per role (pack.yaml `prompt_budget`): {budget}":
+        "Orçamento de tokens do pacote por papel (pack.yaml `prompt_budget`): {budget}",
+    "Compare with and without the prompt budget (each configuration runs twice)":
+        "Comparar com e sem o orçamento de prompt (cada configuração roda duas vezes)",
+    "The pack's token budget per role (pack.yaml `prompt_budget`) on and off (as PROMPT_BUDGET=off): "
+    "**Results** shows pass rate, cost and prompt tokens per call side by side.":
+        "O orçamento de tokens do pacote por papel (pack.yaml `prompt_budget`) ligado e desligado (como "
+        "PROMPT_BUDGET=off): **Resultados** mostra taxa de aprovação, custo e tokens de prompt por chamada lado a lado.",
+    "Prompt diet: budget on vs off": "Dieta do prompt: orçamento ligado × desligado",
+    "run": "execução",
+    "prompt budget": "orçamento de prompt",
+    "on": "ligado",
+    "off": "desligado",
+    "prompt tokens / call": "tokens de prompt / chamada",
+    "model calls": "chamadas de modelo",
 }

@@ -25,6 +25,7 @@ import streamlit as st
 import agent
 import evals
 from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversations
+from app_pages.diet import budget_text, sections_rows, sections_text
 from app_pages.i18n import feature, number, t
 from app_pages.i18n import money as money
 from app_pages.submits import submit_captured
@@ -214,6 +215,9 @@ def trace_panel(trace: TurnTrace) -> None:
                     t("cost ({currency})", currency=settings.currency): money(c.cost_usd),
                     "ms": round(c.latency_ms), t("usage"): c.usage_source, t("error"): c.error or "",
                 } for c in calls]), hide_index=True, width="stretch")
+                if any(c.sections for c in calls):
+                    st.caption(t("Tokens by section (prompt diet)"))
+                    st.dataframe(pd.DataFrame(sections_rows(calls)), hide_index=True, width="stretch")
             else:
                 st.caption(t("No model calls in this turn (a fixed message answered)."))
             for error in trace.errors:
@@ -224,6 +228,9 @@ def trace_panel(trace: TurnTrace) -> None:
                 st.markdown(f"**{i + 1}. {feature(c.feature)}** · `{c.model}`{heat} · "
                             + t("prompt `{name}` version `{version}`", name=c.prompt_name or "—",
                                 version=c.prompt_version or "—"))
+                if c.sections:
+                    st.caption(t("tokens by section") + ": " + sections_text(c.sections)
+                               + ("  \n" + budget_text(c.budget) if c.budget else ""))
                 for m in c.rendered_messages:
                     st.caption(m.get("role", ""))
                     st.code(str(m.get("content", "")), language=None, wrap_lines=True)

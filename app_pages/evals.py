@@ -6,6 +6,8 @@ UI only: everything goes through ``evals``' public API (and ``agent``'s for conv
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +20,8 @@ from evals import (
     CaseResult,
     EvalStore,
     RunConfig,
+    budget_comparison,
+    budget_pair,
     cheapest_passing,
     diff,
     dump_case,
@@ -50,6 +54,20 @@ TEXT_ROLES = ("decision", "conversation", "insights", "judge")
 
 def role_label(s: Settings) -> str:
     return " · ".join(f"{r}={s.role(r).model}" for r in ("decision", "conversation"))
+
+
+def diet_table(rows: list[dict[str, Any]]) -> None:
+    """The prompt diet: pass rate, cost and prompt tokens per call with the pack's budget on vs off."""
+    shown = [r for r in rows if r["model_calls"]]
+    if not shown:
+        return
+    state = {True: t("on"), False: t("off"), None: "—"}
+    st.markdown("**" + t("Prompt diet: budget on vs off") + "**")
+    st.dataframe(pd.DataFrame([{
+        t("run"): f"#{r['run']}", t("configuration"): r["config"], t("prompt budget"): state[r["prompt_budget"]],
+        t("pass rate"): percent(r["pass_rate"], 1), t("cost / conversation (USD)"): r["cost_per_conversation"],
+        t("prompt tokens / call"): r["prompt_tokens_per_call"], t("model calls"): r["model_calls"],
+    } for r in shown]), hide_index=True, width="stretch")
 
 
 st.title(":material/science: " + t("Evals"))
@@ -90,6 +108,10 @@ with run_tab:
                   if o.usable]
         sweep_models = s2.multiselect(t("Models"), usable, key="evals_sweep_models",
                                       help=t("Only models usable now are listed (add keys to .env for more)."))
+    budget_pairs = st.checkbox(
+        t("Compare with and without the prompt budget (each configuration runs twice)"), key="evals_budget_pair",
+        help=t("The pack's token budget per role (pack.yaml `prompt_budget`) on and off (as PROMPT_BUDGET=off): "
+               "**Results** shows pass rate, cost and prompt tokens per call side by side."))
     concurrency = st.slider(t("Concurrency"), 1, 32, 4, key="evals_concurrency",
                             help=t("Conversations replayed at once. Rate limits (429) lower it automatically."))
 
@@ -105,6 +127,8 @@ with run_tab:
                 problems.append(f"`{line.strip()}`: {exc}")
     for model in sweep_models:
         configs.append(RunConfig(label=f"{sweep_role}={model}", roles={sweep_role: {"model": model}}))
+    if budget_pairs:
+        configs = [pair for c in configs for pair in budget_pair(c)]
     labels = [c.label for c in configs]
     if len(set(labels)) != len(labels):
         problems.append(t("Two configurations have the same label; give each a unique `label:` prefix."))
@@ -165,6 +189,7 @@ with results_tab:
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={t("pass rate"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                      format="percent")})
+        diet_table(budget_comparison([run]))
         st.markdown(t("**Cost vs pass rate** — blue: Pareto front; green: cheapest passing the bar"))
         st.altair_chart(pareto_chart(rows, bar=pass_bar, lang=lang()), width="stretch")
         for name, sweep_rows in role_sweeps(run, rows).items():
@@ -219,7 +244,8 @@ with diff_tab:
         d1, d2 = st.columns(2)
         base_id = d1.selectbox(t("Base run"), ids, index=1, format_func=run_labels.__getitem__, key="evals_diff_a")
         head_id = d2.selectbox(t("Head run"), ids, index=0, format_func=run_labels.__getitem__, key="evals_diff_b")
-        result_diff = diff(load_run(store, base_id), load_run(store, head_id))
+        base_run, head_run = load_run(store, base_id), load_run(store, head_id)
+        result_diff = diff(base_run, head_run)
         k1, k2, k3, k4 = st.columns(4)
         def signed(text: str, value: float) -> str:
             return ("+" if value > 0 else "") + text
@@ -242,6 +268,7 @@ with diff_tab:
                                             t("cost Δ (USD)"): x["cost_delta_usd"],
                                             t("latency Δ (ms)"): x["latency_delta_ms"]} for x in result_diff[key]]),
                              hide_index=True)
+        diet_table(budget_comparison([base_run, head_run]))
         with st.expander(t("As text")):
             st.code(text_diff(result_diff, lang()), language=None)
 

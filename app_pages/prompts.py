@@ -14,10 +14,12 @@ from agent import (
     get_pack,
     load_pack,
     placeholders,
+    prompt_sections,
     render_text,
     sample_values,
     text_hash,
 )
+from app_pages.diet import pack_budget_text, sections_rows, sections_text
 from app_pages.i18n import number, t, when
 from app_pages.ui import highlight_variables
 
@@ -105,6 +107,23 @@ def current_values() -> tuple[dict[str, str], str]:
     return values, t("conversation #{id}", id=session.chat_id)
 
 
+def prompt_diet(text: str, values: dict[str, str], required: list[str]) -> None:
+    """Tokens of the prompt's sections: this render, and the last call of the open conversation that used it."""
+    st.markdown("**" + t("Tokens by section") + "**")
+    sections = prompt_sections(text, {**pack.globals, **values}, required)
+    st.caption(t("This render") + ": " + sections_text(sections))
+    session = st.session_state.get("agent_session")
+    calls = [c for trace in (session.traces if session is not None else ()) for c in trace.calls
+             if c.prompt_name == name and c.sections]
+    if calls:
+        st.caption(t("Last call in conversation #{id}", id=session.chat_id))
+        st.dataframe(pd.DataFrame(sections_rows(calls[-1:])), hide_index=True, width="stretch")
+    budgets = get_pack(settings.pack_dir).prompt_budget
+    if budgets:
+        st.caption(t("The pack's token budget per role (pack.yaml `prompt_budget`): {budget}",
+                     budget=pack_budget_text(budgets)))
+
+
 with right:
     text = st.session_state[editor_key]
     n_tokens = tokens(text)
@@ -174,6 +193,7 @@ with right:
         st.code(rendered, language=None, wrap_lines=True)
         st.caption(t("Rendered: {tokens} tokens, {chars} characters.", tokens=number(tokens(rendered)),
                      chars=number(len(rendered))))
+        prompt_diet(text, values, required)
 
     with history_tab:
         history = versions.history(pack_key, name)

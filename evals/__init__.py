@@ -61,6 +61,8 @@ _EXPORTS = {
     "pareto_svg": "evals.report",
     "text_matrix": "evals.report",
     "text_diff": "evals.report",
+    "budget_comparison": "evals.report",
+    "budget_pair": "evals.results",
     # history
     "EvalStore": "evals.store",
     "load_run": "evals.history",
@@ -96,12 +98,14 @@ if TYPE_CHECKING:
         golden_path as golden_path, save_golden as save_golden,
     )
     from evals.report import (
-        cheapest_passing as cheapest_passing, diff as diff, html_report as html_report, json_report as json_report,
+        budget_comparison as budget_comparison, cheapest_passing as cheapest_passing, diff as diff, html_report as html_report, json_report as json_report,
         junit_xml as junit_xml, matrix as matrix, pareto_front as pareto_front, pareto_svg as pareto_svg,
         percentile as percentile, role_sweeps as role_sweeps, summary as summary, text_diff as text_diff,
         text_matrix as text_matrix,
     )
-    from evals.results import CaseResult as CaseResult, RunConfig as RunConfig, RunResult as RunResult
+    from evals.results import (
+        CaseResult as CaseResult, RunConfig as RunConfig, RunResult as RunResult, budget_pair as budget_pair,
+    )
     from evals.runner import (
         AdaptiveLimiter as AdaptiveLimiter, JUDGE_FEATURE as JUDGE_FEATURE, load_configs as load_configs,
         run_case as run_case, run_suite as run_suite, run_suite_async as run_suite_async,

@@ -56,7 +56,26 @@ def config_row(label: str, results: Sequence[CaseResult]) -> dict[str, Any]:
         "p50_conversation_ms": round(percentile(conv_lat, 50), 1),
         "p95_conversation_ms": round(percentile(conv_lat, 95), 1),
         "errors": sum(1 for r in results if r.error), "models": sorted({m for r in results for m in r.models}),
+        **prompt_diet(results),
     }
+
+
+def prompt_diet(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """Whether the pack's prompt budget was applied (None: unknown or mixed) and prompt tokens per model call."""
+    flags = {r.prompt_budget for r in results}
+    calls = sum(r.model_calls for r in results)
+    tokens = sum(r.prompt_tokens for r in results)
+    return {"prompt_budget": flags.pop() if len(flags) == 1 else None, "model_calls": calls,
+            "prompt_tokens": tokens, "prompt_tokens_per_call": round(tokens / calls, 1) if calls else 0.0}
+
+
+def budget_comparison(runs: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """Per run and configuration: the prompt budget on/off, pass rate, cost and prompt tokens per call."""
+    return [{"run": run.run_id, "config": row["config"], "prompt_budget": row["prompt_budget"],
+             "pass_rate": row["pass_rate"], "cost_usd": row["cost_usd"],
+             "cost_per_conversation": row["cost_per_conversation"], "model_calls": row["model_calls"],
+             "prompt_tokens_per_call": row["prompt_tokens_per_call"]}
+            for run in runs for row in matrix(run)]
 
 
 def matrix(run: RunResult) -> list[dict[str, Any]]:

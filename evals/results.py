@@ -83,6 +83,13 @@ def describe_roles(roles: Mapping[str, Mapping[str, Any]]) -> str:
                       for r, c in roles.items())
 
 
+def budget_pair(config: RunConfig) -> list[RunConfig]:
+    """``config`` twice, with the pack's prompt budget on and off, to compare pass rate, cost and tokens."""
+    return [RunConfig(label=f"{config.label} · budget {state}", roles=config.roles, pack=config.pack,
+                      settings={**config.settings, "prompt_budget": on})
+            for state, on in (("on", True), ("off", False))]
+
+
 def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
     """``settings`` with some values changed: Settings fields by name, anything else is a pack setting."""
     fields = {k: v for k, v in overrides.items() if k in Settings.__dataclass_fields__}
@@ -118,6 +125,11 @@ class CaseResult:
     path: str = ""
     final_step: str = ""
     models: list[str] = field(default_factory=list)
+    # The prompt diet: was the pack's prompt budget applied (None: a run stored before it was recorded),
+    # how many model calls the agent made and their input (prompt) tokens.
+    prompt_budget: bool | None = None
+    model_calls: int = 0
+    prompt_tokens: int = 0
 
     @property
     def failures(self) -> list[dict[str, Any]]:

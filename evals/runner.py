@@ -218,6 +218,7 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
         session = AgentSession.new(settings, engine=engine, store=store, clock=lambda: clock[0],
                                    title=f"eval {case.id} [{config.label}]", source="eval")
         result.chat_id = session.chat_id
+        result.prompt_budget = settings.prompt_budget and bool(engine.pack.prompt_budget)
         judge_settings = settings
         ctx = ScoreContext(judge=Judge(judge_settings, engine.gateway, session.chat_id),
                            completed_steps=engine.pack.completed_steps)
@@ -231,6 +232,9 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
             started = time.perf_counter()
             previous = previous_agent_message(session.messages)  # what not-repeats compares with
             results, note = _play(turn, session, clock, settings)
+            calls = [c for r in results for c in r.trace.calls]
+            result.model_calls += len(calls)
+            result.prompt_tokens += sum(c.input_tokens for c in calls)
             obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
             obs.previous_replies = previous
             observations.append(obs)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from agent.config import DEFAULT_PACK_DIR, Settings
+from agent.core.budget import BudgetError, RoleBudget, parse_budget
 from agent.core.journey import Event, Journey, JourneyState, load_journey
 from agent.core.prompts import PromptPack, load_pack
 from agent.errors import ConversaError
@@ -165,7 +166,8 @@ class SpecialCodes:
 
 
 PACK_KEYS = frozenset({"name", "title", "language", "globals", "module", "codes", "fixed_codes", "completed_steps",
-                       "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative", "short_codes"})
+                       "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative", "short_codes",
+                       "prompt_budget"})
 CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long", "secret"})
 
 
@@ -204,6 +206,11 @@ class Pack:
                               str((raw or {}).get("description") or ""))
             for name, raw in (spec.get("settings") or {}).items()
         })
+        try:  # role → token budget of its prompts and the trims allowed (agent/core/budget.py)
+            self.prompt_budget: Mapping[str, RoleBudget] = MappingProxyType(
+                parse_budget(spec.get("prompt_budget"), str(directory / "pack.yaml")))
+        except BudgetError as exc:
+            raise PackError(str(exc)) from None
         attributes: Iterable[Attribute] = getattr(module, "ATTRIBUTES", ()) if module else ()
         self.attributes: Mapping[str, Attribute] = MappingProxyType({a.name: a for a in attributes})
         self._validators = MappingProxyType({n: a.accept for n, a in self.attributes.items()})

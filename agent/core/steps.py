@@ -23,7 +23,7 @@ from agent.brain import nlu
 from agent.core.guardrails import check_input, check_output, mask_pii
 from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
-from agent.core.turn import FEATURES, TurnState, json_safe, reading_of
+from agent.core.turn import FEATURES, NO_DOCS, TurnState, json_safe, reading_of
 from agent.text import clean_text, has_words, sentences, without_sentences
 from agent.errors import GatewayError, MalformedResponse
 from agent.types import Attachment, Message
@@ -402,14 +402,11 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     if not draft or any(c in ts.pack.fixed_codes for c in codes):
         return suggested
     api = [r.to_dict() for r in ts.tool_results]
-    passages = "\n\n".join(f"[{i}] {h['question']} (faq_id: {h['faq_id']})\n{h['answer']}"
-                           for i, h in enumerate(ts.retrieved, 1))
-    docs = ts.prompts.render("doc_search_context", question=ts.customer_text,
-                             passages=passages) if ts.retrieved else ""
+    docs = ts.docs_text()
     variables = {**ts.variables(state),
                  "missing_attributes": ", ".join(ts.journey.missing_attributes(state)) or "nenhum",
                  "api_result": json.dumps(json_safe(api), ensure_ascii=False) if api else "(sem consulta)",
-                 "retrieved_docs": docs or "(nenhum)", "suggested_reply": draft}
+                 "retrieved_docs": docs or NO_DOCS, "suggested_reply": draft}
     try:
         c = ts.call("conversation", "conversation", "conversation_prompt", variables,
                     {"task": "conversation", "suggested_reply": draft, "step": state.step,

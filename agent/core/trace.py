@@ -47,6 +47,11 @@ class ModelCall:
     request_id: str = ""
     fallback_used: bool = False
     error: str | None = None
+    # Tokens per prompt section (instructions, history, retrieved docs, examples, customer message, other
+    # variables) of the prompt as sent; and, when the pack's budget applied, what it did: max_tokens,
+    # tokens before/after, the trims applied ({trim, before, after}) and notes (a compressor skipped…).
+    sections: Mapping[str, int] = field(default_factory=dict)
+    budget: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelCall:

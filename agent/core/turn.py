@@ -18,6 +18,9 @@ from agent.adapters.knowledge import KnowledgeBase
 from agent.adapters.tools import ToolRegistry, ToolResult
 from agent.brain import nlu
 from agent.config import Settings
+from agent.core.budget import (
+    Compressor, RoleBudget, compress, compressor_unavailable, message_tokens, prompt_sections, summary_of_turns,
+)
 from agent.core.guardrails import mask_pii
 from agent.core.journey import Event, Journey, JourneyState, StateDict
 from agent.core.pack import Pack, Reading, Rejected, get_pack
@@ -36,7 +39,12 @@ FEATURES = {
     "vision": "Leitura de imagem",
 }
 HISTORY_TURNS = 6
+# Customer lines kept verbatim under the summary that replaces earlier turns (the budget's last trim).
+SUMMARY_CUSTOMER_LINES = 2
+NO_DOCS = "(nenhum)"
 WHO = {"customer": "Cliente", "agent": "Agente", "operator": "Atendente"}
+# A trim of the prompt budget: variables (and notes to add to) → trimmed variables, or None when it cannot run.
+Trim = Callable[[Mapping[str, Any], list[str]], "dict[str, Any] | None"]
 
 
 @dataclass
@@ -111,13 +119,17 @@ class TurnState:
     # ------------------------------------------------------------------ model calls
     def call(self, role: str, kind: str, prompt_name: str, variables: Mapping[str, Any], context: dict[str, Any],
              *, expect_json: bool = False, extra_messages: Sequence[dict[str, Any]] = (), **opts: Any) -> Completion:
-        """One gateway call with a rendered pack prompt; recorded in the trace, success or not."""
+        """One gateway call with a rendered pack prompt (trimmed to the role's budget); recorded in the trace,
+        with its tokens per section, success or not."""
+        variables, budget = self.fit_budget(role, prompt_name, variables, extra_messages)
         rendered = self.prompts.render(prompt_name, **variables)
         messages = [{"role": "system", "content": rendered}, *extra_messages]
         version = self.prompts.content_hash(prompt_name)
         self.prompt_versions[prompt_name] = version
+        sections = prompt_sections(self.prompts.get(prompt_name).text, {**self.prompts.globals, **variables},
+                                   tuple(variables), extra_messages)
         base = ModelCall(role=role, feature=FEATURES[kind], prompt_name=prompt_name, prompt_version=version,
-                         rendered_messages=tuple(mask_deep(messages, self.pack)))
+                         rendered_messages=tuple(mask_deep(messages, self.pack)), sections=sections, budget=budget)
         try:
             completion = self.gateway.complete(role, FEATURES[kind], messages, self.chat_id, context=context,
                                                expect_json=expect_json, **opts)
@@ -166,9 +178,85 @@ class TurnState:
             "captured_attributes": json.dumps(self.masked(state.attributes), ensure_ascii=False),
         }
 
-    def history_text(self) -> str:
-        lines = [f"{WHO[m.role]}: {mask_pii(m.text)}" for m in self.history[-HISTORY_TURNS * 2:] if m.role in WHO]
+    def history_text(self, turns: int = HISTORY_TURNS) -> str:
+        """The last ``turns`` exchanges (customer and agent messages), personal data masked."""
+        recent = self.history[-turns * 2:] if turns > 0 else ()
+        lines = [f"{WHO[m.role]}: {mask_pii(m.text)}" for m in recent if m.role in WHO]
         return "\n".join(lines) or "(início da conversa)"
+
+    def docs_text(self, top_k: int | None = None) -> str:
+        """The retrieved knowledge passages (the best ``top_k``) in the pack's ``doc_search_context``; "" if none."""
+        hits = self.retrieved[:top_k] if top_k is not None else self.retrieved
+        if not hits:
+            return ""
+        passages = "\n\n".join(f"[{i}] {h['question']} (faq_id: {h['faq_id']})\n{h['answer']}"
+                               for i, h in enumerate(hits, 1))
+        return self.prompts.render("doc_search_context", question=self.customer_text, passages=passages)
+
+    # ------------------------------------------------------------------ the prompt budget
+    def fit_budget(self, role: str, prompt_name: str, variables: Mapping[str, Any],
+                   extra_messages: Sequence[Mapping[str, Any]] = ()) -> tuple[Mapping[str, Any], dict[str, Any] | None]:
+        """``variables`` trimmed until the prompt fits the pack's budget for ``role`` (history window, top-k
+        docs, summary of earlier turns, compressor — in that order, each only while still over), and what
+        was done; unchanged (and no record) without a budget or with ``PROMPT_BUDGET=off``."""
+        budget = self.pack.prompt_budget.get(role) if self.settings.prompt_budget else None
+        if budget is None:
+            return variables, None
+
+        def size(values: Mapping[str, Any]) -> int:
+            return message_tokens([{"role": "system", "content": self.prompts.render(prompt_name, **values)},
+                                   *extra_messages])
+
+        before = tokens = size(variables)
+        applied: list[dict[str, Any]] = []
+        notes: list[str] = []
+        for name, trim in self._trims(budget, variables):
+            if tokens <= budget.max_tokens:
+                break
+            trimmed = trim(variables, notes)
+            after = size(trimmed) if trimmed is not None else tokens
+            if trimmed is not None and after < tokens:
+                applied.append({"trim": name, "before": tokens, "after": after})
+                variables, tokens = trimmed, after
+        if tokens > budget.max_tokens:
+            notes.append(f"still over the budget ({tokens} > {budget.max_tokens} tokens) after the trims allowed")
+        self.notes.extend(f"{prompt_name}: {note}" for note in notes)
+        return variables, {"max_tokens": budget.max_tokens, "before": before, "after": tokens,
+                           "trims": applied, "notes": notes}
+
+    def _trims(self, budget: RoleBudget, variables: Mapping[str, Any]) -> list[tuple[str, Trim]]:
+        """The trims the budget allows and the prompt's variables make possible, in order."""
+        trims: list[tuple[str, Trim]] = []
+        if budget.history_turns is not None and "history" in variables:
+            turns = budget.history_turns
+            trims.append(("history_window", lambda v, _: {**v, "history": self.history_text(turns)}))
+        if budget.top_k_docs is not None and "retrieved_docs" in variables and len(self.retrieved) > budget.top_k_docs:
+            k = budget.top_k_docs
+            trims.append(("top_k_docs", lambda v, _: {**v, "retrieved_docs": self.docs_text(k) or NO_DOCS}))
+        if budget.summarize_earlier_turns and "history" in variables and self.history:
+            trims.append(("summary", lambda v, _: {**v, "history": self.earlier_turns_summary(str(v.get("step") or ""))}))
+        if budget.compressor is not None:
+            compressor = budget.compressor
+            trims.append(("compressor", lambda v, notes: self._compressed(v, compressor, notes)))
+        return trims
+
+    def earlier_turns_summary(self, step: str = "") -> str:
+        """Earlier turns in a few words: step reached, names of the captured data, the customer's last lines."""
+        lines = [mask_pii(m.text) for m in self.history if m.role == "customer"][-SUMMARY_CUSTOMER_LINES:]
+        return summary_of_turns(step or self.before.step, sorted(self.before.attributes), lines)
+
+    def _compressed(self, variables: Mapping[str, Any], compressor: Compressor,
+                    notes: list[str]) -> dict[str, Any] | None:
+        reason = compressor_unavailable(compressor, self.settings.env)
+        if reason is not None:
+            notes.append(reason)
+            return None
+        try:
+            return {**variables, **{key: compress(str(variables[key]), compressor, self.settings.env)
+                                    for key in ("history", "retrieved_docs") if variables.get(key)}}
+        except Exception as exc:  # noqa: BLE001  (an optional extra never stops a turn)
+            notes.append(f"compressor failed ({type(exc).__name__}): prompt kept as trimmed so far")
+            return None
 
 
 # ---------------------------------------------------------------------- reading the customer
