@@ -35,11 +35,12 @@ system-deps:
 run: install system-deps
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
-## Install test dependencies and system packages, and run the whole suite (lint, types, tests)
+## Install test dependencies and system packages, and run the whole suite (lint, types, tests) on every core
+## (pytest-xdist; each browser test file keeps its one app process on one worker)
 test: install-dev system-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
 lint: install-dev
 	$(PY) -m ruff check .

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
-pytestmark = pytest.mark.e2e
+# One app process per file (module fixture): under xdist the whole file runs on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_chat_queue")]
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright

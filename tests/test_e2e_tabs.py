@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from test_e2e_chat import ARTIFACTS, CHROMIUM, app_url, send, sync_playwright, wait_for_reply
 
 __all__ = ["app_url"]  # the module-scoped app fixture: one app process for this file
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_tabs")]
 
 READY = re.compile(r"Agent ready|Agente pronto")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
