@@ -134,6 +134,7 @@ def _encoding() -> Any:
     return tiktoken.get_encoding(ENCODING)
 
 
+@lru_cache(maxsize=512)  # a turn's calls share their history, instructions and docs: each is counted once
 def count_tokens(text: str) -> int:
     """Tokens of ``text`` (offline, the local provider's encoding)."""
     return len(_encoding().encode(text or "", disallowed_special=())) if text else 0
