@@ -115,7 +115,7 @@ def prompt_diet(text: str, values: dict[str, str], required: list[str]) -> None:
     session = st.session_state.get("agent_session")
     calls = [c for trace in (session.traces if session is not None else ()) for c in trace.calls
              if c.prompt_name == name and c.sections]
-    if calls:
+    if calls and session is not None:
         st.caption(t("Last call in conversation #{id}", id=session.chat_id))
         st.dataframe(pd.DataFrame(sections_rows(calls[-1:])), hide_index=True, width="stretch")
     budgets = get_pack(settings.pack_dir).prompt_budget

@@ -141,14 +141,13 @@ def test_warm_up_loads_what_a_first_turn_would(fresh_engines: Settings, monkeypa
 
 
 def test_intents_are_parsed_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import yaml
-
+    from agent import yamlfile
     from agent.brain import nlu
 
     (tmp_path / "intents.yaml").write_text("intents:\n  oi: {description: saudação, examples: [oi, olá]}\n")
     parses: list[int] = []
-    real = yaml.safe_load
-    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(1) or real(text))
+    real = yamlfile.safe_load
+    monkeypatch.setattr(yamlfile, "safe_load", lambda text: parses.append(1) or real(text))
     first = nlu.load_intents(tmp_path)
     first["oi"]["examples"].append("mutated by a caller")
     assert nlu.load_intents(tmp_path) == {"oi": {"description": "saudação", "examples": ["oi", "olá"]}}

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
+from agent import yamlfile
 
 PRICE_FILE = Path(__file__).resolve().parent / "data" / "prices.yaml"
 MILLION = Decimal(1_000_000)
@@ -60,7 +60,7 @@ def _dec(value: object) -> Decimal:
 def deck_prices(path: Path = PRICE_FILE) -> dict[str, Price]:
     """The data-file table, keyed by every name and alias."""
     table: dict[str, Price] = {}
-    for row in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]:
+    for row in yamlfile.safe_load(path.read_text(encoding="utf-8"))["models"]:
         price = Price(
             model=row["name"],
             label=row.get("label", row["name"]),

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
+from agent import yamlfile
 
 from agent.br import cpf as cpf_rules
 from agent.br import email as email_rules
@@ -192,7 +192,7 @@ def load_intents(pack_dir: str | Path | None = None) -> dict[str, dict[str, Any]
     key = (path, stat.st_mtime_ns, stat.st_size)
     parsed = _intents.get(key)
     if parsed is None:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
         parsed = _intents[key] = {
             name: {
                 "description": str(spec.get("description", "")),

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from agent.adapters.gateway import Gateway
 from agent.adapters.knowledge import KnowledgeBase
 from agent.adapters.tools import ToolRegistry
 from agent.config import Settings
@@ -21,6 +21,9 @@ from agent.core.journey import Journey, JourneyState
 from agent.core.pack import Pack, get_pack
 from agent.core.turn import FEATURES, TurnOutcome, TurnState, deterministic_reading, finish, state_view
 from agent.types import Message
+
+if TYPE_CHECKING:  # the gateway imports LiteLLM (seconds): a page that lists chats must not wait for it
+    from agent.adapters.gateway import Gateway
 
 __all__ = ["FEATURES", "Engine", "TurnOutcome", "TurnState", "deterministic_reading", "state_view"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypedDict
 
-import yaml
+from agent import yamlfile
 
 from agent.errors import ConversaError
 
@@ -499,7 +499,7 @@ def load_journey(pack_dir: str | Path | None = None, validators: Validators | No
         cached = _cache.get(key)
         if cached and cached[0] == mtime:
             return cached[1]
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, Mapping):
         raise JourneyError(f"{path} must hold a yaml mapping")
     journey = parse_journey(data, source=path, validators=validators)

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import yaml
+from agent import yamlfile
 
 from agent.errors import ConversaError
 
@@ -190,7 +190,7 @@ def _read_pack(directory: Path) -> PromptPack:
     meta: dict[str, Any] = {}
     meta_path = directory / "pack.yaml"
     if meta_path.exists():
-        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        meta = yamlfile.safe_load(meta_path.read_text(encoding="utf-8")) or {}
     files = {}
     for path in sorted(directory.glob("*.txt")):
         text = path.read_text(encoding="utf-8")

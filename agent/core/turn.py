@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.adapters.gateway import Gateway
 from agent.adapters.knowledge import KnowledgeBase
 from agent.adapters.tools import ToolRegistry, ToolResult
 from agent.brain import nlu
@@ -28,6 +27,9 @@ from agent.core.prompts import PromptPack
 from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
 from agent.errors import GatewayError, MalformedResponse
 from agent.types import Completion, Message, Usage
+
+if TYPE_CHECKING:  # the gateway imports LiteLLM (seconds): a page that lists chats must not wait for it
+    from agent.adapters.gateway import Gateway
 
 FEATURES = {
     "emotion": "Analise de Emoção",
