@@ -33,7 +33,7 @@ system-deps:
 
 ## Install everything and start the Streamlit app on http://localhost:$(PORT) (settings: .streamlit/config.toml)
 run: install system-deps
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(PY) serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
 ## Install test dependencies and system packages, and run the whole suite (lint, types, tests) on every core
 ## (pytest-xdist; each browser test file keeps its one app process on one worker)

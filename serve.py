@@ -1,0 +1,49 @@
+"""`make run`'s entry point: build the agent's engine first, then serve app.py.
+
+``streamlit run app.py`` runs nothing until a browser connects, so the first visitor waited for
+LiteLLM's import and the engine's build (~5–10 s on 2 cores) after the page was drawn. Here the
+warm-up (``agent.warm_up``, the same idempotent one the Chat page calls) runs before the server
+listens, with the settings a fresh browser session starts from (env / ``.env``): whoever opens the
+URL finds the agent ready with the first paint. Not in a thread beside the server: the import holds
+the GIL and made the first paint 2× slower (bench/bench_ui.py measured both). A failed warm-up is
+printed and the server starts anyway (the page retries and says why). Arguments are
+``streamlit run``'s options:
+
+    python serve.py --server.port 8501 --server.address localhost
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def main(argv: list[str]) -> int:
+    """Start the warm-up, then hand over to Streamlit's own command line."""
+    import time
+
+    from agent import load_settings, warm_up, warm_up_error
+
+    started = time.monotonic()
+    print("conversa-lab: warming up the agent (LiteLLM, pack, indexes)…", file=sys.stderr, flush=True)
+    try:
+        settings = load_settings()
+        warm_up(settings).join(timeout=120)
+        problem = warm_up_error(settings)
+    except Exception as exc:  # noqa: BLE001 — the page warms up (and reports why) on its own
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem:
+        print(f"conversa-lab: warm-up failed, the page will retry: {problem}", file=sys.stderr)
+    else:
+        print(f"conversa-lab: agent ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(APP), *argv]
+    return int(cli.main() or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
