@@ -67,12 +67,16 @@ def main(langs: list[str]) -> None:
                             page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached",
                                                    timeout=90_000)
                             if path == "" and size == "desktop":
-                                box = page.get_by_placeholder("Escreva sua mensagem")
+                                box = page.locator('[data-testid="stBottomBlockContainer"]').get_by_placeholder(
+                                    "Escreva sua mensagem")
                                 for text in ("oi", "sim, aceito"):
                                     box.fill(text)
                                     box.press("Enter")
                                     page.wait_for_timeout(6000)
-                                page.get_by_text(re.compile(r"^(Rastro · turno|Trace · turn) 1")).first.click()
+                                trace = page.locator('[data-testid="stExpander"] summary').filter(
+                                    has_text=re.compile(r"· \w+ 1 · ")).first
+                                trace.wait_for(timeout=90_000)  # the second turn's trace, in either language
+                                trace.click()
                                 page.wait_for_timeout(1000)
                             name = OUT / f"{lang}-{size}-{path or 'chat'}.png"
                             page.screenshot(path=name, full_page=size == "desktop")
