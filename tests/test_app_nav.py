@@ -83,3 +83,22 @@ def test_non_chat_pages_do_not_import_litellm(app_env) -> None:
                          env={**os.environ, **app_env})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_what_the_chat_page_draws_first_does_not_import_litellm(app_env) -> None:
+    # The Chat page's first paint lists conversations and looks up its chat worker; LiteLLM's import
+    # (seconds) belongs to the warm-up in the background, not to the page a person is waiting for.
+    code = (
+        "import sys\n"
+        "import agent\n"
+        "from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversations\n"
+        "settings = agent.load_settings()\n"
+        "list_conversations(settings)\n"
+        "workers = agent.Workers()\n"
+        "agent.is_warm(settings)\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **app_env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
