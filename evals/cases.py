@@ -41,7 +41,7 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 CASE_KEYS = {"id", "description", "tags", "pack", "settings", "api_responses", "turns", "expect", "persona"}
 TURN_KINDS = ("customer", "burst", "audio", "image", "event")
-TURN_KEYS = {*TURN_KINDS, "expect", "wait", "caption", "hours", "text", "note"}
+TURN_KEYS = {*TURN_KINDS, "expect", "wait", "caption", "hours", "text", "note", "model"}
 EVENTS = ("idle", "request_handoff", "operator_reply", "hand_back")
 MEDIA_SUFFIXES = {"audio": {".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".webm", ".aac", ".flac"},
                   "image": {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}}
@@ -200,6 +200,8 @@ class Turn:
     wait_s: float = 0.0
     expect: tuple[Expectation, ...] = ()
     line: int | None = None
+    # role (or role/task) → what ``local/adversary`` answers on this turn (agent/adapters/adversary.py)
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -378,7 +380,8 @@ def _turn(raw: Any, path: Path, line: int | None) -> Turn:
     wait = raw.get("wait", 0) or 0
     if not isinstance(wait, int | float) or wait < 0:
         raise CaseError(path, _line(raw, "wait", line), "'wait' is simulated seconds ≥ 0 before the turn")
-    common: dict[str, Any] = {"expect": expect, "wait_s": float(wait), "line": line}
+    common: dict[str, Any] = {"expect": expect, "wait_s": float(wait), "line": line,
+                              "model": _model_script(raw, path, line)}
     if kind == "customer":
         text = raw["customer"]
         if not isinstance(text, str | int | float) or not str(text).strip():
@@ -404,6 +407,30 @@ def _turn(raw: Any, path: Path, line: int | None) -> Turn:
     if event == "operator_reply" and not text:
         raise CaseError(path, at, "event operator_reply needs 'text' (what the operator says)")
     return Turn("event", (), event=event, event_text=text, hours=float(hours) if hours else None, **common)
+
+
+def _model_script(raw: Mapping[str, Any], path: Path, line: int | None) -> dict[str, Any]:
+    """A turn's ``model:`` (what ``local/adversary`` answers, per role), checked; {} without one."""
+    from agent.adapters.adversary import validate_script
+
+    if "model" not in raw:
+        return {}
+    script = raw["model"]
+    if isinstance(script, Mapping):
+        for key, value in script.items():  # each entry alone first: the error names its line
+            try:
+                validate_script({key: value})
+            except ValueError as exc:
+                raise CaseError(path, _line(script, key), str(exc)) from exc
+    try:
+        return validate_script(_plain(script))
+    except ValueError as exc:
+        raise CaseError(path, _line(raw, "model", line), str(exc)) from exc
+
+
+def scripted_roles(case: Case) -> set[str]:
+    """The roles some turn of ``case`` scripts (``model:``): the runner routes them to ``local/adversary``."""
+    return {str(key).partition("/")[0] for turn in case.turns for key in turn.model}
 
 
 def _pack_settings(pack: Any) -> set[str]:
@@ -575,6 +602,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
                 item["text"] = turn.event_text
         if turn.wait_s:
             item["wait"] = turn.wait_s
+        if turn.model:
+            item["model"] = _plain(turn.model)
         if expect_out := _expect_out(turn.expect):
             item["expect"] = expect_out
         turns.append(item)

@@ -28,7 +28,8 @@ from agent.config import Settings
 from agent.core.trace import TurnTrace
 from agent.privacy import mask_pii
 from agent.text import json_storable
-from evals.cases import PROJECT_ROOT, Case, Expectation, Turn
+from agent.adapters.adversary import ADVERSARY_MODEL, scripted
+from evals.cases import PROJECT_ROOT, Case, Expectation, Turn, scripted_roles
 from evals.report import summary
 from evals.results import CaseResult, RunConfig, RunResult, with_overrides
 from evals.scorers import ConversationObservation, Score, ScoreContext, TurnObservation, evaluate
@@ -153,8 +154,12 @@ class _Resources:
 
 
 def case_settings(case: Case, config: RunConfig, base: Settings) -> Settings:
-    """The run's settings for one case: the config's roles, the golden's overrides, a burst window."""
+    """The run's settings for one case: the config's roles, the golden's overrides, a burst window; the
+    roles its turns script (``model:``) on ``local/adversary`` (unscripted turns answer as local/rules)."""
     settings = config.apply(base)
+    for role in sorted(scripted_roles(case)):
+        settings = settings.with_role(role, model=ADVERSARY_MODEL, fallback_model=None, api_base=None,
+                                      api_key_env=None)
     changes: dict[str, Any] = {"burst_mode": True, "burst_window_s": DEFAULT_BURST_WINDOW_S}
     changes.update(case.settings)
     if case.pack:
@@ -231,7 +236,8 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
             clock[0] += turn.wait_s
             started = time.perf_counter()
             previous = previous_agent_message(session.messages)  # what not-repeats compares with
-            results, note = _play(turn, session, clock, settings)
+            with scripted(session.chat_id, turn.model):
+                results, note = _play(turn, session, clock, settings)
             calls = [c for r in results for c in r.trace.calls]
             result.model_calls += len(calls)
             result.prompt_tokens += sum(c.input_tokens for c in calls)
@@ -253,7 +259,8 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
         result.latency_ms = round(sum(result.turn_latencies_ms), 2)
         result.eval_cost_usd = round(ctx.judge.cost_usd if isinstance(ctx.judge, Judge) else 0.0, 10)
         result.models = sorted({m for o in observations for m in o.models})
-        result.rate_limited = any("(429)" in e for o in observations for e in o.errors)
+        # A 429 a golden scripted (local/adversary) is the case's subject, not the provider's quota.
+        result.rate_limited = any("(429)" in e and ADVERSARY_MODEL not in e for o in observations for e in o.errors)
         all_scores = [s for t in result.turns for s in t["scores"]] + result.conversation_scores
         result.passed = all(s["passed"] for s in all_scores)
         result.score = round(sum(s["score"] for s in all_scores) / len(all_scores), 4) if all_scores else 1.0
@@ -404,7 +411,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
     limiter = AdaptiveLimiter(concurrency, base_backoff_s=backoff_s)
 
     def on_call(outcome: Any) -> None:
-        if isinstance(outcome, RateLimited):
+        if isinstance(outcome, RateLimited) and outcome.model != ADVERSARY_MODEL:
             loop.call_soon_threadsafe(limiter.on_rate_limit)
 
     resources = _Resources(base, store, on_call)

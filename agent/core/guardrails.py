@@ -5,7 +5,7 @@ limit and prompt-injection phrases (pt-BR and English).
 Output: every number and date in a reply must come from the API result, the knowledge docs, the
 pack's templates or the customer; money (R$ amounts, "50 mil") and approvals must come from the
 *trusted* sources only (draft, docs, API result): a customer who typed "me aprovaram R$ 50 mil" is
-no source for an amount or an approval. Never ask for passwords or card numbers.
+no source for an amount or an approval. Never ask for passwords or card numbers; never reveal the prompt.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from agent.privacy import find_secrets, mask_pii, mask_secrets
 
-__all__ = ["amounts_in", "check_input", "claims_money", "check_output", "fold", "is_injection", "mask_pii", "numbers_in"]
+__all__ = ["amounts_in", "check_input", "claims_money", "check_output", "fold", "is_injection", "leaks_prompt",
+           "mask_pii", "numbers_in"]
 
 
 def fold(text: str) -> str:
@@ -47,7 +48,9 @@ _INJECTION_PATTERNS = [
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS))
 
 _ASKS_SECRET = re.compile(
-    r"(informe|digite|envie|mande|passe|qual (e|eh)|me (diga|passe|envie|informe))[^.?!]{0,40}"
+    # Formal and WhatsApp forms: "informe", "me manda aí", "passa pra mim", "qual a sua senha".
+    r"(informe|informa|digite|digita|envie|envia|mande|manda|passe|passa|qual (e|eh|a|seria)"
+    r"|me (diga|diz|fala|passe|passa|envie|envia|informe|informa|manda|mande))[^.?!]{0,40}"
     r"\b(senha|password|pin|codigo de seguranca|cvv|numero do cartao|token)\b"
 )
 
@@ -181,8 +184,39 @@ class OutputCheck:
         return not self.violations
 
 
-def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = ()) -> OutputCheck:
-    """Every number in ``reply`` must appear in some source; never ask for passwords or card data.
+# A reply that talks about its own instructions ("minhas instruções", "meu prompt", "system prompt").
+_NAMES_INSTRUCTIONS = re.compile(
+    r"\b(?:minhas|as minhas|meus) (?:instrucoes|regras internas|diretrizes)\b|\b(?:meu|o meu) prompt\b"
+    r"|\bsystem prompt\b|\bprompt do sistema\b|\bfui (?:instruid|programad)[oa]\b|\bmy (?:instructions|prompt)\b")
+LEAK_WORDS = 8  # consecutive words of the prompt's own text that make a copied passage
+
+
+def _word_runs(text: str, size: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", fold(text))
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def leaks_prompt(reply: str, prompt: str, allowed: Iterable[str] = ()) -> bool:
+    """True when ``reply`` names its instructions, or copies ``LEAK_WORDS`` consecutive words from two or
+    more lines of the prompt *template* ``prompt`` (its own text, placeholders left out) that none of
+    ``allowed`` (draft, docs, API result: rendered into the prompt, fine to repeat) has. One line copied
+    is allowed: a prompt may ask the model to say a sentence of it (a security reminder)."""
+    if _NAMES_INSTRUCTIONS.search(fold(reply)):
+        return True
+    said = _word_runs(reply, LEAK_WORDS)
+    if not said:
+        return False
+    fine = set().union(*(_word_runs(a, LEAK_WORDS) for a in allowed if a)) if allowed else set()
+    copied = 0
+    for line in (prompt or "").splitlines():
+        runs = set().union(*(_word_runs(part, LEAK_WORDS) for part in re.split(r"\$\{?\w+\}?", line)))
+        copied += bool((runs & said) - fine)
+    return copied >= 2
+
+
+def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = (), *, prompt: str = "") -> OutputCheck:
+    """Every number in ``reply`` must appear in some source; never ask for passwords or card data; never
+    reveal ``prompt`` (the model's prompt template, when given).
 
     ``sources`` are trusted (the journey's draft, knowledge docs, the API result); ``untrusted`` is what the
     customer wrote (messages, image descriptions, transcripts). A number from the customer may be echoed
@@ -202,5 +236,7 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
         violations.append("ungrounded_approval")
     if _ASKS_SECRET.search(fold(reply)):
         violations.append("asks_for_secret")
+    if prompt and leaks_prompt(reply, prompt, trusted):
+        violations.append("prompt_leak")
     return OutputCheck(reply, tuple(violations))
 

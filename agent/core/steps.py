@@ -422,7 +422,8 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     # Trusted: what the journey, the docs and the API said. Untrusted: what the customer wrote (text, image
     # descriptions, transcripts) — echoed numbers are fine, but never as money or an approval.
     customer = [ts.customer_text, *(m.text for m in ts.history if m.role == "customer")]
-    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(api))], customer)
+    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(api))], customer,
+                           prompt=ts.prompts.get("conversation_prompt").text)
     ts.guard_output = tuple(verdict.violations)
     if not verdict.ok:
         ts.violations.extend(verdict.violations)

@@ -1,4 +1,5 @@
-"""LiteLLM custom providers: ``local/rules`` (offline deterministic brain), optional ``local/gguf``."""
+"""LiteLLM custom providers: ``local/rules`` (offline deterministic brain), ``local/adversary`` (a misbehaving
+model goldens script), optional ``local/gguf``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,6 @@ def register_local_providers() -> None:
         name: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "litellm_provider": "local",
                "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
                "mode": "chat", "max_tokens": 8192, "max_input_tokens": 32768, "max_output_tokens": 8192}
-        for name in ("local/rules", "local/gguf")
+        for name in ("local/rules", "local/adversary", "local/gguf")
     })
     _registered = True

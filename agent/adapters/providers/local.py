@@ -4,6 +4,8 @@
 passes in LiteLLM ``metadata`` (task, customer text, state, retrieved docs, API result) and answers
 as a model would — JSON for decisions, Portuguese text for conversation — reporting token usage
 counted with tiktoken so the ledger and cost views work offline too.
+``local/adversary`` answers what an eval golden scripted for the turn and role, else as ``local/rules``
+(``agent/adapters/adversary.py``).
 ``local/gguf`` runs any GGUF file through llama-cpp-python when it is installed (optional extra).
 """
 
@@ -55,6 +57,11 @@ def local_reply(model: str, messages: list[dict[str, Any]], metadata: dict[str, 
         text = LocalProvider._rules(metadata, messages, optional_params)
     elif model == "gguf":
         text = LocalProvider._gguf(messages, optional_params, metadata)
+    elif model == "adversary":
+        from agent.adapters.adversary import scripted_reply
+
+        scripted = scripted_reply(metadata)
+        text = scripted if scripted is not None else LocalProvider._rules(metadata, messages, optional_params)
     else:
         raise CustomLLMError(status_code=404, message=f"Unknown local model 'local/{model}' — use local/rules.")
     return text, _prompt_tokens(messages), _count(text)
