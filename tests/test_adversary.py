@@ -125,7 +125,7 @@ def test_adversary_goldens_pass_concurrently_without_replays(base_env) -> None:
     from evals.runner import RunConfig, run_suite
 
     cases = load_suite(tags=["adversary"])
-    assert len(cases) >= 10
+    assert len(cases) >= 11
     run = run_suite(cases, [RunConfig(label="rules")], _env(base_env), save=False, concurrency=4)
     failures = {r.case_id: r.error or [f["reason"] for f in r.failures] for r in run.results if not r.passed}
     assert failures == {}

@@ -276,6 +276,14 @@ def call_tool(ts: TurnState, state: JourneyState, allowed: Sequence[str]) -> Too
     except GatewayError as exc:
         ts.errors.append(f"{FEATURES['tool']} ({exc.model}): {exc.user_message}")
         ts.notes.append("tool decision failed; calling the step's tool with the captured attributes")
+    # The customer's captured (validated, confirmed) data wins over the model's: a model never consults
+    # someone else's record (it only saw the masked values, so a differing one is invented).
+    captured = ts.pack.default_tool_args(name, state)
+    changed = sorted(k for k, v in captured.items() if k in args and _plain_value(args[k]) != _plain_value(v))
+    if changed:
+        ts.notes.append(f"tool arguments {', '.join(changed)} from the model differ from the captured "
+                        "attributes; used the captured ones")
+    args = {**args, **captured}
     try:
         ts.tools.tools.validate_args(name, args)
     except ToolArgumentError as exc:
@@ -285,6 +293,11 @@ def call_tool(ts: TurnState, state: JourneyState, allowed: Sequence[str]) -> Too
     result = ts.tools.call(name, args)
     ts.tool_results.append(result)
     return result
+
+
+def _plain_value(value: Any) -> str:
+    """A value as compared across formats ("200.000.002-99" = "20000000299", " Julho" = "julho")."""
+    return re.sub(r"[\W_]", "", str(value)).casefold()
 
 
 def _loose_json(ts: TurnState, text: str) -> dict[str, Any] | None:
