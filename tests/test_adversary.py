@@ -125,7 +125,7 @@ def test_adversary_goldens_pass_concurrently_without_replays(base_env) -> None:
     from evals.runner import RunConfig, run_suite
 
     cases = load_suite(tags=["adversary"])
-    assert len(cases) >= 11
+    assert len(cases) >= 13
     run = run_suite(cases, [RunConfig(label="rules")], _env(base_env), save=False, concurrency=4)
     failures = {r.case_id: r.error or [f["reason"] for f in r.failures] for r in run.results if not r.passed}
     assert failures == {}
@@ -193,3 +193,12 @@ def test_secret_requests_in_whatsapp_style_are_caught(reply) -> None:
     from agent.core.guardrails import check_output
 
     assert "asks_for_secret" in check_output(reply, []).violations
+
+
+def test_a_model_identifier_must_be_written_by_the_customer() -> None:
+    from agent.core.turn import digits_written
+
+    assert not digits_written("111.444.777-35", "é o mesmo cpf da outra vez")
+    assert digits_written("200.000.002-99", "meu cpf eh 20000000299 blz")
+    assert digits_written("20000000299", "dois zero zero ponto zero zero zero ponto zero zero dois traço 99")
+    assert digits_written(7, "nasci em julho")  # not an identifier: a model may read a month from a name

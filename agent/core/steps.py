@@ -210,6 +210,13 @@ def classify_and_extract(ts: TurnState) -> Event:
                         "step": ts.before.step, "pack_dir": str(pack.directory)})
     if raw and raw.get("intent") in journey.intents:
         intent, confidence = str(raw["intent"]), float(raw.get("confidence") or 0.0)
+        if grants_consent(ts, intent):
+            # Consent (LGPD) is the customer's word, not a model's reading: the offline reading must agree.
+            found = nlu.classify(ts.customer_text, pack.directory)
+            if found.intent != intent and not grants_consent(ts, found.intent):
+                ts.notes.append(f"the model read consent ({intent}) where the deterministic reading did not "
+                                f"({found.intent}); used the deterministic one")
+                intent, confidence = found.intent, found.confidence
     else:
         if raw is not None:
             ts.notes.append(f"classification {raw!r} is not a known intent; used the deterministic one")
@@ -228,6 +235,13 @@ def classify_and_extract(ts: TurnState) -> Event:
             model_values = dict(model.get("attributes") or {})
     ts.reading = reading_of(ts.customer_text, intent, confidence, extraction, pack, model_values, ts.notes)
     return pack.to_event(ts.reading, ts.before.step)
+
+
+def grants_consent(ts: TurnState, intent: str) -> bool:
+    """True when ``intent`` at this step would record a consent the customer had not given."""
+    if ts.before.consent or intent not in ts.journey.events:
+        return False
+    return bool(ts.journey.transition(ts.before, Event(intent)).consent)
 
 
 def intent_menu(ts: TurnState) -> str:

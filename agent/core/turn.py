@@ -7,6 +7,7 @@ freezes it into the ``TurnTrace`` and the ``TurnOutcome`` the session persists.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from agent.config import Settings
 from agent.core.budget import (
     Compressor, RoleBudget, compress, compressor_unavailable, message_tokens, prompt_sections, summary_of_turns,
 )
-from agent.core.guardrails import mask_pii
+from agent.core.guardrails import fold, mask_pii
 from agent.core.journey import Event, Journey, JourneyState, StateDict
 from agent.core.pack import Pack, Reading, Rejected, get_pack
 from agent.core.prompts import PromptPack
@@ -264,6 +265,25 @@ class TurnState:
 # ---------------------------------------------------------------------- reading the customer
 
 
+IDENTIFIER_DIGITS = 6  # a value with this many digits is an identifier (document, account), not a count
+
+
+# Digits a customer may spell out ("dois zero zero…"), as they read after ``fold``.
+_SPOKEN_DIGITS = {"zero": "0", "um": "1", "uma": "1", "dois": "2", "duas": "2", "tres": "3", "quatro": "4",
+                  "cinco": "5", "seis": "6", "meia": "6", "sete": "7", "oito": "8", "nove": "9"}
+_SPOKEN = re.compile(r"\b(" + "|".join(_SPOKEN_DIGITS) + r")\b")
+
+
+def digits_written(value: Any, text: str) -> bool:
+    """False when ``value`` holds an identifier (``IDENTIFIER_DIGITS``+ digits) that ``text`` does not
+    (typed or spelled out)."""
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) < IDENTIFIER_DIGITS:
+        return True
+    spoken = _SPOKEN.sub(lambda m: _SPOKEN_DIGITS[m.group(1)], fold(text or ""))
+    return any(digits in re.sub(r"\D", "", t) for t in (text or "", spoken))
+
+
 def deterministic_reading(text: str, pack: Pack, expecting: str | None = None) -> Reading:
     """What the offline NLU reads in ``text`` (intent over the pack's examples, validated attributes)."""
     intent = nlu.classify(text, pack.directory)
@@ -292,8 +312,14 @@ def reading_of(text: str, intent: str, confidence: float, extraction: nlu.Extrac
             if name not in found:
                 rejected.append(Rejected(name, str(shown), reason))
             continue
-        # A value the deterministic pass did not see stays only if valid (above).
+        # A value the deterministic pass did not see stays only if valid (above) and, for a number such
+        # as a document, only if the customer wrote its digits: a model never invents an identifier.
         if found.get(name) in (None, ""):
+            if not digits_written(accepted, text):
+                if notes is not None:
+                    notes.append(f"{name} {_mask_safely(pack, name, accepted)!r} from the model is not in the "
+                                 "customer's message; ignored")
+                continue
             found[name] = accepted
     return Reading(text, intent, confidence, found, tuple(rejected), extraction.confirmation)
 
