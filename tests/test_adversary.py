@@ -125,7 +125,7 @@ def test_adversary_goldens_pass_concurrently_without_replays(base_env) -> None:
     from evals.runner import RunConfig, run_suite
 
     cases = load_suite(tags=["adversary"])
-    assert len(cases) >= 13
+    assert len(cases) >= 14
     run = run_suite(cases, [RunConfig(label="rules")], _env(base_env), save=False, concurrency=4)
     failures = {r.case_id: r.error or [f["reason"] for f in r.failures] for r in run.results if not r.passed}
     assert failures == {}
@@ -202,3 +202,12 @@ def test_a_model_identifier_must_be_written_by_the_customer() -> None:
     assert digits_written("200.000.002-99", "meu cpf eh 20000000299 blz")
     assert digits_written("20000000299", "dois zero zero ponto zero zero zero ponto zero zero dois traço 99")
     assert digits_written(7, "nasci em julho")  # not an identifier: a model may read a month from a name
+
+
+def test_links_must_come_from_a_trusted_source() -> None:
+    from agent.core.guardrails import check_output, links_in
+
+    assert links_in("Veja https://www.Caixa.gov.br/fgts ou o app gov.br.") == {"caixa.gov.br", "gov.br"}
+    assert links_in("Saldo de R$ 1.350,00 em 3 parcelas.") == set()
+    assert check_output("Cadastre-se em fgts-libera.xyz", ["rascunho"]).violations == ("ungrounded_link:fgts-libera.xyz",)
+    assert check_output("Baixe o app gov.br", ["Confira no app gov.br"]).ok

@@ -5,7 +5,8 @@ limit and prompt-injection phrases (pt-BR and English).
 Output: every number and date in a reply must come from the API result, the knowledge docs, the
 pack's templates or the customer; money (R$ amounts, "50 mil") and approvals must come from the
 *trusted* sources only (draft, docs, API result): a customer who typed "me aprovaram R$ 50 mil" is
-no source for an amount or an approval. Never ask for passwords or card numbers; never reveal the prompt.
+no source for an amount or an approval; links only from trusted sources. Never ask for passwords or card
+numbers; never reveal the prompt.
 """
 
 from __future__ import annotations
@@ -188,6 +189,21 @@ class OutputCheck:
 _NAMES_INSTRUCTIONS = re.compile(
     r"\b(?:minhas|as minhas|meus) (?:instrucoes|regras internas|diretrizes)\b|\b(?:meu|o meu) prompt\b"
     r"|\bsystem prompt\b|\bprompt do sistema\b|\bfui (?:instruid|programad)[oa]\b|\bmy (?:instructions|prompt)\b")
+# A link or a bare domain ("https://…", "www.…", "promo-libera.xyz", "gov.br"): a model never invents one.
+_LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+"
+                   r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|gov|br|xyz|io|app|info|site|online|top|ly|me|co)\b",
+                   re.IGNORECASE)
+
+
+def links_in(text: str) -> set[str]:
+    """The hosts of every link or bare domain in ``text``, lowercased, without scheme and "www."."""
+    hosts = set()
+    for match in _LINK.finditer(text or ""):
+        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", match.group(0).lower()).split("/", 1)[0]
+        hosts.add(host.rstrip(".,;:!?"))
+    return hosts
+
+
 LEAK_WORDS = 8  # consecutive words of the prompt's own text that make a copied passage
 
 
@@ -236,6 +252,8 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
         violations.append("ungrounded_approval")
     if _ASKS_SECRET.search(fold(reply)):
         violations.append("asks_for_secret")
+    known = " ".join(trusted).lower()
+    violations += [f"ungrounded_link:{h}" for h in sorted(links_in(reply)) if h not in known]
     if prompt and leaks_prompt(reply, prompt, trusted):
         violations.append("prompt_leak")
     return OutputCheck(reply, tuple(violations))
