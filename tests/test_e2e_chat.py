@@ -107,7 +107,12 @@ def test_main_chat_flow_in_a_real_browser(app_url: str, page: Page) -> None:
     for text in ("oi", "tudo bem?", "quero sacar meu fgts"):
         send(page, text)
         page.wait_for_timeout(900)  # a fast typist: under a second per message
-    expect(page.get_by_text(re.compile(r"message\(s\) pending — answering in"))).to_be_visible(timeout=10_000)
+    # The countdown while the window is open — or, on a machine slow enough that the first script runs of
+    # a fresh process outlast the 4 s window, the burst already answered (the countdown itself is covered
+    # by tests/test_page_chat.py). Either way it must be one turn for all three, asserted below.
+    pending = page.get_by_text(re.compile(r"message\(s\) pending — answering in"))
+    answered = page.locator('[data-testid="stChatMessage"]').filter(has_text=re.compile("autoriza"))
+    expect(pending.or_(answered).first).to_be_visible(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "02-burst-pending.png", full_page=True)
     wait_for_reply(page, "autoriza")
     # One answered turn for the whole burst: all three messages shown, one trace, no second turn.
