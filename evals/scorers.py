@@ -219,7 +219,8 @@ def evaluate(name: str, value: Any, observation: Any, context: ScoreContext | No
         except Exception as exc:  # noqa: BLE001  (a broken scorer fails its expectation, not the run)
             checks.append(Check(False, f"{base} {item!r} to be checkable", f"{base} {item!r} to be checkable",
                                 f"the scorer failed: {type(exc).__name__}: {exc}", 0.0, {"error": True}))
-    oks = [c.matched != negate for c in checks]
+    # A check that could not run fails in both forms: "not-" of a broken scorer is no pass.
+    oks = [c.matched != negate and not c.meta.get("error") for c in checks]
     passed = all(oks)
     scores = [(c.score if c.score is not None else float(c.matched)) for c in checks]
     if negate:
@@ -554,6 +555,61 @@ def max_tokens(obs: TurnObservation, value: float, ctx: ScoreContext, threshold:
     """Tokens of the turn's model calls (input + output) at most N."""
     return Check(obs.tokens <= value, f"at most {value:g} tokens", f"more than {value:g} tokens",
                  f"the turn used {obs.tokens} ({obs.input_tokens} in + {obs.output_tokens} out)")
+
+
+def _prompt_spec(value: Any) -> Any:
+    """``"text"`` (any role) or ``{role: decision, text: …}`` / ``{role: decision, max: 1300}``, or a list."""
+    if isinstance(value, list):
+        return [_prompt_spec(v) for v in value]
+    if isinstance(value, str):
+        return {"role": None, "text": value}
+    if not isinstance(value, Mapping) or not ({"text", "max"} & set(value)):
+        raise ValueError("expected a text, or a mapping with role and text (or max)")
+    unknown = set(value) - {"role", "text", "max"}
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; known: role, text, max")
+    spec: dict[str, Any] = {"role": str(value["role"]) if value.get("role") else None}
+    if "text" in value:
+        spec["text"] = str(value["text"])
+    if "max" in value:
+        spec["max"] = _number(value["max"])
+    return spec
+
+
+def _prompt_calls(obs: TurnObservation, role: str | None) -> list[Mapping[str, Any]]:
+    return [c for c in obs.trace.get("calls", []) if role is None or c.get("role") == role]
+
+
+def _rendered(call: Mapping[str, Any]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in call.get("rendered_messages") or [])
+
+
+@scorer("prompt_contains", validate=_prompt_spec, each=True)
+def prompt_contains(obs: TurnObservation, value: Mapping[str, Any], ctx: ScoreContext,
+                    threshold: float | None) -> Check:
+    """A rendered prompt of the turn (a role's, or any) contains a text, ignoring case and accents."""
+    value = _prompt_spec(value)
+    role, text = value.get("role"), str(value.get("text") or "")
+    calls = _prompt_calls(obs, role)
+    found = [str(c.get("prompt_name")) for c in calls if fold(text) in fold(_rendered(c))]
+    where = f"the {role} prompt" if role else "a prompt"
+    seen = f"found in {', '.join(found)}" if found else (
+        f"prompts seen: {', '.join(str(c.get('prompt_name')) for c in calls) or 'none'}")
+    return Check(bool(found), f"{where} to contain {_q(text)}", f"no prompt of {role or 'any role'} to contain "
+                 f"{_q(text)}", seen)
+
+
+@scorer("prompt_max_tokens", validate=_prompt_spec, each=True)
+def prompt_max_tokens(obs: TurnObservation, value: Mapping[str, Any], ctx: ScoreContext,
+                      threshold: float | None) -> Check:
+    """Every model call of the turn (a role's, or any) has at most N input tokens (the prompt's size)."""
+    value = _prompt_spec(value)
+    role, limit = value.get("role"), float(value.get("max", 0))
+    calls = _prompt_calls(obs, role)
+    largest = max((int(c.get("input_tokens") or 0) for c in calls), default=0)
+    who = f"{role} prompt" if role else "prompt"
+    return Check(largest <= limit, f"every {who} to have at most {limit:g} tokens",
+                 f"a {who} with more than {limit:g} tokens", f"the largest had {largest}")
 
 
 @scorer("max_cost", validate=_number)
