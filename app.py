@@ -13,11 +13,6 @@ import streamlit as st
 
 from agent import ROLES, ModelOption, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
 from app_pages.i18n import hint, known, language_switch, number, t
-from app_pages.submits import keep_every_submit
-
-# Several messages typed while a run is busy each get their own run instead of the newest replacing
-# the others (see app_pages/submits.py).
-keep_every_submit()
 
 # An emoji favicon is drawn in the browser; a ":material/…:" one is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="conversa-lab", page_icon="💬", layout="wide")

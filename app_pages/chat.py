@@ -28,7 +28,6 @@ from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversati
 from app_pages.diet import budget_text, sections_rows, sections_text
 from app_pages.i18n import feature, number, t
 from app_pages.i18n import money as money
-from app_pages.submits import submit_captured
 from app_pages.ui import whatsapp_markdown
 
 settings: Settings = st.session_state.settings
@@ -427,14 +426,14 @@ def keep_submitted() -> None:
     newer submit interrupts that run at once, so every message reaches the inbox (reading the box's
     value in the script body instead loses the ones whose run was cut short)."""
     value = st.session_state.get("chat_box")
-    if value:
-        item = capture(value)
-        inbox = st.session_state.setdefault("chat_inbox", [])
-        # A run cut short before its script body began is replayed with its submit, callback included:
-        # the same message twice with no script body in between (the inbox not drained) is that replay.
-        if not (inbox and inbox[-1] == item):
-            inbox.append(item)
-    submit_captured()  # the next message typed meanwhile may now have its run (app_pages/submits.py)
+    if not value:
+        return
+    item = capture(value)
+    inbox = st.session_state.setdefault("chat_inbox", [])
+    # A run cut short before its script body began is replayed with its submit, callback included: the
+    # same message twice with no script body in between (the inbox not drained) is that replay.
+    if not (inbox and inbox[-1] == item):
+        inbox.append(item)
 
 
 st.chat_input(

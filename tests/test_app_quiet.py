@@ -26,7 +26,6 @@ def test_streamlit_config_is_quiet_and_local() -> None:
     assert options["server"]["address"] == "localhost"  # and no external-IP lookup at start
     assert options["browser"]["gatherUsageStats"] is False
     assert options["client"]["toolbarMode"] == "viewer"  # no "Deploy" button for a meetup audience
-    assert options["runner"]["fastReruns"] is False  # app_pages/submits.py: no message lost to a rerun
 
 
 def test_favicon_is_drawn_locally() -> None:

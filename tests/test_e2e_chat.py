@@ -80,8 +80,7 @@ def page() -> Iterator[Page]:
 
 
 def send(page: Page, text: str) -> None:
-    # The box pinned at the bottom (a new session's first run can briefly leave a stale copy in the main block).
-    box = page.locator('[data-testid="stBottomBlockContainer"]').get_by_placeholder("Escreva sua mensagem")
+    box = page.get_by_placeholder("Escreva sua mensagem")
     box.fill(text)
     box.press("Enter")
 
