@@ -69,36 +69,34 @@ def test_key_unlocks_models(app_env, monkeypatch) -> None:
     assert not any("local/rules is answering" in i.value for i in at.info)
 
 
+def litellm_imported(code: str, app_env: dict[str, str]) -> bool:
+    """Run ``code`` in a fresh interpreter with the app's environment; whether it imported LiteLLM."""
+    out = subprocess.run([sys.executable, "-c", f"import sys\n{code}print('litellm' in sys.modules)\n"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, env={**os.environ, **app_env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
 def test_non_chat_pages_do_not_import_litellm(app_env) -> None:
     # litellm costs ~3 s to import: the shell and the Costs page must not pay for it.
     code = (
-        "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
         "at = AppTest.from_file('app.py', default_timeout=60)\n"
         "at.switch_page('app_pages/costs.py').run()\n"
         "assert not at.exception, at.exception\n"
-        "print('litellm' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, **app_env})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert not litellm_imported(code, app_env)
 
 
 def test_what_the_chat_page_draws_first_does_not_import_litellm(app_env) -> None:
     # The Chat page's first paint lists conversations and looks up its chat worker; LiteLLM's import
     # (seconds) belongs to the warm-up in the background, not to the page a person is waiting for.
     code = (
-        "import sys\n"
         "import agent\n"
         "from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversations\n"
         "settings = agent.load_settings()\n"
         "list_conversations(settings)\n"
         "workers = agent.Workers()\n"
         "agent.is_warm(settings)\n"
-        "print('litellm' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, **app_env})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert not litellm_imported(code, app_env)

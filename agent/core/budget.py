@@ -84,11 +84,7 @@ def parse_budget(raw: Any, where: str = "pack.yaml") -> dict[str, RoleBudget]:
 
 
 def _role_budget(spec: Any, where: str) -> RoleBudget:
-    if not isinstance(spec, Mapping):
-        raise BudgetError(f"{where} must be a mapping with max_tokens (and optional trims)")
-    unknown = sorted(set(spec) - BUDGET_KEYS)
-    if unknown:
-        raise BudgetError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(BUDGET_KEYS))}")
+    spec = _mapping_of(spec, BUDGET_KEYS, where, "a mapping with max_tokens (and optional trims)")
     if "max_tokens" not in spec:
         raise BudgetError(f"{where}: max_tokens is required (a whole number of tokens, e.g. 1200)")
     summarize = spec.get("summarize_earlier_turns", False)
@@ -105,6 +101,16 @@ def _role_budget(spec: Any, where: str) -> RoleBudget:
     )
 
 
+def _mapping_of(spec: Any, known: Any, where: str, shape: str) -> Mapping[str, Any]:
+    """``spec`` as a mapping with only ``known`` keys, else a BudgetError saying where and what is expected."""
+    if not isinstance(spec, Mapping):
+        raise BudgetError(f"{where} must be {shape}")
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        raise BudgetError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return spec
+
+
 def _whole(value: Any, where: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise BudgetError(f"{where} must be a whole number ≥ {minimum}, not {value!r}")
@@ -112,11 +118,7 @@ def _whole(value: Any, where: str, *, minimum: int) -> int:
 
 
 def _compressor(spec: Any, where: str) -> Compressor:
-    if not isinstance(spec, Mapping):
-        raise BudgetError(f"{where} must be a mapping: {{model_dir: <local folder>, rate: 0.5}}")
-    unknown = sorted(set(spec) - COMPRESSOR_KEYS)
-    if unknown:
-        raise BudgetError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(COMPRESSOR_KEYS))}")
+    spec = _mapping_of(spec, COMPRESSOR_KEYS, where, "a mapping: {model_dir: <local folder>, rate: 0.5}")
     rate = spec.get("rate", 0.5)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
         raise BudgetError(f"{where}.rate must be a number in (0, 1], the share of tokens kept, not {rate!r}")
