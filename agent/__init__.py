@@ -59,6 +59,8 @@ _EXPORTS = {
     "load_pack": "agent.core.prompts",
     "prompt_sections": "agent.core.budget",
     "placeholders": "agent.core.prompts",
+    "load_contracts": "agent.core.contracts",
+    "check_prompt": "agent.core.contracts",
 }
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
         available_models as available_models, load_settings as load_settings, models_for_role as models_for_role,
     )
     from agent.core.budget import prompt_sections as prompt_sections
+    from agent.core.contracts import check_prompt as check_prompt, load_contracts as load_contracts
     from agent.core.pack import Pack as Pack, get_pack as get_pack, list_packs as list_packs
     from agent.core.prompts import load_pack as load_pack, placeholders as placeholders
     from agent.core.session import (

@@ -203,7 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         print("usage: python -m agent chat [--chat-id N] [--set KEY=VALUE]")
         return 2
-    return chat(argv[1:])
+    from agent.errors import ConversaError
+
+    try:
+        return chat(argv[1:])
+    except ConversaError as exc:  # a pack that does not load (e.g. a prompt breaking its contract): say why
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -169,6 +169,30 @@ PT: dict[str, str] = {
     "No differences.": "Nenhuma diferença.",
     "Load “From” into the editor": "Carregar “De” no editor",
     "All files of the pack": "Todos os arquivos do pacote",
+    # app_pages/prompts.py: the pack's prompt contracts (pack.yaml `contracts:`)
+    "{file} must contain “{text}”, which is missing (contract at {spec})":
+        "{file} precisa conter “{text}”, que está faltando (contrato em {spec})",
+    "{file} must not contain “{text}” (contract at {spec})": "{file} não pode conter “{text}” (contrato em {spec})",
+    "{file} must use the variable {name} (contract at {spec})":
+        "{file} precisa usar a variável {name} (contrato em {spec})",
+    "Not saved: the edit breaks the pack's contract (pack.yaml `contracts:`). The file and the versions are "
+    "unchanged.":
+        "Não salvo: a edição quebra o contrato do pacote (`contracts:` do pack.yaml). O arquivo e as versões "
+        "continuam como estavam.",
+    "The file on disk breaks the pack's contract:": "O arquivo do disco quebra o contrato do pacote:",
+    "This edit breaks the pack's contract; it cannot be saved:":
+        "Esta edição quebra o contrato do pacote; ela não pode ser salva:",
+    "Contract of this file: {n} rules (pack.yaml, line {line})":
+        "Contrato deste arquivo: {n} regras (pack.yaml, linha {line})",
+    "must contain": "precisa conter",
+    "must not contain": "não pode conter",
+    "must use": "precisa usar",
+    "The agent cannot load this pack: fix the file below and write it back.":
+        "O agente não consegue carregar este pacote: corrija o arquivo abaixo e grave-o de volta.",
+    "kept": "mantida",
+    "rule": "regra",
+    "text or variable": "texto ou variável",
+    "line {n}": "linha {n}",
     # ---------------------------------------------------------------- app_pages/evals.py
     "Golden conversations replayed against model configurations. Every run is stored; any two runs can "
     "be compared. The judge's cost is recorded apart from the agent's.":

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from agent import (
+    Pack,
     PromptVersions,
     Settings,
     Store,
+    check_prompt,
     count_tokens_offline,
     diff_lines,
+    errors,
     get_pack,
+    load_contracts,
     load_pack,
     placeholders,
     prompt_sections,
@@ -53,6 +59,41 @@ def tokens(text: str) -> int:
 
 
 versions = versions_for(settings.database_url)
+try:  # pack.yaml `contracts:`: what each prompt file must keep (checked before any save)
+    contracts = load_contracts(pack.directory)
+    contracts_error = ""
+except errors.ConversaError as exc:
+    contracts, contracts_error = {}, str(exc)
+try:  # the agent's view of the pack: a file breaking its contract stops it loading; this page stays to fix it
+    live_pack: Pack | None = get_pack(settings.pack_dir)
+    load_error = ""
+except errors.ConversaError as exc:
+    live_pack, load_error = None, str(exc)
+
+RULE_KINDS = {"must_contain": "must contain", "must_not_contain": "must not contain", "must_use": "must use"}
+
+
+def violation_text(v: Any) -> str:
+    """One broken contract rule, in the session's language: file (and line), the rule, where it is declared."""
+    fields = {"file": f"`{v.file}:{v.line}`" if v.line else f"`{v.file}`", "spec": f"`pack.yaml:{v.rule.line}`"}
+    if v.rule.kind == "must_contain":
+        text = t("{file} must contain “{text}”, which is missing (contract at {spec})", text=v.rule.value, **fields)
+    elif v.rule.kind == "must_not_contain":
+        text = t("{file} must not contain “{text}” (contract at {spec})", text=v.rule.value, **fields)
+    else:
+        text = t("{file} must use the variable {name} (contract at {spec})", name=f"`${v.rule.value}`", **fields)
+    return text + (f" — {v.why}" if v.why else "")
+
+
+def refuse_if_broken(text: str) -> bool:
+    """True (and the reasons shown) when ``text`` breaks the file's contract: nothing is saved or written."""
+    broken = check_prompt(contracts, name, text, prompt.path)
+    if broken:
+        st.error(t("Not saved: the edit breaks the pack's contract (pack.yaml `contracts:`). The file and the "
+                   "versions are unchanged.") + "\n\n" + "\n".join(f"- {violation_text(v)}" for v in broken),
+                 icon=":material/gpp_bad:")
+    return bool(broken)
+
 
 st.title(":material/edit_note: " + t("Prompts"))
 st.caption(t("Pack **{pack}** · `{folder}` · {n} prompt files. Saving keeps a version in the database; "
@@ -60,6 +101,9 @@ st.caption(t("Pack **{pack}** · `{folder}` · {n} prompt files. Saving keeps a 
              pack=pack.name, folder=pack.directory, n=len(pack.files)))
 
 # ---------------------------------------------------------------- choose a file
+if load_error and not contracts_error:
+    st.error(t("The agent cannot load this pack: fix the file below and write it back.") + f"\n\n```\n{load_error}\n```",
+             icon=":material/error:")
 names = pack.names()
 edited = versions.edited_files(pack_key)
 overview = pd.DataFrame([
@@ -92,7 +136,8 @@ def load_into_editor(content: str) -> None:
 
 def current_values() -> tuple[dict[str, str], str]:
     """Variable values from the open conversation when there is one, else samples."""
-    values = sample_values([v for v in prompt.variables if v not in pack.globals], get_pack(settings.pack_dir).samples)
+    values = sample_values([v for v in prompt.variables if v not in pack.globals],
+                           live_pack.samples if live_pack else {})
     session = st.session_state.get("agent_session")
     if session is None:
         return values, t("sample values")
@@ -118,7 +163,7 @@ def prompt_diet(text: str, values: dict[str, str], required: list[str]) -> None:
     if calls and session is not None:
         st.caption(t("Last call in conversation #{id}", id=session.chat_id))
         st.dataframe(pd.DataFrame(sections_rows(calls[-1:])), hide_index=True, width="stretch")
-    budgets = get_pack(settings.pack_dir).prompt_budget
+    budgets = live_pack.prompt_budget if live_pack else {}
     if budgets:
         st.caption(t("The pack's token budget per role (pack.yaml `prompt_budget`): {budget}",
                      budget=pack_budget_text(budgets)))
@@ -143,6 +188,14 @@ with right:
     if not on_disk:
         st.warning(t("The editor differs from the file on disk: save a version, or write it to the file."),
                    icon=":material/edit:")
+    if contracts_error:
+        st.error(contracts_error, icon=":material/gpp_bad:")
+    contract = contracts.get(prompt.path.name)
+    violations = check_prompt(contracts, name, text, prompt.path)
+    if violations:
+        st.warning((t("The file on disk breaks the pack's contract:") if on_disk
+                    else t("This edit breaks the pack's contract; it cannot be saved:"))
+                   + "\n\n" + "\n".join(f"- {violation_text(v)}" for v in violations), icon=":material/gpp_bad:")
 
     edit_tab, preview_tab, history_tab = st.tabs(
         [":material/edit: " + t("Edit"), ":material/visibility: " + t("Preview"),
@@ -162,16 +215,27 @@ with right:
             '<span class="var-global">$global</span> ' + t("from pack.yaml") + ' · '
             '<span class="var-missing">$unknown</span> ' + t("not known to the agent yet") + '</div>'
         )
+        if contract is not None:
+            with st.expander(t("Contract of this file: {n} rules (pack.yaml, line {line})", n=len(contract.rules),
+                               line=contract.line), icon=":material/verified_user:"):
+                if contract.why:
+                    st.caption(contract.why)
+                broken_rules = [v.rule for v in violations]
+                st.table(pd.DataFrame([
+                    {t("kept"): "❌" if r in broken_rules else "✅", t("rule"): t(RULE_KINDS[r.kind]),
+                     t("text or variable"): f"${r.value}" if r.kind == "must_use" else r.value,
+                     "pack.yaml": t("line {n}", n=r.line)} for r in contract.rules]).set_index(t("kept")))
         note = st.text_input(t("Note"), key=f"note::{editor_key}", placeholder=t("What changed and why"))
         b1, b2, b3 = st.columns(3)
-        if b1.button(t("Save version"), icon=":material/save:", type="primary", width="stretch"):
+        if b1.button(t("Save version"), icon=":material/save:", type="primary", width="stretch") \
+                and not refuse_if_broken(text):
             versions.ensure_file_version(pack_key, pack.directory, name)
             saved = versions.save(pack_key, name, text, note=note)
             st.toast(t("Saved version {hash} of {name}.", hash=saved["content_hash"], name=prompt.name),
                      icon=":material/check:")
         if b2.button(t("Write to file"), icon=":material/upload_file:", width="stretch", disabled=on_disk,
                      help=t("Overwrite {file} in the pack folder; the agent uses it from the next turn.",
-                            file=prompt.path.name)):
+                            file=prompt.path.name)) and not refuse_if_broken(text):
             path = versions.write_back(pack_key, pack.directory, name, text, note=note)
             st.toast(t("Wrote {file}.", file=path.name), icon=":material/check:")
             st.rerun()

@@ -31,6 +31,7 @@ import yaml
 
 from agent.config import DEFAULT_PACK_DIR, Settings
 from agent.core.budget import BudgetError, RoleBudget, parse_budget
+from agent.core.contracts import Contract, ContractError, Violation, check_files, check_prompt, parse_contracts
 from agent.core.journey import Event, Journey, JourneyState, load_journey
 from agent.core.prompts import PromptPack, load_pack
 from agent.errors import ConversaError
@@ -167,7 +168,7 @@ class SpecialCodes:
 
 PACK_KEYS = frozenset({"name", "title", "language", "globals", "module", "codes", "fixed_codes", "completed_steps",
                        "terminal_steps", "settings", "samples", "notice_codes", "keep_on_strong_negative", "short_codes",
-                       "prompt_budget"})
+                       "prompt_budget", "contracts"})
 CODE_KEYS = frozenset({"faq", "faq_miss", "safe", "too_long", "secret"})
 
 
@@ -210,6 +211,11 @@ class Pack:
             self.prompt_budget: Mapping[str, RoleBudget] = MappingProxyType(
                 parse_budget(spec.get("prompt_budget"), str(directory / "pack.yaml")))
         except BudgetError as exc:
+            raise PackError(str(exc)) from None
+        try:  # prompt file → what it must keep (agent/core/contracts.py), checked below and on every save
+            self.contracts: Mapping[str, Contract] = MappingProxyType(
+                parse_contracts(spec.get("contracts"), directory / "pack.yaml", directory))
+        except ContractError as exc:
             raise PackError(str(exc)) from None
         attributes: Iterable[Attribute] = getattr(module, "ATTRIBUTES", ()) if module else ()
         self.attributes: Mapping[str, Attribute] = MappingProxyType({a.name: a for a in attributes})
@@ -302,7 +308,15 @@ class Pack:
         """A copy with every personal attribute masked."""
         return {k: self.mask_value(k, v) for k, v in values.items()}
 
+    def check_prompt(self, name: str, text: str) -> list[Violation]:
+        """The pack's contract rules that ``text``, as the content of prompt ``name``, would break."""
+        return check_prompt(self.contracts, name, text, self.directory / f"{name.removesuffix('.txt')}.txt")
+
     def _check(self) -> None:
+        broken = check_files(self.contracts, self.directory)
+        if broken:
+            raise PackError(f"{self.directory / 'pack.yaml'}: prompt files break the pack's contracts:\n- "
+                            + "\n- ".join(v.message for v in broken))
         problems = []
         codes = self.codes
         if (codes.faq is None) != (codes.faq_miss is None):
