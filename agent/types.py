@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-UsageSource = Literal["provider", "estimate", "none"]
+UsageSource = Literal["provider", "estimate", "none", "scripted"]  # scripted: a golden's fake usage
 
 
 @dataclass(frozen=True)

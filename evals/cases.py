@@ -39,7 +39,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
-CASE_KEYS = {"id", "description", "tags", "pack", "settings", "api_responses", "turns", "expect", "persona"}
+CASE_KEYS = {"id", "description", "tags", "pack", "settings", "api_responses", "turns", "expect", "persona",
+             "price_as", "usage"}
 TURN_KINDS = ("customer", "burst", "audio", "image", "event")
 TURN_KEYS = {*TURN_KINDS, "expect", "wait", "caption", "hours", "text", "note", "model"}
 EVENTS = ("idle", "request_handoff", "operator_reply", "hand_back")
@@ -47,7 +48,7 @@ MEDIA_SUFFIXES = {"audio": {".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".w
                   "image": {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}}
 # Settings a golden may override (besides its pack's own ``settings:``); models stay with the run's configuration.
 SETTINGS_KEYS = {"burst_window_s", "burst_mode", "reengagement_after_s", "max_message_chars", "max_audio_seconds",
-                 "max_image_pixels", "tool_timeout_s"}
+                 "max_image_pixels", "tool_timeout_s", "usd_brl"}
 
 
 class CaseError(ValueError):
@@ -232,6 +233,10 @@ class Case:
     persona: Mapping[str, Any] | None = None
     path: Path | None = None
     line: int | None = None
+    # role → the model its fake (``local/adversary:<model>``) is priced as, and the fixed usage it reports
+    # (role or role/task → {prompt_tokens, completion_tokens}): a cost golden (agent/adapters/adversary.py).
+    price_as: Mapping[str, str] = field(default_factory=dict)
+    usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def expectation_count(self) -> int:
@@ -428,6 +433,41 @@ def _model_script(raw: Mapping[str, Any], path: Path, line: int | None) -> dict[
         raise CaseError(path, _line(raw, "model", line), str(exc)) from exc
 
 
+def _priced(data: Mapping[str, Any], path: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """A golden's ``price_as`` and ``usage`` (the priced fake model), checked; ({}, {}) without them."""
+    from agent.adapters.adversary import usage_entry, validate_price_as, validate_usage
+
+    if "price_as" not in data:
+        if "usage" in data:
+            raise CaseError(path, _line(data, "usage"), "'usage' is the fixed usage of a priced fake: add 'price_as'")
+        return {}, {}
+    if "usage" not in data:
+        raise CaseError(path, _line(data, "price_as"), "'price_as' needs 'usage': the fixed "
+                        "{prompt_tokens, completion_tokens} each priced role reports")
+    raw_price, raw_usage = data["price_as"], data["usage"]
+    if isinstance(raw_price, Mapping):
+        for key, model in raw_price.items():  # each entry alone first: the error names its line
+            try:
+                validate_price_as({key: model})
+            except ValueError as exc:
+                raise CaseError(path, _line(raw_price, key), str(exc)) from exc
+    try:
+        price_as = validate_price_as(_plain(raw_price))
+    except ValueError as exc:
+        raise CaseError(path, _line(data, "price_as"), str(exc)) from exc
+    if isinstance(raw_usage, Mapping):
+        for key, tokens in raw_usage.items():
+            try:
+                usage_entry(key, tokens, price_as)
+            except ValueError as exc:
+                raise CaseError(path, _line(raw_usage, key), str(exc)) from exc
+    try:
+        usage = validate_usage(_plain(raw_usage), price_as)
+    except ValueError as exc:
+        raise CaseError(path, _line(data, "usage"), str(exc)) from exc
+    return price_as, usage
+
+
 def scripted_roles(case: Case) -> set[str]:
     """The roles some turn of ``case`` scripts (``model:``): the runner routes them to ``local/adversary``."""
     return {str(key).partition("/")[0] for turn in case.turns for key in turn.model}
@@ -481,12 +521,14 @@ def parse_case(data: Any, path: Path | str = "<string>") -> Case:
     persona = data.get("persona")
     if persona is not None and not isinstance(persona, Mapping):
         raise CaseError(path, _line(data, "persona"), "'persona' is a mapping (goal, style, facts…)")
+    price_as, usage = _priced(data, path)
     return Case(
         id=case_id, turns=turns, description=str(data.get("description") or ""), tags=tuple(tags),
         pack=str(data["pack"]) if data.get("pack") else None, settings=_plain(settings),
         api_responses=_plain(api), expect=parse_expectations(data.get("expect"), path, _line(data, "expect"),
                                                              level="conversation"),
         persona=_plain(persona) if persona else None, path=path, line=getattr(data, "line", 1),
+        price_as=price_as, usage=usage,
     )
 
 
@@ -583,6 +625,9 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         data["api_responses"] = _plain(case.api_responses)
     if case.persona:
         data["persona"] = _plain(case.persona)
+    if case.price_as:
+        data["price_as"] = dict(case.price_as)
+        data["usage"] = _plain(case.usage)
     turns = []
     for turn in case.turns:
         item: dict[str, Any] = {}

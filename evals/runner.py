@@ -28,7 +28,7 @@ from agent.config import Settings
 from agent.core.trace import TurnTrace
 from agent.privacy import mask_pii
 from agent.text import json_storable
-from agent.adapters.adversary import ADVERSARY_MODEL, scripted
+from agent.adapters.adversary import ADVERSARY_MODEL, fixed_usage, is_adversary, priced_model, scripted
 from evals.cases import PROJECT_ROOT, Case, Expectation, Turn, scripted_roles
 from evals.report import summary
 from evals.results import CaseResult, RunConfig, RunResult, with_overrides
@@ -37,6 +37,8 @@ from evals.scorers import ConversationObservation, Score, ScoreContext, TurnObse
 JUDGE_FEATURE = "Avaliação (juiz)"
 SIMILARITY_FEATURE = "Avaliação (similaridade)"
 SIMULATOR_FEATURE = "Avaliação (cliente simulado)"
+# The evaluation's own calls: ledgered under the case's chat, never counted as the agent's cost.
+EVAL_FEATURES = frozenset({JUDGE_FEATURE, SIMILARITY_FEATURE, SIMULATOR_FEATURE})
 JUDGE_PROMPT = Path(__file__).resolve().parent / "judge_prompt.txt"
 DEFAULT_BURST_WINDOW_S = 4.0
 Progress = Callable[[int, int, "CaseResult"], None]
@@ -155,11 +157,12 @@ class _Resources:
 
 def case_settings(case: Case, config: RunConfig, base: Settings) -> Settings:
     """The run's settings for one case: the config's roles, the golden's overrides, a burst window; the
-    roles its turns script (``model:``) on ``local/adversary`` (unscripted turns answer as local/rules)."""
+    roles its turns script (``model:``) on ``local/adversary`` (unscripted turns answer as local/rules),
+    the roles it prices (``price_as``) on ``local/adversary:<model>``."""
     settings = config.apply(base)
-    for role in sorted(scripted_roles(case)):
-        settings = settings.with_role(role, model=ADVERSARY_MODEL, fallback_model=None, api_base=None,
-                                      api_key_env=None)
+    for role in sorted(scripted_roles(case) | set(case.price_as)):
+        model = priced_model(case.price_as[role]) if role in case.price_as else ADVERSARY_MODEL
+        settings = settings.with_role(role, model=model, fallback_model=None, api_base=None, api_key_env=None)
     changes: dict[str, Any] = {"burst_mode": True, "burst_window_s": DEFAULT_BURST_WINDOW_S}
     changes.update(case.settings)
     if case.pack:
@@ -232,25 +235,27 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
             ctx.embed = lambda texts: gateway.embed(texts, session.chat_id, feature=SIMILARITY_FEATURE)
             ctx.embedding_model = settings.embedding_model
         observations: list[TurnObservation] = []
-        for index, turn in enumerate(case.turns):
-            clock[0] += turn.wait_s
-            started = time.perf_counter()
-            previous = previous_agent_message(session.messages)  # what not-repeats compares with
-            with scripted(session.chat_id, turn.model):
-                results, note = _play(turn, session, clock, settings)
-            calls = [c for r in results for c in r.trace.calls]
-            result.model_calls += len(calls)
-            result.prompt_tokens += sum(c.input_tokens for c in calls)
-            obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
-            obs.previous_replies = previous
-            observations.append(obs)
-            scores = _score_all(turn.expect, obs, ctx, index)
-            # A golden may carry bad text on purpose (lone surrogates, NUL): the record, the reports and the
-            # download buttons get it storable, as the chat stored it.
-            result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
-                                               "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
+        with fixed_usage(session.chat_id, case.usage):  # a priced fake's usage, for the whole conversation
+            for index, turn in enumerate(case.turns):
+                clock[0] += turn.wait_s
+                started = time.perf_counter()
+                previous = previous_agent_message(session.messages)  # what not-repeats compares with
+                with scripted(session.chat_id, turn.model):
+                    results, note = _play(turn, session, clock, settings)
+                calls = [c for r in results for c in r.trace.calls]
+                result.model_calls += len(calls)
+                result.prompt_tokens += sum(c.input_tokens for c in calls)
+                obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
+                obs.previous_replies = previous
+                observations.append(obs)
+                scores = _score_all(turn.expect, obs, ctx, index)
+                # A golden may carry bad text on purpose (lone surrogates, NUL): the record, the reports and the
+                # download buttons get it storable, as the chat stored it.
+                result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
+                                                   "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
         conversation = ConversationObservation(observations, final_step=session.state.step,
-                                               state=session.state_view())
+                                               state=session.state_view(), ledger=ledger_rows(store, session.chat_id),
+                                               usd_brl=settings.usd_brl)
         result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
         result.final_step = session.state.step
         result.cost_usd = round(conversation.cost_usd, 10)
@@ -268,6 +273,16 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
         result.error = f"{type(exc).__name__}: {exc}"
         result.passed = False
     return result
+
+
+def ledger_rows(store: Any, chat_id: int | None) -> list[dict[str, Any]]:
+    """The agent's ledger rows for a case's chat, oldest first (the evaluation's own calls left out)."""
+    if chat_id is None:
+        return []
+    rows = store.cost_rows(chat_id=chat_id, limit=100_000)
+    keys = ("feature_name", "model", "role", "status", "error", "input_tokens", "output_tokens", "price",
+            "usage_source")
+    return [{k: row.get(k) for k in keys} for row in reversed(rows) if row.get("feature_name") not in EVAL_FEATURES]
 
 
 def _play(turn: Turn, session: Any, clock: list[float], settings: Settings) -> tuple[list[Any], str]:
@@ -411,7 +426,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
     limiter = AdaptiveLimiter(concurrency, base_backoff_s=backoff_s)
 
     def on_call(outcome: Any) -> None:
-        if isinstance(outcome, RateLimited) and outcome.model != ADVERSARY_MODEL:
+        if isinstance(outcome, RateLimited) and not is_adversary(outcome.model):
             loop.call_soon_threadsafe(limiter.on_rate_limit)
 
     resources = _Resources(base, store, on_call)

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from agent.br.cpf import mask as mask_cpf
@@ -92,6 +93,16 @@ class ConversationObservation:
     turns: list[TurnObservation]
     final_step: str = ""
     state: Mapping[str, Any] = field(default_factory=dict)
+    # The agent's ledger rows for the chat, oldest first (feature_name, model, role, status, error, tokens,
+    # price in USD, usage_source); the evaluation's own calls (judge…) left out. And the case's BRL rate.
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    usd_brl: float = 5.52
+
+    def ledger_cost(self, currency: str = "USD", feature: str | None = None) -> Decimal:
+        """The ledger's cost (all rows, or one feature's) in USD — or in BRL at the case's rate, as the UI shows it."""
+        usd = sum((Decimal(str(r.get("price") or 0)) for r in self.ledger
+                   if feature is None or r.get("feature_name") == feature), Decimal(0))
+        return usd * Decimal(str(self.usd_brl)) if currency == "BRL" else usd
 
     @property
     def cost_usd(self) -> float:
@@ -258,6 +269,58 @@ def _number(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     raise ValueError("expects a number ≥ 0")
+
+
+# Exact costs: a golden's hand arithmetic against the ledger, within a billionth of the currency unit (the
+# ledger keeps 12 decimals, SQLite stores floats, and a BRL price is divided by the rate); a swapped price
+# or a missing BRL conversion moves a cost by far more.
+COST_TOLERANCE = Decimal("1e-9")
+CURRENCIES = ("USD", "BRL")
+LEDGER_ROW_KEYS = ("feature", "model", "role", "status", "usage_source", "input_tokens", "output_tokens", "cost",
+                   "error", "count")
+
+
+def _currency(value: Mapping[str, Any]) -> str:
+    currency = str(value.get("currency", "USD")).upper()
+    if currency not in CURRENCIES:
+        raise ValueError(f"currency is {' or '.join(CURRENCIES)}")
+    return currency
+
+
+def _total_cost(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if "equals" not in value or set(value) - {"equals", "currency"}:
+            raise ValueError("expects a number (at most, USD) or {equals: N, currency: USD|BRL} (exact, from the ledger)")
+        return {"equals": _number(value["equals"]), "currency": _currency(value)}
+    return _number(value)
+
+
+def _feature_cost(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not set(value) - {"currency"}:
+        raise ValueError("expects {feature name: cost, …} (the ledger's feature names; optional currency: BRL)")
+    features: dict[str, float] = {}
+    for name, amount in value.items():
+        if name == "currency":
+            continue
+        try:
+            features[str(name)] = _number(amount)
+        except ValueError as exc:
+            raise ValueError(f"the cost of {name!r} {exc}") from exc
+    return {"currency": _currency(value), "features": features}
+
+
+def _ledger_row(value: Any) -> Any:
+    if isinstance(value, list) and value:
+        return [_ledger_row(v) for v in value]
+    if not isinstance(value, Mapping) or not value or set(value) - set(LEDGER_ROW_KEYS):
+        raise ValueError(f"expects {{{', '.join(LEDGER_ROW_KEYS)}}} (a subset; error: a text the row's error contains)")
+    out = dict(value)
+    for key in ("input_tokens", "output_tokens", "count"):
+        if key in out and (not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 0):
+            raise ValueError(f"{key} is a whole number ≥ 0")
+    if "cost" in out:
+        out["cost"] = _number(out["cost"])
+    return out
 
 
 def _codes(value: Any) -> Any:
@@ -779,11 +842,80 @@ def turns_to_completion(conv: ConversationObservation, value: float, ctx: ScoreC
                  score=(min(1.0, value / first) if first else 0.0))
 
 
-@scorer("total_cost", level="conversation", validate=_number)
-def total_cost(conv: ConversationObservation, value: float, ctx: ScoreContext, threshold: float | None) -> Check:
-    """The conversation's agent cost (USD, judge excluded) at most N."""
+def _money(amount: Decimal | float, currency: str) -> str:
+    text = f"{Decimal(str(amount)):.12f}".rstrip("0")
+    return f"{'R$' if currency == 'BRL' else 'US$'} {text}{'0' if text.endswith('.') else ''}"
+
+
+def _same_cost(actual: Decimal, expected: float) -> bool:
+    return abs(actual - Decimal(str(expected))) <= COST_TOLERANCE
+
+
+@scorer("total_cost", level="conversation", validate=_total_cost)
+def total_cost(conv: ConversationObservation, value: Any, ctx: ScoreContext, threshold: float | None) -> Check:
+    """The conversation's agent cost at most N USD (judge excluded); {equals: N, currency: BRL}: the ledger's, ±1e-9.
+
+    The number form reads the turns' usage; the mapping form the case's ledger rows (USD, or BRL at the case's rate).
+    """
+    if isinstance(value, Mapping):
+        currency, expected = value["currency"], value["equals"]
+        actual = conv.ledger_cost(currency)
+        return Check(_same_cost(actual, expected), f"the conversation to cost exactly {_money(expected, currency)}",
+                     f"the conversation not to cost {_money(expected, currency)}",
+                     f"the ledger's {len(conv.ledger)} row(s) add up to {_money(actual, currency)}")
     return Check(conv.cost_usd <= value, f"the conversation to cost at most US$ {value:.6f}",
                  f"the conversation to cost more than US$ {value:.6f}", f"it cost US$ {conv.cost_usd:.6f}")
+
+
+@scorer("feature_cost", level="conversation", validate=_feature_cost)
+def feature_cost(conv: ConversationObservation, value: Mapping[str, Any], ctx: ScoreContext,
+                 threshold: float | None) -> Check:
+    """Each named feature's ledger cost is exactly N (±1e-9; USD, or currency: BRL as the UI shows it)."""
+    currency, features = value["currency"], value["features"]
+    actual = {name: conv.ledger_cost(currency, name) for name in features}
+    wrong = [name for name, amount in features.items() if not _same_cost(actual[name], amount)]
+    shown = ", ".join(f"{_q(n)} {_money(a, currency)}" for n, a in features.items())
+    known = sorted({str(r.get("feature_name")) for r in conv.ledger})
+    found = "; ".join(f"{_q(n)} cost {_money(actual[n], currency)}" + ("" if n in known else " (no ledger row)")
+                      for n in (wrong or list(features)))
+    return Check(not wrong, f"these features to cost exactly {shown}", f"these features not to cost {shown}",
+                 found + (f"; the ledger's features: {', '.join(known) or 'none'}" if wrong else ""))
+
+
+def _row_matches(row: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
+    for key, expected in want.items():
+        if key == "count":
+            continue
+        if key == "error":
+            if str(expected).casefold() not in str(row.get("error") or "").casefold():
+                return False
+        elif key == "cost":
+            if not _same_cost(Decimal(str(row.get("price") or 0)), expected):
+                return False
+        elif str(row.get("feature_name" if key == "feature" else key)) != str(expected):
+            return False
+    return True
+
+
+def _describe_row(row: Mapping[str, Any]) -> str:
+    error = f", error {_short(str(row['error']), 60)!r}" if row.get("error") else ""
+    return (f"{row.get('feature_name')} [{row.get('role')}] {row.get('model')} {row.get('status')} "
+            f"{row.get('input_tokens')}+{row.get('output_tokens')} tokens {_money(row.get('price') or 0, 'USD')}{error}")
+
+
+@scorer("ledger_row", level="conversation", validate=_ledger_row, each=True)
+def ledger_row(conv: ConversationObservation, value: Mapping[str, Any], ctx: ScoreContext,
+               threshold: float | None) -> Check:
+    """A ledger row with these fields (feature, model, role, status, tokens, cost USD, error text); count: exactly N."""
+    want = {k: v for k, v in value.items() if k != "count"}
+    found = [r for r in conv.ledger if _row_matches(r, value)]
+    count = value.get("count")
+    matched = len(found) == count if count is not None else bool(found)
+    what = ", ".join(f"{k} {_q(v)}" for k, v in want.items()) or "any fields"
+    rows = "; ".join(_describe_row(r) for r in conv.ledger[:8]) + (" …" if len(conv.ledger) > 8 else "")
+    return Check(matched, f"{'exactly ' + str(count) if count is not None else 'a'} ledger row(s) with {what}",
+                 f"no ledger row with {what}" if count is None else f"not exactly {count} ledger row(s) with {what}",
+                 f"{len(found)} matched; the ledger: {rows or 'no rows'}")
 
 
 @scorer("total_tokens", level="conversation", validate=_number)

@@ -29,7 +29,7 @@ from agent.config import RoleConfig, Settings
 from agent.adapters.pricing import Price, compute_cost, price_for
 from agent.adapters.providers import register_local_providers
 from agent.adapters.store import CostRow, Store
-from agent.types import Completion, ToolCall, Usage
+from agent.types import Completion, ToolCall, Usage, UsageSource
 
 log = logging.getLogger(__name__)
 
@@ -369,9 +369,8 @@ class Gateway:
         from agent.adapters.providers.local import local_reply
 
         params = {k: spec.kwargs[k] for k in ("temperature", "response_format", "tools") if k in spec.kwargs}
-        text, prompt, completion = local_reply(spec.model.split("/", 1)[1], spec.kwargs["messages"],
-                                               spec.kwargs["metadata"], params)
-        return _LocalResponse(text, prompt, completion)
+        reply = local_reply(spec.model.split("/", 1)[1], spec.kwargs["messages"], spec.kwargs["metadata"], params)
+        return _LocalResponse(reply.text, reply.prompt_tokens, reply.completion_tokens, reply.usage_source)
 
     def _run_sync(self, spec: CallSpec) -> Completion:
         attempt = 0
@@ -418,7 +417,9 @@ class Gateway:
         prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
         completion = int(getattr(raw, "completion_tokens", 0) or 0)
         if prompt > 0:
-            return Usage(input_tokens=prompt, output_tokens=completion, calls=1, source="provider")
+            # "scripted": a golden's fixed usage on a priced fake (local/adversary:<model>), not a provider's.
+            source: UsageSource = "scripted" if getattr(raw, "usage_source", None) == "scripted" else "provider"
+            return Usage(input_tokens=prompt, output_tokens=completion, calls=1, source=source)
         return Usage(
             input_tokens=count_tokens(spec.model, messages=spec.messages),
             output_tokens=count_tokens(spec.model, text=text),
@@ -550,14 +551,15 @@ class _LocalChoice:
 class _LocalUsage:
     prompt_tokens: int
     completion_tokens: int
+    usage_source: str = "provider"
 
 
 class _LocalResponse:
     """The shape of a LiteLLM ModelResponse that ``_finish`` reads."""
 
-    def __init__(self, text: str, prompt_tokens: int, completion_tokens: int) -> None:
+    def __init__(self, text: str, prompt_tokens: int, completion_tokens: int, usage_source: str = "provider") -> None:
         self.choices = [_LocalChoice(_LocalMessage(text))]
-        self.usage = _LocalUsage(prompt_tokens, completion_tokens)
+        self.usage = _LocalUsage(prompt_tokens, completion_tokens, usage_source)
 
 
 _CREDENTIAL_SUFFIXES = ("_KEY", "_KEY_ID", "_SECRET", "_TOKEN", "_SECRET_ACCESS_KEY")

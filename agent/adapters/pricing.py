@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +15,9 @@ from agent import yamlfile
 
 PRICE_FILE = Path(__file__).resolve().parent / "data" / "prices.yaml"
 MILLION = Decimal(1_000_000)
+
+# ``local/adversary:<model>``: the goldens' fake model (scripted replies, fixed usage) priced as <model>.
+PRICED_FAKE_PREFIX = "local/adversary:"
 
 PriceSource = Literal["deck", "custom", "litellm", "local", "unknown"]
 
@@ -102,13 +105,30 @@ def litellm_price(model: str) -> Price | None:
     )
 
 
+def priced_as(model: str) -> str | None:
+    """The real model a fake ``local/adversary:<model>`` is priced as, or None for any other model."""
+    if model.startswith(PRICED_FAKE_PREFIX):
+        return model.removeprefix(PRICED_FAKE_PREFIX) or None
+    return None
+
+
 def price_for(model: str, overrides: dict[str, Price] | None = None) -> Price:
-    """Price of ``model``: user overrides (edited in the UI) > deck table > LiteLLM map > unknown (0)."""
+    """Price of ``model``: user overrides (edited in the UI) > deck table > LiteLLM map > unknown (0).
+
+    ``local/adversary:<model>`` (a golden's priced fake model) costs what ``<model>`` costs in the data
+    file (not the UI's edits, so a golden's hand arithmetic holds), under its own name and a label that
+    says it is a fake priced as ``<model>``.
+    """
     if overrides and model in overrides:
         return overrides[model]
     table = deck_prices()
     if model in table:
         return table[model]
+    real = priced_as(model)
+    if real is not None:
+        price = price_for(real)
+        return replace(price, model=model, label=f"local/adversary priced as {price.label} (fake)",
+                       provider="local", id=None)
     if model.startswith(("local/", "ollama/", "ollama_chat/")):
         return Price(model, model, "local", Decimal(0), Decimal(0), source="local")
     found = litellm_price(model)

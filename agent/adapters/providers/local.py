@@ -5,7 +5,8 @@ passes in LiteLLM ``metadata`` (task, customer text, state, retrieved docs, API 
 as a model would — JSON for decisions, Portuguese text for conversation — reporting token usage
 counted with tiktoken so the ledger and cost views work offline too.
 ``local/adversary`` answers what an eval golden scripted for the turn and role, else as ``local/rules``
-(``agent/adapters/adversary.py``).
+(``agent/adapters/adversary.py``); ``local/adversary:<model>`` is the same fake priced as ``<model>``,
+reporting the fixed usage the golden gives (usage source ``scripted``).
 ``local/gguf`` runs any GGUF file through llama-cpp-python when it is installed (optional extra).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import tiktoken
 from litellm import CustomLLM, ModelResponse
@@ -38,33 +39,46 @@ def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(_count(str(m.get("content") or "")) + 4 for m in messages) + 3
 
 
-def _response(model: str, text: str, messages: list[dict[str, Any]], model_response: ModelResponse) -> ModelResponse:
-    model_response.choices[0].message.content = text
+class LocalReply(NamedTuple):
+    """What a ``local/*`` model answers, with its token usage and where the counts came from."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    usage_source: str = "provider"  # counted with tiktoken like a provider would; "scripted": a golden's
+
+
+def _response(model: str, reply: LocalReply, model_response: ModelResponse) -> ModelResponse:
+    model_response.choices[0].message.content = reply.text
     model_response.model = f"local/{model}"
-    prompt = _prompt_tokens(messages)
-    completion = _count(text)
+    prompt, completion = reply.prompt_tokens, reply.completion_tokens
     model_response.usage = LiteUsage(prompt_tokens=prompt, completion_tokens=completion,  # type: ignore[attr-defined]
                                      total_tokens=prompt + completion)
+    if reply.usage_source != "provider":
+        model_response.usage.usage_source = reply.usage_source  # type: ignore[attr-defined]
     model_response.created = int(time.time())
     return model_response
 
 
 def local_reply(model: str, messages: list[dict[str, Any]], metadata: dict[str, Any],
-                optional_params: dict[str, Any]) -> tuple[str, int, int]:
+                optional_params: dict[str, Any]) -> LocalReply:
     """Text and (prompt, completion) token counts of ``local/<model>`` — shared by the LiteLLM handler
     and the gateway's in-process fast path, so both report the same answer and usage."""
     if model == "rules":
         text = LocalProvider._rules(metadata, messages, optional_params)
     elif model == "gguf":
         text = LocalProvider._gguf(messages, optional_params, metadata)
-    elif model == "adversary":
-        from agent.adapters.adversary import scripted_reply
+    elif model == "adversary" or model.startswith("adversary:"):
+        from agent.adapters.adversary import scripted_reply, usage_for
 
         scripted = scripted_reply(metadata)
         text = scripted if scripted is not None else LocalProvider._rules(metadata, messages, optional_params)
+        fixed = usage_for(metadata) if model != "adversary" else None
+        if fixed is not None:
+            return LocalReply(text, fixed[0], fixed[1], "scripted")
     else:
         raise CustomLLMError(status_code=404, message=f"Unknown local model 'local/{model}' — use local/rules.")
-    return text, _prompt_tokens(messages), _count(text)
+    return LocalReply(text, _prompt_tokens(messages), _count(text))
 
 
 class LocalProvider(CustomLLM):
@@ -74,8 +88,8 @@ class LocalProvider(CustomLLM):
         litellm_params = kwargs.get("litellm_params") or {}
         metadata = litellm_params.get("metadata") or {}
         model_response = kwargs.get("model_response") or ModelResponse()
-        text, _, _ = local_reply(model, messages, metadata, kwargs.get("optional_params") or {})
-        return _response(model, text, messages, model_response)
+        reply = local_reply(model, messages, metadata, kwargs.get("optional_params") or {})
+        return _response(model, reply, model_response)
 
     async def acompletion(self, model: str, messages: list[dict[str, Any]], *args: Any,
                           **kwargs: Any) -> ModelResponse:
