@@ -3,6 +3,7 @@ their validation (``evals/golden/cost_*.yaml``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -208,3 +209,32 @@ def test_cost_goldens_route_priced_roles_to_the_fake(base_env) -> None:
     for role, model in case.price_as.items():
         assert settings.role(role).model == f"local/adversary:{model}"
         assert settings.role(role).fallback_model is None
+
+
+def _swapped_gpt4o_mini(table):
+    mini = table["gpt-4o-mini"]
+    swapped = replace(mini, input_per_mtok=mini.output_per_mtok, output_per_mtok=mini.input_per_mtok)
+    return {name: swapped if price is mini else price for name, price in table.items()}
+
+
+@pytest.mark.parametrize(("defect", "failing"), [
+    ("input and output prices swapped", {"cost_gpt4o_mini_usd", "cost_mixed_roles", "cost_failed_call_ledger"}),
+    ("the BRL price not converted", {"cost_sabia3_brl", "cost_mixed_roles"}),
+    ("no ledger row on a failed call", {"cost_failed_call_ledger"}),
+])
+def test_cost_goldens_catch_the_seeded_defects(monkeypatch, base_env, defect: str, failing: set[str]) -> None:
+    from agent.adapters import pricing
+    from evals.cases import load_suite
+    from evals.runner import RunConfig, run_suite
+
+    if defect.startswith("input"):
+        table = _swapped_gpt4o_mini(pricing.deck_prices())
+        monkeypatch.setattr(pricing, "deck_prices", lambda path=pricing.PRICE_FILE: table)
+    elif defect.startswith("the BRL"):
+        monkeypatch.setattr(pricing.Price, "to_usd", lambda self, amount, usd_brl: amount)
+    else:
+        monkeypatch.setattr(Gateway, "_ledger_failure", lambda self, spec, error, latency_ms, attempts=1: None)
+    cases = load_suite(ids=["cost_*"])
+    assert len(cases) >= 4
+    run = run_suite(cases, [RunConfig(label="rules")], load_settings(env=base_env, dotenv_path=None), save=False)
+    assert {r.case_id for r in run.results if not r.passed} == failing, defect
