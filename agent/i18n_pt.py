@@ -285,6 +285,58 @@ PT: dict[str, str] = {
     "(line {n})": "(linha {n})",
     "Saved {file}: it runs with the other goldens from now on.":
         "{file} salvo: de agora em diante roda com os outros goldens.",
+    # app_pages/strength_tab.py: the Evals page's "Suite strength" tab (evals/strength.py)
+    "Suite strength": "Força da suíte",
+    "Small, realistic defects are seeded in a copy of the pack (a sentence deleted, two message codes swapped, a "
+    "rule's number changed…) and the pack's goldens replay against each on the offline models: a golden that fails "
+    "**kills** the mutant; a mutant no golden catches **survives** — a hole in the suite. Same as "
+    "`python -m evals strength`.":
+        "Defeitos pequenos e realistas são plantados numa cópia do pacote (uma frase apagada, dois códigos de "
+        "mensagem trocados, um número de regra alterado…) e os goldens do pacote rodam contra cada um nos modelos "
+        "offline: um golden que falha **mata** o mutante; um mutante que nenhum golden pega **sobrevive** — um "
+        "buraco na suíte. O mesmo que `python -m evals strength`.",
+    "Workers": "Processos",
+    "Mutants replayed at once, one process each ({n} cores here).":
+        "Mutantes rodados ao mesmo tempo, um processo cada ({n} núcleos nesta máquina).",
+    "Mutants per operator": "Mutantes por operador",
+    "How many defects each operator seeds (deterministic: the same pack gives the same mutants).":
+        "Quantos defeitos cada operador planta (determinístico: o mesmo pacote gera os mesmos mutantes).",
+    "{n} mutants from {ops} operators against {goldens} goldens of {pack}; a killed mutant stops at its first "
+    "failing golden, a survivor replays them all.":
+        "{n} mutantes de {ops} operadores contra {goldens} goldens de {pack}; um mutante morto para no primeiro "
+        "golden que falha, um sobrevivente roda todos.",
+    "Mutants to run ({n})": "Mutantes a rodar ({n})",
+    "mutant": "mutante",
+    "operator": "operador",
+    "file": "arquivo",
+    "defect": "defeito",
+    "result": "resultado",
+    "goldens run": "goldens rodados",
+    "seconds": "segundos",
+    "killed": "mortos",
+    "mutants": "mutantes",
+    "kill rate": "taxa de mortos",
+    "Start": "Iniciar",
+    "Starting {n} mutants on {workers} workers…": "Iniciando {n} mutantes em {workers} processos…",
+    "mutant {i}/{n}": "mutante {i}/{n}",
+    "killed at pack load": "morto ao carregar o pacote",
+    "killed by {golden}": "morto por {golden}",
+    "error: {error}": "erro: {error}",
+    "survived": "sobreviveu",
+    "{killed}/{n} mutants killed ({rate}) in {seconds} s.": "{killed}/{n} mutantes mortos ({rate}) em {seconds} s.",
+    "Last run: pack {pack}.": "Última execução: pacote {pack}.",
+    "No run yet in this session: a full run takes minutes (each mutant replays goldens).":
+        "Nenhuma execução nesta sessão ainda: uma execução completa leva minutos (cada mutante roda goldens).",
+    "Kill rate": "Taxa de mortos",
+    "Killed": "Mortos",
+    "Survivors": "Sobreviventes",
+    "Time": "Tempo",
+    "{goldens} goldens of {pack}": "{goldens} goldens de {pack}",
+    "Kill rate per operator": "Taxa de mortos por operador",
+    "Survivors: defects no golden caught": "Sobreviventes: defeitos que nenhum golden pegou",
+    "Every mutant was killed by a golden or by the pack's own checks.":
+        "Todo mutante foi morto por um golden ou pelas verificações do próprio pacote.",
+    "Mutants": "Mutantes",
     # ---------------------------------------------------------------- evals/report.py (the HTML report)
     "Eval report": "Relatório de avaliação",
     "conversa-lab — eval report": "conversa-lab — relatório de avaliação",

@@ -14,6 +14,7 @@ import streamlit as st
 from agent import Settings, available_models, list_conversations, models_for_role
 from app_pages.charts import pareto_chart
 from app_pages.i18n import lang, number, percent, t, usd, when
+from app_pages.strength_tab import render as strength_render
 from evals import (
     PERSONAS,
     CaseError,
@@ -74,8 +75,8 @@ st.title(":material/science: " + t("Evals"))
 st.caption(t("Golden conversations replayed against model configurations. Every run is stored; any two runs can "
              "be compared. The judge's cost is recorded apart from the agent's."))
 
-run_tab, results_tab, diff_tab, golden_tab = st.tabs([t("Run"), t("Results"), t("Compare runs"),
-                                                      t("Record a golden")])
+run_tab, results_tab, diff_tab, golden_tab, strength_tab = st.tabs(
+    [t("Run"), t("Results"), t("Compare runs"), t("Record a golden"), t("Suite strength")])
 
 # ---------------------------------------------------------------- run
 with run_tab:
@@ -314,3 +315,7 @@ with golden_tab:
                          + (" " + t("(line {n})", n=exc.line) if exc.line else ""))
             else:
                 st.success(t("Saved {file}: it runs with the other goldens from now on.", file=path.name))
+
+# ---------------------------------------------------------------- suite strength
+with strength_tab:
+    strength_render(settings)

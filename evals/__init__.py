@@ -77,11 +77,16 @@ _EXPORTS = {
     "Persona": "evals.simulate",
     "simulate_customer": "evals.simulate",
     "PERSONAS": "evals.simulate",
+    # suite strength: seeded defects (mutants) of a pack against its goldens
+    "run_strength": "evals.strength",
+    "strength_mutants": "evals.strength",
+    "MutantResult": "evals.strength",
+    "StrengthReport": "evals.strength",
 }
 
 # Exported names that differ from the module attribute (a function may not share its module's name:
 # once ``evals.simulate`` is imported, ``from evals import simulate`` would return the module).
-_ALIASES = {"describe_scorers": "describe", "simulate_customer": "simulate"}
+_ALIASES = {"describe_scorers": "describe", "simulate_customer": "simulate", "strength_mutants": "mutants"}
 
 if TYPE_CHECKING:
     # The real types for type checkers and editors (``X as X`` re-exports); at run time each name is
@@ -120,6 +125,9 @@ if TYPE_CHECKING:
     from evals.simulate import PERSONAS as PERSONAS, Persona as Persona
     from evals.simulate import simulate as simulate_customer  # noqa: F401  (_ALIASES: exported under this name)
     from evals.store import EvalStore as EvalStore
+    from evals.strength import MutantResult as MutantResult, StrengthReport as StrengthReport
+    from evals.strength import mutants as strength_mutants  # noqa: F401  (_ALIASES: exported under this name)
+    from evals.strength import run_strength as run_strength
 
 __all__ = sorted(_EXPORTS)
 
