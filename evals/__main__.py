@@ -104,6 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("No goldens match the filters.", file=sys.stderr)
         return 2
     configs = _configs(args)
+    if args.update_snapshots:
+        from evals.snapshots import UPDATE_ENV
+
+        os.environ[UPDATE_ENV] = "1"
     print(f"Replaying {len(cases)} golden(s) × {max(1, len(configs))} config(s), concurrency {args.concurrency}…",
           file=sys.stderr)
     run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
@@ -266,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--name", help="a name for this run")
     run.add_argument("--no-save", action="store_true", help="do not store the run in the database")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--update-snapshots", action="store_true",
+                     help="write each golden's transcript to evals/snapshots/ instead of comparing (read the diff, commit)")
     run.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="runs, cases, scorers or personas")

@@ -40,7 +40,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 CASE_KEYS = {"id", "description", "tags", "pack", "settings", "api_responses", "turns", "expect", "persona",
-             "price_as", "usage"}
+             "price_as", "usage", "snapshot"}
 TURN_KINDS = ("customer", "burst", "audio", "image", "event")
 TURN_KEYS = {*TURN_KINDS, "expect", "wait", "caption", "hours", "text", "note", "model"}
 EVENTS = ("idle", "request_handoff", "operator_reply", "hand_back")
@@ -237,6 +237,8 @@ class Case:
     # (role or role/task → {prompt_tokens, completion_tokens}): a cost golden (agent/adapters/adversary.py).
     price_as: Mapping[str, str] = field(default_factory=dict)
     usage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # The transcript is compared with evals/snapshots/… on the offline models (evals/snapshots.py).
+    snapshot: bool = True
 
     @property
     def expectation_count(self) -> int:
@@ -522,13 +524,16 @@ def parse_case(data: Any, path: Path | str = "<string>") -> Case:
     if persona is not None and not isinstance(persona, Mapping):
         raise CaseError(path, _line(data, "persona"), "'persona' is a mapping (goal, style, facts…)")
     price_as, usage = _priced(data, path)
+    snapshot = data.get("snapshot", True)
+    if not isinstance(snapshot, bool):
+        raise CaseError(path, _line(data, "snapshot"), "'snapshot' is true (the default) or false")
     return Case(
         id=case_id, turns=turns, description=str(data.get("description") or ""), tags=tuple(tags),
         pack=str(data["pack"]) if data.get("pack") else None, settings=_plain(settings),
         api_responses=_plain(api), expect=parse_expectations(data.get("expect"), path, _line(data, "expect"),
                                                              level="conversation"),
         persona=_plain(persona) if persona else None, path=path, line=getattr(data, "line", 1),
-        price_as=price_as, usage=usage,
+        price_as=price_as, usage=usage, snapshot=snapshot,
     )
 
 
@@ -628,6 +633,8 @@ def case_to_dict(case: Case) -> dict[str, Any]:
     if case.price_as:
         data["price_as"] = dict(case.price_as)
         data["usage"] = _plain(case.usage)
+    if not case.snapshot:
+        data["snapshot"] = False
     turns = []
     for turn in case.turns:
         item: dict[str, Any] = {}

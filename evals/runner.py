@@ -29,6 +29,7 @@ from agent.core.trace import TurnTrace
 from agent.privacy import mask_pii
 from agent.text import json_storable
 from agent.adapters.adversary import ADVERSARY_MODEL, fixed_usage, is_adversary, priced_model, scripted
+from evals import snapshots
 from evals.cases import PROJECT_ROOT, Case, Expectation, Turn, scripted_roles
 from evals.report import summary
 from evals.results import CaseResult, RunConfig, RunResult, with_overrides
@@ -41,6 +42,10 @@ SIMULATOR_FEATURE = "Avaliação (cliente simulado)"
 EVAL_FEATURES = frozenset({JUDGE_FEATURE, SIMILARITY_FEATURE, SIMULATOR_FEATURE})
 JUDGE_PROMPT = Path(__file__).resolve().parent / "judge_prompt.txt"
 DEFAULT_BURST_WINDOW_S = 4.0
+# Every golden starts at the same instant (Monday 30/11/2026, 10:00 in Brasília): what the agent says never
+# depends on the day the suite runs (dates, the FGTS rules in force, the next birth month), so transcripts can
+# be snapshotted. A golden that needs another day pins the pack's date setting (fgts: ``today``).
+EVAL_EPOCH = 1_796_043_600.0
 Progress = Callable[[int, int, "CaseResult"], None]
 
 
@@ -222,7 +227,7 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
     try:
         settings = case_settings(case, config, base)
         engine = resources.engine(config, settings, case)
-        clock = [time.time()]
+        clock = [EVAL_EPOCH]
         session = AgentSession.new(settings, engine=engine, store=store, clock=lambda: clock[0],
                                    title=f"eval {case.id} [{config.label}]", source="eval")
         result.chat_id = session.chat_id
@@ -257,6 +262,8 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
                                                state=session.state_view(), ledger=ledger_rows(store, session.chat_id),
                                                usd_brl=settings.usd_brl)
         result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
+        if snapshots.applies(case, (m for o in observations for m in o.models)):
+            result.conversation_scores.append(snapshots.check(case, observations))
         result.final_step = session.state.step
         result.cost_usd = round(conversation.cost_usd, 10)
         result.tokens = conversation.tokens

@@ -98,8 +98,10 @@ class StrengthReport:
         for r in self.results:
             verdict = f"killed by {r.killed_by}" if r.killed else (f"ERROR {r.error}" if r.error else "SURVIVED")
             lines.append(f"{r.mutant.id:<34} {r.mutant.operator:<16} {verdict}")
-            if not r.killed:
+            if not r.killed or r.killed_by == "(pack load)":
                 lines.append(f"{'':<34} {'':<16}   {r.mutant.description}")
+            if r.killed_by == "(pack load)":
+                lines.append(f"{'':<34} {'':<16}   {r.reason}")
         lines.append("-" * 100)
         by_op: dict[str, list[MutantResult]] = {}
         for r in self.results:
@@ -256,10 +258,16 @@ def _run_mutant(mutant: Mutant, pack_dir: str, golden_paths: Sequence[str], data
         try:
             mutant.apply(copy)
             result.killed_by, result.reason, result.goldens_run = _first_failure(copy, golden_paths, data_dir, tmp)
-        except Exception as exc:  # noqa: BLE001  (a mutant that breaks loading is killed by the load)
-            result.killed_by, result.reason = "(pack load)", f"{type(exc).__name__}: {exc}"[:200]
+        except _PackRejected as exc:  # the pack's own checks caught the defect before any golden ran
+            result.killed_by, result.reason = "(pack load)", str(exc)[:200]
+        except Exception as exc:  # noqa: BLE001  (a crash of the bench is an error, never a kill)
+            result.error = f"{type(exc).__name__}: {exc}"[:200]
     result.seconds = round(time.perf_counter() - started, 2)
     return result
+
+
+class _PackRejected(Exception):
+    """The mutated pack did not load: its own checks killed the mutant."""
 
 
 def _first_failure(pack: Path, golden_paths: Sequence[str], data_dir: str, tmp: str) -> tuple[str | None, str, int]:
@@ -270,8 +278,15 @@ def _first_failure(pack: Path, golden_paths: Sequence[str], data_dir: str, tmp: 
     from evals.cases import load_case
     from evals.results import RunConfig
     from evals.runner import _Resources, run_case
+    from evals.snapshots import STRICT_ENV, UPDATE_ENV
 
-    get_pack(pack)  # a mutant that breaks the pack's own checks fails here
+    os.environ[STRICT_ENV] = "1"  # a mutant's transcript must never become a snapshot
+    os.environ.pop(UPDATE_ENV, None)
+
+    try:
+        get_pack(pack)  # a mutant that breaks the pack's own checks (schema, contracts) fails here
+    except Exception as exc:  # noqa: BLE001
+        raise _PackRejected(f"{type(exc).__name__}: {exc}") from exc
     base = load_settings(env={"CONVERSA_DATA_DIR": tmp, "DATABASE_URL": f"sqlite:///{tmp}/strength.db"},
                          dotenv_path=None)
     config = RunConfig(label="mutant", pack=str(pack))

@@ -466,6 +466,10 @@ def _find_name(text: str, expecting: str | None) -> str | None:
                     and all(re.fullmatch(r"[A-Za-zÀ-ÿ']{2,}|[A-ZÀ-Ý]\.?", w) for w in words[1:])):
                 continue
             keys = [_squeeze(strip_accents(w.lower())) for w in words]
+            # "Debora Nunes cpf 529…": a full name, then the next datum's cue word — the name ends there.
+            cut = next((i for i, k in enumerate(keys) if k in _NAME_STOP), None)
+            if cut is not None and cut >= 2 and part is not text:
+                words, keys = words[:cut], keys[:cut]
             if len(words) == 1 and (len(keys[0]) < 3 or part is not text):
                 continue
             if keys[0] in MONTHS:
