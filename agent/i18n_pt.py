@@ -337,6 +337,16 @@ PT: dict[str, str] = {
     "Every mutant was killed by a golden or by the pack's own checks.":
         "Todo mutante foi morto por um golden ou pelas verificações do próprio pacote.",
     "Mutants": "Mutantes",
+    "deleted from {file}: {text}": "frase apagada de {file}: {text}",
+    "replies [{a}, {b}] → [{b}, {a}]": "respostas [{a}, {b}] → [{b}, {a}]",
+    "a transition answers {new} instead of {old}": "uma transição responde {new} em vez de {old}",
+    "intent {intent} keeps 2 of {n} examples": "a intenção {intent} fica com 2 de {n} exemplos",
+    "knowledge section removed: {title}": "seção da base de conhecimento removida: {title}",
+    "max_failures → 30 (repeated failures never hand over)":
+        "max_failures → 30 (falhas repetidas nunca passam a conversa para um atendente)",
+    "a step no longer requires consent": "uma etapa deixa de exigir consentimento",
+    "no consent notice declared (a 'sim' before the notice counts)":
+        "nenhum aviso de consentimento declarado (um 'sim' antes do aviso passa a valer)",
     # ---------------------------------------------------------------- evals/report.py (the HTML report)
     "Eval report": "Relatório de avaliação",
     "conversa-lab — eval report": "conversa-lab — relatório de avaliação",

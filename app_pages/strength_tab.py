@@ -8,6 +8,7 @@ UI only: ``evals.run_strength`` copies the pack once per mutant and replays the 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,29 @@ import pandas as pd
 import streamlit as st
 
 from agent import Settings, list_packs
-from app_pages.i18n import number, percent, t
+from app_pages.i18n import known, number, percent, t
 from evals import MutantResult, StrengthReport, golden_files, run_strength, strength_mutants, suite_for_pack
 
 PACK_LOAD = "(pack load)"  # evals.strength: a mutant the pack's own checks (contracts included) refuse
+# The operators' descriptions (evals/strength.py, English) as catalog templates; an unknown one is shown as is.
+DESCRIPTIONS = (
+    (re.compile(r"deleted from (?P<file>\S+): (?P<text>.*)", re.S), "deleted from {file}: {text}"),
+    (re.compile(r"replies \[(?P<a>\d+), (?P<b>\d+)\] → \[\d+, \d+\]"), "replies [{a}, {b}] → [{b}, {a}]"),
+    (re.compile(r"a transition answers (?P<new>\d+) instead of (?P<old>\d+)"),
+     "a transition answers {new} instead of {old}"),
+    (re.compile(r"intent (?P<intent>\S+) keeps 2 of (?P<n>\d+) examples"), "intent {intent} keeps 2 of {n} examples"),
+    (re.compile(r"knowledge section removed: (?P<title>.*)", re.S), "knowledge section removed: {title}"),
+    (re.compile(r"\S+: \w+ \S+ → \S+"), None),  # change_number: "pack.yaml: default 0.0179 → 0.0143", no words
+)
+
+
+def describe(description: str) -> str:
+    """A mutant's description in the session's language (the operators write English)."""
+    for pattern, template in DESCRIPTIONS:
+        match = pattern.fullmatch(description)
+        if match:
+            return t(template, **match.groupdict()) if template else description
+    return known(description)
 
 
 def verdict(result: MutantResult) -> str:
@@ -34,8 +54,8 @@ def verdict(result: MutantResult) -> str:
 def result_rows(results: Sequence[MutantResult]) -> list[dict[str, Any]]:
     """One row per mutant: id, operator, file, verdict, the failing golden's reason, seconds."""
     return [{t("mutant"): r.mutant.id, t("operator"): r.mutant.operator, t("file"): r.mutant.file,
-             t("result"): verdict(r), t("reason"): r.reason if r.killed else r.mutant.description,
-             t("goldens run"): r.goldens_run, t("seconds"): r.seconds} for r in results]
+             t("result"): verdict(r), t("seconds"): r.seconds, t("goldens run"): r.goldens_run,
+             t("reason"): r.reason if r.killed else describe(r.mutant.description)} for r in results]
 
 
 def operator_rows(results: Sequence[MutantResult]) -> list[dict[str, Any]]:
@@ -44,7 +64,7 @@ def operator_rows(results: Sequence[MutantResult]) -> list[dict[str, Any]]:
     for r in results:
         by_op.setdefault(r.mutant.operator, []).append(r)
     return [{t("operator"): op, t("killed"): sum(x.killed for x in rs), t("mutants"): len(rs),
-             t("kill rate"): sum(x.killed for x in rs) / len(rs)} for op, rs in by_op.items()]
+             t("kill rate"): round(100 * sum(x.killed for x in rs) / len(rs))} for op, rs in by_op.items()]
 
 
 def mutant_table(results: Sequence[MutantResult]) -> None:
@@ -56,8 +76,13 @@ def mutant_table(results: Sequence[MutantResult]) -> None:
         style = "background-color: rgba(255, 75, 75, 0.16); font-weight: 600" if row.name in survived else ""
         return [style] * len(row)
 
-    st.dataframe(frame.style.apply(highlight, axis=1), hide_index=True, width="stretch",
-                 column_config={t("seconds"): st.column_config.NumberColumn(format="%.1f")})
+    st.dataframe(frame.style.apply(highlight, axis=1), hide_index=True, width="stretch", column_config={
+        t("mutant"): st.column_config.TextColumn(width="medium"),
+        t("file"): st.column_config.TextColumn(width="small"),
+        t("result"): st.column_config.TextColumn(width="medium"),
+        t("seconds"): st.column_config.NumberColumn(format="%.1f", width="small"),
+        t("goldens run"): st.column_config.NumberColumn(width="small"),
+        t("reason"): st.column_config.TextColumn(width="large")})
 
 
 def show_report(report: StrengthReport) -> None:
@@ -71,11 +96,11 @@ def show_report(report: StrengthReport) -> None:
               help=t("{goldens} goldens of {pack}", goldens=report.goldens, pack=Path(report.pack).name))
     st.markdown("**" + t("Kill rate per operator") + "**")
     st.dataframe(pd.DataFrame(operator_rows(report.results)), hide_index=True, width="stretch",
-                 column_config={t("kill rate"): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                                 format="percent")})
+                 column_config={t("kill rate"): st.column_config.ProgressColumn(min_value=0, max_value=100,
+                                                                                 format="%d%%")})
     if survivors:
         st.markdown("**" + t("Survivors: defects no golden caught") + "**")
-        st.warning("\n".join(f"- `{r.mutant.id}` · `{r.mutant.file}` — {r.mutant.description}"
+        st.warning("\n".join(f"- `{r.mutant.id}` · `{r.mutant.file}` — {describe(r.mutant.description)}"
                              + (f" ({t('error: {error}', error=r.error)})" if r.error else "") for r in survivors),
                    icon=":material/bug_report:")
     else:
@@ -112,7 +137,7 @@ def render(settings: Settings) -> None:
                  goldens=goldens, pack=pack_dir.name))
     with st.expander(t("Mutants to run ({n})", n=len(planned))):
         st.dataframe(pd.DataFrame([{t("mutant"): m.id, t("operator"): m.operator, t("file"): m.file,
-                                    t("defect"): m.description} for m in planned]), hide_index=True, width="stretch")
+                                    t("defect"): describe(m.description)} for m in planned]), hide_index=True, width="stretch")
 
     if st.button(t("Start"), type="primary", icon=":material/bug_report:", disabled=not planned or not goldens,
                  key="strength_run"):
