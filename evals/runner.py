@@ -263,7 +263,11 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
                                                usd_brl=settings.usd_brl)
         result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
         if snapshots.applies(case, (m for o in observations for m in o.models)):
-            result.conversation_scores.append(snapshots.check(case, observations))
+            passing = all(s["passed"] for t in result.turns for s in t["scores"]) and \
+                all(s["passed"] for s in result.conversation_scores)
+            snapshot = snapshots.check(case, observations, record=passing)
+            if snapshot is not None:
+                result.conversation_scores.append(snapshot)
         result.final_step = session.state.step
         result.cost_usd = round(conversation.cost_usd, 10)
         result.tokens = conversation.tokens

@@ -82,3 +82,8 @@ def test_every_suite_golden_that_is_snapshotted_has_its_snapshot_committed() -> 
         if snapshots.applies(case, ["local/rules"]) and not snapshots.path_for(case).is_file():
             missing.append(case.id)
     assert not missing, f"run `python -m evals run --update-snapshots` and commit: {missing}"
+
+
+def test_a_failing_golden_never_records_its_first_snapshot(golden) -> None:
+    assert snapshots.check(golden, _observations(golden), record=False) is None
+    assert not snapshots.path_for(golden).exists()

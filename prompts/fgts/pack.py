@@ -282,6 +282,8 @@ def to_event(reading: Reading, step: str) -> Event:
         return Event("unclear", attributes)  # a short clarifying question instead of a guess
     if intent == "optin_accept" and not explicit_consent(reading.text):
         return Event("unknown", attributes)
+    if owned is not None and intent == "optin_refuse":
+        return owned  # "não é meu cpf, vou passar o da minha mãe": the "não" is whose CPF, not a refusal
     correction = step == "confirm_data" and bool(_DATA & set(attributes))
     gives_data = bool(_DATA & set(attributes))
     if intent in _KEEP_INTENT and not (
