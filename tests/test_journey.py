@@ -124,6 +124,7 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
         "secret": ("optin", [45, 10]),
         # a question as the first message: the answer, then the notice (a later "aceito" is consent)
         "faq": ("optin", [30, 10]),
+        "injection": ("optin", [3, 10]),
     },
     "optin": {
         "greeting": (SAME, [11]), "want_withdraw": (SAME, [11]), "provide_data": (SAME, [19]),
