@@ -76,13 +76,15 @@ def mutant_table(results: Sequence[MutantResult]) -> None:
         style = "background-color: rgba(255, 75, 75, 0.16); font-weight: 600" if row.name in survived else ""
         return [style] * len(row)
 
+    # Widths that keep the verdict readable at 1440 px; the reason (a long verdict sentence) scrolls.
     st.dataframe(frame.style.apply(highlight, axis=1), hide_index=True, width="stretch", column_config={
-        t("mutant"): st.column_config.TextColumn(width="medium"),
-        t("file"): st.column_config.TextColumn(width="small"),
-        t("result"): st.column_config.TextColumn(width="medium"),
-        t("seconds"): st.column_config.NumberColumn(format="%.1f", width="small"),
-        t("goldens run"): st.column_config.NumberColumn(width="small"),
-        t("reason"): st.column_config.TextColumn(width="large")})
+        t("mutant"): st.column_config.TextColumn(width=250, pinned=True),
+        t("operator"): st.column_config.TextColumn(width=115),
+        t("file"): st.column_config.TextColumn(width=170),
+        t("result"): st.column_config.TextColumn(width=270),
+        t("seconds"): st.column_config.NumberColumn(format="%.1f", width=70),
+        t("goldens run"): st.column_config.NumberColumn(width=70),
+        t("reason"): st.column_config.TextColumn(width=600)})
 
 
 def show_report(report: StrengthReport) -> None:
