@@ -345,6 +345,9 @@ PT: dict[str, str] = {
     "max_failures → 30 (repeated failures never hand over)":
         "max_failures → 30 (falhas repetidas nunca passam a conversa para um atendente)",
     "a step no longer requires consent": "uma etapa deixa de exigir consentimento",
+    "a step completes without its last required datum": "uma etapa termina sem o último dado obrigatório",
+    "the message length limit raised a hundredfold (a wall of text is read whole)":
+        "o limite de tamanho da mensagem multiplicado por cem (um textão é lido inteiro)",
     "no consent notice declared (a 'sim' before the notice counts)":
         "nenhum aviso de consentimento declarado (um 'sim' antes do aviso passa a valer)",
     # ---------------------------------------------------------------- evals/report.py (the HTML report)

@@ -15,6 +15,7 @@ Operators (deterministic: the same pack gives the same mutants):
 ``drop_examples``     an intent's labelled examples cut to two (intents.yaml)
 ``drop_section``      a FAQ section removed from a knowledge doc
 ``loosen_journey``    a journey safety valve loosened (max_failures, a consent notice code)
+``loosen_validator``  a validator setting loosened (a step's required data, the message length limit)
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ import yaml
 
 from agent.config import DEFAULT_PACK_DIR
 
-OPERATORS = ("delete_sentence", "swap_codes", "change_number", "drop_examples", "drop_section", "loosen_journey")
+OPERATORS = ("delete_sentence", "swap_codes", "change_number", "drop_examples", "drop_section", "loosen_journey",
+             "loosen_validator")
 _SENTENCE = re.compile(r"[^.!?\n]*[A-Za-zÀ-ÿ]{3}[^.!?\n]*[.!?]")
 
 
@@ -225,9 +227,28 @@ def _loosen_journey(pack: Path, n: int) -> Iterator[Mutant]:
             yield Mutant(f"loosen_journey:{name}", "loosen_journey", file, description, m.group(0), loosen(m.group(0)))
 
 
+# (file, line pattern, what the line becomes, mutant id, description): the pack's validator settings.
+_VALIDATORS = (
+    ("journey.yaml", r"^\s+required: \[[^\]]+, \w+\]$", lambda line: re.sub(r", \w+\]$", "]", line),
+     "required", "a step completes without its last required datum"),
+    ("pack.yaml", r'^\s+max_message_chars: "?\d+"?$', lambda line: re.sub(r"\d+", "120000", line),
+     "max_message_chars", "the message length limit raised a hundredfold (a wall of text is read whole)"),
+)
+
+
+def _loosen_validator(pack: Path, n: int) -> Iterator[Mutant]:
+    for file, pattern, loosen, name, description in _VALIDATORS:
+        path = pack / file
+        m = re.search(pattern, path.read_text(encoding="utf-8"), re.M) if path.is_file() else None
+        if m:
+            yield Mutant(f"loosen_validator:{name}", "loosen_validator", file, description, m.group(0),
+                         loosen(m.group(0)))
+
+
 _OPERATORS: dict[str, Callable[[Path, int], Iterator[Mutant]]] = {
     "delete_sentence": _delete_sentence, "swap_codes": _swap_codes, "change_number": _change_number,
     "drop_examples": _drop_examples, "drop_section": _drop_section, "loosen_journey": _loosen_journey,
+    "loosen_validator": _loosen_validator,
 }
 
 

@@ -232,3 +232,21 @@ def test_a_parrot_model_never_sends_an_invented_approval(base_env, openai_stub) 
     assert "R$ 4.000,00" in result.text and "50.000" not in result.text and "Aprovado" not in result.text
     every_reply = " ".join(m.text for m in session.messages if m.role == "agent")
     assert "50.000" not in every_reply and "20.000" not in every_reply
+
+
+@pytest.mark.parametrize("reply", [
+    "Ótimo! Me passa o código que chegou por SMS no seu celular, por favor.",
+    "Para liberar, preciso da sua senha do cartão do banco (aquela de 4 dígitos).",
+    "Confirma pra mim o código de verificação que você recebeu?",
+    "Vou precisar do seu PIN para seguir.",
+])
+def test_the_output_guard_catches_a_secret_request_in_other_words(reply: str) -> None:
+    assert "asks_for_secret" in check_output(reply, []).violations
+
+
+@pytest.mark.parametrize("reply", [
+    "🔒 Por segurança, não compartilhe senhas, códigos recebidos por SMS nem números de cartão por aqui.",
+    "O banco nunca pede senha. Nunca envie o código que chegou por SMS para ninguém.",
+])
+def test_a_warning_about_secrets_is_not_a_request(reply: str) -> None:
+    assert "asks_for_secret" not in check_output(reply, []).violations

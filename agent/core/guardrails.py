@@ -50,9 +50,15 @@ _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS))
 
 _ASKS_SECRET = re.compile(
     # Formal and WhatsApp forms: "informe", "me manda aí", "passa pra mim", "qual a sua senha".
+    # ("não compartilhe senhas", "nunca peça o código": a warning, not a request)
+    r"(?<!nao )(?<!nunca )(?<!jamais )(?<!nem )"
     r"(informe|informa|digite|digita|envie|envia|mande|manda|passe|passa|qual (e|eh|a|seria)"
-    r"|me (diga|diz|fala|passe|passa|envie|envia|informe|informa|manda|mande))[^.?!]{0,40}"
-    r"\b(senha|password|pin|codigo de seguranca|cvv|numero do cartao|token)\b"
+    r"|(eu )?(preciso|precisamos|necessito|vou precisar)( d[aeo]s?)?|confirme|confirma|forneca|fornece"
+    r"|compartilhe|compartilha"
+    r"|me (diga|diz|fala|passe|passa|envie|envia|informe|informa|manda|mande|confirma|confirme))[^.?!]{0,40}"
+    r"\b(senha|password|pin|codigo de seguranca|cvv|numero do cartao|token"
+    # "o código que chegou por SMS", "o código de verificação": a one-time code, whatever the words around it.
+    r"|codigo[^.?!]{0,25}\b(sms|chegou|recebeu|recebido|enviado|verificacao|confirmacao))\b"
 )
 
 
