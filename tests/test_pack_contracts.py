@@ -120,6 +120,12 @@ def test_the_fgts_pack_loads_with_its_contracts_and_keeps_them() -> None:
     assert {"conversation_prompt.txt", "message_code_11.txt", "message_code_45.txt", "message_code_20.txt",
             "tool_decision.txt", "journey_classification.txt"} <= set(pack.contracts)
     assert check_files(pack.contracts, FGTS) == []
+    reask = (FGTS / "message_code_11.txt").read_text(encoding="utf-8")
+    assert pack.check_prompt("message_code_11", reask) == []
+    dropped = pack.check_prompt("message_code_11.txt", reask.split("\n\n", 1)[1])  # the security policy dropped
+    assert [v.rule.value for v in dropped] == ["o $bank_name nunca pede senhas, códigos recebidos por SMS ou dados de "
+                                               "cartão", "não cobra taxa antecipada"]
+    assert all(v.path == FGTS / "message_code_11.txt" for v in dropped)
     get_pack(PROJECT_ROOT / "prompts" / "contrato")  # contracts are optional: a pack without them loads
 
 
