@@ -187,6 +187,10 @@ PT: dict[str, str] = {
     "must contain": "precisa conter",
     "must not contain": "não pode conter",
     "must use": "precisa usar",
+    "The pack {pack} does not load: fix it (the Prompts page shows what breaks) or pick another pack in the "
+    "sidebar.":
+        "O pacote {pack} não carrega: corrija-o (a página Prompts mostra o que quebra) ou escolha outro pacote na "
+        "barra lateral.",
     "The agent cannot load this pack: fix the file below and write it back.":
         "O agente não consegue carregar este pacote: corrija o arquivo abaixo e grave-o de volta.",
     "kept": "mantida",

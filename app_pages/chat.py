@@ -34,6 +34,13 @@ settings: Settings = st.session_state.settings
 AUDIO_TYPES = ["wav", "mp3", "ogg", "oga", "opus", "m4a", "webm", "flac"]
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"]
 
+try:  # a pack that does not load (a prompt breaking its contract, a pack.yaml mistake) says why, not a traceback
+    agent.get_pack(settings.pack_dir)
+except agent.errors.ConversaError as exc:
+    st.error(t("The pack {pack} does not load: fix it (the Prompts page shows what breaks) or pick another pack in "
+               "the sidebar.", pack=settings.pack_dir.name) + f"\n\n```\n{exc}\n```", icon=":material/error:")
+    st.stop()
+
 st.html("""<style>
 div[data-testid="stChatMessage"] { border-radius: 0.8rem; padding: 0.6rem 0.9rem; margin-bottom: 0.35rem;
   box-shadow: 0 1px 0.5px rgba(11, 20, 26, 0.13); background: #ffffff; max-width: 88%; }

@@ -87,3 +87,14 @@ def test_a_pack_broken_on_disk_says_why_and_can_be_fixed_from_the_page(pack_dir:
     assert path.read_text(encoding="utf-8") == original
     assert not any(e.value.startswith("The agent cannot load") for e in at.error)
     assert get_pack(pack_dir).contracts
+
+
+def test_the_chat_page_says_why_a_pack_does_not_load(pack_dir: Path) -> None:
+    path = pack_dir / "conversation_prompt.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace(GROUNDING, ""), encoding="utf-8")
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error if e.value.startswith("The pack fgts does not load")]
+    assert "conversation_prompt.txt: must contain 'Use somente os fatos abaixo" in error
+    assert "pack.yaml:" in error
