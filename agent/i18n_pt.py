@@ -332,6 +332,8 @@ PT: dict[str, str] = {
     "No run yet in this session: a full run takes minutes (each mutant replays goldens).":
         "Nenhuma execução nesta sessão ainda: uma execução completa leva minutos (cada mutante roda goldens).",
     "Kill rate": "Taxa de mortos",
+    "The unmutated pack already fails a golden ({failure}): fix it first, the kill rate below means nothing.":
+        "O pacote sem mutação já falha num golden ({failure}): corrija isso antes; a taxa abaixo não vale nada.",
     "Killed": "Mortos",
     "Survivors": "Sobreviventes",
     "Time": "Tempo",

@@ -90,6 +90,9 @@ def mutant_table(results: Sequence[MutantResult]) -> None:
 def show_report(report: StrengthReport) -> None:
     """Kill rate overall and per operator, the survivors with their description, the kill table."""
     survivors = [r for r in report.results if not r.killed]
+    if report.baseline_failure:
+        st.error(t("The unmutated pack already fails a golden ({failure}): fix it first, the kill rate below "
+                   "means nothing.", failure=report.baseline_failure[:200]))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(t("Kill rate"), percent(report.rate))
     m2.metric(t("Killed"), f"{report.killed}/{len(report.results)}")

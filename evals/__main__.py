@@ -245,7 +245,7 @@ def cmd_strength(args: argparse.Namespace) -> int:
     report = run_strength(args.pack, workers=args.workers, per_operator=args.per_operator, progress=progress)
     print()
     print(report.table())
-    return 0
+    return 2 if report.baseline_failure else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ class Mutant:
 
     def apply(self, pack_dir: Path) -> None:
         """Write the defect into a copy of the pack (``old`` must be found exactly once)."""
+        if not self.file:  # the baseline: the pack as it is
+            return
         path = pack_dir / self.file
         text = path.read_text(encoding="utf-8")
         if text.count(self.old) < 1:
@@ -85,6 +87,8 @@ class StrengthReport:
     results: list[MutantResult] = field(default_factory=list)
     seconds: float = 0.0
     goldens: int = 0
+    # Set when the unmutated pack already fails a golden: the kill rate then means nothing.
+    baseline_failure: str | None = None
 
     @property
     def killed(self) -> int:
@@ -112,6 +116,9 @@ class StrengthReport:
             lines.append(f"{op:<34} {sum(x.killed for x in rs)}/{len(rs)} killed")
         lines.append(f"kill rate {self.killed}/{len(self.results)} = {self.rate:.0%} · {self.goldens} goldens · "
                      f"{self.seconds:.0f} s on {os.cpu_count()} core(s)")
+        if self.baseline_failure:
+            lines.append(f"WARNING: the unmutated pack already fails {self.baseline_failure[:160]} — fix it first: "
+                         "the kill rate above means nothing")
         return "\n".join(lines)
 
 
@@ -317,8 +324,8 @@ def _first_failure(pack: Path, golden_paths: Sequence[str], data_dir: str, tmp: 
         case = load_case(path)
         result = run_case(case, config, base, resources=resources, store=store)
         if not result.passed:
-            reason = result.error or next((s["reason"] for t in result.turns for s in t["scores"] if not s["passed"]),
-                                          "failed")
+            failing = [s for t in result.turns for s in t["scores"]] + list(result.conversation_scores)
+            reason = result.error or next((s["reason"] for s in failing if not s["passed"]), "failed")
             return case.id, str(reason)[:200], count
     return None, "", len(golden_paths)
 
@@ -337,13 +344,20 @@ def run_strength(pack_dir: Path | str | None = None, *, workers: int | None = No
     prefer = [p for p in goldens if "happy_path" in p or "rules_" in Path(p).name]
     ordered = prefer + [p for p in goldens if p not in prefer]
     workers = workers or os.cpu_count() or 1
+    # The unmutated pack runs too, first: a golden that already fails would "kill" every mutant.
+    baseline = Mutant("(unmutated pack)", "baseline", "", "the pack as it is", "", "")
     with tempfile.TemporaryDirectory(prefix="strength-") as data_dir, \
             ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_mutant, m, str(pack), ordered, data_dir) for m in all_mutants]
-        for i, future in enumerate(futures, 1):
-            result = future.result()
-            report.results.append(result)
+        base_future = pool.submit(_run_mutant, baseline, str(pack), ordered, data_dir)
+        futures = {pool.submit(_run_mutant, m, str(pack), ordered, data_dir): i for i, m in enumerate(all_mutants)}
+        done: dict[int, MutantResult] = {}
+        for future in as_completed(futures):  # progress as mutants finish, the table in mutant order
+            done[futures[future]] = future.result()
             if progress:
-                progress(i, len(futures), result)
+                progress(len(done), len(futures), done[futures[future]])
+        report.results = [done[i] for i in range(len(all_mutants))]
+        base = base_future.result()
+    if base.killed or base.error:
+        report.baseline_failure = f"{base.killed_by or 'error'}: {base.reason or base.error}"
     report.seconds = time.perf_counter() - started
     return report
