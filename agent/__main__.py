@@ -1,4 +1,5 @@
 """``python -m agent chat``: talk to the agent from a terminal, interactively or from a pipe.
+``python -m agent keys generate|status|rotate``: the encryption-at-rest keys (README, "Data at rest").
 
 Each input line is one customer message; piped input is echoed (``cliente: …``) so the output reads
 as the conversation. Commands:
@@ -197,15 +198,78 @@ def chat(argv: list[str]) -> int:
     return 0
 
 
+def warn_clear_storage() -> None:
+    """One line on stderr when no encryption key is set (what the chat stores stays readable on disk)."""
+    from agent.adapters.crypto import KEY_ENV, encryption_status
+
+    state = encryption_status()
+    if state.error:
+        from agent.adapters.crypto import EncryptionKeyError
+
+        raise EncryptionKeyError(state.error)
+    if not state.enabled:
+        print(f"[aviso] {KEY_ENV} não definida: mensagens, estado da jornada e traces ficam em claro no banco "
+              "(python -m agent keys generate; README, \"Data at rest\").", file=sys.stderr)
+
+
+def keys(argv: list[str]) -> int:
+    """``keys generate`` prints a new key; ``keys status`` counts clear/encrypted rows; ``keys rotate``
+    encrypts every value with the first key of CONVERSA_ENCRYPTION_KEY."""
+    parser = argparse.ArgumentParser(prog="python -m agent keys",
+                                     description="Encryption at rest (CONVERSA_ENCRYPTION_KEY, comma-separated "
+                                                 "Fernet keys, the newest first).")
+    parser.add_argument("action", choices=("generate", "status", "rotate"))
+    parser.add_argument("--database-url", help="default: DATABASE_URL, else data/conversa.db")
+    parser.add_argument("--batch", type=int, default=500, help="rows per transaction (rotate)")
+    args = parser.parse_args(argv)
+
+    from agent.adapters.crypto import KEY_ENV, generate_key
+
+    if args.action == "generate":
+        print(generate_key())
+        print(f"# add to .env: {KEY_ENV}=<this key>  (to rotate: the new key first, a comma, the old ones)",
+              file=sys.stderr)
+        return 0
+    from agent.adapters import keys as key_ops
+    from agent.adapters.store import Store
+    from agent.config import load_settings
+
+    url = args.database_url or load_settings().database_url
+    store = Store(url)
+    where = url.split("@")[-1]
+    configured = f"{store.cipher.count} key(s)" if store.cipher else "no key (values are written in clear)"
+    print(f"{where} · {KEY_ENV}: {configured}")
+    if args.action == "status":
+        counts = key_ops.status(store, batch=max(1, args.batch))
+        print(f"{'column':<24} {'clear':>8} {'encrypted':>10} {'old key':>8} {'no key':>8} {'empty':>8}")
+        for c in counts:
+            print(f"{c.column:<24} {c.clear:>8} {c.current:>10} {c.old:>8} {c.unreadable:>8} {c.empty:>8}")
+        return 0
+
+    def progress(c: key_ops.ColumnCount) -> None:
+        print(f"{c.column:<24} {c.changed:>8} rewritten ({c.clear} were clear, {c.old} had an older key; "
+              f"{c.current} already current, {c.empty} empty)", flush=True)
+
+    counts = key_ops.rotate(store, batch=max(1, args.batch), progress=progress)
+    total = sum(c.changed for c in counts)
+    print(f"done: {total} value(s) encrypted with the first key; the keys after it can be removed once every "
+          "process runs with the new list.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in {"chat"}:
+    if not argv or argv[0] not in {"chat", "keys"}:
         print(__doc__)
-        print("usage: python -m agent chat [--chat-id N] [--set KEY=VALUE]")
+        print("usage: python -m agent chat [--chat-id N] [--set KEY=VALUE]\n"
+              "       python -m agent keys generate|status|rotate [--database-url URL] [--batch N]")
         return 2
     from agent.errors import ConversaError
 
     try:
+        if argv[0] == "keys":
+            return keys(argv[1:])
+        warn_clear_storage()
         return chat(argv[1:])
     except ConversaError as exc:  # a pack that does not load (e.g. a prompt breaking its contract): say why
         print(f"error: {exc}", file=sys.stderr)

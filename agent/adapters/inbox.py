@@ -2,7 +2,8 @@
 
 A message is written here first (``put``) and leaves the queue only once the turn that answers it has
 been written (``mark``): a busy page, a reload or a restart of the worker never loses one.
-Attachments (voice notes, images) travel as base64 in a JSON column.
+Attachments (voice notes, images) travel as base64 in a JSON column. With ``CONVERSA_ENCRYPTION_KEY``
+set, the text and the attachments are stored encrypted (:mod:`agent.adapters.crypto`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from agent.adapters.crypto import Cipher, open_json, open_text, seal_json, seal_text
 from agent.adapters.schema import chat_inbox, utcnow
 from agent.adapters.store import Store, _describe, inserted_id
 from agent.errors import StoreError
@@ -48,9 +50,11 @@ def _decode(items: Iterable[dict[str, Any]] | None) -> tuple[Attachment, ...]:
                             data=base64.b64decode(i["data"])) for i in items or ())
 
 
-def _row(r: Any) -> QueuedMessage:
-    return QueuedMessage(id=int(r.id_inbox), chat_id=int(r.fk_id_chat), text=r.text or "", source=r.source,
-                         attachments=_decode(r.attachments), status=r.status, error=r.error,
+def _row(r: Any, cipher: Cipher | None) -> QueuedMessage:
+    where = f"inbox message #{r.id_inbox}"
+    return QueuedMessage(id=int(r.id_inbox), chat_id=int(r.fk_id_chat), text=open_text(cipher, r.text or "", where),
+                         source=r.source, attachments=_decode(open_json(cipher, r.attachments, where)),
+                         status=r.status, error=r.error,
                          # SQLite hands back naive datetimes: they were written in UTC.
                          created_at=r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC))
 
@@ -67,7 +71,8 @@ class Inbox:
         try:
             with self.store.begin() as conn:
                 return inserted_id(conn.execute(insert(chat_inbox).values(
-                    fk_id_chat=chat_id, text=text, source=source, attachments=_encode(attachments),
+                    fk_id_chat=chat_id, text=seal_text(self.store.cipher, text), source=source,
+                    attachments=seal_json(self.store.cipher, _encode(attachments)),
                     status="queued", created_at=now, updated_at=now)))
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.store.url)) from exc
@@ -77,12 +82,12 @@ class Inbox:
         query = (select(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id, chat_inbox.c.status == "queued")
                  .order_by(chat_inbox.c.id_inbox))
         with self.store.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]
+            return [_row(r, self.store.cipher) for r in conn.execute(query)]
 
     def all(self, chat_id: int) -> list[QueuedMessage]:
         query = select(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id).order_by(chat_inbox.c.id_inbox)
         with self.store.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]
+            return [_row(r, self.store.cipher) for r in conn.execute(query)]
 
     def mark(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
         if status not in STATUSES:

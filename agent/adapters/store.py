@@ -3,6 +3,11 @@
 SQLite file under ``data/`` by default (WAL mode), any SQLAlchemy URL via ``DATABASE_URL``.
 The tables are in :mod:`agent.adapters.schema`, the ordered schema changes in
 :mod:`agent.adapters.migrations`; opening a Store applies the pending ones.
+
+With ``CONVERSA_ENCRYPTION_KEY`` set (:mod:`agent.adapters.crypto`), the customer's words are
+encrypted on write and decrypted on read here: ``messages.text`` and ``.meta``, ``traces.trace``,
+``chats.state`` (its step stays clear) — and the inbox's texts and attachments in
+:mod:`agent.adapters.inbox`. The ledger (tokens, cost, model, feature) stays clear.
 """
 
 from __future__ import annotations
@@ -21,6 +26,16 @@ from sqlalchemy import create_engine, event, func, insert, inspect, select, upda
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from agent.adapters.crypto import (
+    Cipher,
+    default_cipher,
+    open_json,
+    open_state,
+    open_text,
+    seal_json,
+    seal_state,
+    seal_text,
+)
 from agent.adapters.migrations import MIGRATIONS
 from agent.adapters.pricing import Price
 from agent.adapters.schema import (
@@ -93,8 +108,11 @@ class Store:
     _instances: dict[str, Store] = {}
     _lock = threading.Lock()
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = 5.0, keys: str | None = None) -> None:
+        """``keys``: the Fernet key list (``CONVERSA_ENCRYPTION_KEY``'s form); None reads it from the
+        environment and ``.env``, "" stores in clear."""
         self.url = url
+        self.cipher: Cipher | None = default_cipher() if keys is None else Cipher.from_keys(keys)
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -274,18 +292,20 @@ class Store:
         now = utcnow()
         with self.begin() as conn:
             return inserted_id(conn.execute(
-                insert(chats).values(title=title, pack=pack, state=dict(state or {}), source=source,
+                insert(chats).values(title=title, pack=pack, state=seal_state(self.cipher, state or {}), source=source,
                                      created_at=now, updated_at=now)
             ))
 
     def update_chat(self, chat_id: int, **values: Any) -> None:
+        if "state" in values:
+            values["state"] = seal_state(self.cipher, values["state"])
         with self.begin() as conn:
             conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**values, updated_at=utcnow()))
 
     def get_chat(self, chat_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(chats).where(chats.c.id_chat == chat_id)).first()
-            return dict(row._mapping) if row else None
+            return self._chat(dict(row._mapping)) if row else None
 
     def list_chats(self, limit: int = 50, sources: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Most recently updated chats; only those of ``sources`` when given (e.g. ``PEOPLE_SOURCES``)."""
@@ -294,20 +314,39 @@ class Store:
             query = query.where(chats.c.source.in_(tuple(sources)))
         with self.engine.connect() as conn:
             rows = conn.execute(query)
-            return [dict(r._mapping) for r in rows]
+            return [self._chat(dict(r._mapping)) for r in rows]
+
+    def _chat(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        chat = dict(row)
+        chat["state"] = open_state(self.cipher, chat.get("state"), f"chat #{chat['id_chat']}'s state")
+        return chat
+
+    def _message(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        message = dict(row)
+        where = f"message #{message['id_message']}"
+        message["text"] = open_text(self.cipher, message["text"], where)
+        message["meta"] = open_json(self.cipher, message.get("meta"), where)
+        return message
+
+    def _message_values(self, text: str, meta: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {"text": seal_text(self.cipher, text),
+                "meta": seal_json(self.cipher, json.loads(json.dumps(meta or {}, default=str)))}
+
+    def _trace_value(self, trace: Mapping[str, Any]) -> Any:
+        return seal_json(self.cipher, json.loads(json.dumps(trace, default=str)))
 
     def add_message(self, chat_id: int, role: str, text: str, source: str = "text",
                     meta: Mapping[str, Any] | None = None, created_at: datetime | None = None) -> int:
         with self.begin() as conn:
             return inserted_id(conn.execute(insert(messages).values(
-                fk_id_chat=chat_id, role=role, text=text, source=source,
-                meta=json.loads(json.dumps(meta or {}, default=str)), created_at=created_at or utcnow(),
+                fk_id_chat=chat_id, role=role, source=source, **self._message_values(text, meta),
+                created_at=created_at or utcnow(),
             )))
 
     def list_messages(self, chat_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(messages).where(messages.c.fk_id_chat == chat_id).order_by(messages.c.id_message))
-            return [dict(r._mapping) for r in rows]
+            return [self._message(dict(r._mapping)) for r in rows]
 
     def record_turn(self, chat_id: int, new_messages: Iterable[Mapping[str, Any]], *,
                     chat_values: Mapping[str, Any] | None = None, trace: Mapping[str, Any] | None = None,
@@ -323,29 +362,30 @@ class Store:
                      chat_values: Mapping[str, Any] | None, trace: Mapping[str, Any] | None,
                      turn_index: int | None, now: datetime) -> None:
         with self.begin() as conn:
-            rows = [{"fk_id_chat": chat_id, "role": m["role"], "text": m["text"], "source": m.get("source", "text"),
-                     "meta": json.loads(json.dumps(m.get("meta") or {}, default=str)),
+            rows = [{"fk_id_chat": chat_id, "role": m["role"], "source": m.get("source", "text"),
+                     **self._message_values(m["text"], m.get("meta")),
                      "created_at": m.get("created_at") or now} for m in new_messages]
             if rows:
                 conn.execute(insert(messages), rows)
             if chat_values:
-                conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**chat_values, updated_at=now))
+                values = dict(chat_values)
+                if "state" in values:
+                    values["state"] = seal_state(self.cipher, values["state"])
+                conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**values, updated_at=now))
             if trace is not None:
                 conn.execute(insert(traces).values(
-                    fk_id_chat=chat_id, turn_index=turn_index or 0,
-                    trace=json.loads(json.dumps(trace, default=str)), created_at=now))
+                    fk_id_chat=chat_id, turn_index=turn_index or 0, trace=self._trace_value(trace), created_at=now))
 
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
         with self.begin() as conn:
             return inserted_id(conn.execute(insert(traces).values(
-                fk_id_chat=chat_id, turn_index=turn_index,
-                trace=json.loads(json.dumps(trace, default=str)), created_at=utcnow(),
+                fk_id_chat=chat_id, turn_index=turn_index, trace=self._trace_value(trace), created_at=utcnow(),
             )))
 
     def list_traces(self, chat_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(traces).where(traces.c.fk_id_chat == chat_id).order_by(traces.c.turn_index))
-            return [dict(r._mapping) for r in rows]
+            return [{**r._mapping, "trace": open_json(self.cipher, r.trace, f"trace #{r.id_trace}")} for r in rows]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
