@@ -387,3 +387,10 @@ def test_walk_with_the_offline_nlu() -> None:
     s = J.transition(s, to_event("quero sim", s.step))
     assert (s.step, s.message_code) == ("finalized", 26)
     assert dict(s.attributes) == {"name": "Ana Souza", "cpf": "07360284635", "birth_month": 5}
+
+
+def test_a_step_that_captures_data_without_requiring_consent_is_rejected() -> None:
+    data = _raw()
+    data["steps"]["collect_data"]["requires_consent"] = False
+    with pytest.raises(JourneyError, match=r"step 'collect_data' captures name, cpf.*requires_consent: true"):
+        jm.parse_journey(data)

@@ -428,8 +428,14 @@ def _validate(j: Journey, where: str) -> None:
         problems.append("an event is listed twice")
     if j.initial_step not in j.steps:
         problems.append(f"initial_step {j.initial_step!r} is not a step")
-    if any(s.requires_consent for s in j.steps.values()) and j.consent_step not in j.steps:
-        problems.append(f"consent_step {j.consent_step!r} is not a step")
+    if any(s.requires_consent for s in j.steps.values()):
+        if j.consent_step not in j.steps:
+            problems.append(f"consent_step {j.consent_step!r} is not a step")
+        # A journey that asks for consent never reaches a step that captures personal data without it (LGPD).
+        for name, step in j.steps.items():
+            if step.captures and not step.requires_consent:
+                problems.append(f"step {name!r} captures {', '.join(step.captures)} but has no "
+                                "'requires_consent: true' (this journey asks for consent: no data before it)")
     if missing := sorted(known_events - set(j.defaults)):
         problems.append(f"defaults has no rule for events {missing}")
     for auto in j.auto:
