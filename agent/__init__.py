@@ -36,6 +36,8 @@ _EXPORTS = {
     "Message": "agent.types",
     "Usage": "agent.types",
     "media_status": "agent.adapters.media_input",
+    "encryption_status": "agent.adapters.crypto",
+    "EncryptionStatus": "agent.adapters.crypto",
     "clean_text": "agent.text",
     # Costs page
     "CostFilter": "agent.analytics.costs",
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     # The real types for type checkers and editors (``X as X`` re-exports); at run time each name is
     # imported on first use by ``__getattr__``. tests/test_api.py keeps this block and _EXPORTS equal.
     from agent import errors as errors
+    from agent.adapters.crypto import EncryptionStatus as EncryptionStatus, encryption_status as encryption_status
     from agent.adapters.gateway import Gateway as Gateway
     from agent.adapters.media_input import media_status as media_status
     from agent.adapters.store import Store as Store

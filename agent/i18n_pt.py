@@ -191,6 +191,19 @@ PT: dict[str, str] = {
     "sidebar.":
         "O pacote {pack} não carrega: corrija-o (a página Prompts mostra o que quebra) ou escolha outro pacote na "
         "barra lateral.",
+    "The encryption key in .env is not valid: fix CONVERSA_ENCRYPTION_KEY and restart the app.":
+        "A chave de criptografia no .env não é válida: corrija CONVERSA_ENCRYPTION_KEY e reinicie o app.",
+    "Conversations are stored in clear: CONVERSA_ENCRYPTION_KEY is not set, so the messages, the journey state "
+    "(name, CPF, API results) and the traces are readable by anyone who can read the database. Generate a key "
+    "with `python -m agent keys generate`, put it in .env, restart, then run `python -m agent keys rotate` to "
+    "encrypt what is already stored.":
+        "As conversas estão gravadas em claro: CONVERSA_ENCRYPTION_KEY não está definida, então as mensagens, o "
+        "estado da jornada (nome, CPF, resultados da API) e os traces podem ser lidos por quem tiver acesso ao "
+        "banco. Gere uma chave com `python -m agent keys generate`, coloque-a no .env, reinicie e rode "
+        "`python -m agent keys rotate` para criptografar o que já está gravado.",
+    "Got it": "Entendi",
+    "Conversation #{id} cannot be read; started a new one.":
+        "Não foi possível ler a conversa #{id}; uma nova foi iniciada.",
     "The agent cannot load this pack: fix the file below and write it back.":
         "O agente não consegue carregar este pacote: corrija o arquivo abaixo e grave-o de volta.",
     "kept": "mantida",

@@ -41,6 +41,12 @@ except agent.errors.ConversaError as exc:
                "the sidebar.", pack=settings.pack_dir.name) + f"\n\n```\n{exc}\n```", icon=":material/error:")
     st.stop()
 
+encryption = agent.encryption_status()
+if encryption.error:  # a malformed CONVERSA_ENCRYPTION_KEY: nothing can be stored until it is fixed
+    st.error(t("The encryption key in .env is not valid: fix CONVERSA_ENCRYPTION_KEY and restart the app.")
+             + f"\n\n```\n{encryption.error}\n```", icon=":material/key_off:")
+    st.stop()
+
 st.html("""<style>
 div[data-testid="stChatMessage"] { border-radius: 0.8rem; padding: 0.6rem 0.9rem; margin-bottom: 0.35rem;
   box-shadow: 0 1px 0.5px rgba(11, 20, 26, 0.13); background: #ffffff; max-width: 88%; }
@@ -123,6 +129,12 @@ def load(chat_id: int) -> None:
         st.query_params.pop("chat", None)
         st.toast(t("Conversation #{id} is not in this database; started a new one.", id=chat_id),
                  icon=":material/info:")
+    except agent.errors.StoreError as exc:  # e.g. encrypted with a key that is not configured
+        st.session_state.pop("agent_session", None)
+        st.session_state.pop("chat_id", None)
+        st.query_params.pop("chat", None)
+        st.toast(t("Conversation #{id} cannot be read; started a new one.", id=chat_id) + f" {exc}",
+                 icon=":material/error:")
 
 
 if "chat_id" not in st.session_state:
@@ -470,6 +482,22 @@ if inbox:
 
 # ---------------------------------------------------------------- layout
 st.title(":material/chat: Teste nosso agente")
+
+
+def dismiss_clear_notice() -> None:
+    st.session_state.chat_clear_notice_dismissed = True
+
+
+if not encryption.enabled and not st.session_state.get("chat_clear_notice_dismissed"):
+    # Once per browser session: what is readable on disk without a key, and how to set one.
+    with st.container(key="chat_clear_notice"):
+        note, close = st.columns([12, 1.4], vertical_alignment="center")
+        note.warning(t("Conversations are stored in clear: CONVERSA_ENCRYPTION_KEY is not set, so the messages, "
+                       "the journey state (name, CPF, API results) and the traces are readable by anyone who can "
+                       "read the database. Generate a key with `python -m agent keys generate`, put it in .env, "
+                       "restart, then run `python -m agent keys rotate` to encrypt what is already stored."),
+                     icon=":material/lock_open:")
+        close.button(t("Got it"), key="chat_clear_notice_dismiss", on_click=dismiss_clear_notice, width="stretch")
 top = st.columns([1.4, 1.6, 1.1, 1.1])
 top[0].toggle(t("Burst mode"), value=settings.burst_mode, key="chat_burst_mode",
               help=t("On: messages sent within {seconds} s of each other are answered once, together. "

@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent.adapters.crypto import (
     Cipher,
+    DecryptionError,
     default_cipher,
     open_json,
     open_state,
@@ -314,11 +315,18 @@ class Store:
             query = query.where(chats.c.source.in_(tuple(sources)))
         with self.engine.connect() as conn:
             rows = conn.execute(query)
-            return [self._chat(dict(r._mapping)) for r in rows]
+            return [self._chat(dict(r._mapping), strict=False) for r in rows]
 
-    def _chat(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _chat(self, row: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
+        """A chat row with its state decrypted. ``strict=False`` (lists): a state no configured key opens
+        keeps its clear step and ``"unreadable": True`` instead of failing the whole list."""
         chat = dict(row)
-        chat["state"] = open_state(self.cipher, chat.get("state"), f"chat #{chat['id_chat']}'s state")
+        try:
+            chat["state"] = open_state(self.cipher, chat.get("state"), f"chat #{chat['id_chat']}'s state")
+        except DecryptionError:
+            if strict:
+                raise
+            chat["state"] = {"step": (chat.get("state") or {}).get("step"), "unreadable": True}
         return chat
 
     def _message(self, row: Mapping[str, Any]) -> dict[str, Any]:
