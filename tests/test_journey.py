@@ -125,6 +125,9 @@ OVERRIDES: dict[str, dict[str, tuple[str, list]]] = {
         # a question as the first message: the answer, then the notice (a later "aceito" is consent)
         "faq": ("optin", [30, 10]),
         "injection": ("optin", [3, 10]),
+        # so is a complaint or a question about amounts/results as the first message
+        "complaint": ("optin", [5, 10]), "ask_amount": ("optin", [30, 10]), "ask_reason": ("optin", [30, 10]),
+        "done_in_app": ("optin", [10]),
     },
     "optin": {
         "greeting": (SAME, [11]), "want_withdraw": (SAME, [11]), "provide_data": (SAME, [19]),
