@@ -11,7 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from agent import ROLES, ModelOption, Settings, available_models, errors, get_pack, list_packs, load_settings, models_for_role
+from agent import (
+    ROLES, ModelOption, Settings, available_models, encryption_status, errors, get_pack, list_packs, load_settings,
+    models_for_role,
+)
 from app_pages.i18n import hint, known, language_switch, number, t
 
 # An emoji favicon is drawn in the browser; a ":material/…:" one is fetched from fonts.gstatic.com.
@@ -171,4 +174,9 @@ pages = [
 ]
 nav = st.navigation(pages)
 local_banner(settings)
+encryption = encryption_status()
+if encryption.error:  # a malformed CONVERSA_ENCRYPTION_KEY: no page can read or write the database until it is fixed
+    st.error(t("The encryption key in .env is not valid: fix CONVERSA_ENCRYPTION_KEY and restart the app.")
+             + f"\n\n```\n{encryption.error}\n```", icon=":material/key_off:")
+    st.stop()
 nav.run()

@@ -41,11 +41,7 @@ except agent.errors.ConversaError as exc:
                "the sidebar.", pack=settings.pack_dir.name) + f"\n\n```\n{exc}\n```", icon=":material/error:")
     st.stop()
 
-encryption = agent.encryption_status()
-if encryption.error:  # a malformed CONVERSA_ENCRYPTION_KEY: nothing can be stored until it is fixed
-    st.error(t("The encryption key in .env is not valid: fix CONVERSA_ENCRYPTION_KEY and restart the app.")
-             + f"\n\n```\n{encryption.error}\n```", icon=":material/key_off:")
-    st.stop()
+encryption = agent.encryption_status()  # a malformed key stops every page in app.py
 
 st.html("""<style>
 div[data-testid="stChatMessage"] { border-radius: 0.8rem; padding: 0.6rem 0.9rem; margin-bottom: 0.35rem;

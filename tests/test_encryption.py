@@ -228,6 +228,9 @@ def test_chat_page_with_a_key_has_no_notice_and_a_bad_key_is_an_error(app_env: d
     bad = AppTest.from_file("../app.py", default_timeout=120).run()
     assert not bad.exception
     assert any("not a Fernet key" in e.value for e in bad.error)
+    bad.switch_page("app_pages/costs.py").run()  # every page: an error, never a traceback
+    assert not bad.exception
+    assert any("not a Fernet key" in e.value for e in bad.error)
 
 
 def test_costs_page_loads_with_encrypted_data(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
