@@ -256,7 +256,8 @@ class ChatWorker:
     @staticmethod
     def _sender(session: AgentSession, row: QueuedMessage) -> Callable[[], TurnResult | None]:
         source = cast(MessageSource | None, row.source)
-        return lambda: session.send(row.text, row.attachments, now=row.created_at.timestamp(), source=source)
+        return lambda: session.send(row.text, row.attachments, now=row.created_at.timestamp(), source=source,
+                                    inbox_id=row.id)
 
     def _turn(self, run: Callable[[], Any]) -> None:
         """Run one turn over every fed message; mark them done, or keep them with the error."""
@@ -275,7 +276,11 @@ class ChatWorker:
             self.error = error
             self._mark(ids, "failed", error)
         else:
-            self._mark(ids, "done")
+            # The turn's own transaction marked them done. When it could not be written, they stay queued:
+            # the session writes them with its next turn, or, if this process dies first, the next worker
+            # answers them again — never a written turn whose message is still queued, nor the reverse.
+            if session.save_error is None:
+                self._mark(ids, "done")
         finally:
             for i in ids:
                 self._rows.pop(i, None)

@@ -514,6 +514,28 @@ class Gateway:
             except errors.StoreError as exc:
                 self._ledger_write_failed(exc)
 
+    @contextlib.contextmanager
+    def deferred_ledger(self) -> Iterator[list[CostRow]]:
+        """Collect this thread's ledger rows for the caller to write in its own transaction (a turn's
+        messages, state and trace: ``Store.record_turn(costs=…)``), so a crash never leaves a turn's
+        rows without the turn. If the block raises, they are written on their own: a failed attempt
+        is still paid for and still has its rows."""
+        if getattr(self._local, "rows", None) is not None:
+            raise RuntimeError("deferred_ledger inside a ledger batch: the outer block owns the rows")
+        rows: list[CostRow] = []
+        self._local.rows = rows
+        try:
+            yield rows
+        except BaseException:
+            self._local.rows = None
+            try:
+                self.store.record_costs(rows)
+            except errors.StoreError as exc:
+                self._ledger_write_failed(exc)
+            raise
+        finally:
+            self._local.rows = None
+
     def _write_ledger(self, row: CostRow) -> int | None:
         buffered = getattr(self._local, "rows", None)
         if buffered is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from agent.adapters.crypto import (
     Cipher,
@@ -41,6 +41,7 @@ from agent.adapters.migrations import MIGRATIONS
 from agent.adapters.pricing import Price
 from agent.adapters.schema import (
     CHAT_SOURCES,
+    chat_inbox,
     chats,
     llm_cost,
     llm_model,
@@ -172,6 +173,19 @@ class Store:
         """``id_llm_model`` for a model string, inserting the model (with its price) when new."""
         if model in self._model_ids:
             return self._model_ids[model]
+        for attempt in range(3):
+            try:
+                found = self._find_or_add_model(model, price)
+                break
+            except (IntegrityError, OperationalError):
+                # Another process added the same model between our SELECT and INSERT (or, on SQLite, wrote
+                # since our snapshot): the next look finds its row. The name is unique: never two rows.
+                if attempt == 2:
+                    raise
+        self._model_ids[model] = found
+        return found
+
+    def _find_or_add_model(self, model: str, price: Price | None) -> int:
         with self.begin() as conn:
             found = conn.execute(select(llm_model.c.id_llm_model).where(llm_model.c.name == model)).scalar()
             if found is None:
@@ -185,7 +199,6 @@ class Store:
                 found = inserted_id(conn.execute(
                     insert(llm_model).values(**values, created_at=now, updated_at=now)
                 ))
-        self._model_ids[model] = int(found)
         return int(found)
 
     def models(self) -> list[dict[str, Any]]:
@@ -358,18 +371,30 @@ class Store:
 
     def record_turn(self, chat_id: int, new_messages: Iterable[Mapping[str, Any]], *,
                     chat_values: Mapping[str, Any] | None = None, trace: Mapping[str, Any] | None = None,
-                    turn_index: int | None = None) -> None:
-        """Messages, chat state and trace of one turn in a single transaction (all or nothing)."""
+                    turn_index: int | None = None, costs: Sequence[CostRow] = (),
+                    done_inbox: Sequence[int] = ()) -> None:
+        """Messages, chat state, trace, ledger rows (``costs``) and the answered ``chat_inbox`` rows
+        (``done_inbox``) of one turn in a single transaction: all or nothing, so a crash or a failed
+        write never leaves half a turn, nor a written turn whose message is still queued (docs/design.md)."""
         now = utcnow()
         try:
-            self._record_turn(chat_id, list(new_messages), chat_values, trace, turn_index, now)
+            # Model ids first: a new model is its own short transaction, never nested in this one.
+            cost_values = [self._cost_values(r) for r in costs]
+            self._record_turn(chat_id, list(new_messages), chat_values, trace, turn_index, now, cost_values,
+                              list(done_inbox))
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.url)) from exc
 
     def _record_turn(self, chat_id: int, new_messages: list[Mapping[str, Any]],
                      chat_values: Mapping[str, Any] | None, trace: Mapping[str, Any] | None,
-                     turn_index: int | None, now: datetime) -> None:
+                     turn_index: int | None, now: datetime, cost_values: list[dict[str, Any]],
+                     done_inbox: list[int]) -> None:
         with self.begin() as conn:
+            if cost_values:
+                conn.execute(insert(llm_cost), cost_values)
+            if done_inbox:
+                conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox.in_(done_inbox))
+                             .values(status="done", error=None, updated_at=now))
             rows = [{"fk_id_chat": chat_id, "role": m["role"], "source": m.get("source", "text"),
                      **self._message_values(m["text"], m.get("meta")),
                      "created_at": m.get("created_at") or now} for m in new_messages]

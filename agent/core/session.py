@@ -7,11 +7,12 @@ answers once for the merged burst; with ``burst_mode=False`` it answers each mes
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -24,7 +25,7 @@ from agent.core.guardrails import mask_pii
 from agent.privacy import mask_secrets
 from agent.core.journey import JourneyState, StateDict
 from agent.adapters.schema import PEOPLE_SOURCES
-from agent.adapters.store import Store
+from agent.adapters.store import CostRow, Store
 from agent.text import clean_text, json_storable, storable
 from agent.types import Attachment, Message, MessageSource, Usage
 
@@ -121,6 +122,8 @@ class AgentSession:
         self.pending: list[Message] = []
         self._unsaved: list[Message] = []
         self._unsaved_traces: list[tuple[int | None, TurnTrace]] = []
+        self._unsaved_costs: list[CostRow] = []  # the ledger rows of turns not yet written
+        self._unsaved_inbox: list[int] = []  # their chat_inbox rows, marked done with them
         self.save_error: str | None = None
         self.burst_deadline: float | None = None
         self.clock = clock
@@ -163,14 +166,18 @@ class AgentSession:
 
     # ---------------------------------------------------------------- customer side
     def send(self, text: str = "", attachments: Sequence[Attachment] = (), *, now: float | None = None,
-             source: MessageSource | None = None) -> TurnResult | None:
-        """A customer message. Returns the turn's result, or None while a burst window is open."""
+             source: MessageSource | None = None, inbox_id: int | None = None) -> TurnResult | None:
+        """A customer message. Returns the turn's result, or None while a burst window is open.
+        ``inbox_id``: its ``chat_inbox`` row, marked ``done`` in the transaction that writes the turn."""
         now = self.clock() if now is None else now
         kind: MessageSource = source or (attachments[0].kind if attachments else "text")
         # One entry for every channel: invalid UTF-8, NUL, control characters never reach the queue.
         cleaned = clean_text(text)
+        meta: dict[str, Any] = {"unreadable_text": True} if text.strip() and not cleaned else {}
+        if inbox_id is not None:
+            meta["inbox_id"] = inbox_id
         message = Message("customer", cleaned, created_at=now, source=kind, attachments=tuple(attachments),
-                          meta={"unreadable_text": True} if text.strip() and not cleaned else {})
+                          meta=meta)
         self.pending.append(message)
         self.last_activity = now
         if not self.settings.burst_mode or self.settings.burst_window_s <= 0:
@@ -195,7 +202,9 @@ class AgentSession:
             return None
         burst, self.pending, self.burst_deadline = self.pending, [], None
         before = self.state
-        outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst, self.settings)
+        with self._turn_ledger():
+            outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst, self.settings)
+        self._unsaved_inbox.extend(int(m.meta["inbox_id"]) for m in burst if m.meta.get("inbox_id") is not None)
         self._record_customer(burst, outcome, before)
         return self._apply(outcome, before, now)
 
@@ -231,7 +240,8 @@ class AgentSession:
     def request_handoff(self, *, now: float | None = None) -> TurnResult:
         """The operator takes over (e.g. from the UI), as if the customer had asked for a person."""
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "ask_human", self.messages, self.settings)
+        with self._turn_ledger():
+            outcome = self.engine.system_event(self.chat_id, self.state, "ask_human", self.messages, self.settings)
         return self._apply(outcome, before, self.clock() if now is None else now)
 
     def hand_back(self, *, now: float | None = None) -> TurnResult | None:
@@ -239,8 +249,9 @@ class AgentSession:
         if not self.state.handoff:
             return None
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "operator_handback", self.messages,
-                                           self.settings)
+        with self._turn_ledger():
+            outcome = self.engine.system_event(self.chat_id, self.state, "operator_handback", self.messages,
+                                               self.settings)
         return self._apply(outcome, before, self.clock() if now is None else now)
 
     def reengage(self, now: float | None = None) -> TurnResult | None:
@@ -251,7 +262,9 @@ class AgentSession:
         if self.messages and self.messages[-1].meta.get("reengagement"):
             return None  # one follow-up per silence, not one per check
         before = self.state
-        outcome = self.engine.system_event(self.chat_id, self.state, "idle_timeout", self.messages, self.settings)
+        with self._turn_ledger():
+            outcome = self.engine.system_event(self.chat_id, self.state, "idle_timeout", self.messages,
+                                               self.settings)
         if not outcome.replies:
             return None
         return self._apply(outcome, before, now, meta={"reengagement": True})
@@ -269,6 +282,14 @@ class AgentSession:
         return total
 
     # ---------------------------------------------------------------- internals
+    @contextlib.contextmanager
+    def _turn_ledger(self) -> Iterator[None]:
+        """The turn's ledger rows wait to be written with its messages, state and trace (``_save``: one
+        transaction). A turn that raises has its rows written on their own by the gateway."""
+        with self.engine.gateway.deferred_ledger() as rows:
+            yield
+        self._unsaved_costs.extend(rows)
+
     def _record_customer(self, burst: list[Message], outcome: TurnOutcome, before: JourneyState) -> None:
         media = iter(outcome.media)
         for i, message in enumerate(burst):
@@ -336,13 +357,14 @@ class AgentSession:
         chat_values = {"state": self.state.to_dict(), "status": self._status()}
         try:
             if not self._unsaved_traces:
-                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values)
-                self._unsaved = []
+                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, costs=self._unsaved_costs,
+                                       done_inbox=self._unsaved_inbox)
+                self._unsaved, self._unsaved_costs, self._unsaved_inbox = [], [], []
             while self._unsaved_traces:
                 index, pending = self._unsaved_traces[0]
                 self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, trace=pending.to_json(),
-                                       turn_index=index)
-                self._unsaved = []
+                                       turn_index=index, costs=self._unsaved_costs, done_inbox=self._unsaved_inbox)
+                self._unsaved, self._unsaved_costs, self._unsaved_inbox = [], [], []
                 self._unsaved_traces.pop(0)
         except StoreError as exc:
             # Kept in memory and written with the next turn: the conversation goes on, nothing is lost.

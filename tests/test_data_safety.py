@@ -1,0 +1,451 @@
+"""Data safety under concurrency and crashes (issue 13), on SQLite (a WAL file) and on PostgreSQL.
+
+20 sessions at once — threads of one process, then 20 processes — each play a scripted conversation on
+``local/rules``; every message, trace and ledger row a session acknowledged is in the database exactly
+once. A process SIGKILLed in the middle of a turn (held by the sandbox API's ``timeout`` fault) leaves
+every acknowledged turn and nothing of the interrupted one; the chat reloads and goes on, and a queued
+message (``chat_inbox``) is answered by the next worker, once. A turn whose write fails leaves nothing
+either (its ledger rows included), and a provider fault keeps the customer's message and one ledger row
+per call. ``-s`` prints the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from agent.adapters import adversary
+from agent.adapters.inbox import Inbox
+from agent.adapters.schema import llm_cost, messages, traces
+from agent.adapters.store import Store
+from agent.config import Settings, load_settings
+from agent.core.session import AgentSession
+from agent.worker import Workers
+from data_safety_child import SCRIPT, run_process
+from sandbox import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = ROOT / "tests" / "data_safety_child.py"
+SESSIONS = 20
+
+
+def figures(label: str, **values: Any) -> None:
+    """One line of figures for the report (shown with ``-s``)."""
+    print(f"\n[data safety] {label}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+@pytest.fixture
+def db_settings(settings: Settings, database_url: str) -> Settings:
+    return settings.with_changes(database_url=database_url)
+
+
+def stored(store: Store, chat_id: int) -> tuple[list[tuple[str, str]], list[str], int]:
+    """The chat as written: its messages (role, text), its ledger request ids, its trace count."""
+    with store.engine.connect() as conn:
+        rows = [(r.role, r.text) for r in conn.execute(
+            select(messages.c.role, messages.c.text).where(messages.c.fk_id_chat == chat_id)
+            .order_by(messages.c.id_message))]
+        ledger = sorted(str(r[0]) for r in conn.execute(
+            select(llm_cost.c.feat_request_id).where(llm_cost.c.fk_id_chat == chat_id)))
+        n_traces = int(conn.execute(select(func.count()).select_from(traces)
+                                    .where(traces.c.fk_id_chat == chat_id)).scalar() or 0)
+    return rows, ledger, n_traces
+
+
+def totals(store: Store) -> tuple[int, int]:
+    """Every message and ledger row in the database."""
+    with store.engine.connect() as conn:
+        n_messages = int(conn.execute(select(func.count()).select_from(messages)).scalar() or 0)
+        n_ledger = int(conn.execute(select(func.count()).select_from(llm_cost)).scalar() or 0)
+    return n_messages, n_ledger
+
+
+def step_of(store: Store, chat_id: int) -> str:
+    chat = store.get_chat(chat_id)
+    assert chat is not None
+    return str(chat["state"]["step"])
+
+
+def customer_texts(rows: list[tuple[str, str]]) -> list[str]:
+    return [t for role, t in rows if role == "customer"]
+
+
+# ---------------------------------------------------------------- the store's settings
+
+
+def test_sqlite_store_runs_in_wal_with_a_busy_timeout(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+# ---------------------------------------------------------------- 20 threads
+
+
+def test_twenty_threads_lose_and_duplicate_nothing(db_settings: Settings) -> None:
+    store = Store.open(db_settings.database_url)
+    AgentSession.new(db_settings, store=store, source="simulation")  # build the engine once, outside the race
+    start = threading.Barrier(SESSIONS)
+    acked: dict[int, tuple[list[tuple[str, str]], list[str], str]] = {}
+    failures: list[str] = []
+
+    def play() -> None:
+        try:
+            session = AgentSession.new(db_settings, store=store, source="simulation")
+            start.wait(30)
+            for line in SCRIPT:
+                result = session.send(line)
+                assert result is not None and session.save_error is None, session.save_error
+            acked[session.chat_id] = ([(m.role, m.text) for m in session.messages],
+                                      [c.request_id for t in session.traces for c in t.calls], session.state.step)
+        except BaseException as exc:  # noqa: BLE001  (reported by the test thread)
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    before = totals(store)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=play) for _ in range(SESSIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    seconds = time.perf_counter() - started
+    assert not failures, failures
+    assert len(acked) == SESSIONS
+    for chat_id, (rows, request_ids, step) in acked.items():
+        got_rows, got_ledger, n_traces = stored(store, chat_id)
+        assert got_rows == rows  # every acknowledged message, once, in order
+        assert sorted(got_ledger) == sorted(request_ids) and len(set(got_ledger)) == len(got_ledger)
+        assert n_traces == len(SCRIPT) and customer_texts(got_rows) == list(SCRIPT)
+        assert step_of(store, chat_id) == step == "offer"
+    after = totals(store)
+    written = (sum(len(r) for r, _, _ in acked.values()), sum(len(i) for _, i, _ in acked.values()))
+    counted = (after[0] - before[0], after[1] - before[1])
+    assert counted == written
+    figures(f"threads {store.engine.dialect.name}", sessions=SESSIONS, turns=SESSIONS * len(SCRIPT),
+            messages_written=written[0], messages_counted=counted[0], ledger_written=written[1],
+            ledger_counted=counted[1], seconds=f"{seconds:.2f}")
+
+
+# ---------------------------------------------------------------- 20 processes
+
+
+@pytest.fixture(scope="module")
+def forkserver() -> multiprocessing.context.BaseContext:
+    """Processes forked from a server that imported LiteLLM and warmed the agent once (seconds per
+    process otherwise, on two shared cores); each child opens its own engine and database connections."""
+    from multiprocessing import forkserver as server
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["data_safety_forkserver"])
+    previous = os.environ.get("PYTHONPATH")
+    # The server imports its preload from PYTHONPATH (Python 3.11 ignores the parent's sys.path there).
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "tests"), str(ROOT), previous) if p)
+    try:
+        server.ensure_running()
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous
+    return context
+
+
+@pytest.mark.xdist_group("data_safety_processes")
+@pytest.mark.slow
+def test_twenty_processes_lose_and_duplicate_nothing(db_settings: Settings, data_dir: Path,
+                                                      forkserver: multiprocessing.context.BaseContext) -> None:
+    store = Store.open(db_settings.database_url)  # migrated before the race
+    events: Any = forkserver.Queue()
+    before = totals(store)
+    started = time.perf_counter()
+    processes = [forkserver.Process(target=run_process,  # type: ignore[attr-defined]
+                                    args=(db_settings.database_url, str(data_dir), events))
+                 for _ in range(SESSIONS)]
+    for process in processes:
+        process.start()
+    last: dict[int, dict[str, Any]] = {}
+    done = 0
+    while done < SESSIONS:
+        event = events.get(timeout=180)
+        assert event["event"] != "error", event
+        if event["event"] == "ack":
+            last[event["chat"]] = event
+        done += event["event"] == "done"
+    for process in processes:
+        process.join(30)
+        assert process.exitcode == 0
+    seconds = time.perf_counter() - started
+    assert len(last) == SESSIONS and len({e["pid"] for e in last.values()}) == SESSIONS
+    for chat_id, ack in last.items():
+        rows, ledger, n_traces = stored(store, chat_id)
+        assert (len(rows), len(ledger), n_traces) == (ack["messages"], ack["ledger"], len(SCRIPT))
+        assert customer_texts(rows) == list(SCRIPT) and len(set(ledger)) == len(ledger)
+        assert ack["step"] == "offer"
+    after = totals(store)
+    written = (sum(e["messages"] for e in last.values()), sum(e["ledger"] for e in last.values()))
+    counted = (after[0] - before[0], after[1] - before[1])
+    assert counted == written
+    figures(f"processes {store.engine.dialect.name}", processes=SESSIONS, turns=SESSIONS * len(SCRIPT),
+            messages_written=written[0], messages_counted=counted[0], ledger_written=written[1],
+            ledger_counted=counted[1], seconds=f"{seconds:.2f}")
+
+
+# ---------------------------------------------------------------- SIGKILL in the middle of a turn
+
+
+@pytest.fixture
+def hanging_api() -> Iterator[SandboxServer]:
+    """The FGTS API holding every consultation (its ``timeout`` fault), logged as soon as it arrives."""
+    with SandboxServer(fail="timeout", hang_s=120) as server:
+        yield server
+
+
+def child_env(base_env: dict[str, str], api_url: str) -> dict[str, str]:
+    return {**base_env, "FGTS_API_URL": api_url, "TOOL_TIMEOUT_SECONDS": "120", "PYTHONPATH": str(ROOT)}
+
+
+def kill_mid_turn(args: list[str], env: dict[str, str], api: SandboxServer) -> tuple[int, dict[str, Any] | None]:
+    """Run the child until its consultation reaches the API (the last turn is under way), then SIGKILL
+    it; returns the chat id and the last turn it acknowledged."""
+    child = subprocess.Popen([sys.executable, str(CHILD), *args], stdout=subprocess.PIPE, env=env, cwd=ROOT,
+                             text=True)
+    lines: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def read() -> None:
+        for line in child.stdout or ():
+            lines.put(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not api.consultas():
+            assert child.poll() is None, "the child ended before its consultation"
+            assert time.monotonic() < deadline, "the consultation never reached the API"
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+    reader.join(10)
+    events = []
+    while not lines.empty():
+        events.append(lines.get())
+    chat_id = next(e["chat"] for e in events if e["event"] == "chat")
+    acks = [e for e in events if e["event"] == "ack"]
+    assert not any(e["event"] == "done" for e in events)
+    return chat_id, (acks[-1] if acks else None)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_turn_keeps_every_acknowledged_turn_and_nothing_of_the_interrupted_one(
+        db_settings: Settings, base_env: dict[str, str], hanging_api: SandboxServer) -> None:
+    started = time.perf_counter()
+    chat_id, ack = kill_mid_turn([db_settings.database_url], child_env(base_env, hanging_api.url), hanging_api)
+    killed_at = time.perf_counter() - started
+    assert ack is not None and ack["turn"] == len(SCRIPT) - 2  # killed in the last turn ("sim": the consultation)
+    store = Store.open(db_settings.database_url)
+    rows, ledger, n_traces = stored(store, chat_id)
+    # Every acknowledged message, trace and ledger row; the interrupted turn not at all (all or nothing).
+    assert (len(rows), len(ledger), n_traces) == (ack["messages"], ack["ledger"], len(SCRIPT) - 1)
+    assert customer_texts(rows) == list(SCRIPT[:-1]) and len(set(ledger)) == len(ledger)
+    session = AgentSession.load(db_settings, chat_id)
+    assert session.state.step == ack["step"] == "confirm_data" and len(session.messages) == ack["messages"]
+    # The conversation goes on: the customer's "sim" again, on a working API this time.
+    result = session.send(SCRIPT[-1])
+    assert result is not None and result.step_after == "offer" and session.save_error is None
+    rows, ledger, n_traces = stored(store, chat_id)
+    assert customer_texts(rows) == list(SCRIPT) and n_traces == len(SCRIPT)
+    assert len(ledger) == ack["ledger"] + len(result.trace.calls)
+    figures(f"sigkill {store.engine.dialect.name}", acknowledged_turns=ack["turn"] + 1,
+            messages_counted=len(rows), ledger_counted=len(ledger), seconds_to_kill=f"{killed_at:.2f}")
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_worker_leaves_the_message_queued_and_the_next_worker_answers_it_once(
+        db_settings: Settings, base_env: dict[str, str], hanging_api: SandboxServer) -> None:
+    env = child_env(base_env, hanging_api.url)
+    chat_id, _ = kill_mid_turn([db_settings.database_url, "--worker"], env, hanging_api)
+    store = Store.open(db_settings.database_url)
+    inbox = Inbox(store)
+    assert [r.text for r in inbox.queued(chat_id)] == [SCRIPT[-1]]  # only the interrupted turn's message
+    rows, ledger, n_traces = stored(store, chat_id)
+    assert customer_texts(rows) == list(SCRIPT[:-1]) and n_traces == len(SCRIPT) - 1
+    workers = Workers()
+    try:
+        worker = workers.get(db_settings, chat_id)
+        assert worker.wait_idle(60)
+    finally:
+        workers.shutdown()
+    rows, ledger, n_traces = stored(store, chat_id)
+    assert customer_texts(rows) == list(SCRIPT) and n_traces == len(SCRIPT)  # retried, answered once
+    assert inbox.queued(chat_id) == [] and {r.status for r in inbox.all(chat_id)} == {"done"}
+    assert step_of(store, chat_id) == "offer"
+    figures(f"sigkill worker {store.engine.dialect.name}", messages_counted=len(rows), ledger_counted=len(ledger),
+            traces=n_traces)
+
+
+# ---------------------------------------------------------------- a turn whose write fails
+
+
+def inject_fault(store: Store, chat_id: int, table: str = "traces", operation: str = "INSERT") -> None:
+    """A real database fault: the chat's next ``operation`` on ``table`` aborts its transaction."""
+    with store.begin() as conn:
+        if store.engine.dialect.name == "sqlite":
+            conn.execute(text(f"CREATE TRIGGER ds_fail BEFORE {operation} ON {table} WHEN NEW.fk_id_chat = "
+                              f"{chat_id} BEGIN SELECT RAISE(ABORT, 'injected fault'); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION ds_fail() RETURNS trigger LANGUAGE plpgsql AS "
+                              "$$ BEGIN RAISE EXCEPTION 'injected fault'; END $$"))
+            conn.execute(text(f"CREATE TRIGGER ds_fail BEFORE {operation} ON {table} FOR EACH ROW "
+                              f"WHEN (NEW.fk_id_chat = {chat_id}) EXECUTE FUNCTION ds_fail()"))
+
+
+def heal(store: Store, table: str = "traces") -> None:
+    with store.begin() as conn:
+        if store.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER ds_fail"))
+        else:
+            conn.execute(text(f"DROP TRIGGER ds_fail ON {table}"))
+            conn.execute(text("DROP FUNCTION ds_fail()"))
+
+
+def test_a_turn_whose_write_fails_leaves_nothing_then_is_written_whole(db_settings: Settings) -> None:
+    session = AgentSession.new(db_settings, source="simulation")
+    store = session.store
+    first = session.send(SCRIPT[0])
+    assert first is not None and session.save_error is None
+    written = stored(store, session.chat_id)
+    inject_fault(store, session.chat_id)
+    try:
+        second = session.send(SCRIPT[1])
+        assert second is not None and session.save_error  # said, and kept for the next write
+        # Nothing of the turn: no message, no trace, no ledger row, the state of the turn before.
+        assert stored(store, session.chat_id) == written
+        assert step_of(store, session.chat_id) == first.step_after
+    finally:
+        heal(store)
+    third = session.send(SCRIPT[2])
+    assert third is not None and session.save_error is None
+    rows, ledger, n_traces = stored(store, session.chat_id)
+    assert rows == [(m.role, m.text) for m in session.messages] and n_traces == 3
+    assert sorted(ledger) == sorted(c.request_id for t in session.traces for c in t.calls)
+    assert step_of(store, session.chat_id) == third.step_after
+
+
+def test_a_queued_message_is_answered_once_when_its_turn_or_its_done_mark_fails(db_settings: Settings) -> None:
+    """The turn and its inbox rows' ``done`` are one transaction: a process that dies after writing the
+    turn can never leave its message queued (answered twice by the next worker), nor the reverse."""
+    first = Workers()
+    chat_id = first.new_chat(db_settings, source="simulation")
+    store = Store.open(db_settings.database_url)
+    first.enqueue(db_settings, chat_id, SCRIPT[0])
+    assert first.get(db_settings, chat_id).wait_idle(60)
+    inject_fault(store, chat_id, "chat_inbox", "UPDATE")
+    try:
+        first.enqueue(db_settings, chat_id, SCRIPT[1])
+        assert first.get(db_settings, chat_id).wait_idle(60)
+    finally:
+        first.shutdown()  # the process dies: whatever it kept in memory is gone
+        heal(store, "chat_inbox")
+    assert [r.text for r in Inbox(store).queued(chat_id)] == [SCRIPT[1]]
+    assert customer_texts(stored(store, chat_id)[0]) == [SCRIPT[0]]  # nothing of the turn
+    second = Workers()
+    try:
+        assert second.get(db_settings, chat_id).wait_idle(60)
+    finally:
+        second.shutdown()
+    rows, ledger, n_traces = stored(store, chat_id)
+    assert customer_texts(rows) == list(SCRIPT[:2]) and n_traces == 2  # retried, answered once
+    assert Inbox(store).queued(chat_id) == [] and step_of(store, chat_id) == "collect_data"
+
+
+# ---------------------------------------------------------------- provider faults
+
+
+@pytest.mark.parametrize("fault", [{"error": 500}, {"timeout": True}])
+def test_a_provider_fault_keeps_the_message_and_one_ledger_row_per_call(base_env: dict[str, str], database_url: str,
+                                                                         fault: dict[str, Any]) -> None:
+    env = {**base_env, "DATABASE_URL": database_url, "MAX_RETRIES": "1", "RETRY_BACKOFF_SECONDS": "0"}
+    roles = {"DECISION_MODEL": "local/adversary", "CONVERSATION_MODEL": "local/adversary",
+             "INSIGHTS_MODEL": "local/adversary"}
+    faulty = AgentSession.new(load_settings(env={**env, **roles}, dotenv_path=None), source="simulation")
+    reference = AgentSession.new(load_settings(env=env, dotenv_path=None), source="simulation")
+    for line in SCRIPT[:3]:
+        faulty.send(line)
+        reference.send(line)
+    store = faulty.store
+    _, ledger_before, _ = stored(store, faulty.chat_id)
+    with adversary.scripted(faulty.chat_id, {"decision": fault, "conversation": fault, "insights": fault}):
+        result = faulty.send(SCRIPT[3])
+    expected = reference.send(SCRIPT[3])
+    assert result is not None and expected is not None and faulty.save_error is None
+    assert result.errors  # said in plain words
+    # The journey moves exactly as the deterministic fallback decides: as local/rules would.
+    assert (result.step_after, faulty.state.attributes) == (expected.step_after, reference.state.attributes)
+    rows, ledger, n_traces = stored(store, faulty.chat_id)
+    assert customer_texts(rows) == list(SCRIPT[:4]) and n_traces == 4  # the customer's message is kept
+    failed = [r for r in store.cost_rows(chat_id=faulty.chat_id, limit=100) if r["status"] != "ok"]
+    assert len(ledger) - len(ledger_before) == len(result.trace.calls)  # one row per call…
+    assert len(failed) == sum(1 for c in result.trace.calls if c.error)  # …a failed one too,
+    assert all("after 2 attempts" in r["error"] for r in failed)  # its retries in that one row
+    figures("provider fault", fault=fault, calls=len(result.trace.calls), failed_rows=len(failed),
+            counts=dict(Counter(r["status"] for r in failed)))
+    again = faulty.send(SCRIPT[4])  # the provider is back: the journey goes on
+    assert again is not None and again.step_after == "confirm_data"
+
+
+# ---------------------------------------------------------------- stores of separate processes
+
+
+def test_a_new_model_registered_by_twenty_stores_at_once_is_one_row(database_url: str) -> None:
+    """Twenty Store objects (their own connections, as twenty processes have) meet a new model at once."""
+    stores = [Store(database_url) for _ in range(SESSIONS)]
+    start = threading.Barrier(SESSIONS)
+    ids: list[int] = []
+    failures: list[str] = []
+
+    def register(store: Store) -> None:
+        try:
+            start.wait(30)
+            ids.append(store.model_id("acme/brand-new-model"))
+        except BaseException as exc:  # noqa: BLE001  (reported by the test thread)
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=register, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures
+    assert len(set(ids)) == 1 and len(ids) == SESSIONS
+    assert [m["name"] for m in stores[0].models()].count("acme/brand-new-model") == 1
+    for store in stores:
+        store.engine.dispose()
+
+
+def test_a_turn_that_raises_still_writes_its_ledger_rows(db_settings: Settings) -> None:
+    session = AgentSession.new(db_settings, source="simulation")
+    gateway = session.engine.gateway
+    with pytest.raises(RuntimeError), gateway.deferred_ledger() as rows:
+        gateway.complete("conversation", "Conversa", [{"role": "user", "content": "oi"}], session.chat_id)
+        assert len(rows) == 1 and stored(session.store, session.chat_id)[1] == []  # held for the turn's write
+        raise RuntimeError("the turn failed after its model call")
+    assert len(stored(session.store, session.chat_id)[1]) == 1  # written on its own: the call was paid for
