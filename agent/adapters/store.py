@@ -109,6 +109,7 @@ class Store:
 
     _instances: dict[str, Store] = {}
     _lock = threading.Lock()
+    _pending_lock = threading.Lock()  # guards pending_costs (held for a list swap only)
 
     def __init__(self, url: str, *, busy_timeout_s: float = 5.0, keys: str | None = None) -> None:
         """``keys``: the Fernet key list (``CONVERSA_ENCRYPTION_KEY``'s form); None reads it from the
@@ -252,28 +253,36 @@ class Store:
 
     def record_cost(self, row: CostRow) -> int:
         """Write one ledger row (and any rows that failed earlier). Raises StoreError, keeping the row."""
-        batch = [*self.pending_costs, row]
+        batch = [*self._take_pending(), row]
         try:
             with self.begin() as conn:
                 ids = [inserted_id(conn.execute(insert(llm_cost).values(**self._cost_values(r)))) for r in batch]
         except SQLAlchemyError as exc:
-            self.pending_costs = batch
+            self._keep_pending(batch)
             raise StoreError(_describe(exc, self.url)) from exc
-        self.pending_costs = []
         return int(ids[-1])
 
     def record_costs(self, rows: list[CostRow]) -> None:
         """Several ledger rows in one transaction (a turn's calls). Raises StoreError, keeping them."""
-        batch = [*self.pending_costs, *rows]
+        batch = [*self._take_pending(), *rows]
         if not batch:
             return
         try:
             with self.begin() as conn:
                 conn.execute(insert(llm_cost), [self._cost_values(r) for r in batch])
         except SQLAlchemyError as exc:
-            self.pending_costs = batch
+            self._keep_pending(batch)
             raise StoreError(_describe(exc, self.url)) from exc
-        self.pending_costs = []
+
+    def _take_pending(self) -> list[CostRow]:
+        """The rows kept from failed writes, now this writer's alone (two threads never both write them)."""
+        with self._pending_lock:
+            rows, self.pending_costs = self.pending_costs, []
+        return rows
+
+    def _keep_pending(self, rows: list[CostRow]) -> None:
+        with self._pending_lock:
+            self.pending_costs = [*rows, *self.pending_costs]
 
     def bulk_insert_costs(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Fast insert of raw ledger rows (benchmarks, imports)."""
