@@ -1,45 +1,93 @@
-"""Personal data and secrets in free text: found and masked before it is stored, logged or shown.
+"""Personal data and secrets in free text: one layer, applied once where text comes in.
 
-Today: Brazilian CPFs (``•••.602.846-••``), e-mail addresses (``ma•••@gmail.com``) and secrets a
-customer should never send (a card number, a password, a one-time code from an SMS). One place, so
-every writer (traces, messages, media transcripts, reports) masks the same way and a new detector
-reaches all of them.
+``scrub(text, mode="mask" | "pseudonym", salt=…)`` finds and replaces, in this order (an earlier finding
+wins where two overlap):
 
-Secrets are masked *before* the CPF masker runs: a card number's digits must never be read as a CPF.
+=========  =====================================================  ==========================  ==============
+kind       detected                                               mask                        pseudonym
+=========  =====================================================  ==========================  ==============
+card       13–19 digits, Luhn-valid (spaces/hyphens)              ``[cartão oculto]``         the mask
+password   the value after "senha é / senha: / senha 1234"        ``[senha oculta]``          the mask
+code       4–8 digits after "código / token / sms / otp"          ``[código oculto]``         the mask
+pix        a random PIX key (UUID)                                ``••••…-••••fad2``          synthetic UUID
+cnpj       ``00.000.000/0000-00`` or 14 valid digits              ``••.•••.333/0001-••``      synthetic CNPJ
+email      ``x@y.z``                                              ``ma•••@gmail.com``         ``cliente.<h>@gmail.com``
+bank       agency/account after "ag", "agência", "cc", "conta"    ``ag ••••``, ``cc •••••-0``  synthetic digits
+cpf        11 digits shaped like a CPF (valid or not)             ``•••.602.846-••``          synthetic CPF
+phone      BR phones with DDD/+55, ``9xxxx-xxxx``, announced      ``(••) •••••-4321``         synthetic digits
+=========  =====================================================  ==========================  ==============
+
+A PIX key that is a CPF, CNPJ, e-mail or phone is found as that kind. Secrets have no pseudonym: they
+are never needed again (a model never sees them: the input guard refuses the message).
+
+**Pseudonyms** are synthetic values of the same shape, derived with HMAC-SHA256 from the value and a
+salt: stable for one salt (one conversation: :func:`conversation_salt`), unrelated across salts, and
+*validity-preserving* — a valid CPF/CNPJ becomes another valid one, a mistyped one another invalid one —
+so a model (and the offline ``local/rules`` brain) reads the message the same way. :func:`pseudonymise`
+also returns the way back (pseudonym → raw), which :func:`restore` applies to what a model returns.
+
+Masks are one-way and idempotent (a masked text scrubs to itself). The detectors are regular
+expressions and check digits, no model: see SECURITY.md for why not Presidio.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets as _secrets
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from agent.br import email
-from agent.br.cpf import mask_in_text
+from agent.br import cnpj as cnpj_rules
+from agent.br import cpf as cpf_rules
+from agent.br import email, phone
+from agent.br.cpf import MASK_CHAR
 
-__all__ = ["SECRET_MASKS", "Secret", "find_secrets", "has_secret", "luhn_valid", "mask_pii", "mask_secrets"]
+__all__ = ["KINDS", "SECRET_MASKS", "Finding", "Secret", "conversation_salt", "find_pii", "find_secrets",
+           "has_secret", "luhn_valid", "mask_pii", "mask_secrets", "pseudonymise", "restore", "scrub",
+           "scrub_deep"]
+
+Mode = Literal["mask", "pseudonym"]
+KINDS = ("card", "password", "code", "pix", "cnpj", "email", "bank", "cpf", "phone")
 
 
 @dataclass(frozen=True)
-class Secret:
-    """A secret inside a text: its kind (``card`` | ``password`` | ``code``) and the span of its value."""
+class Finding:
+    """A finding inside a text: its kind (one of ``KINDS``) and the span of its value."""
 
     kind: str
     start: int
     end: int
 
 
+Secret = Finding  # the older name: secrets are the first three kinds
+
 # What a masked secret reads as (stored messages, traces, the UI). No "*": WhatsApp/Markdown would
 # turn it into bold.
 SECRET_MASKS = {"card": "[cartão oculto]", "password": "[senha oculta]", "code": "[código oculto]"}
 
 
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_char(char: str) -> str:
+    base = unicodedata.normalize("NFKD", char)[:1] or char
+    return base.lower()[:1] if unicodedata.category(base) != "Mn" else " "
+
+
 def _fold(text: str) -> str:
     """Lowercase without accents, one character per character (spans stay valid in ``text``)."""
+    if text.isascii():
+        return text.lower()
     out = []
     for char in text:
-        base = unicodedata.normalize("NFKD", char)[:1] or char
-        out.append(base.lower()[:1] if unicodedata.category(base) != "Mn" else " ")
+        folded = _FOLDED.get(char)
+        if folded is None:
+            folded = _FOLDED[char] = _fold_char(char) or " "
+        out.append(folded)
     return "".join(out)
 
 
@@ -143,10 +191,61 @@ def _codes(folded: str) -> list[Secret]:
     return found
 
 
+# ---------------------------------------------------------------- identifiers
+# A random PIX key (EVP): a UUID.
+_UUID = re.compile(r"(?<![0-9a-fA-F-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                   r"(?![0-9a-fA-F-])")
+# Agency and account, only when announced: "ag 3417", "agência: 0001-9", "cc 56789-0", "conta corrente 123456-7".
+_BANK = re.compile(
+    r"\b(?:ag|agencia|agenc|c/?c|conta(?:\s+(?:corrente|poupanca|salario|digital))?|poupanca|cp)\b\.?"
+    r"(?:\s*(?::|=|e|eh|n[.o°º]?|numero|num|#)\s*)?\s*"
+    r"(?P<value>\d[\d.]{2,14}(?:-[\dx])?)(?![\d/])"
+)
+_CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})[.\s]?(\d{3})[.\s]?(\d{3})[-.\s/]?(\d{2})(?![\d])")
+
+
+def _uuids(text: str, folded: str) -> list[Finding]:
+    return [Finding("pix", *m.span()) for m in _UUID.finditer(text)]
+
+
+def _cnpjs(text: str, folded: str) -> list[Finding]:
+    return [Finding("cnpj", *m.span()) for m in cnpj_rules.CNPJ_IN_TEXT.finditer(text)
+            if "/" in m.group(0) or cnpj_rules.is_valid(m.group(0))]
+
+
+def _emails(text: str, folded: str) -> list[Finding]:
+    found = []
+    for m in email.EMAIL_IN_TEXT.finditer(text):
+        core = m.group(0).rstrip(email._TRAILING)
+        if re.search(r"\w@\w", core):
+            found.append(Finding("email", m.start(), m.start() + len(core)))
+    return found
+
+
+def _banks(text: str, folded: str) -> list[Finding]:
+    found = []
+    for m in _BANK.finditer(folded):
+        value = m.group("value").rstrip(".")
+        if sum(c.isdigit() for c in value) >= 3:
+            found.append(Finding("bank", m.start("value"), m.start("value") + len(value)))
+    return found
+
+
+def _cpfs(text: str, folded: str) -> list[Finding]:
+    return [Finding("cpf", *m.span()) for m in _CPF_IN_TEXT.finditer(text)]
+
+
+def _phones(text: str, folded: str) -> list[Finding]:
+    return [Finding("phone", *span) for span in phone.find(text, folded)]
+
+
+_DETECTORS: tuple[Callable[[str, str], list[Finding]], ...] = (_uuids, _cnpjs, _emails, _banks, _cpfs, _phones)
+
+
 # ---------------------------------------------------------------- public
 
 
-def find_secrets(text: str) -> list[Secret]:
+def find_secrets(text: str) -> list[Finding]:
     """Card numbers (Luhn-valid, 13–19 digits), passwords and one-time codes in ``text``, in order."""
     if not text:
         return []
@@ -158,6 +257,23 @@ def find_secrets(text: str) -> list[Secret]:
             found.append(secret)
             taken.append((secret.start, secret.end))
     return sorted(found, key=lambda s: s.start)
+
+
+# Every detector needs a digit, an "@" or a password word: text with none of them is skipped at once.
+_MAYBE = re.compile(r"\d|@|senha|passw|\bpin\b", re.IGNORECASE)
+
+
+def find_pii(text: str) -> list[Finding]:
+    """Every secret and personal identifier in ``text``, in order, none overlapping (``KINDS``' order wins)."""
+    if not text or not _MAYBE.search(text):
+        return []
+    folded = _fold(text)
+    found = find_secrets(text)
+    for detector in _DETECTORS:
+        for item in detector(text, folded):
+            if item.start < item.end and not any(item.start < f.end and f.start < item.end for f in found):
+                found.append(item)
+    return sorted(found, key=lambda f: f.start)
 
 
 def has_secret(text: str) -> bool:
@@ -172,6 +288,135 @@ def mask_secrets(text: str) -> str:
     return out
 
 
+def _mask_digits(value: str, keep_last: int) -> str:
+    """Every digit (and hex letter of a UUID) but the last ``keep_last`` as "•", the layout kept."""
+    positions = [i for i, c in enumerate(value) if c.isalnum()]
+    hidden = set(positions[:max(0, len(positions) - keep_last)])
+    return "".join(MASK_CHAR if i in hidden else c for i, c in enumerate(value))
+
+
+def _mask(kind: str, value: str) -> str:
+    if kind in SECRET_MASKS:
+        return SECRET_MASKS[kind]
+    if kind == "cpf":
+        return cpf_rules.mask(value)
+    if kind == "cnpj":
+        return cnpj_rules.mask(value)
+    if kind == "email":
+        return email.mask(value)
+    if kind == "phone":
+        return phone.mask(value)
+    if kind == "bank":
+        return _mask_digits(value, 1 if "-" in value else 0)
+    return _mask_digits(value, 4)  # pix
+
+
+def _stream(salt: bytes, kind: str, value: str) -> bytes:
+    """64 pseudo-random bytes for ``value`` (normalised) under ``salt``."""
+    key = re.sub(r"[^0-9a-z@._+-]", "", value.lower()) if kind == "email" else re.sub(r"[^0-9a-z]", "", value.lower())
+    first = hmac.new(salt, f"{kind}:{key}".encode(), hashlib.sha256).digest()
+    return first + hmac.new(salt, first, hashlib.sha256).digest()
+
+
+def _substitute(value: str, replacement: str) -> str:
+    """``value``'s layout with its digits replaced, in order, by ``replacement``'s."""
+    it = iter(replacement)
+    return "".join(next(it) if c.isdigit() else c for c in value)
+
+
+def _pseudonym(kind: str, value: str, salt: bytes) -> str:
+    if kind in SECRET_MASKS:
+        return SECRET_MASKS[kind]
+    stream = _stream(salt, kind, value)
+    numbers = "".join(str(b % 10) for b in stream)
+    if kind == "email":
+        domain = value.rsplit("@", 1)[-1]
+        return f"cliente.{stream[:4].hex()}@{domain}"
+    if kind == "pix":
+        hexes = stream[:16].hex()
+        return "-".join((hexes[:8], hexes[8:12], "4" + hexes[13:16], "a" + hexes[17:20], hexes[20:32]))
+    if kind in ("cpf", "cnpj"):
+        rules, size = (cpf_rules, 11) if kind == "cpf" else (cnpj_rules, 14)
+        digits = rules.complete(numbers[:size - 2])
+        if not rules.is_valid(value):  # a mistyped number stays mistyped
+            digits = digits[:-1] + str((int(digits[-1]) + 1) % 10)
+        return _substitute(value, digits)
+    if kind == "phone":  # the DDD and the mobile's leading 9 kept: a mobile stays a mobile
+        digits = cpf_rules.digits(value)
+        keep = 3 if digits.startswith("55") and len(digits) > 11 else 0
+        keep += 2 if len(digits) - keep >= 10 else 0
+        keep += 1 if digits[keep:keep + 1] == "9" and len(digits) - keep == 9 else 0
+        return _substitute(value, digits[:keep] + numbers[:len(digits) - keep])
+    return _substitute(value, numbers)  # bank
+
+
+def _replace(text: str, mode: Mode, salt: bytes, back: dict[str, str] | None) -> str:
+    out = text or ""
+    for f in reversed(find_pii(out)):
+        value = out[f.start:f.end]
+        new = _mask(f.kind, value) if mode == "mask" else _pseudonym(f.kind, value, salt)
+        if back is not None and f.kind not in SECRET_MASKS:
+            back[new] = value
+            if cpf_rules.digits(new) != new and len(cpf_rules.digits(new)) >= 8:
+                back[cpf_rules.digits(new)] = cpf_rules.digits(value)  # a model may drop the punctuation
+        out = out[:f.start] + new + out[f.end:]
+    return out
+
+
+def scrub(text: str, mode: Mode = "mask", salt: bytes | str = b"") -> str:
+    """``text`` with every secret and personal identifier masked, or replaced by its pseudonym under ``salt``."""
+    if mode not in ("mask", "pseudonym"):
+        raise ValueError(f"scrub mode must be 'mask' or 'pseudonym', not {mode!r}")
+    return _replace(text, mode, salt.encode() if isinstance(salt, str) else salt, None)
+
+
+def scrub_deep(value: Any) -> Any:
+    """Deep copy of ``value`` (JSON-like: text, mappings, lists) with every string masked; keys kept."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {k: scrub_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_deep(v) for v in value]
+    return value
+
+
+def pseudonymise(value: Any, salt: bytes | str, back: dict[str, str] | None = None) -> Any:
+    """Deep copy of ``value`` (text, mappings, lists) with every string pseudonymised; ``back`` collects
+    pseudonym → raw for :func:`restore`."""
+    key = salt.encode() if isinstance(salt, str) else salt
+    if isinstance(value, str):
+        return _replace(value, "pseudonym", key, back)
+    if isinstance(value, Mapping):
+        return {k: pseudonymise(v, key, back) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [pseudonymise(v, key, back) for v in value]
+    return value
+
+
+def restore(value: Any, back: Mapping[str, str]) -> Any:
+    """Deep copy of ``value`` with the pseudonyms of ``back`` replaced by the raw values (a model's answer)."""
+    if not back:
+        return value
+    if isinstance(value, str):
+        pattern = re.compile("|".join(re.escape(k) for k in sorted(back, key=len, reverse=True)))
+        return pattern.sub(lambda m: back[m.group(0)], value)
+    if isinstance(value, Mapping):
+        return {k: restore(v, back) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(restore(v, back) for v in value)
+    return value
+
+
+_PROCESS_KEY = _secrets.token_bytes(32)
+
+
+def conversation_salt(chat_id: int | str | None) -> bytes:
+    """The salt of one conversation's pseudonyms: stable while the process runs, never stored, so a
+    pseudonym cannot be traced back by hashing candidate CPFs."""
+    return hmac.new(_PROCESS_KEY, f"chat:{chat_id}".encode(), hashlib.sha256).digest()
+
+
 def mask_pii(text: str) -> str:
-    """``text`` with every personal identifier and secret masked."""
-    return email.mask_in_text(mask_in_text(mask_secrets(text)))
+    """``text`` with every personal identifier and secret masked (``scrub(text)``)."""
+    return scrub(text)

@@ -60,6 +60,22 @@ def _expectations(trace: TurnTrace, raw_attributes: Mapping[str, Any], before: M
     return expect
 
 
+def _in_clear(text: str, session: Any) -> str:
+    """A stored customer line (scrubbed at ingestion) with the captured attributes' masked forms back in
+    clear from the session's state, so the golden replays (``•••.000.002-••`` → ``200.000.002-99``)."""
+    pack = session.engine.pack
+    for name, raw in session.state.attributes.items():
+        if raw in (None, "") or name not in pack.attributes:
+            continue
+        try:
+            masked = str(pack.mask_value(name, raw))
+        except (ValueError, TypeError):
+            continue
+        if masked and masked != str(raw) and masked in text:
+            text = text.replace(masked, format_cpf(str(raw)) if name == "cpf" else str(raw))
+    return text
+
+
 def golden_from_session(session: Any, *, case_id: str = "", description: str = "",
                         tags: Sequence[str] = ("recorded",), api_responses: Mapping[str, Any] | None = None,
                         persona: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -82,6 +98,8 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
         elif message.role == "agent" and isinstance(turn, int) and turn not in placed:
             order.append(("event", turn))
             placed.add(turn)
+    typed = {id(session.messages[i]): text for i, text in getattr(session, "typed", {}).items()
+             if i < len(session.messages)}
     for index, trace in enumerate(traces):  # silent system events (no message at all)
         if index not in placed and trace.system_event:
             order.append(("event", index))
@@ -107,7 +125,7 @@ def golden_from_session(session: Any, *, case_id: str = "", description: str = "
             messages = groups[ref]
             texts = []
             for i, m in enumerate(messages):
-                text = m.text
+                text = typed.get(id(m)) or _in_clear(m.text, session)
                 entry: Any = text
                 if i and previous_created is not None and m.created_at:
                     gap = round(max(0.0, m.created_at - previous_created), 1)

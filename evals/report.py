@@ -302,6 +302,7 @@ def text_diff(d: Mapping[str, Any], lang: str = "en") -> str:
 
 def junit_xml(run: RunResult) -> str:
     """JUnit XML: one testsuite per configuration, one testcase per golden (CI dashboards read it)."""
+    run = run.scrubbed()
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuites name="conversa-lab evals" tests="{len(run.results)}" '
            f'failures="{sum(not r.passed and not r.error for r in run.results)}" '
@@ -410,7 +411,9 @@ summary{cursor:pointer}.turn{display:grid;grid-template-columns:1fr 1fr;gap:.8re
 def html_report(run: RunResult, *, baseline: RunResult | None = None, bar: float = 1.0, title: str = "",
                 lang: str = "pt") -> str:
     """One self-contained HTML page: summary, matrix, Pareto plot, sweeps, diff, transcripts, costs —
-    in Brazilian Portuguese by default, ``lang="en"`` for English (agent/i18n.py)."""
+    in Brazilian Portuguese by default, ``lang="en"`` for English (agent/i18n.py). Written from the
+    scrubbed run (agent.privacy), like every report."""
+    run, baseline = run.scrubbed(), baseline.scrubbed() if baseline is not None else None
     e = html.escape
 
     def tr(text: str, **fields: Any) -> str:
@@ -575,5 +578,5 @@ def transcript_html(r: CaseResult, lang: str = "pt") -> str:
 
 
 def json_report(run: RunResult, *, bar: float = 1.0) -> str:
-    """The run and its summary as JSON (``--json``)."""
+    """The run and its summary as JSON (``--json``); texts scrubbed (``CaseResult.to_dict``)."""
     return json.dumps({"summary": summary(run, bar=bar), **run.to_dict()}, ensure_ascii=False, indent=2, default=str)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import ROLES, RoleConfig, Settings
+from agent.privacy import scrub_deep
 from evals.cases import PROJECT_ROOT
 
 # ---------------------------------------------------------------- configurations
@@ -139,8 +140,10 @@ class CaseResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON, every text scrubbed (agent.privacy): the form the JSON report, the HTML and JUnit
+        reports (:meth:`RunResult.scrubbed`) and the ``eval_result`` rows are written from."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return json.loads(json.dumps(data, default=str))
+        return scrub_deep(json.loads(json.dumps(data, default=str)))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CaseResult:
@@ -171,6 +174,10 @@ class RunResult:
     @property
     def wall_s(self) -> float:
         return max(0.0, self.finished_at - self.started_at)
+
+    def scrubbed(self) -> RunResult:
+        """This run with every text scrubbed, as every report writes it."""
+        return RunResult.from_dict(self.to_dict())
 
     def by_config(self) -> dict[str, list[CaseResult]]:
         out: dict[str, list[CaseResult]] = {c.label: [] for c in self.configs}

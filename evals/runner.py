@@ -26,7 +26,7 @@ from typing import Any
 import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
 from agent.config import Settings
 from agent.core.trace import TurnTrace
-from agent.privacy import mask_pii
+from agent.privacy import scrub
 from agent.text import json_storable
 from agent.adapters.adversary import ADVERSARY_MODEL, fixed_usage, is_adversary, priced_model, scripted
 from evals import snapshots
@@ -98,11 +98,11 @@ class Judge:
         from agent.errors import GatewayError
 
         rubric = dict(payload.get("rubric") or {})
-        reply = mask_pii(str(payload.get("reply") or ""))
+        reply = scrub(str(payload.get("reply") or ""))
         text = self.template.safe_substitute(
             rubric=rubric.get("rubric") or "(see the phrase lists)", must=json.dumps(rubric.get("must") or []),
             must_not=json.dumps(rubric.get("must_not") or []), step=payload.get("step") or "",
-            customer=mask_pii(str(payload.get("transcript") or payload.get("customer") or "")), reply=reply)
+            customer=scrub(str(payload.get("transcript") or payload.get("customer") or "")), reply=reply)
         model = self.settings.role("judge").model
         try:
             completion = self.gateway.complete(
@@ -203,7 +203,7 @@ def observe(index: int, turn: Turn, results: Sequence[Any], session: Any, latenc
         obs.intent = event or obs.intent
         obs.models.extend(c.model for c in trace.calls if c.model)
         obs.trace = trace.to_json()  # golden json_field paths read the stored form
-    obs.customer_text = mask_pii("\n".join(c for c in customer if c) or note)
+    obs.customer_text = "\n".join(c for c in customer if c) or note  # scrubbed at ingestion
     obs.models = sorted(set(obs.models))
     return obs
 

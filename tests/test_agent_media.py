@@ -48,7 +48,7 @@ def test_voice_note_starts_the_journey(base_env) -> None:
 def test_photo_of_cpf_document_fills_the_data(base_env) -> None:
     session = session_at_collect(base_env)
     result = session.send("", [attachment("cpf_document.jpg")])
-    assert "073.602.846-35" in result.customer_text
+    assert "•••.602.846-••" in result.customer_text and "073.602.846-35" not in result.customer_text  # scrubbed
     assert result.attributes["cpf"] == "•••.602.846-••"
     assert result.attributes.get("birth_month") == 3
     assert result.trace.media[0]["model"] == "local/tesseract"

@@ -16,7 +16,6 @@ from typing import Any
 from agent.adapters import media
 from agent.config import LOCAL_TRANSCRIPTION_MODEL, LOCAL_VISION_MODEL, Settings
 from agent.errors import GatewayError
-from agent.privacy import mask_pii
 from agent.core.prompts import PromptPack
 from agent.types import Attachment, Usage
 
@@ -65,7 +64,7 @@ def _read_locally(gateway: Any, role: str, feature: str, model: str, chat_id: in
                          request_id=uuid.uuid4().hex[:16])
     extra = {"seconds": result.seconds} if result.kind == "audio" else {}
     return MediaRead(text=result.text, usage=usage, trace=_trace(
-        attachment, model, text=mask_pii(result.text), format=result.detected_format,
+        attachment, model, text=result.text, format=result.detected_format,
         warnings=list(result.warnings), confidence=result.confidence, latency_ms=round(result.latency_ms, 1),
         **extra))
 
@@ -90,7 +89,7 @@ def _read_audio(settings: Settings, gateway: Any, attachment: Attachment, chat_i
         completion = gateway.transcribe(role, TRANSCRIPTION_FEATURE, attachment.data, api_name, chat_id,
                                         seconds=seconds, prompt=prompt or None)
         return MediaRead(text=completion.text, usage=completion.usage, trace=_trace(
-            attachment, model, text=mask_pii(completion.text), seconds=seconds,
+            attachment, model, text=completion.text, seconds=seconds,
             latency_ms=round(completion.latency_ms, 1)))
     except media.MediaError as exc:
         return _failed(gateway, role, TRANSCRIPTION_FEATURE, model, chat_id, attachment, exc, started)
@@ -122,7 +121,7 @@ def _read_image(settings: Settings, gateway: Any, pack: PromptPack, attachment: 
         if not text or "sem texto legível" in text.lower():
             raise media.NoTextInImageError("the vision model found no readable text")
         return MediaRead(text=text, usage=completion.usage, trace=_trace(
-            attachment, model, text=mask_pii(text), latency_ms=round(completion.latency_ms, 1)))
+            attachment, model, text=text, latency_ms=round(completion.latency_ms, 1)))
     except media.MediaError as exc:
         return _failed(gateway, role, VISION_FEATURE, model, chat_id, attachment, exc, started)
     except GatewayError as exc:

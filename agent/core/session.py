@@ -21,8 +21,7 @@ from agent.core.engine import Engine, TurnOutcome, state_view
 from agent.core.pack import get_pack
 from agent.core.trace import TurnTrace
 from agent.errors import StoreError
-from agent.core.guardrails import mask_pii
-from agent.privacy import mask_secrets
+from agent.privacy import mask_secrets, scrub, scrub_deep
 from agent.core.journey import JourneyState, StateDict
 from agent.adapters.schema import PEOPLE_SOURCES
 from agent.adapters.store import CostRow, Store
@@ -122,6 +121,9 @@ class AgentSession:
         self.pending: list[Message] = []
         self._unsaved: list[Message] = []
         self._unsaved_traces: list[tuple[int | None, TurnTrace]] = []
+        # What the customer typed (secrets masked) where it differs from the scrubbed message (position in
+        # ``messages``): memory only, never written; "Record as golden" replays it (evals/record.py).
+        self.typed: dict[int, str] = {}
         self._unsaved_costs: list[CostRow] = []  # the ledger rows of turns not yet written
         self._unsaved_inbox: list[int] = []  # their chat_inbox rows, marked done with them
         self.save_error: str | None = None
@@ -213,9 +215,7 @@ class AgentSession:
         (masked like any customer message), so nothing vanishes and the next message still runs."""
         now = self.clock() if now is None else now
         for i, message in enumerate(burst):
-            text = mask_secrets(clean_text(message.text))
-            if not self.state.consent:
-                text = mask_pii(text)
+            text = scrub(clean_text(message.text))  # the turn's ingestion never ran
             meta = {"burst_size": len(burst), "burst_index": i, "failed": True,
                     **({"filename": message.attachments[0].filename} if message.attachments else {})}
             self._persist_message(replace(message, text=text, attachments=(), meta=meta))
@@ -298,19 +298,13 @@ class AgentSession:
                 info = next(media, {})
                 meta.setdefault("media", []).append({k: v for k, v in info.items() if k != "bytes"})
                 meta["filename"] = attachment.filename
-            text = clean_text(message.text)
+            # Scrubbed at ingestion (agent.privacy): no secret or personal identifier is kept, consent or not.
+            text = outcome.scrubbed_inputs[i] if i < len(outcome.scrubbed_inputs) else ""
             if not text and meta.get("media"):
                 text = " ".join(str(m.get("text") or "") for m in meta["media"]).strip()
-            # A secret (card number, password, SMS code) is never stored, consent or not.
-            text = mask_secrets(text)
-            for m in meta.get("media", []):
-                if m.get("text"):
-                    m["text"] = mask_secrets(str(m["text"]))
-            # LGPD: before the opt-in nothing personal is stored, not even inside the message text.
-            if not (before.consent or outcome.state.consent):
-                text = mask_pii(text)
-                for m in meta.get("media", []):
-                    m["text"] = mask_pii(str(m.get("text") or ""))
+            typed = mask_secrets(clean_text(message.text))  # a secret is never kept, even in memory
+            if text != typed:
+                self.typed[len(self.messages)] = typed
             self._persist_message(replace(message, text=text, attachments=(), meta=meta))
 
     def _apply(self, outcome: TurnOutcome, before: JourneyState, now: float,
@@ -362,8 +356,9 @@ class AgentSession:
                 self._unsaved, self._unsaved_costs, self._unsaved_inbox = [], [], []
             while self._unsaved_traces:
                 index, pending = self._unsaved_traces[0]
-                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values, trace=pending.to_json(),
-                                       turn_index=index, costs=self._unsaved_costs, done_inbox=self._unsaved_inbox)
+                self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values,
+                                       trace=scrub_deep(pending.to_json()), turn_index=index,
+                                       costs=self._unsaved_costs, done_inbox=self._unsaved_inbox)
                 self._unsaved, self._unsaved_costs, self._unsaved_inbox = [], [], []
                 self._unsaved_traces.pop(0)
         except StoreError as exc:
@@ -374,7 +369,9 @@ class AgentSession:
 
     def _rows(self) -> list[dict[str, Any]]:
         # storable: a NUL or a lone surrogate would fail every later write (the queue would never empty).
-        return [{"role": m.role, "text": storable(m.text), "source": m.source, "meta": json_storable(m.meta),
+        # scrub: the agent's and the operator's words too (a reply may echo an address, an operator a CPF).
+        return [{"role": m.role, "text": storable(scrub(m.text)), "source": m.source,
+                 "meta": json_storable(scrub_deep(m.meta)),
                  "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
 
 

@@ -20,12 +20,13 @@ from typing import Any
 
 from agent.adapters.tools import ToolArgumentError, ToolResult
 from agent.brain import nlu
-from agent.core.guardrails import check_input, check_output, mask_pii
+from agent.core.guardrails import check_input, check_output
 from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
 from agent.core.turn import FEATURES, NO_DOCS, TurnState, json_safe, reading_of
 from agent.text import clean_text, has_words, sentences, without_sentences
 from agent.errors import GatewayError, MalformedResponse
+from agent.privacy import scrub
 from agent.types import Attachment, Message
 
 
@@ -34,7 +35,10 @@ SECRET_EVENT = "secret"
 
 
 def ingest(ts: TurnState) -> None:
-    """Media → text; the burst's texts joined in order."""
+    """Media → text; the burst's texts joined in order. The one place the customer's words are scrubbed
+    (``agent.privacy.scrub``): ``customer_text`` stays raw in memory for the journey to read its
+    attributes; what is stored, traced and shown is ``scrubbed_text`` / ``scrubbed_inputs`` and the
+    media records' text."""
     texts = []
     for message in ts.inputs:
         for attachment in message.attachments:
@@ -44,7 +48,12 @@ def ingest(ts: TurnState) -> None:
         text = clean_text(message.text)  # bad bytes, NUL, control characters, odd digits: never stop a turn
         if text:
             texts.append(text)
+        ts.scrubbed_inputs.append(scrub(text))
     ts.customer_text = "\n".join(texts)
+    ts.scrubbed_text = "\n".join(scrub(t) for t in texts)
+    for record in ts.media:
+        if record.get("text"):
+            record["text"] = scrub(str(record["text"]))
 
 
 def guard(ts: TurnState) -> None:
@@ -302,7 +311,7 @@ def call_tool(ts: TurnState, state: JourneyState, allowed: Sequence[str]) -> Too
         ts.tools.tools.validate_args(name, args)
     except ToolArgumentError as exc:
         # The model's arguments are checked before any HTTP call; the captured ones are already valid.
-        ts.notes.append(f"tool arguments rejected ({mask_pii(str(exc))}); used the captured attributes")
+        ts.notes.append(f"tool arguments rejected ({exc}); used the captured attributes")  # scrubbed in finish
         name, args = allowed[0], ts.pack.default_tool_args(allowed[0], state)
     result = ts.tools.call(name, args)
     ts.tool_results.append(result)

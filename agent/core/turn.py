@@ -21,12 +21,13 @@ from agent.config import Settings
 from agent.core.budget import (
     Compressor, RoleBudget, compress, compressor_unavailable, message_tokens, prompt_sections, summary_of_turns,
 )
-from agent.core.guardrails import fold, mask_pii
+from agent.core.guardrails import fold
 from agent.core.journey import Event, Journey, JourneyState, StateDict
 from agent.core.pack import Pack, Reading, Rejected, get_pack
 from agent.core.prompts import PromptPack
 from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
 from agent.errors import GatewayError, MalformedResponse
+from agent.privacy import conversation_salt, pseudonymise, restore, scrub
 from agent.types import Completion, Message, Usage
 
 if TYPE_CHECKING:  # the gateway imports LiteLLM (seconds): a page that lists chats must not wait for it
@@ -64,6 +65,7 @@ class TurnOutcome:
     guard_violations: list[str] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     media: list[dict[str, Any]] = field(default_factory=list)
+    scrubbed_inputs: list[str] = field(default_factory=list)  # each input message's text, scrubbed
 
 
 @dataclass
@@ -84,7 +86,10 @@ class TurnState:
     max_message_chars: int
     inputs: Sequence[Message] = ()
     system_event: str | None = None
-    customer_text: str = ""
+    customer_text: str = ""  # raw, in memory only: what the journey reads its attributes from
+    # The same, scrubbed once at ingestion (agent.privacy): what is stored and shown (one per input message).
+    scrubbed_text: str = ""
+    scrubbed_inputs: list[str] = field(default_factory=list)
     # Set by the step that settles the turn; later deciding steps skip.
     after: JourneyState | None = None
     suggested: list[str] = field(default_factory=list)
@@ -133,9 +138,14 @@ class TurnState:
                                    tuple(variables), extra_messages)
         base = ModelCall(role=role, feature=FEATURES[kind], prompt_name=prompt_name, prompt_version=version,
                          rendered_messages=tuple(mask_deep(messages, self.pack)), sections=sections, budget=budget)
+        # The context (what local/rules reads, LiteLLM's metadata and its callbacks log) carries pseudonyms;
+        # the model's answer comes back with the raw values (agent.privacy).
+        back: dict[str, str] = {}
+        hidden = {k: (v if k in PLAIN_CONTEXT_KEYS else pseudonymise(v, conversation_salt(self.chat_id), back))
+                  for k, v in context.items()}
         try:
-            completion = self.gateway.complete(role, FEATURES[kind], messages, self.chat_id, context=context,
-                                               expect_json=expect_json, **opts)
+            completion = _restored(self.gateway.complete(role, FEATURES[kind], messages, self.chat_id,
+                                                         context=hidden, expect_json=expect_json, **opts), back)
         except GatewayError as exc:
             failed = getattr(exc, "completion", None)
             call = self._account(base, failed) if failed is not None else base
@@ -148,7 +158,7 @@ class TurnState:
 
     def _account(self, call: ModelCall, c: Completion) -> ModelCall:
         self.usage = self.usage + c.usage
-        return replace(call, model=c.model, temperature=c.temperature, output=mask_pii(c.text),
+        return replace(call, model=c.model, temperature=c.temperature, output=scrub(c.text),
                        json=mask_deep(c.json, self.pack) if c.json else None,
                        tool_calls=tuple({"name": t.name, "arguments": mask_deep(t.arguments, self.pack)}
                                         for t in c.tool_calls),
@@ -184,7 +194,7 @@ class TurnState:
     def history_text(self, turns: int = HISTORY_TURNS) -> str:
         """The last ``turns`` exchanges (customer and agent messages), personal data masked."""
         recent = self.history[-turns * 2:] if turns > 0 else ()
-        lines = [f"{WHO[m.role]}: {mask_pii(m.text)}" for m in recent if m.role in WHO]
+        lines = [f"{WHO[m.role]}: {scrub(m.text)}" for m in recent if m.role in WHO]
         return "\n".join(lines) or "(início da conversa)"
 
     def docs_text(self, top_k: int | None = None) -> str:
@@ -245,7 +255,7 @@ class TurnState:
 
     def earlier_turns_summary(self, step: str = "") -> str:
         """Earlier turns in a few words: step reached, names of the captured data, the customer's last lines."""
-        lines = [mask_pii(m.text) for m in self.history if m.role == "customer"][-SUMMARY_CUSTOMER_LINES:]
+        lines = [scrub(m.text) for m in self.history if m.role == "customer"][-SUMMARY_CUSTOMER_LINES:]
         return summary_of_turns(step or self.before.step, sorted(self.before.attributes), lines)
 
     def _compressed(self, variables: Mapping[str, Any], compressor: Compressor,
@@ -347,7 +357,7 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
     state, reading = ts.after, ts.reading
     codes = list(state.replies)
     trace = TurnTrace(
-        customer_text=mask_pii(ts.customer_text),
+        customer_text=ts.scrubbed_text,
         system_event=ts.system_event,
         state_before=ts.state_view(ts.before),
         state_after=ts.state_view(state),
@@ -361,10 +371,10 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         retrieved=tuple(Retrieval(h["faq_id"], h["question"], h["score"]) for h in ts.retrieved),
         guard=GuardVerdict(ts.guard_input, ts.guard_output),
         media=tuple(ts.media),
-        notes=tuple(ts.notes),
+        notes=tuple(scrub(n) for n in ts.notes),
         prompt_versions=dict(ts.prompt_versions),
         message_codes=tuple(codes),
-        replies=tuple(mask_pii(r) for r in ts.replies),
+        replies=tuple(scrub(r) for r in ts.replies),
         cost_usd=ts.usage.cost_usd,
         input_tokens=ts.usage.input_tokens,
         output_tokens=ts.usage.output_tokens,
@@ -372,10 +382,23 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         guard_violations=tuple(ts.violations),
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.customer_text, trace=trace,
+    return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.scrubbed_text, trace=trace,
                        usage=ts.usage, errors=list(ts.errors), message_codes=codes,
                        guard_violations=list(ts.violations),
-                       tool_calls=[json_safe(r.to_dict()) for r in ts.tool_results], media=list(ts.media))
+                       tool_calls=[json_safe(r.to_dict()) for r in ts.tool_results], media=list(ts.media),
+                       scrubbed_inputs=list(ts.scrubbed_inputs))
+
+
+# Context entries that are never personal (the task, the step, a folder): passed as they are.
+PLAIN_CONTEXT_KEYS = frozenset({"task", "step", "pack_dir", "expecting", "allowed_tools"})
+
+
+def _restored(completion: Completion, back: Mapping[str, str]) -> Completion:
+    """``completion`` with the pseudonyms of ``back`` turned back into the raw values."""
+    if not back:
+        return completion
+    return replace(completion, text=restore(completion.text, back), json=restore(completion.json, back),
+                   tool_calls=tuple(replace(t, arguments=restore(t.arguments, back)) for t in completion.tool_calls))
 
 
 def json_safe(value: Any) -> Any:
@@ -386,7 +409,7 @@ def json_safe(value: Any) -> Any:
 def mask_deep(value: Any, pack: Pack) -> Any:
     """Deep copy with personal attributes masked by name and PII masked inside text (for traces)."""
     if isinstance(value, str):
-        return mask_pii(value)
+        return scrub(value)
     if isinstance(value, Mapping):
         return {k: (pack.mask_value(k, v) if k in pack.attributes and v else mask_deep(v, pack))
                 for k, v in value.items()}
