@@ -392,6 +392,46 @@ def test_a_queued_message_is_answered_once_when_its_turn_or_its_done_mark_fails(
     assert Inbox(store).queued(chat_id) == [] and step_of(store, chat_id) == "collect_data"
 
 
+def test_a_turn_that_raises_leaves_the_state_keeps_the_message_and_the_rows_of_its_calls(
+        db_settings: Settings) -> None:
+    """A turn that raises after a model call (the gateway's ``on_call`` hook fails): the worker keeps the
+    customer's message with the error, the journey state is the one before, the call has its one ledger
+    row, the inbox row is ``failed``; the customer's next message runs normally."""
+    from agent.adapters.gateway import Gateway
+    from agent.core.engine import Engine
+
+    settings = db_settings.with_changes(burst_mode=False)
+    store = Store.open(settings.database_url)
+    armed = {"on": False}
+
+    def explode(_: object) -> None:
+        if armed["on"]:
+            raise RuntimeError("the turn broke after its first model call")
+
+    engine = Engine(settings, Gateway(settings, store, on_call=explode))
+    session = AgentSession.new(settings, store=store, engine=engine, source="simulation")
+    assert session.send(SCRIPT[0]) is not None
+    _, ledger_before, traces_before = stored(store, session.chat_id)
+    armed["on"] = True
+    workers = Workers()
+    try:
+        worker = workers.get(settings, session.chat_id, session=session)
+        workers.enqueue(settings, session.chat_id, SCRIPT[1])
+        assert worker.wait_idle(60)
+        rows, ledger, n_traces = stored(store, session.chat_id)
+        assert customer_texts(rows) == script(SCRIPT[:2]) and rows[-1][0] == "system"  # kept, with the error
+        assert step_of(store, session.chat_id) == "optin" == session.state.step  # the state before the turn
+        assert n_traces == traces_before and len(ledger) == len(ledger_before) + 1  # its one call, its one row
+        assert [r.status for r in Inbox(store).all(session.chat_id)] == ["failed"]
+        armed["on"] = False
+        workers.enqueue(settings, session.chat_id, SCRIPT[1])  # the customer sends it again
+        assert worker.wait_idle(60)
+    finally:
+        workers.shutdown()
+    assert step_of(store, session.chat_id) == "collect_data"
+    assert [r.status for r in Inbox(store).all(session.chat_id)] == ["failed", "done"]
+
+
 # ---------------------------------------------------------------- provider faults
 
 

@@ -378,9 +378,9 @@ class Gateway:
             started = time.perf_counter()
             try:
                 if spec.model.startswith("local/") and self.local_fast_path:
-                    return self._finish(spec, self._call_local(spec), started)
-                response = litellm.completion(**spec.kwargs)
-                return self._finish(spec, response, started)
+                    completion = self._finish(spec, self._call_local(spec), started)
+                else:
+                    completion = self._finish(spec, litellm.completion(**spec.kwargs), started)
             except errors.MalformedResponse:
                 raise
             except Exception as exc:  # noqa: BLE001  (translated and re-raised)
@@ -391,6 +391,7 @@ class Gateway:
                     continue
                 self._ledger_failure(spec, error, (time.perf_counter() - started) * 1000, attempts=attempt + 1)
                 raise error from exc
+            return self._notify(completion)
 
     async def _run_async(self, spec: CallSpec) -> Completion:
         attempt = 0
@@ -398,9 +399,9 @@ class Gateway:
             started = time.perf_counter()
             try:
                 if spec.model.startswith("local/") and self.local_fast_path:
-                    return self._finish(spec, self._call_local(spec), started)
-                response = await litellm.acompletion(**spec.kwargs)
-                return self._finish(spec, response, started)
+                    completion = self._finish(spec, self._call_local(spec), started)
+                else:
+                    completion = self._finish(spec, await litellm.acompletion(**spec.kwargs), started)
             except errors.MalformedResponse:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -411,6 +412,14 @@ class Gateway:
                     continue
                 self._ledger_failure(spec, error, (time.perf_counter() - started) * 1000, attempts=attempt + 1)
                 raise error from exc
+            return self._notify(completion)
+
+    def _notify(self, completion: Completion) -> Completion:
+        """The observer hears of a call once its ledger row is written — outside the provider's try:
+        an observer that raises is no provider failure (no retry, no second ledger row)."""
+        if self._on_call:
+            self._on_call(completion)
+        return completion
 
     def _usage(self, spec: CallSpec, response: Any, text: str) -> Usage:
         raw = getattr(response, "usage", None)
@@ -469,8 +478,6 @@ class Gateway:
         if json_error is not None:
             raise errors.MalformedResponse(json_error.user_message, model=spec.model, detail=json_error.detail,
                                            completion=completion) from json_error
-        if self._on_call:
-            self._on_call(completion)
         return completion
 
     def _ledger_failure(self, spec: CallSpec, error: errors.GatewayError, latency_ms: float, attempts: int = 1) -> None:
