@@ -12,8 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from agent import (
-    ROLES, ModelOption, Settings, available_models, encryption_status, errors, get_pack, list_packs, load_settings,
-    models_for_role,
+    ROLES, ModelOption, Settings, available_models, encryption_status, enforce_retention, errors, get_pack, list_packs,
+    load_settings, models_for_role,
 )
 from app_pages.i18n import hint, known, language_switch, number, t
 
@@ -148,6 +148,17 @@ def sidebar(base: Settings) -> Settings:
     return settings.with_changes(pack_dir=pack, currency=currency)
 
 
+@st.cache_resource(show_spinner=False)
+def retention_enforced(_settings: Settings, database_url: str, days: float | None) -> str | None:
+    """``RETENTION_DAYS`` enforced once per process and database, before a page reads (serve.py does it
+    before the server listens; this covers ``streamlit run app.py``). The problem, if it failed."""
+    try:
+        enforce_retention(_settings)
+    except errors.ConversaError as exc:
+        return str(exc)
+    return None
+
+
 def local_banner(settings: Settings) -> None:
     """Say plainly what runs on this machine (no key, no network)."""
     in_use = {cfg.model for role, cfg in settings.roles.items() if role != "judge"}
@@ -179,4 +190,7 @@ if encryption.error:  # a malformed CONVERSA_ENCRYPTION_KEY: no page can read or
     st.error(t("The encryption key in .env is not valid: fix CONVERSA_ENCRYPTION_KEY and restart the app.")
              + f"\n\n```\n{encryption.error}\n```", icon=":material/key_off:")
     st.stop()
+if base.retention_days is not None and (problem := retention_enforced(base, base.database_url, base.retention_days)):
+    st.warning(t("The retention period (RETENTION_DAYS) could not be enforced at start-up:") + f" {problem}",
+               icon=":material/warning:")
 nav.run()

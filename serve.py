@@ -24,12 +24,16 @@ def main(argv: list[str]) -> int:
     """Start the warm-up, then hand over to Streamlit's own command line."""
     import time
 
-    from agent import load_settings, warm_up, warm_up_error
+    from agent import enforce_retention, load_settings, warm_up, warm_up_error
 
     started = time.monotonic()
     print("conversa-lab: warming up the agent (LiteLLM, pack, indexes)…", file=sys.stderr, flush=True)
     try:
         settings = load_settings()
+        try:  # RETENTION_DAYS (LGPD): idle conversations are forgotten before anyone reads them
+            enforce_retention(settings)
+        except Exception as exc:  # noqa: BLE001 — app.py tries again and shows why on the page
+            print(f"conversa-lab: retention not enforced: {type(exc).__name__}: {exc}", file=sys.stderr)
         warm_up(settings).join(timeout=120)
         problem = warm_up_error(settings)
     except Exception as exc:  # noqa: BLE001 — the page warms up (and reports why) on its own

@@ -39,6 +39,10 @@ _EXPORTS = {
     "encryption_status": "agent.adapters.crypto",
     "EncryptionStatus": "agent.adapters.crypto",
     "clean_text": "agent.text",
+    # The customer's rights (LGPD art. 18) and operator access
+    "access_entries": "agent.privacy_rights",
+    "enforce_retention": "agent.privacy_rights",
+    "mask_for_display": "agent.privacy_rights",
     # Costs page
     "CostFilter": "agent.analytics.costs",
     "CostReport": "agent.analytics.costs",
@@ -97,6 +101,9 @@ if TYPE_CHECKING:
         list_conversations as list_conversations, warm_up as warm_up, warm_up_error as warm_up_error,
     )
     from agent.core.trace import TurnTrace as TurnTrace
+    from agent.privacy_rights import (
+        access_entries as access_entries, enforce_retention as enforce_retention, mask_for_display as mask_for_display,
+    )
     from agent.text import clean_text as clean_text
     from agent.types import Attachment as Attachment, Message as Message, Usage as Usage
     from agent.worker import ChatWorker as ChatWorker, WorkerStatus as WorkerStatus, Workers as Workers

@@ -1,5 +1,7 @@
 """``python -m agent chat``: talk to the agent from a terminal, interactively or from a pipe.
 ``python -m agent keys generate|status|rotate``: the encryption-at-rest keys (README, "Data at rest").
+``python -m agent privacy export|forget|retention``: the customer's rights, LGPD art. 18 (README,
+"Your customers' rights (LGPD)").
 
 Each input line is one customer message; piped input is echoed (``cliente: …``) so the output reads
 as the conversation. Commands:
@@ -257,18 +259,112 @@ def keys(argv: list[str]) -> int:
     return 0
 
 
+def privacy(argv: list[str]) -> int:
+    """``privacy export --cpf`` (JSON on stdout), ``privacy forget --cpf|--chat-id --yes``, ``privacy retention
+    [--days N]``: counts on stderr. Exit 0 done, 1 nothing found, 2 a usage error (bad CPF, no --yes, no days)."""
+    parser = argparse.ArgumentParser(prog="python -m agent privacy",
+                                     description="The customer's rights (LGPD art. 18): export or erase a holder's "
+                                                 "data by CPF, enforce the retention period.")
+    parser.add_argument("action", choices=("export", "forget", "retention"))
+    parser.add_argument("--cpf", help="the holder's CPF (digits, with or without punctuation)")
+    parser.add_argument("--chat-id", type=int, help="forget: one conversation instead of a holder")
+    parser.add_argument("--days", type=float, help="retention: days kept (default: RETENTION_DAYS)")
+    parser.add_argument("--yes", action="store_true", help="forget: really erase (it cannot be undone)")
+    parser.add_argument("--operator", help="who runs it, for the access log (default: $USER)")
+    parser.add_argument("--database-url", help="default: DATABASE_URL, else data/conversa.db")
+    args = parser.parse_args(argv)
+
+    import getpass
+
+    from agent import privacy_rights as rights
+    from agent.adapters.store import Store
+    from agent.config import load_settings
+
+    settings = load_settings()
+    store = Store(args.database_url or settings.database_url)
+    try:
+        operator = args.operator or getpass.getuser()
+    except (KeyError, OSError):
+        operator = "cli"
+
+    def report(counts: rights.ForgetCounts, verb: str) -> None:
+        print(f"{verb}: {counts.chats} conversation(s) {counts.chat_ids} · {counts.messages} message(s), "
+              f"{counts.traces} trace(s), {counts.inbox} queued message(s) deleted · {counts.ledger_unlinked} "
+              "ledger row(s) kept without their chat link", file=sys.stderr)
+        if counts.unreadable:
+            print(f"[aviso] {len(counts.unreadable)} conversation(s) {counts.unreadable} could not be read (an "
+                  "encryption key is missing): put the key back and run again", file=sys.stderr)
+
+    try:
+        if args.action == "retention":
+            days = args.days if args.days is not None else settings.retention_days
+            if days is None:
+                print("error: no retention period: set RETENTION_DAYS or pass --days N", file=sys.stderr)
+                return 2
+            counts = rights.apply_retention(store, days)
+            report(counts, f"retention {days:g} days")
+            return 0
+        if args.action == "forget" and args.chat_id is not None:
+            if store.get_chat(args.chat_id) is None:
+                print(f"error: no conversation #{args.chat_id}", file=sys.stderr)
+                return 1
+            if not args.yes:
+                print(f"conversation #{args.chat_id} would be erased: add --yes to do it (it cannot be undone)",
+                      file=sys.stderr)
+                return 2
+            counts = rights.forget_chat(store, args.chat_id)
+            rights.log_access(store, operator, args.chat_id, "forget")
+            report(counts, "forgotten")
+            return 0
+        if not args.cpf:
+            print(f"error: {args.action} needs --cpf" + (" or --chat-id" if args.action == "forget" else ""),
+                  file=sys.stderr)
+            return 2
+        rights.cpf_digits(args.cpf)
+        if args.action == "export":
+            data = rights.export_holder(store, args.cpf)
+            for conversation in data["conversations"]:
+                rights.log_access(store, operator, conversation["chat"]["id_chat"], "export")
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+            found = len(data["conversations"])
+            print(f"exported: {found} conversation(s), "
+                  f"{sum(len(c['messages']) for c in data['conversations'])} message(s)", file=sys.stderr)
+            return 0 if found else 1
+        scan = rights.find_holder(store, args.cpf)
+        if not scan.chats:
+            print("no conversation holds this CPF", file=sys.stderr)
+            return 1
+        if not args.yes:
+            ids = [int(c.chat["id_chat"]) for c in scan.chats]
+            print(f"{len(ids)} conversation(s) {ids} would be erased: add --yes to do it (it cannot be undone)",
+                  file=sys.stderr)
+            return 2
+        counts = rights.forget_holder(store, args.cpf)
+        for chat_id in counts.chat_ids:
+            rights.log_access(store, operator, chat_id, "forget")
+        report(counts, "forgotten")
+        return 0
+    except rights.HolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in {"chat", "keys"}:
+    if not argv or argv[0] not in {"chat", "keys", "privacy"}:
         print(__doc__)
         print("usage: python -m agent chat [--chat-id N] [--set KEY=VALUE]\n"
-              "       python -m agent keys generate|status|rotate [--database-url URL] [--batch N]")
+              "       python -m agent keys generate|status|rotate [--database-url URL] [--batch N]\n"
+              "       python -m agent privacy export --cpf CPF | forget (--cpf CPF | --chat-id N) --yes | "
+              "retention [--days N]")
         return 2
     from agent.errors import ConversaError
 
     try:
         if argv[0] == "keys":
             return keys(argv[1:])
+        if argv[0] == "privacy":
+            return privacy(argv[1:])
         warn_clear_storage()
         return chat(argv[1:])
     except ConversaError as exc:  # a pack that does not load (e.g. a prompt breaking its contract): say why

@@ -93,6 +93,8 @@ class Settings:
     embedding_model: str | None = None
     # The pack's per-role token budget (``prompt_budget:``); PROMPT_BUDGET=off renders prompts in full.
     prompt_budget: bool = True
+    # LGPD retention: conversations idle longer are forgotten (agent/privacy_rights.py); None keeps them.
+    retention_days: float | None = None
     # Explicit values for the pack's own settings (``settings:`` in pack.yaml), over env and defaults.
     pack_settings: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -199,6 +201,16 @@ def _bool(values: Mapping[str, str], key: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on", "sim"}
 
 
+def _retention(values: Mapping[str, str]) -> float | None:
+    """``RETENTION_DAYS``: empty (or unset) keeps every conversation; a number of days, 0 or more."""
+    if (values.get("RETENTION_DAYS") or "").strip() == "":
+        return None
+    days = _float(values, "RETENTION_DAYS", 0.0)
+    if days < 0:
+        raise ConfigError(f"RETENTION_DAYS={values['RETENTION_DAYS']!r} must be 0 or more days (empty: keep)")
+    return days
+
+
 def _role_config(values: Mapping[str, str], role: str, default_model: str) -> RoleConfig:
     prefix = role.upper()
     model = values.get(f"{prefix}_MODEL") or default_model
@@ -255,6 +267,7 @@ def load_settings(
         gguf_model_path=values.get("GGUF_MODEL_PATH") or None,
         embedding_model=values.get("EMBEDDING_MODEL") or None,
         prompt_budget=_bool(values, "PROMPT_BUDGET", True),
+        retention_days=_retention(values),
         env=values,
     )
 

@@ -697,4 +697,7 @@ PT: dict[str, str] = {
     "off": "desligado",
     "prompt tokens / call": "tokens de prompt / chamada",
     "model calls": "chamadas de modelo",
+    # ---------------------------------------------------------------- the customer's rights (LGPD), operator view
+    "The retention period (RETENTION_DAYS) could not be enforced at start-up:":
+        "O prazo de retenção (RETENTION_DAYS) não pôde ser aplicado na inicialização:",
 }

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from agent.adapters.pricing import canonical_prices
 from agent.adapters.schema import (
+    access_log,
     chat_inbox,
     chats,
     eval_result,
@@ -113,6 +114,16 @@ def m050_cost_temperature(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE llm_cost ADD COLUMN temperature FLOAT"))
 
 
+def m051_privacy_rights(conn: Connection) -> None:
+    """LGPD art. 18: ``chats.forgotten_at`` (when a conversation's data was erased) and ``access_log``
+    (who saw personal data unmasked, when, for which chat)."""
+    if "forgotten_at" not in {c["name"] for c in inspect(conn).get_columns("chats")}:
+        kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.execute(text(f"ALTER TABLE chats ADD COLUMN forgotten_at {kind}"))
+    access_log.create(conn, checkfirst=True)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_chats_updated ON chats (updated_at)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -123,4 +134,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(40, "chat_inbox: messages queued for the chat worker", m040_chat_inbox),
     Migration(41, "partial index on llm_cost audio seconds (price this traffic as…)", m041_audio_index),
     Migration(50, "llm_cost.temperature: each call's sampling temperature", m050_cost_temperature),
+    Migration(51, "chats.forgotten_at and access_log (LGPD: erasure, operator access)", m051_privacy_rights),
 )

@@ -77,6 +77,8 @@ chats = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # Who started the chat (version 30): a person (playground, cli, server) or the bench (eval, simulation).
     Column("source", String(20), nullable=False, default="playground", server_default="playground"),
+    # When the customer's data was erased (version 51, LGPD art. 18: agent/privacy_rights.py); NULL: never.
+    Column("forgotten_at", DateTime(timezone=True), nullable=True),
 )
 
 # Where a chat came from. People-facing lists (past conversations, most expensive ones) show
@@ -250,4 +252,19 @@ chat_inbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_chat_inbox_chat_status", "fk_id_chat", "status", "id_inbox"),
+)
+
+# ---------------------------------------------------------------- access log (version 51)
+
+# Who saw a conversation's personal data unmasked, when, and how (the Chat page's operator view, an
+# export). No customer data here: the operator's name, the chat id, the action and the time.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id_access", BigId, primary_key=True),
+    Column("operator", String(120), nullable=False),
+    Column("fk_id_chat", BigInteger, nullable=True),  # not a foreign key: the log outlives a forgotten chat
+    Column("action", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_access_log_chat", "fk_id_chat", "id_access"),
 )

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -41,6 +41,7 @@ from agent.adapters.migrations import MIGRATIONS
 from agent.adapters.pricing import Price
 from agent.adapters.schema import (
     CHAT_SOURCES,
+    access_log,
     chat_inbox,
     chats,
     llm_cost,
@@ -428,6 +429,55 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(traces).where(traces.c.fk_id_chat == chat_id).order_by(traces.c.turn_index))
             return [{**r._mapping, "trace": open_json(self.cipher, r.trace, f"trace #{r.id_trace}")} for r in rows]
+
+
+    # -- the customer's rights (LGPD art. 18; agent/privacy_rights.py decides what, the store does it)
+    def chat_ids(self, *, idle_before: datetime | None = None, sources: Iterable[str] | None = None) -> list[int]:
+        """Every chat id, oldest first; ``idle_before``: only chats not updated since then that hold data
+        written after their last erasure (never forgotten, or written to since)."""
+        query = select(chats.c.id_chat).order_by(chats.c.id_chat)
+        if idle_before is not None:
+            query = query.where(chats.c.updated_at < idle_before,
+                                or_(chats.c.forgotten_at.is_(None), chats.c.updated_at > chats.c.forgotten_at))
+        if sources is not None:
+            query = query.where(chats.c.source.in_(tuple(sources)))
+        with self.engine.connect() as conn:
+            return [int(r[0]) for r in conn.execute(query)]
+
+    def forget_chat(self, chat_id: int, state: Mapping[str, Any]) -> dict[str, int]:
+        """Erase one conversation's data in one transaction: its messages, traces and queued messages are
+        deleted, its ledger rows keep tokens, cost, model and time but lose their chat link (and the
+        provider's error text), and the chat row keeps only ``state`` (no personal data: the caller's),
+        its title, pack, source, status and times, with ``forgotten_at``. Returns the counts per table."""
+        now = utcnow()
+        try:
+            with self.begin() as conn:
+                counts = {
+                    "messages": conn.execute(delete(messages).where(messages.c.fk_id_chat == chat_id)).rowcount,
+                    "traces": conn.execute(delete(traces).where(traces.c.fk_id_chat == chat_id)).rowcount,
+                    "inbox": conn.execute(delete(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id)).rowcount,
+                    "ledger_unlinked": conn.execute(update(llm_cost).where(llm_cost.c.fk_id_chat == chat_id)
+                                                    .values(fk_id_chat=None, error=None)).rowcount,
+                }
+                found = conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(
+                    state=seal_state(self.cipher, state), forgotten_at=now, updated_at=now)).rowcount
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+        return {"chats": int(found), **{k: int(v) for k, v in counts.items()}}
+
+    def log_access(self, operator: str, chat_id: int | None, action: str) -> int:
+        """One ``access_log`` row: who (``operator``) saw which chat's personal data, how, now."""
+        with self.begin() as conn:
+            return inserted_id(conn.execute(insert(access_log).values(
+                operator=operator, fk_id_chat=chat_id, action=action, created_at=utcnow())))
+
+    def access_entries(self, chat_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``access_log`` rows (of one chat when given)."""
+        query = select(access_log).order_by(access_log.c.id_access.desc()).limit(limit)
+        if chat_id is not None:
+            query = query.where(access_log.c.fk_id_chat == chat_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:

@@ -41,6 +41,8 @@ class Rule:
     clear: tuple[str, ...] = ()
     failure: bool = False
     consent: bool | None = None
+    # The customer asked to erase this conversation's data (LGPD): the session runs the erasure after the turn.
+    forget: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class JourneyState:
     # Version ("code@sha") of the last consent notice shown, and of the one the consent answered.
     notice: str | None = None
     consent_notice: str | None = None
+    # Set by a transition whose rule says ``forget: true``: erase this conversation's data now. Transient:
+    # not in ``to_dict`` (a stored or reloaded state never asks again), reset by the next transition.
+    forget: bool = False
 
     @property
     def message_code(self) -> int | None:
@@ -234,14 +239,15 @@ class Journey:
         ev = event if isinstance(event, Event) else Event(str(event))
         self.rule(state.step, ev.name)  # validates step and event names
         new = self._apply(state, ev)
-        replies = new.replies
+        replies, forget = new.replies, new.forget
         for _ in range(len(self.auto) + 2):  # bounded: auto events cannot loop forever
             fired = next((a for a in self.auto if self._auto_due(a, new)), None)
             if fired is None:
                 break
             new = self._apply(new, Event(fired.event))
             replies = new.replies if fired.replies == "replace" else replies + new.replies
-        return replace(new, replies=replies, last_event=ev.name)
+            forget = forget or new.forget
+        return replace(new, replies=replies, last_event=ev.name, forget=forget)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -300,6 +306,7 @@ class Journey:
             handoff=self.steps[target].handoff,
             consent=consent,
             last_event=ev.name,
+            forget=rule.forget,
         )
         return replace(new, replies=self._resolve(tokens, new))
 
@@ -348,6 +355,7 @@ def _rule(raw: Any, where: str) -> Rule:
         clear=("all",) if clear == "all" else tuple(clear),
         failure=bool(raw.get("failure", False)),
         consent=raw.get("consent"),
+        forget=bool(raw.get("forget", False)),
     )
 
 

@@ -269,6 +269,32 @@ class AgentSession:
             return None
         return self._apply(outcome, before, now, meta={"reengagement": True})
 
+    # ---------------------------------------------------------------- the customer's rights (LGPD)
+    def forget(self, *, keep: Sequence[Message] = ()) -> dict[str, Any]:
+        """Erase this conversation's data (``agent.privacy_rights.forget_chat``): its messages, traces and
+        queued messages are deleted, the captured attributes and API results dropped, consent revoked;
+        the ledger keeps its rows (tokens, cost) without the chat link. ``keep``: messages (the agent's
+        "I erased your data") written again afterwards. Returns the counts per table."""
+        from agent.privacy_rights import forget_chat, forgotten_state
+
+        kept = {**forgotten_state(self.state.to_dict()), "previous_step": self.state.previous_step}
+        counts = forget_chat(self.store, self.chat_id, kept).as_dict()
+        self.state = JourneyState.from_dict(kept)
+        self.messages, self.traces, self.typed = [], [], {}
+        self._unsaved, self._unsaved_traces = [], []
+        self._unsaved_costs = [replace(c, fk_id_chat=None) for c in self._unsaved_costs]  # kept, unlinked
+        for message in keep:
+            self._persist_message(replace(message, meta={k: v for k, v in message.meta.items() if k != "turn"}))
+        self._save()
+        return counts
+
+    def log_operator_access(self, operator: str) -> int:
+        """Record in ``access_log`` that ``operator`` sees this conversation's data unmasked (the Chat page's
+        operator view, before it shows ``state.attributes``). Raises ValueError without a name."""
+        from agent.privacy_rights import log_access
+
+        return log_access(self.store, operator, self.chat_id, "operator_view")
+
     # ---------------------------------------------------------------- views
     def state_view(self) -> StateDict:
         return state_view(self.state, self.engine.pack)
@@ -326,6 +352,10 @@ class AgentSession:
         self.traces.append(trace)
         self.last_activity = now
         self._save(trace=trace, turn_index=turn_index)
+        if outcome.state.forget and not self.save_error:
+            # The journey says the customer asked to erase this conversation's data (``forget: true``): the
+            # turn is written (its ledger rows with it), then erased; its replies stay, they say so.
+            self.forget(keep=replies)
         if self.save_error:
             outcome.errors.append(self.save_error)
         return TurnResult(
