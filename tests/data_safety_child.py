@@ -91,15 +91,17 @@ def warm() -> None:
     budget._encoding()
 
 
-def run_process(database_url: str, data_dir: str, events: Any) -> None:
+def run_process(database_url: str, data_dir: str, events: Any, *, worker: bool = False,
+                env: dict[str, str] | None = None) -> None:
     """A multiprocessing target (tests start it from a forkserver that imported LiteLLM once): the
-    script on its own AgentSession in this process; every printed event goes to ``events`` instead."""
+    script on its own AgentSession (``worker``: queued for a ChatWorker) in this process, with ``env``
+    added to its environment; every event goes to the parent's ``events`` queue instead of stdout."""
     global _events
-    os.environ["CONVERSA_DATA_DIR"] = data_dir
+    os.environ.update(env or {}, CONVERSA_DATA_DIR=data_dir)
     _events = events
     warm()  # a no-op when the forkserver preloaded it
     try:
-        play(child_settings(database_url), None)
+        (play_queued if worker else play)(child_settings(database_url), None)
     except BaseException as exc:  # noqa: BLE001  (reported, the parent fails the test with it)
         say(event="error", error=f"{type(exc).__name__}: {exc}")
         raise

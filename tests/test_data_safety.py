@@ -11,13 +11,10 @@ per call. ``-s`` prints the figures.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -40,7 +37,6 @@ from data_safety_child import SCRIPT, run_process
 from sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = ROOT / "tests" / "data_safety_child.py"
 SESSIONS = 20
 
 
@@ -231,49 +227,47 @@ def hanging_api() -> Iterator[SandboxServer]:
         yield server
 
 
-def child_env(base_env: dict[str, str], api_url: str) -> dict[str, str]:
-    return {**base_env, "FGTS_API_URL": api_url, "TOOL_TIMEOUT_SECONDS": "120", "PYTHONPATH": str(ROOT)}
+API_ENV = {"TOOL_TIMEOUT_SECONDS": "120"}  # the child waits for the held consultation until it is killed
 
 
-def kill_mid_turn(args: list[str], env: dict[str, str], api: SandboxServer) -> tuple[int, dict[str, Any] | None]:
-    """Run the child until its consultation reaches the API (the last turn is under way), then SIGKILL
-    it; returns the chat id and the last turn it acknowledged."""
-    child = subprocess.Popen([sys.executable, str(CHILD), *args], stdout=subprocess.PIPE, env=env, cwd=ROOT,
-                             text=True)
-    lines: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    def read() -> None:
-        for line in child.stdout or ():
-            lines.put(json.loads(line))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+def kill_mid_turn(forkserver: multiprocessing.context.BaseContext, database_url: str, data_dir: Path,
+                  api: SandboxServer, *, worker: bool = False) -> tuple[int, dict[str, Any] | None]:
+    """Run the script in a separate process until its consultation reaches the API (the last turn is
+    under way), then SIGKILL it; returns the chat id and the last turn it acknowledged."""
+    events: Any = forkserver.Queue()
+    child = forkserver.Process(target=run_process, args=(database_url, str(data_dir), events),  # type: ignore[attr-defined]
+                               kwargs={"worker": worker, "env": {**API_ENV, "FGTS_API_URL": api.url}})
+    child.start()
     try:
         deadline = time.monotonic() + 120
         while not api.consultas():
-            assert child.poll() is None, "the child ended before its consultation"
+            assert child.is_alive(), "the child ended before its consultation"
             assert time.monotonic() < deadline, "the consultation never reached the API"
             time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(30) == -signal.SIGKILL
+        child.join(30)
+        assert child.exitcode == -signal.SIGKILL
     finally:
-        if child.poll() is None:
+        if child.is_alive():
             child.kill()
-    reader.join(10)
-    events = []
-    while not lines.empty():
-        events.append(lines.get())
-    chat_id = next(e["chat"] for e in events if e["event"] == "chat")
-    acks = [e for e in events if e["event"] == "ack"]
-    assert not any(e["event"] == "done" for e in events)
+    received = []
+    while True:
+        try:
+            received.append(events.get(timeout=1))
+        except queue.Empty:
+            break
+    assert not any(e["event"] in ("done", "error") for e in received), received
+    chat_id = next(e["chat"] for e in received if e["event"] == "chat")
+    acks = [e for e in received if e["event"] == "ack"]
     return chat_id, (acks[-1] if acks else None)
 
 
-@pytest.mark.slow
+@pytest.mark.xdist_group("data_safety_processes")
 def test_sigkill_mid_turn_keeps_every_acknowledged_turn_and_nothing_of_the_interrupted_one(
-        db_settings: Settings, base_env: dict[str, str], hanging_api: SandboxServer) -> None:
+        db_settings: Settings, data_dir: Path, hanging_api: SandboxServer,
+        forkserver: multiprocessing.context.BaseContext) -> None:
     started = time.perf_counter()
-    chat_id, ack = kill_mid_turn([db_settings.database_url], child_env(base_env, hanging_api.url), hanging_api)
+    chat_id, ack = kill_mid_turn(forkserver, db_settings.database_url, data_dir, hanging_api)
     killed_at = time.perf_counter() - started
     assert ack is not None and ack["turn"] == len(SCRIPT) - 2  # killed in the last turn ("sim": the consultation)
     store = Store.open(db_settings.database_url)
@@ -293,11 +287,11 @@ def test_sigkill_mid_turn_keeps_every_acknowledged_turn_and_nothing_of_the_inter
             messages_counted=len(rows), ledger_counted=len(ledger), seconds_to_kill=f"{killed_at:.2f}")
 
 
-@pytest.mark.slow
+@pytest.mark.xdist_group("data_safety_processes")
 def test_sigkill_of_the_worker_leaves_the_message_queued_and_the_next_worker_answers_it_once(
-        db_settings: Settings, base_env: dict[str, str], hanging_api: SandboxServer) -> None:
-    env = child_env(base_env, hanging_api.url)
-    chat_id, _ = kill_mid_turn([db_settings.database_url, "--worker"], env, hanging_api)
+        db_settings: Settings, data_dir: Path, hanging_api: SandboxServer,
+        forkserver: multiprocessing.context.BaseContext) -> None:
+    chat_id, _ = kill_mid_turn(forkserver, db_settings.database_url, data_dir, hanging_api, worker=True)
     store = Store.open(db_settings.database_url)
     inbox = Inbox(store)
     assert [r.text for r in inbox.queued(chat_id)] == [SCRIPT[-1]]  # only the interrupted turn's message
