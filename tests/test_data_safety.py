@@ -538,3 +538,28 @@ def test_ledger_rows_kept_after_a_failed_write_are_written_once_by_concurrent_wr
     assert Counter(ledger) == Counter(["kept", *(f"row-{i}" for i in range(SESSIONS))])
     assert store.pending_costs == []
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("fault", ["500", "timeout"])
+def test_a_tool_fault_keeps_the_message_and_the_data_and_the_retry_goes_on(base_env: dict[str, str], database_url: str,
+                                                                           fault: str) -> None:
+    """The consultation API fails (HTTP 500, or no answer within the tool timeout): the journey goes to its
+    own error step with every captured datum kept, the customer's message is written, one ledger row per
+    call; once the API is back, the customer's "sim" runs the consultation again."""
+    with SandboxServer(fail=fault, hang_s=5) as api:
+        env = {**base_env, "DATABASE_URL": database_url, "FGTS_API_URL": api.url, "TOOL_TIMEOUT_SECONDS": "0.5"}
+        session = AgentSession.new(load_settings(env=env, dotenv_path=None), source="simulation")
+        for line in SCRIPT[:-1]:
+            session.send(line)
+        before = dict(session.state.attributes)
+        result = session.send(SCRIPT[-1])
+        assert result is not None and result.step_after == "api_unavailable" and session.save_error is None
+        assert dict(session.state.attributes) == before  # nothing captured is lost
+        store = session.store
+        rows, ledger, n_traces = stored(store, session.chat_id)
+        assert customer_texts(rows) == script(SCRIPT) and n_traces == len(SCRIPT)
+        assert len(ledger) == sum(len(t.calls) for t in session.traces) and len(set(ledger)) == len(ledger)
+        api.config.fail = None  # the API is back
+        again = session.send("sim")
+    assert again is not None and again.step_after == "offer" and session.save_error is None
+    assert step_of(store, session.chat_id) == "offer"
