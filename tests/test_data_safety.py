@@ -311,6 +311,55 @@ def test_sigkill_of_the_worker_leaves_the_message_queued_and_the_next_worker_ans
             traces=n_traces)
 
 
+@pytest.mark.xdist_group("data_safety_processes")
+def test_sigkill_inside_the_turns_commit_leaves_no_ledger_row_of_it(
+        db_settings: Settings, data_dir: Path, forkserver: multiprocessing.context.BaseContext) -> None:
+    """The narrowest window: the process dies while the turn's transaction is being written (a trigger
+    holds the INSERT of the customer's last message). Its ledger rows go with it — they were a separate,
+    earlier commit before a turn became one transaction. PostgreSQL only: SQLite has no sleep in SQL."""
+    if not db_settings.database_url.startswith("postgresql"):
+        pytest.skip("needs pg_sleep in a trigger (PostgreSQL)")
+    store = Store.open(db_settings.database_url)
+    with store.begin() as conn:
+        conn.execute(text("CREATE FUNCTION ds_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$ BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$"))
+        conn.execute(text(f"CREATE TRIGGER ds_slow BEFORE INSERT ON messages FOR EACH ROW "
+                          f"WHEN (NEW.text = '{SCRIPT[-1]}') EXECUTE FUNCTION ds_slow()"))
+    events: Any = forkserver.Queue()
+    child = forkserver.Process(target=run_process, args=(db_settings.database_url, str(data_dir), events))  # type: ignore[attr-defined]
+    child.start()
+    sleeping: int | None = None
+    try:
+        deadline = time.monotonic() + 120
+        while sleeping is None:
+            assert child.is_alive() and time.monotonic() < deadline, "the turn never reached its commit"
+            with store.engine.connect() as conn:
+                sleeping = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                                             "AND query LIKE '%INSERT INTO messages%'")).scalar()
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+    finally:
+        if child.is_alive():
+            child.kill()
+        with store.begin() as conn:
+            if sleeping is not None:  # the server notices its client is gone only when the sleep ends
+                conn.execute(text(f"SELECT pg_terminate_backend({sleeping})"))
+            conn.execute(text("DROP TRIGGER ds_slow ON messages"))
+            conn.execute(text("DROP FUNCTION ds_slow()"))
+    received = []
+    while True:
+        try:
+            received.append(events.get(timeout=1))
+        except queue.Empty:
+            break
+    ack = [e for e in received if e["event"] == "ack"][-1]
+    assert ack["turn"] == len(SCRIPT) - 2
+    rows, ledger, n_traces = stored(store, ack["chat"])
+    assert (len(rows), len(ledger), n_traces) == (ack["messages"], ack["ledger"], len(SCRIPT) - 1)
+    figures("sigkill inside the commit postgresql", messages_counted=len(rows), ledger_counted=len(ledger))
+
+
 # ---------------------------------------------------------------- a turn whose write fails
 
 
