@@ -217,7 +217,9 @@ def _emails(text: str, folded: str) -> list[Finding]:
     found = []
     for m in email.EMAIL_IN_TEXT.finditer(text):
         core = m.group(0).rstrip(email._TRAILING)
-        if re.search(r"\w@\w", core):
+        domain = core.rpartition("@")[2]
+        # "maria@gmail.com", "maria@gmail" — not "10@6b96b93f10d4" (a message code and its version).
+        if re.search(r"\w@\w", core) and ("." in domain or domain.isalpha()):
             found.append(Finding("email", m.start(), m.start() + len(core)))
     return found
 

@@ -281,11 +281,19 @@ class ChatWorker:
             # answers them again — never a written turn whose message is still queued, nor the reverse.
             if session.save_error is None:
                 self._mark(ids, "done")
+                self._scrub(ids)
         finally:
             for i in ids:
                 self._rows.pop(i, None)
             self.answering = []
             self._changed()
+
+    def _scrub(self, ids: list[int]) -> None:
+        """Answered: the queue keeps no raw text nor media bytes (``Inbox.scrub``)."""
+        try:
+            self.inbox.scrub(ids)
+        except StoreError as exc:
+            self.error = str(exc)
 
     def _mark(self, ids: list[int], status: str, error: str | None = None) -> None:
         try:

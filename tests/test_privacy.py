@@ -41,6 +41,7 @@ ORDINARY = [
     "o código chegou em 2024",
     "são 14:30, CEP 01310-100",
     "recebo 2 salários mínimos, 10% de juros",
+    "10@6b96b93f10d4",  # a consent notice's code@version, in every trace
 ]
 
 

@@ -3,7 +3,9 @@
 A message is written here first (``put``) and leaves the queue only once the turn that answers it has
 been written (``mark``): a busy page, a reload or a restart of the worker never loses one.
 Attachments (voice notes, images) travel as base64 in a JSON column. With ``CONVERSA_ENCRYPTION_KEY``
-set, the text and the attachments are stored encrypted (:mod:`agent.adapters.crypto`).
+set, the text and the attachments are stored encrypted (:mod:`agent.adapters.crypto`). The text is raw
+while queued (the journey reads the customer's data from it); once answered, ``scrub`` keeps only the
+scrubbed text (:mod:`agent.privacy`) and drops the attachments' bytes (the messages keep their transcript).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from agent.adapters.crypto import Cipher, open_json, open_text, seal_json, seal_
 from agent.adapters.schema import chat_inbox, utcnow
 from agent.adapters.store import Store, _describe, inserted_id
 from agent.errors import StoreError
+from agent.privacy import scrub
 from agent.types import Attachment
 
 STATUSES = ("queued", "done", "failed")
@@ -99,5 +102,22 @@ class Inbox:
             with self.store.begin() as conn:
                 conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox.in_(ids))
                              .values(status=status, error=error, updated_at=utcnow()))
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.store.url)) from exc
+
+    def scrub(self, ids: Iterable[int]) -> None:
+        """Answered rows: the text scrubbed (agent.privacy), the attachments' bytes dropped."""
+        ids = list(ids)
+        if not ids:
+            return
+        cipher = self.store.cipher
+        try:
+            with self.store.begin() as conn:
+                rows = conn.execute(select(chat_inbox.c.id_inbox, chat_inbox.c.text)
+                                    .where(chat_inbox.c.id_inbox.in_(ids), chat_inbox.c.status == "done")).all()
+                for row in rows:
+                    text = scrub(open_text(cipher, row.text or "", f"inbox message #{row.id_inbox}"))
+                    conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox == row.id_inbox).values(
+                        text=seal_text(cipher, text), attachments=seal_json(cipher, [])))
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.store.url)) from exc

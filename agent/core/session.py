@@ -387,7 +387,7 @@ class AgentSession:
             while self._unsaved_traces:
                 index, pending = self._unsaved_traces[0]
                 self.store.record_turn(self.chat_id, self._rows(), chat_values=chat_values,
-                                       trace=scrub_deep(pending.to_json()), turn_index=index,
+                                       trace=pending.to_json(), turn_index=index,
                                        costs=self._unsaved_costs, done_inbox=self._unsaved_inbox)
                 self._unsaved, self._unsaved_costs, self._unsaved_inbox = [], [], []
                 self._unsaved_traces.pop(0)

@@ -39,21 +39,19 @@ def ingest(ts: TurnState) -> None:
     (``agent.privacy.scrub``): ``customer_text`` stays raw in memory for the journey to read its
     attributes; what is stored, traced and shown is ``scrubbed_text`` / ``scrubbed_inputs`` and the
     media records' text."""
-    texts = []
+    texts: list[tuple[str, str]] = []  # (raw, scrubbed)
     for message in ts.inputs:
         for attachment in message.attachments:
             text = read_media(ts, attachment)
             if text:
-                texts.append(text)
+                ts.media[-1]["text"] = scrub(text)
+                texts.append((text, ts.media[-1]["text"]))
         text = clean_text(message.text)  # bad bytes, NUL, control characters, odd digits: never stop a turn
-        if text:
-            texts.append(text)
         ts.scrubbed_inputs.append(scrub(text))
-    ts.customer_text = "\n".join(texts)
-    ts.scrubbed_text = "\n".join(scrub(t) for t in texts)
-    for record in ts.media:
-        if record.get("text"):
-            record["text"] = scrub(str(record["text"]))
+        if text:
+            texts.append((text, ts.scrubbed_inputs[-1]))
+    ts.customer_text = "\n".join(raw for raw, _ in texts)
+    ts.scrubbed_text = "\n".join(scrubbed for _, scrubbed in texts)
 
 
 def guard(ts: TurnState) -> None:

@@ -27,7 +27,7 @@ from agent.core.pack import Pack, Reading, Rejected, get_pack
 from agent.core.prompts import PromptPack
 from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
 from agent.errors import GatewayError, MalformedResponse
-from agent.privacy import conversation_salt, pseudonymise, restore, scrub
+from agent.privacy import conversation_salt, pseudonymise, restore, scrub, scrub_deep
 from agent.types import Completion, Message, Usage
 
 if TYPE_CHECKING:  # the gateway imports LiteLLM (seconds): a page that lists chats must not wait for it
@@ -137,7 +137,7 @@ class TurnState:
         sections = prompt_sections(self.prompts.get(prompt_name).text, {**self.prompts.globals, **variables},
                                    tuple(variables), extra_messages)
         base = ModelCall(role=role, feature=FEATURES[kind], prompt_name=prompt_name, prompt_version=version,
-                         rendered_messages=tuple(mask_deep(messages, self.pack)), sections=sections, budget=budget)
+                         rendered_messages=tuple(messages), sections=sections, budget=budget)
         # The context (what local/rules reads, LiteLLM's metadata and its callbacks log) carries pseudonyms;
         # the model's answer comes back with the raw values (agent.privacy).
         back: dict[str, str] = {}
@@ -158,7 +158,7 @@ class TurnState:
 
     def _account(self, call: ModelCall, c: Completion) -> ModelCall:
         self.usage = self.usage + c.usage
-        return replace(call, model=c.model, temperature=c.temperature, output=scrub(c.text),
+        return replace(call, model=c.model, temperature=c.temperature, output=c.text,
                        json=mask_deep(c.json, self.pack) if c.json else None,
                        tool_calls=tuple({"name": t.name, "arguments": mask_deep(t.arguments, self.pack)}
                                         for t in c.tool_calls),
@@ -371,10 +371,10 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         retrieved=tuple(Retrieval(h["faq_id"], h["question"], h["score"]) for h in ts.retrieved),
         guard=GuardVerdict(ts.guard_input, ts.guard_output),
         media=tuple(ts.media),
-        notes=tuple(scrub(n) for n in ts.notes),
+        notes=tuple(ts.notes),
         prompt_versions=dict(ts.prompt_versions),
         message_codes=tuple(codes),
-        replies=tuple(scrub(r) for r in ts.replies),
+        replies=tuple(ts.replies),
         cost_usd=ts.usage.cost_usd,
         input_tokens=ts.usage.input_tokens,
         output_tokens=ts.usage.output_tokens,
@@ -382,6 +382,8 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         guard_violations=tuple(ts.violations),
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+    # The trace is recorded scrubbed, whole (prompts, outputs, notes, replies): agent.privacy, once.
+    trace = TurnTrace.from_json(trace.to_json(mask=scrub_deep))
     return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.scrubbed_text, trace=trace,
                        usage=ts.usage, errors=list(ts.errors), message_codes=codes,
                        guard_violations=list(ts.violations),
