@@ -700,4 +700,28 @@ PT: dict[str, str] = {
     # ---------------------------------------------------------------- the customer's rights (LGPD), operator view
     "The retention period (RETENTION_DAYS) could not be enforced at start-up:":
         "O prazo de retenção (RETENTION_DAYS) não pôde ser aplicado na inicialização:",
+    "Unmasked for **{name}** — this access is logged.": "Sem máscara para **{name}** — este acesso fica registrado.",
+    "Privacy (LGPD)": "Privacidade (LGPD)",
+    "Operator view": "Visão de operador",
+    "Shows the captured data unmasked to a named operator; each opening is written to the access log (who, when, "
+    "which conversation). Off: personal data are masked, traces too.":
+        "Mostra os dados capturados sem máscara a um operador identificado; cada abertura é gravada no registro de "
+        "acessos (quem, quando, qual conversa). Desligada: dados pessoais mascarados, traces também.",
+    "Operator name": "Nome do operador",
+    "Who is looking?": "Quem está vendo?",
+    "Type your name to see the data unmasked: the access is logged.":
+        "Digite seu nome para ver os dados sem máscara: o acesso fica registrado.",
+    "Access log": "Registro de acessos",
+    "Erase this conversation's data": "Apagar dados desta conversa",
+    "The customer's right to erasure (LGPD art. 18): messages, traces and captured data of this conversation are "
+    "deleted; the cost ledger keeps its rows without the link.":
+        "Direito do titular à eliminação (LGPD art. 18): mensagens, traces e dados capturados desta conversa são "
+        "apagados; o registro de custos mantém suas linhas sem o vínculo.",
+    "Erase every message, trace and captured data of conversation #{id}? This cannot be undone.":
+        "Apagar todas as mensagens, traces e dados capturados da conversa #{id}? Não dá para desfazer.",
+    "Yes, erase": "Sim, apagar",
+    "Erased: {messages} message(s) and {traces} trace(s) deleted, the captured data dropped; {ledger} cost row(s) "
+    "kept without the link to this conversation.":
+        "Apagado: {messages} mensagem(ns) e {traces} trace(s) excluídos, os dados capturados descartados; {ledger} "
+        "linha(s) de custo mantidas sem o vínculo com esta conversa.",
 }

@@ -5,7 +5,8 @@ A *holder* is found by CPF: a conversation is theirs when a captured attribute o
 or traces hold them in a CPF-shaped run (``073.602.846-35``, ``07360284635``…). Matching is by digits.
 
 - :func:`export_holder` — everything stored about a holder, as one JSON-ready dict.
-- :func:`forget_holder` / :func:`forget_chat` — erase: messages, traces and queued messages are deleted;
+- :func:`forget_holder` / :func:`forget_chat` — erase: messages and traces are deleted, queued messages
+  emptied (text, attachments);
   the chat row stays as an empty placeholder (its id, title, pack, source, times, ``forgotten_at`` and a
   state with no attribute, consent revoked); the ledger (``llm_cost``) keeps every row's tokens, cost,
   model, feature and time but its chat link is set to NULL (and the provider's error text removed).

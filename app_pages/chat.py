@@ -202,8 +202,31 @@ def show_cached_media(meta: dict[str, Any]) -> None:
             st.image(data, width=220)
 
 
+def operator_name(session: AgentSession | None) -> str | None:
+    """The operator who sees this conversation unmasked (the side panel's *Operator view*, with a name), or
+    None. Each opening is written to the access log once: who, when, which conversation."""
+    if session is None or not st.session_state.get("chat_operator_view"):
+        st.session_state.pop("chat_operator_logged", None)  # switched off: the next opening is logged again
+        return None
+    name = " ".join(str(st.session_state.get("chat_operator_name") or "").split())
+    if not name:
+        return None
+    opened = f"{session.chat_id}:{name}"
+    if st.session_state.get("chat_operator_logged") != opened:
+        with session_lock():
+            session.log_operator_access(name)
+        st.session_state.chat_operator_logged = opened
+    return name
+
+
+def for_viewer(value: Any) -> Any:
+    """``value`` as this viewer may see it: unmasked in the operator view, personal data masked otherwise."""
+    return value if OPERATOR else agent.mask_for_display(value, agent.get_pack(settings.pack_dir))
+
+
 def trace_panel(trace: TurnTrace) -> None:
-    """Everything about one answered turn: calls with prompts and outputs, tools, documents, state."""
+    """Everything about one answered turn: calls with prompts and outputs, tools, documents, state
+    (personal data masked unless the operator view is on)."""
     calls = trace.calls
     header = (t("Trace · turn {n}", n="?" if trace.turn is None else trace.turn)
               + f" · {trace.step_before or '?'} → {trace.step_after or '?'} · {number(trace.latency_ms, 0)} ms · "
@@ -213,7 +236,7 @@ def trace_panel(trace: TurnTrace) -> None:
         bits = [t("event") + f" `{name or '?'}`"]
         if trace.decision:
             bits.append(t("decision") + " `"
-                        + json.dumps(asdict(trace.decision), ensure_ascii=False, default=str)[:240] + "`")
+                        + json.dumps(for_viewer(asdict(trace.decision)), ensure_ascii=False, default=str)[:240] + "`")
         if trace.message_codes:
             bits.append(t("message codes") + f" {list(trace.message_codes)}")
         st.markdown(" · ".join(bits))
@@ -247,19 +270,19 @@ def trace_panel(trace: TurnTrace) -> None:
                                + ("  \n" + budget_text(c.budget) if c.budget else ""))
                 for m in c.rendered_messages:
                     st.caption(m.get("role", ""))
-                    st.code(str(m.get("content", "")), language=None, wrap_lines=True)
+                    st.code(for_viewer(str(m.get("content", ""))), language=None, wrap_lines=True)
                 st.caption(t("output"))
                 if c.json is not None:
-                    st.json(dict(c.json), expanded=False)
+                    st.json(for_viewer(dict(c.json)), expanded=False)
                 else:
-                    st.code(c.output or c.error or "", language=None, wrap_lines=True)
+                    st.code(for_viewer(c.output or c.error or ""), language=None, wrap_lines=True)
         with tools_tab:
             if not trace.tool_calls:
                 st.caption(t("No API call in this turn."))
             for tool in trace.tool_calls:
                 st.markdown(f"`{tool.name}` · {tool.status} · HTTP {tool.http_status} · "
                             f"{tool.latency_ms} ms · " + t("outcome **{outcome}**", outcome=tool.outcome))
-                st.json({"args": dict(tool.args), "response": dict(tool.data)}, expanded=True)
+                st.json(for_viewer({"args": dict(tool.args), "response": dict(tool.data)}), expanded=True)
         with docs_tab:
             if trace.retrieved:
                 st.dataframe(pd.DataFrame([asdict(r) for r in trace.retrieved]), hide_index=True, width="stretch")
@@ -268,12 +291,59 @@ def trace_panel(trace: TurnTrace) -> None:
         with state_tab:
             before, after = st.columns(2)
             before.caption(t("before"))
-            before.json(dict(trace.state_before), expanded=False)
+            before.json(for_viewer(dict(trace.state_before)), expanded=False)
             after.caption(t("after"))
-            after.json(dict(trace.state_after), expanded=False)
+            after.json(for_viewer(dict(trace.state_after)), expanded=False)
             if trace.guard.input or trace.guard.output:
                 st.caption(t("guard rails"))
                 st.json(asdict(trace.guard), expanded=False)
+
+
+def forget_conversation() -> None:
+    """The confirmation's *Yes, erase*: this conversation's data erased (``AgentSession.forget``)."""
+    if session is None:
+        return
+    with session_lock():
+        counts = session.forget()
+    st.session_state.pop("chat_forget_confirm", None)
+    st.session_state.chat_forget_done = t(
+        "Erased: {messages} message(s) and {traces} trace(s) deleted, the captured data dropped; {ledger} cost "
+        "row(s) kept without the link to this conversation.", messages=counts["messages"], traces=counts["traces"],
+        ledger=counts["ledger_unlinked"])
+
+
+def privacy_panel() -> None:
+    """The customer's rights (LGPD) for this conversation: the operator view, and erasing its data."""
+    with st.container(border=True):
+        st.markdown("**" + t("Privacy (LGPD)") + "**")
+        st.toggle(t("Operator view"), key="chat_operator_view", disabled=session is None,
+                  help=t("Shows the captured data unmasked to a named operator; each opening is written to the "
+                         "access log (who, when, which conversation). Off: personal data are masked, traces too."))
+        if st.session_state.get("chat_operator_view") and session is not None:
+            st.text_input(t("Operator name"), key="chat_operator_name", placeholder=t("Who is looking?"))
+            if not OPERATOR:
+                st.caption(t("Type your name to see the data unmasked: the access is logged."))
+            else:
+                log = agent.access_entries(settings, session.chat_id, limit=5)
+                st.caption(t("Access log") + ": " + " · ".join(
+                    f"{r['operator']} ({r['action']}, {r['created_at']:%d/%m %H:%M})" for r in log))
+        done = st.session_state.pop("chat_forget_done", None)
+        if done:
+            st.success(done, icon=":material/delete_forever:")
+        if st.button(t("Erase this conversation's data"), icon=":material/delete_forever:", width="stretch",
+                     disabled=session is None, key="chat_forget",
+                     help=t("The customer's right to erasure (LGPD art. 18): messages, traces and captured data "
+                            "of this conversation are deleted; the cost ledger keeps its rows without the link.")):
+            st.session_state.chat_forget_confirm = session.chat_id if session else None
+        if session is not None and st.session_state.get("chat_forget_confirm") == session.chat_id:
+            st.warning(t("Erase every message, trace and captured data of conversation #{id}? This cannot be "
+                         "undone.", id=session.chat_id), icon=":material/warning:")
+            yes, no = st.columns(2)
+            yes.button(t("Yes, erase"), type="primary", width="stretch", key="chat_forget_yes",
+                       on_click=forget_conversation)
+            if no.button(t("Cancel"), width="stretch", key="chat_forget_no"):
+                st.session_state.pop("chat_forget_confirm", None)
+                st.rerun()
 
 
 def render_messages(session: AgentSession) -> None:
@@ -511,6 +581,8 @@ top[3].button(t("New conversation"), icon=":material/add_comment:", width="stret
 
 chat_col, side = st.columns([2.3, 1], gap="large")
 
+OPERATOR = operator_name(session)  # before anything is drawn: the attributes and every trace follow it
+
 with side:
     view: Mapping[str, Any] = session.state_view() if session else {"step": "greeting", "attributes": {}}
     step = view.get("step", "?")
@@ -526,8 +598,10 @@ with side:
         st.metric(t("Journey step"), step, help=description or None)
         if description:
             st.caption(description)
-        attrs = view.get("attributes") or {}
+        attrs = dict(session.state.attributes) if OPERATOR and session else view.get("attributes") or {}
         st.markdown("**" + t("Captured attributes") + "**")
+        if OPERATOR:
+            st.caption(":material/visibility: " + t("Unmasked for **{name}** — this access is logged.", name=OPERATOR))
         if attrs:
             st.dataframe(pd.DataFrame([{t("attribute"): k, t("value"): str(v)} for k, v in attrs.items()]),
                          hide_index=True, width="stretch")
@@ -569,6 +643,8 @@ with side:
                          icon=":material/info:")
             else:
                 st.rerun()
+
+    privacy_panel()
 
     usage = session.total_usage if session else agent.Usage()
     with st.container(border=True):

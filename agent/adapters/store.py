@@ -445,8 +445,8 @@ class Store:
             return [int(r[0]) for r in conn.execute(query)]
 
     def forget_chat(self, chat_id: int, state: Mapping[str, Any]) -> dict[str, int]:
-        """Erase one conversation's data in one transaction: its messages, traces and queued messages are
-        deleted, its ledger rows keep tokens, cost, model and time but lose their chat link (and the
+        """Erase one conversation's data in one transaction: its messages and traces are deleted, its queued
+        messages emptied (text and attachments; one not answered yet is failed), its ledger rows keep tokens, cost, model and time but lose their chat link (and the
         provider's error text), and the chat row keeps only ``state`` (no personal data: the caller's),
         its title, pack, source, status and times, with ``forgotten_at``. Returns the counts per table."""
         now = utcnow()
@@ -455,7 +455,8 @@ class Store:
                 counts = {
                     "messages": conn.execute(delete(messages).where(messages.c.fk_id_chat == chat_id)).rowcount,
                     "traces": conn.execute(delete(traces).where(traces.c.fk_id_chat == chat_id)).rowcount,
-                    "inbox": conn.execute(delete(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id)).rowcount,
+                    # Emptied, not deleted: a worker remembers the ids it has seen, and SQLite would reuse them.
+                    "inbox": self._empty_inbox(conn, chat_id, now),
                     "ledger_unlinked": conn.execute(update(llm_cost).where(llm_cost.c.fk_id_chat == chat_id)
                                                     .values(fk_id_chat=None, error=None)).rowcount,
                 }
@@ -464,6 +465,14 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.url)) from exc
         return {"chats": int(found), **{k: int(v) for k, v in counts.items()}}
+
+    def _empty_inbox(self, conn: Connection, chat_id: int, now: datetime) -> int:
+        """A forgotten chat's queued messages: text and attachments emptied; one not answered yet is failed."""
+        erased = {"text": seal_text(self.cipher, ""), "attachments": seal_json(self.cipher, []), "updated_at": now}
+        mine = chat_inbox.c.fk_id_chat == chat_id
+        conn.execute(update(chat_inbox).where(mine, chat_inbox.c.status == "queued")
+                     .values(status="failed", error="erased (LGPD: the customer's data were forgotten)"))
+        return int(conn.execute(update(chat_inbox).where(mine).values(**erased)).rowcount)
 
     def log_access(self, operator: str, chat_id: int | None, action: str) -> int:
         """One ``access_log`` row: who (``operator``) saw which chat's personal data, how, now."""

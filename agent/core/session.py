@@ -271,8 +271,8 @@ class AgentSession:
 
     # ---------------------------------------------------------------- the customer's rights (LGPD)
     def forget(self, *, keep: Sequence[Message] = ()) -> dict[str, Any]:
-        """Erase this conversation's data (``agent.privacy_rights.forget_chat``): its messages, traces and
-        queued messages are deleted, the captured attributes and API results dropped, consent revoked;
+        """Erase this conversation's data (``agent.privacy_rights.forget_chat``): its messages and traces are
+        deleted, its queued messages emptied, the captured attributes and API results dropped, consent revoked;
         the ledger keeps its rows (tokens, cost) without the chat link. ``keep``: messages (the agent's
         "I erased your data") written again afterwards. Returns the counts per table."""
         from agent.privacy_rights import forget_chat, forgotten_state
