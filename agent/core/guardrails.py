@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from agent.privacy import find_secrets, mask_pii, mask_secrets
 
-__all__ = ["amounts_in", "check_input", "claims_money", "check_output", "fold", "is_injection", "leaks_prompt",
+__all__ = ["REMOVED", "amounts_in", "check_input", "claims_money", "check_output", "fold", "instructs", "is_injection",
+           "leaks_prompt", "neutralise", "prose_in", "without_instructions", "without_prose",
            "mask_pii", "numbers_in"]
 
 
@@ -264,3 +265,76 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
         violations.append("prompt_leak")
     return OutputCheck(reply, tuple(violations))
 
+
+
+# ---------------------------------------------------------------- external text (tool results, knowledge docs)
+
+# What replaces an instruction found in text that reached the agent from outside the conversation.
+REMOVED = "[removido: instrução em dado externo]"
+
+
+def instructs(text: str, *, links: bool = True) -> bool:
+    """True when ``text`` — a tool result's field, a knowledge passage's line — reads as an instruction to the
+    model (an injection phrase, a request for a secret) or, with ``links``, carries a link. Data never gives
+    orders: such text is an indirect prompt injection (OWASP LLM01)."""
+    folded = fold(text or "")
+    return bool(_INJECTION.search(folded) or _ASKS_SECRET.search(folded) or (links and links_in(text or "")))
+
+
+def neutralise(value: object, path: str = "") -> tuple[object, list[str]]:
+    """``value`` (a tool result's data: dicts, lists, strings) with every string that ``instructs`` replaced by
+    ``REMOVED``, and the dotted paths replaced ("description", "items.0.note")."""
+    if isinstance(value, str):
+        return (REMOVED, [path or "$"]) if instructs(value) else (value, [])
+    if isinstance(value, dict):
+        out: dict[object, object] = {}
+        found: list[str] = []
+        for key, item in value.items():
+            out[key], more = neutralise(item, f"{path}.{key}" if path else str(key))
+            found += more
+        return out, found
+    if isinstance(value, list | tuple):
+        items, found = [], []
+        for i, item in enumerate(value):
+            clean, more = neutralise(item, f"{path}.{i}" if path else str(i))
+            items.append(clean)
+            found += more
+        return (items if isinstance(value, list) else tuple(items)), found
+    return value, []
+
+
+def prose_in(value: object) -> list[str]:
+    """The free-text strings (with a space) of a tool result: what an API *says*, not what it *measured*.
+    The output guard takes them as untrusted (a number may be echoed, never as money, an approval or a link)."""
+    if isinstance(value, str):
+        return [value] if re.search(r"\s", value.strip()) else []
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in prose_in(item)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in prose_in(item)]
+    return []
+
+
+def without_prose(value: object) -> object:
+    """``value`` with its free-text strings (``prose_in``) left out: the measured fields a reply may cite."""
+    if isinstance(value, str):
+        return "" if re.search(r"\s", value.strip()) else value
+    if isinstance(value, dict):
+        return {k: without_prose(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_prose(v) for v in value]
+    return value
+
+
+def without_instructions(text: str) -> tuple[str, list[str]]:
+    """A knowledge passage without its lines (sentences) that ``instructs`` (links allowed: docs may name the
+    official sites), and the lines removed."""
+    kept, removed = [], []
+    for line in (text or "").split("\n"):
+        parts = re.split(r"(?<=[.!?])\s+", line)
+        bad = [p for p in parts if p.strip() and instructs(p, links=False)]
+        if bad:
+            removed += bad
+            line = " ".join(p for p in parts if p not in bad)
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip(), removed

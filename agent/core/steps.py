@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.adapters.tools import ToolArgumentError, ToolResult
 from agent.brain import nlu
-from agent.core.guardrails import check_input, check_output
+from agent.core.guardrails import check_input, check_output, neutralise, prose_in, without_instructions, without_prose
 from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
 from agent.core.turn import FEATURES, NO_DOCS, TurnState, json_safe, reading_of
@@ -311,9 +311,21 @@ def call_tool(ts: TurnState, state: JourneyState, allowed: Sequence[str]) -> Too
         # The model's arguments are checked before any HTTP call; the captured ones are already valid.
         ts.notes.append(f"tool arguments rejected ({exc}); used the captured attributes")  # scrubbed in finish
         name, args = allowed[0], ts.pack.default_tool_args(allowed[0], state)
-    result = ts.tools.call(name, args)
+    result = external_result(ts, ts.tools.call(name, args))
     ts.tool_results.append(result)
     return result
+
+
+def external_result(ts: TurnState, result: ToolResult) -> ToolResult:
+    """A tool result's text that gives orders (an injection phrase, a request for a secret, a link) never reaches
+    the pack, a model or the customer: it is replaced and flagged (``tool_injection``, OWASP LLM01 indirect)."""
+    data, found = neutralise(result.data)
+    if not found:
+        return result
+    ts.guard_input = (*ts.guard_input, *(f"tool_injection:{result.name}.{path}" for path in found))
+    ts.notes.append(f"the {result.name} result carried an instruction ({', '.join(found)}): removed before "
+                    "any model or reply saw it")
+    return replace(result, data=data if isinstance(data, dict) else {})
 
 
 def _plain_value(value: Any) -> str:
@@ -424,9 +436,16 @@ def reply_context(ts: TurnState, state: JourneyState) -> ReplyContext:
 
 def retrieve_answer(ts: TurnState) -> str | None:
     hits = ts.knowledge().search(ts.customer_text, k=3)
-    ts.retrieved = [{"faq_id": h.faq_id, "question": h.question, "score": round(float(h.score), 4),
-                     "answer": h.answer} for h in hits]
-    return hits[0].answer if hits else None
+    ts.retrieved = []
+    for h in hits:
+        # A passage's line that gives orders (an injected doc) never reaches a model or the customer.
+        answer, removed = without_instructions(h.answer)
+        if removed:
+            ts.guard_input = (*ts.guard_input, f"doc_injection:{h.faq_id}")
+            ts.notes.append(f"knowledge passage {h.faq_id} carried {len(removed)} instruction line(s): left out")
+        ts.retrieved.append({"faq_id": h.faq_id, "question": h.question, "score": round(float(h.score), 4),
+                             "answer": answer})
+    return ts.retrieved[0]["answer"] if ts.retrieved else None
 
 
 def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str]:
@@ -456,7 +475,9 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     # Trusted: what the journey, the docs and the API said. Untrusted: what the customer wrote (text, image
     # descriptions, transcripts) — echoed numbers are fine, but never as money or an approval.
     customer = [ts.customer_text, *(m.text for m in ts.history if m.role == "customer")]
-    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(api))], customer,
+    # An API's free text (its "description") is what it says, not what it measured: untrusted like the customer.
+    customer += prose_in(json_safe(api))
+    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(without_prose(json_safe(api))))], customer,
                            prompt=ts.prompts.get("conversation_prompt").text)
     ts.guard_output = tuple(verdict.violations)
     if not verdict.ok:

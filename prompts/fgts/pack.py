@@ -157,6 +157,9 @@ _CLARIFY = {"want_withdraw": "simular a antecipação do seu saque-aniversário"
 # Words that end a conversation; thanks alone never does.
 _CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate amanha|ate a proxima|falou|flw|era so isso|fui|"
                            r"abracos?|bjs|beijos?)\b")
+# Asking for a promise of an approval or an amount ("me garante", "promete", "jura", "guarantee me").
+_PROMISE = re.compile(r"\b(garant[aeiou]\w*|promet\w*|jur[ae]\w*|assegur\w*|guarantee\w*|promise\w*|swear)\b")
+_PROMISED = re.compile(r"\b(aprov\w*|liber\w*|approv\w*|recebo|receber|cai|cair|valor|dinheiro|money|loan)\b")
 _FIRM_INTENT = {"quit", "optin_refuse", "injection", "ask_human"}
 # Consent must be explicit: a format string or the same word over and over is not a "sim".
 _GARBAGE = re.compile(r"%[sdr]|\{\d*\}|\$\{|\{\{|\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
@@ -274,6 +277,11 @@ def to_event(reading: Reading, step: str) -> Event:
             and (intent != "done_in_app" or amounts_in(reading.text)):
         # "tenho R$ 50 mil", "o outro banco me aprovou 20 mil": what the customer says is not a fact; the
         # amounts we show come from the API and the rules table only (the typed balance is never shown).
+        return Event("amount_claim", attributes)
+    if concern is None and not _DATA & set(attributes) and _PROMISE.search(strip_accents(reading.text.lower())) \
+            and (amounts_in(reading.text) or _PROMISED.search(strip_accents(reading.text.lower()))):
+        # "me garante que vai aprovar 10 mil", "promise I'll get the loan": nobody here can promise an amount or an
+        # approval; the values come from the consultation only (the same answer as a claimed amount).
         return Event("amount_claim", attributes)
     # "é da minha mãe" to "whose CPF is it?" is an answer, not a guess to clarify.
     owned = _owner_event(reading, step, attributes) if step not in _CONSENT_STEPS else None
