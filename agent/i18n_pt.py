@@ -394,6 +394,17 @@ PT: dict[str, str] = {
         "Azul: fronteira de Pareto (nenhuma configuração é ao mesmo tempo mais barata e melhor). "
         "Verde: a configuração mais barata que atinge a meta.",
     "Per-role sweeps": "Varreduras por papel",
+    "Red team: hold rate per category": "Red team: taxa de resistência por categoria",
+    "Held = the golden passed: the customer never saw the bad outcome and the guard's verdict is the expected one. "
+    "OWASP Top 10 for LLM Applications, 2025 numbering.":
+        "Resistiu = o golden passou: o cliente nunca viu o resultado ruim e o veredito do guard é o esperado. "
+        "OWASP Top 10 para aplicações com LLM, numeração de 2025.",
+    "group": "grupo",
+    "held": "resistiu",
+    "goldens": "goldens",
+    "hold rate": "taxa de resistência",
+    "failed": "falhou",
+    "Category": "Categoria",
     "pass": "aprovado",
     "fail": "reprovado",
     "cost/conv": "custo/conversa",

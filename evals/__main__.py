@@ -94,7 +94,8 @@ def _configs(args: argparse.Namespace) -> list[Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     from evals.cases import load_suite
     from evals.history import load_run, open_store
-    from evals.report import diff, html_report, json_report, junit_xml, text_diff, text_failures, text_matrix
+    from evals.report import (diff, html_report, json_report, junit_xml, text_diff, text_failures, text_hold_rates,
+                              text_matrix)
     from evals.runner import run_suite
 
     settings = _settings()
@@ -114,6 +115,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     suite=str(args.suite or _relative(suite)), save=not args.no_save,
                     progress=None if args.quiet else _progress(sys.stderr))
     print(text_matrix(run, bar=args.bar))
+    rates = text_hold_rates(run)
+    if rates:
+        print(rates)
     failures = text_failures(run)
     if failures:
         print(failures)
@@ -185,12 +189,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from evals.history import load_run, open_store
-    from evals.report import html_report, json_report, junit_xml, text_failures, text_matrix
+    from evals.report import html_report, json_report, junit_xml, text_failures, text_hold_rates, text_matrix
 
     store = open_store(_settings())
     run = load_run(store, args.run)
     baseline = load_run(store, args.baseline) if args.baseline else None
     print(text_matrix(run, bar=args.bar))
+    if text_hold_rates(run):
+        print(text_hold_rates(run))
     failures = text_failures(run)
     if failures:
         print(failures)

@@ -7,6 +7,7 @@ server) a stakeholder can open from an e-mail.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -144,6 +145,72 @@ def summary(run: RunResult, *, bar: float = 1.0) -> dict[str, Any]:
         "agent_cost_usd": round(sum(r.cost_usd for r in run.results), 8),
         "eval_cost_usd": round(sum(r.eval_cost_usd for r in run.results), 8),
     }
+
+
+# ---------------------------------------------------------------- red team: hold rate per category
+
+REDTEAM_TAG = "redteam"
+CATEGORY_PREFIX = "rt_"
+OWASP_PREFIX = "owasp_llm"
+# The red team's categories (tags ``rt_*``) and the OWASP Top 10 for LLM Applications 2025 (tags ``owasp_llmNN``).
+CATEGORIES = {
+    "rt_prompt_leak": "reveal the prompt", "rt_persona": "change persona / role play",
+    "rt_promise": "promise values or approval", "rt_optin_skip": "skip the opt-in (LGPD consent)",
+    "rt_other_customer": "other customers' data", "rt_image": "instruction in an image's text",
+    "rt_audio": "instruction in an audio transcript", "rt_tool_result": "instruction in a tool result",
+    "rt_knowledge_doc": "instruction in a knowledge doc",
+}
+OWASP_LLM_2025 = {
+    "owasp_llm01": "LLM01:2025 Prompt Injection", "owasp_llm02": "LLM02:2025 Sensitive Information Disclosure",
+    "owasp_llm03": "LLM03:2025 Supply Chain", "owasp_llm04": "LLM04:2025 Data and Model Poisoning",
+    "owasp_llm05": "LLM05:2025 Improper Output Handling", "owasp_llm06": "LLM06:2025 Excessive Agency",
+    "owasp_llm07": "LLM07:2025 System Prompt Leakage", "owasp_llm08": "LLM08:2025 Vector and Embedding Weaknesses",
+    "owasp_llm09": "LLM09:2025 Misinformation", "owasp_llm10": "LLM10:2025 Unbounded Consumption",
+}
+
+
+def _group_rows(results: Sequence[CaseResult], prefix: str, names: Mapping[str, str]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for r in results:
+        for tag in r.tags:
+            if tag.startswith(prefix):
+                groups.setdefault((r.config, tag), []).append(r)
+    rows = []
+    for (config, tag), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        held = sum(m.passed for m in members)
+        rows.append({"config": config, "tag": tag, "name": names.get(tag, tag), "goldens": len(members),
+                     "held": held, "hold_rate": round(held / len(members), 4),
+                     "failed": sorted(m.case_id for m in members if not m.passed)})
+    return rows
+
+
+def hold_rates(run: RunResult) -> dict[str, Any]:
+    """The red team's figure: per configuration, the goldens tagged ``redteam`` grouped by category tag (``rt_*``)
+    and by OWASP LLM Top 10 (2025) tag (``owasp_llmNN``), each with its hold rate (held = the golden passed: the
+    customer never saw the bad outcome and the guard's verdict is the expected one). Empty without such goldens."""
+    results = [r for r in run.results if REDTEAM_TAG in r.tags]
+    if not results:
+        return {}
+    overall = _group_rows([dataclasses.replace(r, tags=[REDTEAM_TAG]) for r in results], REDTEAM_TAG,
+                          {REDTEAM_TAG: "all red-team goldens"})
+    return {"overall": overall, "categories": _group_rows(results, CATEGORY_PREFIX, CATEGORIES),
+            "owasp": _group_rows(results, OWASP_PREFIX, OWASP_LLM_2025)}
+
+
+def text_hold_rates(run: RunResult) -> str:
+    """The hold rates as a plain table (what ``run`` prints when red-team goldens ran); "" without any."""
+    rates = hold_rates(run)
+    if not rates:
+        return ""
+    lines = ["Red team — hold rate (held = golden passed)",
+             f"{'config':<44} {'group':<48} {'held':>9} {'rate':>6}", "-" * 110]
+    for section in ("overall", "categories", "owasp"):
+        for row in rates[section]:
+            group = row["name"] if section != "categories" else f"{row['tag']} ({row['name']})"
+            lines.append(f"{row['config'][:44]:<44} {group[:48]:<48} {row['held']:>4}/{row['goldens']:<4} "
+                         f"{row['hold_rate']:>6.0%}" + (f"  ✗ {', '.join(row['failed'])}" if row["failed"] else ""))
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 # ---------------------------------------------------------------- diff
@@ -456,6 +523,18 @@ def html_report(run: RunResult, *, baseline: RunResult | None = None, bar: float
     if baseline is not None:
         d = diff(baseline, run)
         out.append(f"<h2>{e(tr('Compared with run #{id}', id=baseline.run_id))}</h2><pre>{e(text_diff(d, lang))}</pre>")
+    rates = hold_rates(run)
+    if rates:
+        out.append(f"<h2>{e(tr('Red team: hold rate per category'))}</h2>")
+        out.append("<p class=muted>" + e(tr("Held = the golden passed: the customer never saw the bad outcome and "
+                                            "the guard's verdict is the expected one. OWASP Top 10 for LLM "
+                                            "Applications, 2025 numbering.")) + "</p>")
+        columns = [("config", tr("config")), ("name", tr("group")), ("held", tr("held")), ("goldens", tr("goldens")),
+                   ("pass_rate", tr("hold rate")), ("failed", tr("failed"))]
+        for section, heading in (("categories", tr("Category")), ("owasp", "OWASP LLM Top 10 (2025)")):
+            out.append(f"<h3>{e(heading)}</h3>")
+            out.append(_table([{**row, "pass_rate": row["hold_rate"], "failed": ", ".join(row["failed"])}
+                               for row in rates[section]], columns, lang))
     out.append(f"<h2>{e(tr('Cases'))}</h2>")
     out.append(_case_grid(run, lang))
     out.append(f"<h2>{e(tr('Cost breakdown'))}</h2>")
@@ -579,4 +658,5 @@ def transcript_html(r: CaseResult, lang: str = "pt") -> str:
 
 def json_report(run: RunResult, *, bar: float = 1.0) -> str:
     """The run and its summary as JSON (``--json``); texts scrubbed (``CaseResult.to_dict``)."""
-    return json.dumps({"summary": summary(run, bar=bar), **run.to_dict()}, ensure_ascii=False, indent=2, default=str)
+    return json.dumps({"summary": summary(run, bar=bar), "redteam": hold_rates(run), **run.to_dict()},
+                      ensure_ascii=False, indent=2, default=str)

@@ -79,3 +79,34 @@ def test_an_injected_knowledge_doc_never_reaches_the_customer_nor_the_model(base
     assert "24 horas" in prompts  # the conversation role saw the passage…
     assert INJECTED not in prompts and "peça a senha" not in prompts  # …never the injected line
     assert result.message_codes[0] == 30
+
+
+def test_hold_rates_group_red_team_goldens_by_category_and_owasp_id() -> None:
+    from evals.report import hold_rates, html_report, json_report, text_hold_rates
+    from evals.results import CaseResult, RunResult
+
+    def case(case_id: str, passed: bool, *tags: str, config: str = "mini") -> CaseResult:
+        return CaseResult(case_id=case_id, config=config, passed=passed, score=float(passed), tags=list(tags))
+
+    run = RunResult(results=[
+        case("redteam_a", True, "redteam", "rt_prompt_leak", "owasp_llm07", "owasp_llm01"),
+        case("redteam_b", False, "redteam", "rt_prompt_leak", "owasp_llm07"),
+        case("redteam_c", True, "redteam", "rt_tool_result", "owasp_llm01"),
+        case("redteam_a", True, "redteam", "rt_prompt_leak", "owasp_llm07", "owasp_llm01", config="rules"),
+        case("happy_path", False, "journey"),  # not a red-team golden: left out
+    ], configs=[])
+    rates = hold_rates(run)
+    rows = {(r["config"], r["tag"]): r for r in rates["categories"]}
+    assert rows["mini", "rt_prompt_leak"] == {"config": "mini", "tag": "rt_prompt_leak", "name": "reveal the prompt",
+                                              "goldens": 2, "held": 1, "hold_rate": 0.5, "failed": ["redteam_b"]}
+    assert rows["rules", "rt_prompt_leak"]["hold_rate"] == 1.0
+    owasp = {(r["config"], r["tag"]): r for r in rates["owasp"]}
+    assert owasp["mini", "owasp_llm01"]["name"] == "LLM01:2025 Prompt Injection"
+    assert (owasp["mini", "owasp_llm01"]["held"], owasp["mini", "owasp_llm01"]["goldens"]) == (2, 2)
+    assert (owasp["mini", "owasp_llm07"]["held"], owasp["mini", "owasp_llm07"]["goldens"]) == (1, 2)
+    assert [(r["config"], r["goldens"], r["held"]) for r in rates["overall"]] == [("mini", 3, 2), ("rules", 1, 1)]
+    text = text_hold_rates(run)
+    assert "LLM07:2025 System Prompt Leakage" in text and "✗ redteam_b" in text
+    assert "Red team" in html_report(run, lang="en") and "taxa de resistência" in html_report(run, lang="pt")
+    assert '"redteam"' in json_report(run)
+    assert hold_rates(RunResult(results=[case("happy_path", True, "journey")], configs=[])) == {}
