@@ -80,3 +80,24 @@ def test_erase_this_conversation_asks_then_erases(app_env) -> None:
     # The conversation goes on, asking for consent again.
     say(at, "oi")
     assert "Você autoriza?" in agent_texts(at)[-1]
+
+
+def test_retention_is_enforced_when_the_app_starts(app_env, monkeypatch) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from agent.adapters.schema import chats, utcnow
+    from agent.core.session import AgentSession
+
+    settings = load_settings()
+    old = AgentSession.new(settings)
+    for text in ("oi", "aceito", "Maria Souza", CPF):
+        old.send(text)
+    with store().begin() as conn:
+        conn.execute(update(chats).where(chats.c.id_chat == old.chat_id).values(updated_at=utcnow() - timedelta(days=8)))
+    monkeypatch.setenv("RETENTION_DAYS", "7")
+    at = open_chat()
+    assert not at.exception and not any("RETENTION_DAYS" in w.value for w in at.warning)
+    assert store().list_messages(old.chat_id) == []
+    assert store().get_chat(old.chat_id)["forgotten_at"] is not None  # type: ignore[index]
