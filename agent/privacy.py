@@ -365,10 +365,25 @@ def _replace(text: str, mode: Mode, salt: bytes, back: dict[str, str] | None) ->
     return out
 
 
+# Digests (never the text) of long texts found clean: a trace repeats its prompts call after call.
+_CLEAN: set[bytes] = set()
+_CLEAN_MAX, _CLEAN_MIN_CHARS = 4096, 256
+
+
 def scrub(text: str, mode: Mode = "mask", salt: bytes | str = b"") -> str:
     """``text`` with every secret and personal identifier masked, or replaced by its pseudonym under ``salt``."""
     if mode not in ("mask", "pseudonym"):
         raise ValueError(f"scrub mode must be 'mask' or 'pseudonym', not {mode!r}")
+    if mode == "mask" and text and len(text) >= _CLEAN_MIN_CHARS:
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in _CLEAN:
+            return text
+        out = _replace(text, mode, b"", None)
+        if out == text:
+            if len(_CLEAN) >= _CLEAN_MAX:
+                _CLEAN.clear()
+            _CLEAN.add(digest)
+        return out
     return _replace(text, mode, salt.encode() if isinstance(salt, str) else salt, None)
 
 
