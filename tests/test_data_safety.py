@@ -612,3 +612,25 @@ def test_a_tool_fault_keeps_the_message_and_the_data_and_the_retry_goes_on(base_
         again = session.send("sim")
     assert again is not None and again.step_after == "offer" and session.save_error is None
     assert step_of(store, session.chat_id) == "offer"
+
+
+def test_a_request_id_shaped_like_a_cpf_still_links_the_trace_to_its_ledger_row(
+        db_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Request ids are random hex: some have 11 digits in a row. The trace keeps them as they are (the PII
+    scrub masked them as CPFs, and the trace's calls no longer matched their ledger rows)."""
+    import itertools
+    import uuid
+
+    from agent.adapters import gateway
+
+    counter = itertools.count(1)
+    # 11 digits first (a valid CPF's shape), then hex: like a random id that happens to start so.
+    monkeypatch.setattr(gateway.uuid, "uuid4",
+                        lambda: uuid.UUID(hex=f"{next(counter) * 10**9 + 52998224725:011d}abcde{0:016d}"))
+    session = AgentSession.new(db_settings, source="simulation")
+    result = session.send(SCRIPT[0])
+    assert result is not None
+    ids = [c.request_id for c in result.trace.calls]
+    assert all(i[:11].isdigit() for i in ids)
+    assert stored(session.store, session.chat_id)[1] == sorted(ids)
+    assert [c.request_id for c in AgentSession.load(db_settings, session.chat_id).traces[0].calls] == ids

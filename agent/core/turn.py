@@ -383,7 +383,12 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     # The trace is recorded scrubbed, whole (prompts, outputs, notes, replies): agent.privacy, once.
-    trace = TurnTrace.from_json(trace.to_json(mask=scrub_deep))
+    scrubbed = trace.to_json(mask=scrub_deep)
+    # Except the calls' request ids: random hex, no personal data, the link to their ledger rows
+    # (llm_cost.feat_request_id) — one with 11 digits in a row was masked as a CPF.
+    for stored, call in zip(scrubbed.get("calls") or (), trace.calls, strict=True):
+        stored["request_id"] = call.request_id
+    trace = TurnTrace.from_json(scrubbed)
     return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.scrubbed_text, trace=trace,
                        usage=ts.usage, errors=list(ts.errors), message_codes=codes,
                        guard_violations=list(ts.violations),
