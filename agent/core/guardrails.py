@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from agent.privacy import find_secrets, mask_pii, mask_secrets
 
-__all__ = ["REMOVED", "amounts_in", "check_input", "claims_money", "check_output", "fold", "instructs", "is_injection",
+__all__ = ["REMOVED", "amounts_in", "approval_claims", "check_input", "claims_money", "check_output", "fold", "instructs", "is_injection",
            "leaks_prompt", "neutralise", "prose_in", "without_instructions", "without_prose",
            "mask_pii", "numbers_in"]
 
@@ -132,6 +132,18 @@ _MONEY = re.compile(
 )
 # An approval claim ("aprovado", "pré-aprovada", "te aprovamos", "approved").
 _APPROVAL = re.compile(r"\b(?:pre-?)?aprovad[oa]s?\b|\baprov(?:ei|amos|ou|aram)\b|\bapproved\b")
+
+
+def approval_claims(text: str) -> set[str]:
+    """Each approval in ``text`` with the word before it ("foi aprovado", "fgts aprovou", "ser aprovadas"): an
+    approval word in a trusted source (the FAQ's "o Conselho Curador do FGTS aprovou…") grounds that claim, not
+    "o seu saque foi aprovado"."""
+    folded = fold(text or "")
+    claims = set()
+    for match in _APPROVAL.finditer(folded):
+        before = re.findall(r"\w+", folded[:match.start()])[-1:]
+        claims.add(" ".join([*before, match.group(0)]))
+    return claims
 
 
 def _amount(number: str, multiplier: str | None) -> str | None:
@@ -255,7 +267,7 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
         grounded |= numbers_in(_without_money(source))  # the customer's money is no source of money
     violations = [f"ungrounded_amount:{a}" for a in sorted(amounts_in(reply) - money)]
     violations += [f"ungrounded_number:{n}" for n in sorted(numbers_in(_without_money(reply)) - grounded - money)]
-    if _APPROVAL.search(fold(reply)) and not any(_APPROVAL.search(fold(s)) for s in trusted):
+    if approval_claims(reply) - set().union(*(approval_claims(s) for s in trusted)):
         violations.append("ungrounded_approval")
     if _ASKS_SECRET.search(fold(reply)):
         violations.append("asks_for_secret")

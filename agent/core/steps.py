@@ -477,7 +477,9 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     customer = [ts.customer_text, *(m.text for m in ts.history if m.role == "customer")]
     # An API's free text (its "description") is what it says, not what it measured: untrusted like the customer.
     customer += prose_in(json_safe(api))
-    verdict = check_output(reply, [draft, docs, json.dumps(json_safe(without_prose(json_safe(api))))], customer,
+    # The passages themselves, not ``docs`` (rendered with the customer's question: their words are no source).
+    passages = "\n\n".join(f"{h['question']}\n{h['answer']}" for h in ts.retrieved)
+    verdict = check_output(reply, [draft, passages, json.dumps(json_safe(without_prose(json_safe(api))))], customer,
                            prompt=ts.prompts.get("conversation_prompt").text)
     ts.guard_output = tuple(verdict.violations)
     if not verdict.ok:
