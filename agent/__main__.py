@@ -288,9 +288,10 @@ def privacy(argv: list[str]) -> int:
         operator = "cli"
 
     def report(counts: rights.ForgetCounts, verb: str) -> None:
-        print(f"{verb}: {counts.chats} conversation(s) {counts.chat_ids} · {counts.messages} message(s), "
-              f"{counts.traces} trace(s), {counts.inbox} queued message(s) deleted · {counts.ledger_unlinked} "
-              "ledger row(s) kept without their chat link", file=sys.stderr)
+        ids = ", ".join(map(str, counts.chat_ids[:20])) + (", …" if len(counts.chat_ids) > 20 else "")
+        print(f"{verb}: {counts.chats} conversation(s) [{ids}] · {counts.messages} message(s) and "
+              f"{counts.traces} trace(s) deleted, {counts.inbox} queued message(s) emptied · "
+              f"{counts.ledger_unlinked} ledger row(s) kept without their chat link", file=sys.stderr)
         if counts.unreadable:
             print(f"[aviso] {len(counts.unreadable)} conversation(s) {counts.unreadable} could not be read (an "
                   "encryption key is missing): put the key back and run again", file=sys.stderr)
@@ -339,7 +340,7 @@ def privacy(argv: list[str]) -> int:
             print(f"{len(ids)} conversation(s) {ids} would be erased: add --yes to do it (it cannot be undone)",
                   file=sys.stderr)
             return 2
-        counts = rights.forget_holder(store, args.cpf)
+        counts = rights.forget_holder(store, args.cpf, scan)
         for chat_id in counts.chat_ids:
             rights.log_access(store, operator, chat_id, "forget")
         report(counts, "forgotten")

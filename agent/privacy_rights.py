@@ -58,7 +58,9 @@ def cpf_digits(cpf: str) -> str:
 
 
 def _text_has(text: str, number: str) -> bool:
-    return any("".join(m.groups()) == number for m in _CPF_RUN.finditer(text or ""))
+    if not text or number[3:6] not in text or number[6:9] not in text:  # fast: the middle groups are never split
+        return False
+    return any("".join(m.groups()) == number for m in _CPF_RUN.finditer(text))
 
 
 def _attributes_have(state: Mapping[str, Any], number: str) -> bool:
@@ -205,9 +207,9 @@ def forget_chat(store: Store, chat_id: int, state: Mapping[str, Any] | None = No
     return counts
 
 
-def forget_holder(store: Store, cpf: str) -> ForgetCounts:
-    """Erase every conversation of the holder of ``cpf``."""
-    scan = find_holder(store, cpf)
+def forget_holder(store: Store, cpf: str, scan: HolderScan | None = None) -> ForgetCounts:
+    """Erase every conversation of the holder of ``cpf`` (``scan``: :func:`find_holder`'s, when already run)."""
+    scan = scan if scan is not None else find_holder(store, cpf)
     counts = ForgetCounts(unreadable=scan.unreadable)
     for data in scan.chats:
         chat_id = int(data.chat["id_chat"])
