@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets as _secrets
 import unicodedata
@@ -48,7 +49,7 @@ from agent.br.cpf import MASK_CHAR
 
 __all__ = ["KINDS", "SECRET_MASKS", "Finding", "Secret", "conversation_salt", "find_pii", "find_secrets",
            "has_secret", "luhn_valid", "mask_pii", "mask_secrets", "pseudonymise", "restore", "scrub",
-           "scrub_deep"]
+           "scrub_deep", "scrubbed_logger"]
 
 Mode = Literal["mask", "pseudonym"]
 KINDS = ("card", "password", "code", "pix", "cnpj", "email", "bank", "cpf", "phone")
@@ -437,3 +438,21 @@ def conversation_salt(chat_id: int | str | None) -> bytes:
 def mask_pii(text: str) -> str:
     """``text`` with every personal identifier and secret masked (``scrub(text)``)."""
     return scrub(text)
+
+
+class _ScrubLogs(logging.Filter):
+    """A log record's message and traceback scrubbed before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def scrubbed_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` whose records are scrubbed (an exception may quote a customer's text)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _ScrubLogs) for f in logger.filters):
+        logger.addFilter(_ScrubLogs())
+    return logger

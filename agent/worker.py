@@ -13,7 +13,6 @@ This module never imports streamlit; the app owns one :class:`Workers` (``st.cac
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -26,10 +25,11 @@ from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.session import AgentSession, TurnResult
 from agent.errors import StoreError
+from agent.privacy import scrubbed_logger
 from agent.text import clean_text
 from agent.types import Attachment, Message, MessageSource
 
-log = logging.getLogger(__name__)
+log = scrubbed_logger(__name__)  # agent.privacy: no raw value in a log line
 
 SWITCH_INTERVAL_S = 0.0005
 

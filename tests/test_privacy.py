@@ -138,3 +138,16 @@ def test_the_model_context_carries_pseudonyms_and_the_tool_the_raw_cpf(settings)
     calls = [c for r in results if r for c in r.tool_calls]
     assert calls and calls[0]["name"] == "consultar_fgts"
     assert results[-1] is not None and results[-1].step_after == "offer"
+
+
+def test_logs_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    from agent.privacy import scrubbed_logger
+
+    log = scrubbed_logger("agent.test_privacy")
+    try:
+        raise ValueError("turn failed on 'meu cpf é 200.000.002-99, senha: flor1234'")
+    except ValueError:
+        log.exception("chat %s: %s", 7, "email maria.souza@gmail.com")
+    text = caplog.text
+    assert "chat 7" in text and "ma•••@gmail.com" in text and "•••.000.002-••" in text
+    assert "200.000.002-99" not in text and "flor1234" not in text and "maria.souza@gmail.com" not in text

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import logging
 import os
 import re
 import threading
@@ -26,12 +25,13 @@ import litellm
 
 from agent import errors
 from agent.config import RoleConfig, Settings
+from agent.privacy import scrubbed_logger
 from agent.adapters.pricing import Price, compute_cost, price_for
 from agent.adapters.providers import register_local_providers
 from agent.adapters.store import CostRow, Store
 from agent.types import Completion, ToolCall, Usage, UsageSource
 
-log = logging.getLogger(__name__)
+log = scrubbed_logger(__name__)  # agent.privacy: no raw value in a log line
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
