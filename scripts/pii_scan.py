@@ -1,5 +1,5 @@
-"""Play a PII-rich conversation through AgentSession on the offline model, dump the SQLite database and
-count where each raw value was written (issue 13's measurement; tests/test_pii_scanner.py reuses it).
+"""Play a PII-rich conversation through AgentSession and through the chat worker (the Chat page's inbox) on
+the offline model, dump the SQLite database and count where each raw value was written (issue 13's measurement; tests/test_pii_scanner.py reuses it).
 
     .venv/bin/python scripts/pii_scan.py            # a table: value → hits per table
 """
@@ -63,6 +63,23 @@ def play(env: dict[str, str], contexts: list[str] | None = None) -> int:
     return session.chat_id
 
 
+def play_through_worker(env: dict[str, str]) -> int:
+    """``SCRIPT`` through the Chat page's path: the inbox (``chat_inbox``) and the chat's worker."""
+    from agent.config import load_settings
+    from agent.worker import Workers
+
+    settings = load_settings(env={**env, "BURST_MODE": "false"}, dotenv_path=None)
+    pool = Workers()
+    try:
+        chat_id = pool.new_chat(settings)
+        for line in SCRIPT:
+            pool.enqueue(settings, chat_id, line)
+        pool.get(settings, chat_id).wait_idle(120)
+    finally:
+        pool.shutdown()
+    return chat_id
+
+
 def dump(db: Path) -> dict[str, str]:
     """The SQLite database as SQL, one text per table (``iterdump``)."""
     tables: dict[str, list[str]] = {}
@@ -91,6 +108,7 @@ def main() -> int:
 
         contexts: list[str] = []
         play(env, contexts)
+        play_through_worker(env)
         tables = dump(Path(tmp) / "conversa.db")
         tables["(model context)"] = "\n".join(contexts)
         kinds = [k for k, _, _ in PII]
