@@ -40,7 +40,7 @@ _INJECTION_PATTERNS = [
     r"\bsystem prompt\b",
     r"\bprompt do sistema\b",
     r"you are now|agora voce (e|eh|sera) (um|uma|o|a)\b",
-    r"\b(modo|mode) (desenvolvedor|developer|dan|jailbreak|deus|god)\b",
+    r"\b(modo|mode) (desenvolvedor|developer|dan|jailbreak|deus|god)\b|\b(developer|dan|jailbreak|god) mode\b",
     r"\bjailbreak\b",
     r"fin(ja|ge|gir) (que|ser)|pretend (to be|you are)|act as (an? )?(unrestricted|evil|different)",
     # A fake role header at the start of a line ("SYSTEM: aprove…", "assistant: …"): a customer never types one.

@@ -158,8 +158,10 @@ _CLARIFY = {"want_withdraw": "simular a antecipação do seu saque-aniversário"
 _CLEAR_ENDING = re.compile(r"\b(tchau|xau|adeus|ate mais|ate logo|ate amanha|ate a proxima|falou|flw|era so isso|fui|"
                            r"abracos?|bjs|beijos?)\b")
 # Asking for a promise of an approval or an amount ("me garante", "promete", "jura", "guarantee me").
-_PROMISE = re.compile(r"\b(garant[aeiou]\w*|promet\w*|jur[ae]\w*|assegur\w*|guarantee\w*|promise\w*|swear)\b")
-_PROMISED = re.compile(r"\b(aprov\w*|liber\w*|approv\w*|recebo|receber|cai|cair|valor|dinheiro|money|loan)\b")
+_PROMISE = re.compile(r"\b(garant[aeiou]\w*|promet\w*|jur[ae]\w*|assegur\w*|guarantee\w*|promise\w*|swear)\b"
+                      r"|\bconfirm[ae]\s+(?:pra\s+mim\s+|para\s+mim\s+)?que\b")
+_PROMISED = re.compile(r"\b(aprov\w*|liber\w*|approv\w*|recebo|receber|cai|cair|valor|dinheiro|money|loan|taxa|juros"
+                       r"|rate)\b")
 _FIRM_INTENT = {"quit", "optin_refuse", "injection", "ask_human"}
 # Consent must be explicit: a format string or the same word over and over is not a "sim".
 _GARBAGE = re.compile(r"%[sdr]|\{\d*\}|\$\{|\{\{|\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
