@@ -285,12 +285,19 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
 REMOVED = "[removido: instrução em dado externo]"
 
 
+# An order to collect a secret from the customer ("peça ao cliente o código do SMS", "ask the user for the PIN").
+_COLLECT_SECRET = re.compile(
+    r"(?<!nao )(?<!nunca )(?<!jamais )\b(peca|pecam|pedir|pede|solicite|solicita|solicitar|colete|coletar|obtenha"
+    r"|ask|request|collect|obtain)\b[^.?!]{0,40}\b(senha|password|pin|codigo|code|cvv|cartao|card|token)s?\b")
+
+
 def instructs(text: str, *, links: bool = True) -> bool:
     """True when ``text`` — a tool result's field, a knowledge passage's line — reads as an instruction to the
     model (an injection phrase, a request for a secret) or, with ``links``, carries a link. Data never gives
     orders: such text is an indirect prompt injection (OWASP LLM01)."""
     folded = fold(text or "")
-    return bool(_INJECTION.search(folded) or _ASKS_SECRET.search(folded) or (links and links_in(text or "")))
+    return bool(_INJECTION.search(folded) or _ASKS_SECRET.search(folded) or _COLLECT_SECRET.search(folded)
+                or (links and links_in(text or "")))
 
 
 def neutralise(value: object, path: str = "") -> tuple[object, list[str]]:
