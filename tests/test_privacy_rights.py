@@ -206,3 +206,23 @@ def test_privacy_cli_export_forget_retention(base_env: dict[str, str], data_dir:
     assert _cli("retention", env=env).returncode == 2  # no RETENTION_DAYS, no --days
     kept = _cli("retention", "--days", "30", env=env)
     assert kept.returncode == 0 and "retention 30 days: 0 conversation(s)" in kept.stderr
+
+
+def test_an_erasure_made_elsewhere_is_not_undone_by_an_open_session(base_env: dict[str, str],
+                                                                    database_url: str) -> None:
+    """The command forgets a conversation the app holds in memory: its next turn must not write the old
+    attributes back."""
+    settings = settings_for(base_env, database_url)
+    store = Store.open(database_url)
+    session = conversation(settings, store, "Maria Souza", MARIA)
+    assert rights.forget_holder(store, MARIA).chat_ids == [session.chat_id]  # "elsewhere": not through the session
+    result = session.send("março")
+    assert result is not None and result.step_after == "optin"  # consent asked again: nothing from before is used
+    assert "Maria" not in json.dumps(store.list_messages(session.chat_id), ensure_ascii=False, default=str)
+    stored = store.get_chat(session.chat_id)["state"]  # type: ignore[index]
+    assert "cpf" not in stored["attributes"] and "name" not in stored["attributes"]
+    assert rights.find_holder(store, MARIA).chats == []
+    assert [m.text for m in session.messages] == [m["text"] for m in store.list_messages(session.chat_id)]
+    assert len(session.traces) == 1 and len(store.list_traces(session.chat_id)) == 1
+    again = session.send("oi")  # and the conversation goes on
+    assert again is not None and len(store.list_traces(session.chat_id)) == 2

@@ -466,6 +466,14 @@ class Store:
             raise StoreError(_describe(exc, self.url)) from exc
         return {"chats": int(found), **{k: int(v) for k, v in counts.items()}}
 
+    def forgotten_at(self, chat_id: int) -> datetime | None:
+        """When the chat's data were last erased (``forget_chat``), or None."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(select(chats.c.forgotten_at).where(chats.c.id_chat == chat_id)).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+
     def _empty_inbox(self, conn: Connection, chat_id: int, now: datetime) -> int:
         """A forgotten chat's queued messages: text and attachments emptied; one not answered yet is failed."""
         erased = {"text": seal_text(self.cipher, ""), "attachments": seal_json(self.cipher, []), "updated_at": now}

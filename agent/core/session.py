@@ -130,6 +130,9 @@ class AgentSession:
         self.burst_deadline: float | None = None
         self.clock = clock
         self.last_activity = self.messages[-1].created_at if self.messages else clock()
+        # When this conversation's data were last erased, as this session knows it: an erasure made elsewhere
+        # (``python -m agent privacy forget``) is noticed before the next turn and write (``_notice_erasure``).
+        self.forgotten_at: datetime | None = None
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -159,7 +162,9 @@ class AgentSession:
         ]
         traces = [TurnTrace.from_json(row["trace"]) for row in store.list_traces(chat_id)]
         state = JourneyState.from_dict(chat["state"]) if chat.get("state") else None
-        return cls(settings, chat_id, store=store, state=state, messages=messages, traces=traces, clock=clock)
+        session = cls(settings, chat_id, store=store, state=state, messages=messages, traces=traces, clock=clock)
+        session.forgotten_at = chat.get("forgotten_at")
+        return session
 
     def update_settings(self, settings: Settings) -> None:
         """Switch models/temperatures live: applies from the next turn on."""
@@ -279,6 +284,7 @@ class AgentSession:
 
         kept = {**forgotten_state(self.state.to_dict()), "previous_step": self.state.previous_step}
         counts = forget_chat(self.store, self.chat_id, kept).as_dict()
+        self.forgotten_at = self._erased_at()
         self.state = JourneyState.from_dict(kept)
         self.messages, self.traces, self.typed = [], [], {}
         self._unsaved, self._unsaved_traces = [], []
@@ -287,6 +293,29 @@ class AgentSession:
             self._persist_message(replace(message, meta={k: v for k, v in message.meta.items() if k != "turn"}))
         self._save()
         return counts
+
+    def _erased_at(self) -> datetime | None:
+        try:
+            return self.store.forgotten_at(self.chat_id)
+        except StoreError:  # the write that follows reports the database's trouble
+            return self.forgotten_at
+
+    def _notice_erasure(self) -> None:
+        """This conversation was erased elsewhere since this session read it (the ``privacy forget`` command
+        while the app holds it): drop what memory still holds from before — the captured attributes, API
+        results and consent, the written messages and traces — so the next write does not bring them back."""
+        erased = self._erased_at()
+        if erased is None or erased == self.forgotten_at:
+            return
+        from agent.privacy_rights import forgotten_state
+
+        self.forgotten_at = erased
+        self.state = JourneyState.from_dict({**forgotten_state(self.state.to_dict()),
+                                             "previous_step": self.state.previous_step})
+        unsaved = {id(m) for m in self._unsaved}
+        self.messages = [m for m in self.messages if id(m) in unsaved]
+        self.traces = [t for _, t in self._unsaved_traces]
+        self.typed = {}
 
     def log_operator_access(self, operator: str) -> int:
         """Record in ``access_log`` that ``operator`` sees this conversation's data unmasked (the Chat page's
@@ -311,7 +340,9 @@ class AgentSession:
     @contextlib.contextmanager
     def _turn_ledger(self) -> Iterator[None]:
         """The turn's ledger rows wait to be written with its messages, state and trace (``_save``: one
-        transaction). A turn that raises has its rows written on their own by the gateway."""
+        transaction). A turn that raises has its rows written on their own by the gateway. An erasure made
+        elsewhere since the last turn is noticed first: the turn never runs on data already forgotten."""
+        self._notice_erasure()
         with self.engine.gateway.deferred_ledger() as rows:
             yield
         self._unsaved_costs.extend(rows)
@@ -378,6 +409,7 @@ class AgentSession:
         """Write queued messages, the state and the turn's trace; on a database error keep them queued."""
         if trace is not None:
             self._unsaved_traces.append((turn_index, trace))
+        self._notice_erasure()
         chat_values = {"state": self.state.to_dict(), "status": self._status()}
         try:
             if not self._unsaved_traces:
