@@ -135,9 +135,9 @@ _APPROVAL = re.compile(r"\b(?:pre-?)?aprovad[oa]s?\b|\baprov(?:ei|amos|ou|aram)\
 
 
 def approval_claims(text: str) -> set[str]:
-    """Each approval in ``text`` with the word before it ("foi aprovado", "fgts aprovou", "ser aprovadas"): an
-    approval word in a trusted source (the FAQ's "o Conselho Curador do FGTS aprovou…") grounds that claim, not
-    "o seu saque foi aprovado"."""
+    """Each approval in ``text`` with the word before it ("foi aprovado", "conselho aprovou", "ser aprovadas"): an
+    approval word in a trusted source (a passage's "o Conselho aprovou novas regras…") grounds that claim, not
+    "o seu pedido foi aprovado"."""
     folded = fold(text or "")
     claims = set()
     for match in _APPROVAL.finditer(folded):
