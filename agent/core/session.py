@@ -431,7 +431,7 @@ class AgentSession:
 
     def _rows(self) -> list[dict[str, Any]]:
         # storable: a NUL or a lone surrogate would fail every later write (the queue would never empty).
-        # scrub: the agent's and the operator's words too (a reply may echo an address, an operator a CPF).
+        # scrub: the agent's and the operator's words too (a reply may echo an address, an operator a document number).
         return [{"role": m.role, "text": storable(scrub(m.text)), "source": m.source,
                  "meta": json_storable(scrub_deep(m.meta)),
                  "created_at": datetime.fromtimestamp(m.created_at or time.time(), UTC)} for m in self._unsaved]
