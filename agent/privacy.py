@@ -217,11 +217,13 @@ def _cnpjs(text: str, folded: str) -> list[Finding]:
 def _emails(text: str, folded: str) -> list[Finding]:
     found = []
     for m in email.EMAIL_IN_TEXT.finditer(text):
-        core = m.group(0).rstrip(email._TRAILING)
+        raw = m.group(0)
+        lead = len(raw) - len(raw.lstrip("*_~"))  # WhatsApp markup around it ("*maria@gmail.com*") is not part of it
+        core = raw[lead:].rstrip(email._TRAILING)
         domain = core.rpartition("@")[2]
         # "maria@gmail.com", "maria@gmail" — not "10@6b96b93f10d4" (a message code and its version).
         if re.search(r"\w@\w", core) and ("." in domain or domain.isalpha()):
-            found.append(Finding("email", m.start(), m.start() + len(core)))
+            found.append(Finding("email", m.start() + lead, m.start() + lead + len(core)))
     return found
 
 

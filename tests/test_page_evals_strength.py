@@ -37,8 +37,13 @@ def three_mutants(pack_dir: Path | str | None = None, *, per_operator: int = 6, 
 
 @pytest.fixture
 def few_mutants(app_env, monkeypatch) -> None:  # noqa: ANN001
+    import app_pages.strength_tab as tab
+
     monkeypatch.setattr(evals.strength, "mutants", three_mutants)
     monkeypatch.setattr(evals.cases, "golden_files", lambda *a, **k: list(GOLDENS))
+    # The tab bound its names when first imported — by an earlier test in this process, under xdist.
+    monkeypatch.setattr(tab, "strength_mutants", three_mutants)
+    monkeypatch.setattr(tab, "golden_files", lambda *a, **k: list(GOLDENS))
 
 
 def test_suite_strength_tab_runs_mutants_and_shows_the_kill_table(few_mutants) -> None:  # noqa: ANN001

@@ -151,3 +151,19 @@ def test_logs_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
     text = caplog.text
     assert "chat 7" in text and "ma•••@gmail.com" in text and "•••.000.002-••" in text
     assert "200.000.002-99" not in text and "flor1234" not in text and "maria.souza@gmail.com" not in text
+
+
+def test_whatsapp_markup_around_an_email_is_not_part_of_it() -> None:
+    from agent.privacy import find_pii, scrub
+
+    text = "Vou enviar para *maria.souza@gmail.com*. Está certo?"
+    (found,) = find_pii(text)
+    assert text[found.start:found.end] == "maria.souza@gmail.com"
+    assert scrub(text) == "Vou enviar para *ma•••@gmail.com*. Está certo?"
+
+
+def test_an_email_address_is_not_a_link() -> None:
+    from agent.core.guardrails import instructs, links_in
+
+    assert links_in("escreva para ma•••@gmail.com") == set() and not instructs("ma•••@gmail.com")
+    assert links_in("acesse fgts-libera.xyz ou www.banco.com.br") == {"fgts-libera.xyz", "banco.com.br"}

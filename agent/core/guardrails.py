@@ -210,7 +210,8 @@ _NAMES_INSTRUCTIONS = re.compile(
     r"|\bsystem prompt\b|\bprompt do sistema\b|\bfui (?:instruid|programad)[oa]\b|\bmy (?:instructions|prompt)\b")
 # A link or a bare domain ("https://…", "www.…", "promo-libera.xyz", "gov.br"): a model never invents one.
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+"
-                   r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|gov|br|xyz|io|app|info|site|online|top|ly|me|co)\b",
+                   # a bare domain, not an e-mail address's ("maria@gmail.com" is no link)
+                   r"|(?<![@\w.-])\b(?:[a-z0-9-]+\.)+(?:com|net|org|gov|br|xyz|io|app|info|site|online|top|ly|me|co)\b",
                    re.IGNORECASE)
 
 
