@@ -56,6 +56,13 @@ class ProviderServerError(GatewayError):
     kind = "server_error"
 
 
+class UnreadableReply(ProviderServerError):
+    """HTTP 200 whose body is not a completion (cut short by a proxy, an HTML page): retried and handed
+    to the role's fallback like a server error, but named for what it is."""
+
+    kind = "unreadable_reply"
+
+
 class MalformedResponse(GatewayError):
     """The reply could not be read. ``completion`` is the call when it did answer (invalid JSON):
     its tokens were billed and its ledger row written."""

@@ -7,8 +7,9 @@ LiteLLM's real HTTP client:
 - ``json``: answers with a JSON object.  ``badjson``: answers with text that is not JSON.
 - ``slow-<ms>``: answers after <ms> milliseconds (``--latency-ms`` applies to every model).
 - ``429``: always 429 with ``Retry-After: 0``.  ``429-once``: 429 on the first call per request id.
+  ``429-wait-<s>``: 429 with ``Retry-After: <s>`` on the model's first call, then OK.
 - ``500``: always 500.  ``500-once``: 500 then OK.
-- ``malformed``: 200 with a body that is not JSON.  ``401``: invalid key.  ``404``: unknown model.
+- ``malformed``: 200 with a body that is not JSON.  ``truncated``: 200 with a JSON body cut in the middle.  ``401``: invalid key.  ``404``: unknown model.
 - ``invent``: a reply with an amount nobody gave (output-guard tests).  ``secret``: asks for a password.
 - ``parrot``: a model that believes the customer: when the last user message (or, failing that, a
   "Cliente: …" line of the history in the system prompt) names an amount ("R$ 50 mil", "20.000 reais",
@@ -72,10 +73,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"The model `{model}` does not exist", "invalid_request_error")
         if model == "429" or (model == "429-once" and count == 1):
             return self._error(429, "Rate limit reached", "rate_limit_error", {"Retry-After": "0"})
+        if model.startswith("429-wait-") and count == 1:
+            return self._error(429, "Rate limit reached", "rate_limit_error", {"Retry-After": model.rsplit("-", 1)[1]})
         if model == "500" or (model == "500-once" and count == 1):
             return self._error(500, "Internal server error", "server_error")
         if model == "malformed":
             return self._send(200, b"<html>Bad gateway</html>")
+        if model == "truncated":  # a proxy cut the reply short: valid HTTP, half a JSON document
+            return self._send(200, b'{"id": "chatcmpl-stub", "object": "chat.completion", "choices": [{"index": 0, "mes')
         messages = payload.get("messages") or [{}]
         last = str(messages[-1].get("content", ""))
         if model == "json":

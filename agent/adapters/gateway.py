@@ -89,6 +89,12 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
+# A 2xx body the client could not parse, as LiteLLM words it ("… - Unterminated string starting at …,
+# Received response - <APIResponse [200 OK] …>").
+_UNREADABLE_BODY = re.compile(r"Received response - <APIResponse \[2\d\d|Expecting value|Unterminated string|"
+                              r"Expecting '.' delimiter|Extra data: line|JSONDecodeError")
+
+
 def translate_error(exc: BaseException, model: str, key_env: str | None = None) -> errors.GatewayError:
     """Turn a LiteLLM/httpx exception into a typed error whose message says what to do next."""
     if isinstance(exc, errors.GatewayError):
@@ -118,6 +124,11 @@ def translate_error(exc: BaseException, model: str, key_env: str | None = None) 
     ):
         return errors.ProviderUnreachable(
             f"Cannot reach the provider of {model} — check the network or its api_base.", model=model, detail=short)
+    if isinstance(exc, litellm.InternalServerError) and _UNREADABLE_BODY.search(text):
+        # LiteLLM reports a 200 whose body failed to parse as an internal error: say what it was.
+        return errors.UnreadableReply(
+            f"{model}'s provider answered with a body that is not a complete JSON reply (truncated or not JSON) "
+            "— retry in a moment or switch model.", model=model, detail=short)
     if isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError)):
         return errors.ProviderServerError(
             f"{model}'s provider had an internal error — retry in a moment or switch model.", model=model, detail=short)
