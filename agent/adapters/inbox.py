@@ -93,6 +93,8 @@ class Inbox:
             return [_row(r, self.store.cipher) for r in conn.execute(query)]
 
     def mark(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
+        """The rows' status; ``error`` is scrubbed (agent.privacy): an exception may quote the customer's words,
+        and the column is never encrypted."""
         if status not in STATUSES:
             raise ValueError(f"unknown inbox status {status!r}")
         ids = list(ids)
@@ -101,7 +103,7 @@ class Inbox:
         try:
             with self.store.begin() as conn:
                 conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox.in_(ids))
-                             .values(status=status, error=error, updated_at=utcnow()))
+                             .values(status=status, error=scrub(error) if error else error, updated_at=utcnow()))
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.store.url)) from exc
 
