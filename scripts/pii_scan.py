@@ -90,12 +90,22 @@ def dump(db: Path) -> dict[str, str]:
     return {name: "\n".join(lines) for name, lines in tables.items()}
 
 
+def _pattern(form: str) -> re.Pattern[str]:
+    """``form`` not inside a longer number: a timestamp's microseconds or a float's decimals may hold
+    ``482913``; a value typed by the customer does not sit between digits (nor right after a decimal point)."""
+    return re.compile((r"(?<![\d.])" if form[0].isdigit() else "") + re.escape(form)
+                      + (r"(?!\d)" if form[-1].isdigit() else ""))
+
+
+_PATTERNS = [(kind, [_pattern(form) for form in forms]) for kind, _, forms in PII]
+
+
 def hits(text: str) -> Counter[str]:
     """Occurrences of each kind's raw forms in ``text``."""
     found: Counter[str] = Counter()
-    for kind, _, forms in PII:
-        for form in forms:
-            found[kind] += text.count(form)
+    for kind, patterns in _PATTERNS:
+        for pattern in patterns:
+            found[kind] += len(pattern.findall(text))
     return found
 
 
