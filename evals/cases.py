@@ -422,17 +422,23 @@ def _model_script(raw: Mapping[str, Any], path: Path, line: int | None) -> dict[
 
     if "model" not in raw:
         return {}
-    script = raw["model"]
-    if isinstance(script, Mapping):
-        for key, value in script.items():  # each entry alone first: the error names its line
+    return _checked(raw["model"], lambda key, value: validate_script({key: value}), validate_script, path,
+                    _line(raw, "model", line))
+
+
+def _checked(raw: Any, check_entry: Any, check_all: Any, path: Path, line: int | None) -> Any:
+    """``check_all(raw)`` as plain data; each entry of a mapping is checked alone first (``check_entry(key,
+    value)``), so an error names the entry's own line; a ValueError becomes a CaseError."""
+    if isinstance(raw, Mapping):
+        for key, value in raw.items():
             try:
-                validate_script({key: value})
+                check_entry(key, value)
             except ValueError as exc:
-                raise CaseError(path, _line(script, key), str(exc)) from exc
+                raise CaseError(path, _line(raw, key), str(exc)) from exc
     try:
-        return validate_script(_plain(script))
+        return check_all(_plain(raw))
     except ValueError as exc:
-        raise CaseError(path, _line(raw, "model", line), str(exc)) from exc
+        raise CaseError(path, line, str(exc)) from exc
 
 
 def _priced(data: Mapping[str, Any], path: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
@@ -446,27 +452,10 @@ def _priced(data: Mapping[str, Any], path: Path) -> tuple[dict[str, str], dict[s
     if "usage" not in data:
         raise CaseError(path, _line(data, "price_as"), "'price_as' needs 'usage': the fixed "
                         "{prompt_tokens, completion_tokens} each priced role reports")
-    raw_price, raw_usage = data["price_as"], data["usage"]
-    if isinstance(raw_price, Mapping):
-        for key, model in raw_price.items():  # each entry alone first: the error names its line
-            try:
-                validate_price_as({key: model})
-            except ValueError as exc:
-                raise CaseError(path, _line(raw_price, key), str(exc)) from exc
-    try:
-        price_as = validate_price_as(_plain(raw_price))
-    except ValueError as exc:
-        raise CaseError(path, _line(data, "price_as"), str(exc)) from exc
-    if isinstance(raw_usage, Mapping):
-        for key, tokens in raw_usage.items():
-            try:
-                usage_entry(key, tokens, price_as)
-            except ValueError as exc:
-                raise CaseError(path, _line(raw_usage, key), str(exc)) from exc
-    try:
-        usage = validate_usage(_plain(raw_usage), price_as)
-    except ValueError as exc:
-        raise CaseError(path, _line(data, "usage"), str(exc)) from exc
+    price_as = _checked(data["price_as"], lambda key, model: validate_price_as({key: model}), validate_price_as,
+                        path, _line(data, "price_as"))
+    usage = _checked(data["usage"], lambda key, tokens: usage_entry(key, tokens, price_as),
+                     lambda raw: validate_usage(raw, price_as), path, _line(data, "usage"))
     return price_as, usage
 
 

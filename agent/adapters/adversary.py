@@ -124,11 +124,16 @@ def fixed_usage(chat_id: int | None, usage: Mapping[str, Mapping[str, int]] | No
 
 def usage_for(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
     """The fixed (prompt, completion) tokens registered for this call (``role/task`` before ``role``), or None."""
+    return _for_call(_usages, metadata)
+
+
+def _for_call(registry: Mapping[int, Mapping[str, Any]], metadata: Mapping[str, Any]) -> Any:
+    """What ``registry`` holds for this call's chat, ``role/task`` before ``role``; None when nothing."""
     chat_id = metadata.get("chat_id")
     if chat_id is None:
         return None
     with _lock:
-        table = _usages.get(chat_id)
+        table = registry.get(chat_id)
     if not table:
         return None
     role, task = str(metadata.get("role") or ""), str(metadata.get("task") or "")
@@ -182,15 +187,7 @@ def scripted(chat_id: int | None, script: Mapping[str, Any] | None) -> Iterator[
 
 def script_for(metadata: Mapping[str, Any]) -> Any:
     """The scripted reply for this call (``role/task`` before ``role``), or None."""
-    chat_id = metadata.get("chat_id")
-    if chat_id is None:
-        return None
-    with _lock:
-        script = _scripts.get(chat_id)
-    if not script:
-        return None
-    role, task = str(metadata.get("role") or ""), str(metadata.get("task") or "")
-    return script.get(f"{role}/{task}", script.get(role))
+    return _for_call(_scripts, metadata)
 
 
 def scripted_reply(metadata: Mapping[str, Any]) -> str | None:
