@@ -26,7 +26,7 @@ import pytest
 from agent.adapters.crypto import KEY_ENV, generate_key
 from agent.adapters.inbox import Inbox
 from agent.adapters.store import Store
-from agent.config import load_settings
+from agent.config import Settings, load_settings
 from agent.worker import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +96,19 @@ def key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     return value
 
 
+def _through_worker(settings: Settings) -> int:
+    """The PII-rich script sent the Chat page's way (the inbox and a chat worker); the chat's id once idle."""
+    pool = Workers()
+    try:
+        chat = pool.new_chat(settings)
+        for line in pii_scan.SCRIPT:
+            pool.enqueue(settings, chat, line)
+        assert pool.get(settings, chat).wait_idle(120)
+    finally:
+        pool.shutdown()
+    return chat
+
+
 def test_no_raw_value_is_written_anywhere(key: str, database_url: str, base_env: dict[str, str],
                                           data_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from evals.record import golden_from_session, save_golden
@@ -116,14 +129,7 @@ def test_no_raw_value_is_written_anywhere(key: str, database_url: str, base_env:
 
     # 2. The same lines through the Chat page's path: the inbox and the chat worker.
     worker_settings = settings.with_changes(burst_mode=False)
-    pool = Workers()
-    try:
-        worker_chat = pool.new_chat(worker_settings)
-        for line in pii_scan.SCRIPT:
-            pool.enqueue(worker_settings, worker_chat, line)
-        assert pool.get(worker_settings, worker_chat).wait_idle(120)
-    finally:
-        pool.shutdown()
+    worker_chat = _through_worker(worker_settings)
     assert {r.status for r in Inbox(store).all(worker_chat)} == {"done"}
     # A turn that fails with an error quoting the customer's words (as a provider's may): the worker logs
     # it with its traceback, writes it to the inbox row and to the conversation.
@@ -132,16 +138,9 @@ def test_no_raw_value_is_written_anywhere(key: str, database_url: str, base_env:
     def failing(self: AgentSession, text: str, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"the provider rejected {text!r}")
 
-    pool = Workers()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AgentSession, "send", failing)
-        try:
-            failed_chat = pool.new_chat(worker_settings)
-            for line in pii_scan.SCRIPT:
-                pool.enqueue(worker_settings, failed_chat, line)
-            assert pool.get(worker_settings, failed_chat).wait_idle(120)
-        finally:
-            pool.shutdown()
+        failed_chat = _through_worker(worker_settings)
     assert {r.status for r in Inbox(store).all(failed_chat)} == {"failed"}
     assert any(r.name == "agent.worker" and r.exc_info for r in caplog.records)  # the scan below reads logs
 
