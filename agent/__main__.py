@@ -113,6 +113,7 @@ def chat(argv: list[str]) -> int:
 
     from agent.config import load_settings
     from agent.core.session import AgentSession
+    from agent.privacy import scrub
     from agent.text import clean_text
     from agent.types import Message
 
@@ -128,9 +129,10 @@ def chat(argv: list[str]) -> int:
         print(f"conversa-lab — conversa #{session.chat_id}{local}. /help para os comandos, /quit para sair.")
 
     def echo(text: str) -> None:
-        """Piped input is not on the screen: say what the customer sent before the agent answers."""
+        """Piped input is not on the screen: say what the customer sent before the agent answers — as the
+        conversation stores it (personal data masked: the output of a piped run often ends up in a file)."""
         if not interactive:
-            print(f"cliente: {text}", file=out)
+            print(f"cliente: {scrub(text)}", file=out)
     clock_offset = 0.0
     base_clock = session.clock
     session.clock = lambda: base_clock() + clock_offset

@@ -9,6 +9,7 @@ conversation starts with the first message: the page draws at once while the mod
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import mimetypes
 import re
@@ -224,6 +225,17 @@ def for_viewer(value: Any) -> Any:
     return value if OPERATOR else agent.mask_for_display(value, agent.get_pack(settings.pack_dir))
 
 
+@functools.lru_cache(maxsize=4096)
+def _masked(text: str) -> str:
+    return str(agent.mask_for_display(text))
+
+
+def text_for_viewer(text: str) -> str:
+    """A message as this viewer may see it: the agent's replies may quote what the customer typed (the CPF in
+    "Vamos conferir…"); stored masked, they are shown masked too unless the operator view is on."""
+    return text if OPERATOR else _masked(text)
+
+
 def trace_panel(trace: TurnTrace) -> None:
     """Everything about one answered turn: calls with prompts and outputs, tools, documents, state
     (personal data masked unless the operator view is on)."""
@@ -367,7 +379,7 @@ def render_messages(session: AgentSession) -> None:
                 # A voice note or image sent alone has its transcript as its text: shown once, in its note.
                 heard = " ".join(str(x.get("text") or "") for x in m.meta.get("media") or []).split()
                 if m.text and m.text.split() != heard:
-                    st.markdown(whatsapp_markdown(m.text))
+                    st.markdown(whatsapp_markdown(text_for_viewer(m.text)))
                 media_note(m.meta)
             for error in (m.meta.get("errors") or []) if m.role == "agent" else []:
                 st.caption(f":material/warning: {error}")

@@ -11,6 +11,7 @@ import streamlit as st
 from agent import (
     AgentSession,
     ModelOption,
+    mask_for_display,
     PromptVersions,
     Settings,
     Store,
@@ -119,7 +120,8 @@ def run(cfg: dict[str, Any], turns: list[list[str]], progress: Any, done: int, t
         wall = (time.perf_counter() - started) * 1000
         trace = result.trace if result else None
         rows.append({
-            "replies": [m.text for m in result.replies] if result else [],
+            # Replies as stored: personal data the customer typed and the agent quoted back are masked.
+            "replies": [str(mask_for_display(m.text)) for m in result.replies] if result else [],
             "step_before": result.step_before if result else "", "step_after": result.step_after if result else "",
             "latency_ms": (trace.latency_ms or wall) if trace else wall,
             "cost_usd": trace.cost_usd if trace else 0.0,
@@ -174,7 +176,7 @@ st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
 st.subheader(t("Turn by turn"))
 for n, burst in enumerate(turns):
     with st.container(border=True):
-        st.markdown(t("**Turn {n}** · customer:", n=n + 1) + " " + " · ".join(f"“{m}”" for m in burst))
+        st.markdown(t("**Turn {n}** · customer:", n=n + 1) + " " + " · ".join(f"“{mask_for_display(m)}”" for m in burst))
         cols = st.columns(len(configs))
         first_reply = None
         for col, cfg, r in zip(cols, configs, runs, strict=True):
