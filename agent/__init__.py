@@ -67,6 +67,20 @@ _EXPORTS = {
     "placeholders": "agent.core.prompts",
     "load_contracts": "agent.core.contracts",
     "check_prompt": "agent.core.contracts",
+    # Audit page: conversations, journey funnel, review queue, fine-tuning dataset (DESAFIO 4)
+    "ConversationRow": "agent.audit",
+    "Funnel": "agent.audit",
+    "FunnelReport": "agent.audit",
+    "Review": "agent.audit",
+    "conversations": "agent.audit",
+    "funnel": "agent.audit",
+    "review": "agent.audit",
+    "reviews": "agent.audit",
+    "review_queue": "agent.audit",
+    "transcript": "agent.audit",
+    "FinetuneReport": "agent.finetune",
+    "export_finetune": "agent.finetune",
+    "validate_finetune_file": "agent.finetune",
 }
 
 if TYPE_CHECKING:
@@ -88,6 +102,11 @@ if TYPE_CHECKING:
         pack_variant as pack_variant, render_text as render_text, sample_values as sample_values,
         text_hash as text_hash,
     )
+    from agent.audit import (
+        ConversationRow as ConversationRow, Funnel as Funnel, FunnelReport as FunnelReport, Review as Review,
+        conversations as conversations, funnel as funnel, review as review, review_queue as review_queue,
+        reviews as reviews, transcript as transcript,
+    )
     from agent.config import (
         ROLES as ROLES, ModelOption as ModelOption, RoleConfig as RoleConfig, Settings as Settings,
         available_models as available_models, load_settings as load_settings, models_for_role as models_for_role,
@@ -101,6 +120,10 @@ if TYPE_CHECKING:
         list_conversations as list_conversations, warm_up as warm_up, warm_up_error as warm_up_error,
     )
     from agent.core.trace import TurnTrace as TurnTrace
+    from agent.finetune import (
+        FinetuneReport as FinetuneReport, export_finetune as export_finetune,
+        validate_finetune_file as validate_finetune_file,
+    )
     from agent.privacy_rights import (
         access_entries as access_entries, enforce_retention as enforce_retention, mask_for_display as mask_for_display,
     )

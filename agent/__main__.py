@@ -2,6 +2,8 @@
 ``python -m agent keys generate|status|rotate``: the encryption-at-rest keys (README, "Data at rest").
 ``python -m agent privacy export|forget|retention``: the customer's rights, LGPD art. 18 (README,
 "Your customers' rights (LGPD)").
+``python -m agent audit funnel [--by day|config]`` / ``audit export-finetune --out FILE [--allow-small]``: the
+journey funnel and the fine-tuning dataset (README, "Audit data").
 
 Each input line is one customer message; piped input is echoed (``cliente: …``) so the output reads
 as the conversation. Commands:
@@ -354,12 +356,13 @@ def privacy(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in {"chat", "keys", "privacy"}:
+    if not argv or argv[0] not in {"chat", "keys", "privacy", "audit"}:
         print(__doc__)
         print("usage: python -m agent chat [--chat-id N] [--set KEY=VALUE]\n"
               "       python -m agent keys generate|status|rotate [--database-url URL] [--batch N]\n"
               "       python -m agent privacy export --cpf CPF | forget (--cpf CPF | --chat-id N) --yes | "
-              "retention [--days N]")
+              "retention [--days N]\n"
+              "       python -m agent audit funnel [--by day|config] | export-finetune --out FILE [--allow-small]")
         return 2
     from agent.errors import ConversaError
 
@@ -368,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             return keys(argv[1:])
         if argv[0] == "privacy":
             return privacy(argv[1:])
+        if argv[0] == "audit":
+            from agent.audit_cli import main as audit
+
+            return audit(argv[1:])
         warn_clear_storage()
         return chat(argv[1:])
     except ConversaError as exc:  # a pack that does not load (e.g. a prompt breaking its contract): say why

@@ -5,7 +5,7 @@ A *holder* is found by CPF: a conversation is theirs when a captured attribute o
 or traces hold them in a CPF-shaped run (``073.602.846-35``, ``07360284635``…). Matching is by digits.
 
 - :func:`export_holder` — everything stored about a holder, as one JSON-ready dict.
-- :func:`forget_holder` / :func:`forget_chat` — erase: messages and traces are deleted, queued messages
+- :func:`forget_holder` / :func:`forget_chat` — erase: messages, traces and reviews are deleted, queued messages
   emptied (text, attachments);
   the chat row stays as an empty placeholder (its id, title, pack, source, times, ``forgotten_at`` and a
   state with no attribute, consent revoked); the ledger (``llm_cost``) keeps every row's tokens, cost,
@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.adapters.inbox import Inbox
+from agent.adapters.reviews import Reviews
 from agent.adapters.schema import PEOPLE_SOURCES, utcnow
 from agent.adapters.store import Store
 from agent.config import Settings
@@ -151,6 +152,7 @@ def export_holder(store: Store, cpf: str) -> dict[str, Any]:
             "queued_messages": data.inbox,
             "ledger": ledger,
             "access_log": store.access_entries(chat_id, limit=100_000),
+            "reviews": [r.to_dict() for r in Reviews(store).list(chat_ids=[chat_id])],
         })
     return _jsonable({
         "holder": {"cpf": number},
@@ -175,6 +177,7 @@ class ForgetCounts:
     chats: int = 0
     messages: int = 0
     traces: int = 0
+    reviews: int = 0
     inbox: int = 0
     ledger_unlinked: int = 0
     chat_ids: list[int] = field(default_factory=list)
@@ -184,12 +187,14 @@ class ForgetCounts:
         self.chats += counts.get("chats", 0)
         self.messages += counts.get("messages", 0)
         self.traces += counts.get("traces", 0)
+        self.reviews += counts.get("reviews", 0)
         self.inbox += counts.get("inbox", 0)
         self.ledger_unlinked += counts.get("ledger_unlinked", 0)
         self.chat_ids.append(chat_id)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chats": self.chats, "messages": self.messages, "traces": self.traces, "inbox": self.inbox,
+        return {"chats": self.chats, "messages": self.messages, "traces": self.traces, "reviews": self.reviews,
+                "inbox": self.inbox,
                 "ledger_unlinked": self.ledger_unlinked, "chat_ids": self.chat_ids, "unreadable": self.unreadable}
 
 

@@ -17,6 +17,7 @@ from agent.adapters.pricing import canonical_prices
 from agent.adapters.schema import (
     access_log,
     chat_inbox,
+    chat_review,
     chats,
     eval_result,
     eval_run,
@@ -124,6 +125,11 @@ def m051_privacy_rights(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_chats_updated ON chats (updated_at)"))
 
 
+def m052_chat_review(conn: Connection) -> None:
+    """``chat_review``: a reviewer's verdict, comment and corrected replies per conversation (agent/audit.py)."""
+    chat_review.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -135,4 +141,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(41, "partial index on llm_cost audio seconds (price this traffic as…)", m041_audio_index),
     Migration(50, "llm_cost.temperature: each call's sampling temperature", m050_cost_temperature),
     Migration(51, "chats.forgotten_at and access_log (LGPD: erasure, operator access)", m051_privacy_rights),
+    Migration(52, "chat_review: the audit's review queue (verdict, comment, corrected replies)", m052_chat_review),
 )

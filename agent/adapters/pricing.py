@@ -135,3 +135,32 @@ def price_for(model: str, overrides: dict[str, Price] | None = None) -> Price:
     if found is not None:
         return found
     return Price(model, model, "", Decimal(0), Decimal(0), source="unknown")
+
+
+@dataclass(frozen=True)
+class TrainingPrice:
+    """A fine-tuning training price (per 1M training tokens), dated, with where it came from."""
+
+    model: str
+    label: str
+    per_mtok: Decimal
+    currency: str
+    epochs: int
+    as_of: str
+    source: str
+
+    def cost(self, tokens: int, epochs: int | None = None) -> Decimal:
+        """The training cost of a dataset of ``tokens`` run for ``epochs`` (default: the price's)."""
+        return Decimal(tokens) * (epochs or self.epochs) * self.per_mtok / MILLION
+
+
+def training_prices(path: Path = PRICE_FILE) -> dict[str, TrainingPrice]:
+    """The data file's ``finetuning:`` table, keyed by every name and alias."""
+    table: dict[str, TrainingPrice] = {}
+    for row in yamlfile.safe_load(path.read_text(encoding="utf-8")).get("finetuning") or []:
+        price = TrainingPrice(model=row["model"], label=row.get("label", row["model"]),
+                              per_mtok=_dec(row["training_per_mtok"]), currency=row.get("currency", "USD"),
+                              epochs=int(row.get("epochs", 3)), as_of=str(row["as_of"]), source=str(row["source"]))
+        for name in [row["model"], *row.get("aliases", [])]:
+            table[name] = price
+    return table

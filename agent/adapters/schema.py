@@ -268,3 +268,23 @@ access_log = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_access_log_chat", "fk_id_chat", "id_access"),
 )
+
+# ---------------------------------------------------------------- review queue (version 52, agent/audit.py)
+
+# A reviewer's verdict on one conversation (the Audit page's review queue): approved conversations become
+# goldens and fine-tuning examples. One row per chat (a new verdict replaces the old one). ``comment`` and
+# ``corrections`` (agent message index → corrected reply) are scrubbed on the way in and sealed like messages.
+chat_review = Table(
+    "chat_review",
+    metadata,
+    Column("id_review", BigId, primary_key=True),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("corrections", JSON, nullable=True),
+    Column("reviewer", String(120), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ux_chat_review_chat", "fk_id_chat", unique=True),
+    Index("ix_chat_review_verdict", "verdict", "updated_at"),
+)

@@ -43,6 +43,7 @@ from agent.adapters.schema import (
     CHAT_SOURCES,
     access_log,
     chat_inbox,
+    chat_review,
     chats,
     llm_cost,
     llm_model,
@@ -445,7 +446,7 @@ class Store:
             return [int(r[0]) for r in conn.execute(query)]
 
     def forget_chat(self, chat_id: int, state: Mapping[str, Any]) -> dict[str, int]:
-        """Erase one conversation's data in one transaction: its messages and traces are deleted, its queued
+        """Erase one conversation's data in one transaction: its messages, traces and reviews are deleted, its queued
         messages emptied (text and attachments; one not answered yet is failed), its ledger rows keep tokens, cost, model and time but lose their chat link (and the
         provider's error text), and the chat row keeps only ``state`` (no personal data: the caller's),
         its title, pack, source, status and times, with ``forgotten_at``. Returns the counts per table."""
@@ -455,6 +456,7 @@ class Store:
                 counts = {
                     "messages": conn.execute(delete(messages).where(messages.c.fk_id_chat == chat_id)).rowcount,
                     "traces": conn.execute(delete(traces).where(traces.c.fk_id_chat == chat_id)).rowcount,
+                    "reviews": conn.execute(delete(chat_review).where(chat_review.c.fk_id_chat == chat_id)).rowcount,
                     # Emptied, not deleted: a worker remembers the ids it has seen, and SQLite would reuse them.
                     "inbox": self._empty_inbox(conn, chat_id, now),
                     "ledger_unlinked": conn.execute(update(llm_cost).where(llm_cost.c.fk_id_chat == chat_id)
