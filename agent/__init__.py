@@ -67,6 +67,11 @@ _EXPORTS = {
     "placeholders": "agent.core.prompts",
     "load_contracts": "agent.core.contracts",
     "check_prompt": "agent.core.contracts",
+    # Insights (emotion, satisfaction, objections, summary, assertiveness score)
+    "ConversationInsights": "agent.insights",
+    "conversation_insights": "agent.insights",
+    "session_insights": "agent.insights",
+    "message_emotion": "agent.insights",
     # Audit page: conversations, journey funnel, review queue, fine-tuning dataset (DESAFIO 4)
     "ConversationRow": "agent.audit",
     "Funnel": "agent.audit",
@@ -120,6 +125,10 @@ if TYPE_CHECKING:
         list_conversations as list_conversations, warm_up as warm_up, warm_up_error as warm_up_error,
     )
     from agent.core.trace import TurnTrace as TurnTrace
+    from agent.insights import (
+        ConversationInsights as ConversationInsights, conversation_insights as conversation_insights,
+        message_emotion as message_emotion, session_insights as session_insights,
+    )
     from agent.finetune import (
         FinetuneReport as FinetuneReport, export_finetune as export_finetune,
         validate_finetune_file as validate_finetune_file,

@@ -15,6 +15,8 @@ as the conversation. Commands:
   /trace          the last turn's trace, short: steps, decision, calls (model, temperature), tools
   /trace full     the last turn's whole trace as indented JSON (prompts, outputs, states)
   /cost           tokens and cost so far
+  /insights       this conversation's insights as one JSON line: emotion per customer message,
+                  satisfaction, objections, summary, assertiveness score with its components
   /help           these commands     /quit
 """
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from agent.types import Attachment
 
 COMMANDS = ("/state", "/audio", "/image", "/burst", "/idle", "/handoff", "/operator", "/handback", "/trace",
-            "/cost", "/help", "/quit")
+            "/cost", "/insights", "/help", "/quit")
 
 
 def _attachment(kind: Literal["audio", "image"], path: str) -> Attachment:
@@ -50,6 +52,8 @@ def _print_result(result: TurnResult | None, out: TextIO) -> None:
         print(f"[aviso] {error}", file=sys.stderr)
     for reply in result.replies:
         print(f"agente: {reply.text}", file=out)
+    if result.alert:  # the live detractor alert (the pack's insights.yaml says what to do)
+        print(f"[alerta] {result.alert['reason']} — ação: {result.alert['action']}", file=sys.stderr)
     if not result.replies and result.step_after == "handoff":
         print("(em atendimento humano: o agente não responde)", file=out)
 
@@ -160,6 +164,10 @@ def chat(argv: list[str]) -> int:
                     print(json.dumps(last.trace.to_json(), ensure_ascii=False, default=str, indent=2), file=out)
                 else:
                     print(trace_summary(last.trace), file=out)
+            elif command == "/insights":
+                from agent.insights import session_insights
+
+                print(json.dumps(session_insights(session).to_json(), ensure_ascii=False), file=out)
             elif command == "/help":
                 print(_help(), file=out)
             elif command == "/cost":

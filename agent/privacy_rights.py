@@ -177,6 +177,7 @@ class ForgetCounts:
     chats: int = 0
     messages: int = 0
     traces: int = 0
+    insights: int = 0
     reviews: int = 0
     inbox: int = 0
     ledger_unlinked: int = 0
@@ -187,6 +188,7 @@ class ForgetCounts:
         self.chats += counts.get("chats", 0)
         self.messages += counts.get("messages", 0)
         self.traces += counts.get("traces", 0)
+        self.insights += counts.get("insights", 0)
         self.reviews += counts.get("reviews", 0)
         self.inbox += counts.get("inbox", 0)
         self.ledger_unlinked += counts.get("ledger_unlinked", 0)
@@ -195,6 +197,7 @@ class ForgetCounts:
     def as_dict(self) -> dict[str, Any]:
         return {"chats": self.chats, "messages": self.messages, "traces": self.traces, "reviews": self.reviews,
                 "inbox": self.inbox,
+                "insights": self.insights,
                 "ledger_unlinked": self.ledger_unlinked, "chat_ids": self.chat_ids, "unreadable": self.unreadable}
 
 

@@ -33,6 +33,9 @@ ROLE_PROMPTS = {
     "doc_search_context": {"question", "passages"},
     "tool_decision": {"step", "step_description", "captured_attributes", "allowed_tools"},
     "emotion_analysis": {"history", "customer_message"},
+    "insights_satisfaction": {"transcript", "objection_menu"},
+    "insights_summary": {"transcript", "facts"},
+    "insights_judge": {"transcript"},
     "image_description": set(),
 }
 

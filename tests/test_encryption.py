@@ -78,7 +78,7 @@ def test_round_trip_and_no_clear_text_in_the_columns(database_url: str) -> None:
     assert store.list_chats()[0]["state"] == STATE
     assert {c.column: (c.clear, c.encrypted) for c in key_ops.status(store)} == {
         "messages.text": (0, 2), "messages.meta": (0, 2), "traces.trace": (0, 1), "chats.state": (0, 1),
-        "chat_inbox.text": (0, 1), "chat_inbox.attachments": (0, 1),
+        "chat_inbox.text": (0, 1), "chat_inbox.attachments": (0, 1), "chat_insights.insights": (0, 0),
         "chat_review.comment": (0, 0), "chat_review.corrections": (0, 0)}
 
 

@@ -28,7 +28,7 @@ from agent.adapters.crypto import (
     seal_state,
     seal_text,
 )
-from agent.adapters.schema import chat_inbox, chat_review, chats, messages, traces
+from agent.adapters.schema import chat_inbox, chat_insights, chat_review, chats, messages, traces
 from agent.adapters.store import Store
 
 Kind = Literal["text", "json", "state"]
@@ -56,6 +56,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(chats, chats.c.id_chat, chats.c.state, "state"),
     EncryptedColumn(chat_inbox, chat_inbox.c.id_inbox, chat_inbox.c.text, "text"),
     EncryptedColumn(chat_inbox, chat_inbox.c.id_inbox, chat_inbox.c.attachments, "json"),
+    EncryptedColumn(chat_insights, chat_insights.c.id_chat_insights, chat_insights.c.insights, "json"),
     EncryptedColumn(chat_review, chat_review.c.id_review, chat_review.c.comment, "text"),
     EncryptedColumn(chat_review, chat_review.c.id_review, chat_review.c.corrections, "json"),
 )

@@ -17,6 +17,7 @@ from agent.adapters.pricing import canonical_prices
 from agent.adapters.schema import (
     access_log,
     chat_inbox,
+    chat_insights,
     chat_review,
     chats,
     eval_result,
@@ -130,6 +131,11 @@ def m052_chat_review(conn: Connection) -> None:
     chat_review.create(conn, checkfirst=True)
 
 
+def m053_chat_insights(conn: Connection) -> None:
+    """``chat_insights``: computed conversation insights, cached per chat and number of turns (agent/insights.py)."""
+    chat_insights.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -142,4 +148,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(50, "llm_cost.temperature: each call's sampling temperature", m050_cost_temperature),
     Migration(51, "chats.forgotten_at and access_log (LGPD: erasure, operator access)", m051_privacy_rights),
     Migration(52, "chat_review: the audit's review queue (verdict, comment, corrected replies)", m052_chat_review),
+    Migration(53, "chat_insights: cached conversation insights (emotion, satisfaction, score)", m053_chat_insights),
 )

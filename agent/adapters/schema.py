@@ -269,6 +269,23 @@ access_log = Table(
     Index("ix_access_log_chat", "fk_id_chat", "id_access"),
 )
 
+# ---------------------------------------------------------------- insights cache (version 53, agent/insights.py)
+
+# A conversation's computed insights (emotion per message, satisfaction, objections, summary, score), keyed by
+# the chat, its number of turns and the insights/judge models: the Audit page shows them without paying again.
+# ``insights`` is sealed like ``traces.trace`` (it quotes the customer, scrubbed); erased with the chat.
+chat_insights = Table(
+    "chat_insights",
+    metadata,
+    Column("id_chat_insights", BigId, primary_key=True),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("turns", Integer, nullable=False),
+    Column("models", String(420), nullable=False, default=""),
+    Column("insights", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ux_chat_insights_key", "fk_id_chat", "turns", "models", unique=True),
+)
+
 # ---------------------------------------------------------------- review queue (version 52, agent/audit.py)
 
 # A reviewer's verdict on one conversation (the Audit page's review queue): approved conversations become

@@ -43,6 +43,7 @@ from agent.adapters.schema import (
     CHAT_SOURCES,
     access_log,
     chat_inbox,
+    chat_insights,
     chat_review,
     chats,
     llm_cost,
@@ -456,6 +457,8 @@ class Store:
                 counts = {
                     "messages": conn.execute(delete(messages).where(messages.c.fk_id_chat == chat_id)).rowcount,
                     "traces": conn.execute(delete(traces).where(traces.c.fk_id_chat == chat_id)).rowcount,
+                    "insights": conn.execute(delete(chat_insights).where(chat_insights.c.fk_id_chat == chat_id))
+                    .rowcount,
                     "reviews": conn.execute(delete(chat_review).where(chat_review.c.fk_id_chat == chat_id)).rowcount,
                     # Emptied, not deleted: a worker remembers the ids it has seen, and SQLite would reuse them.
                     "inbox": self._empty_inbox(conn, chat_id, now),
@@ -467,6 +470,32 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.url)) from exc
         return {"chats": int(found), **{k: int(v) for k, v in counts.items()}}
+
+    # -- insights cache (agent/insights.py)
+    def chat_insights(self, chat_id: int, turns: int, models: str) -> dict[str, Any] | None:
+        """The insights cached for ``chat_id`` at ``turns`` turns with ``models``, or None."""
+        query = select(chat_insights).where(chat_insights.c.fk_id_chat == chat_id, chat_insights.c.turns == turns,
+                                            chat_insights.c.models == models)
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+        if row is None:
+            return None
+        return dict(open_json(self.cipher, row.insights, f"insights #{row.id_chat_insights}"))
+
+    def save_chat_insights(self, chat_id: int, turns: int, models: str, insights: Mapping[str, Any]) -> None:
+        """Cache ``insights`` (sealed like a trace) for ``chat_id`` at ``turns`` turns with ``models``."""
+        try:
+            with self.begin() as conn:
+                conn.execute(delete(chat_insights).where(chat_insights.c.fk_id_chat == chat_id,
+                                                         chat_insights.c.turns == turns,
+                                                         chat_insights.c.models == models))
+                conn.execute(insert(chat_insights).values(fk_id_chat=chat_id, turns=turns, models=models,
+                                                          insights=self._trace_value(insights), created_at=utcnow()))
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
 
     def forgotten_at(self, chat_id: int) -> datetime | None:
         """When the chat's data were last erased (``forget_chat``), or None."""

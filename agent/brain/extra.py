@@ -37,7 +37,9 @@ def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -
     if task == "judge":
         return judge(str(context.get("reply") or ""), context.get("rubric") or {})
     if task == "insights":
-        return {"summary": "", "objections": [], "satisfaction": None}
+        # The engine's deterministic reading (agent/core/assess.py), passed as a model's "suggested" answer:
+        # offline, the insights are what the rules found — recorded in the ledger like any call.
+        return dict(context.get("suggested") or {})
     if task == "simulate_customer":
         if context.get("persona"):
             return simulate_customer(context)

@@ -98,6 +98,8 @@ class TurnResult:
     guard_violations: list[str] = field(default_factory=list)
     customer_text: str = ""
     turn_index: int = 0
+    # The live detractor alert ({kind, reason, action, score}; agent/core/assess.py), or None.
+    alert: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -213,7 +215,15 @@ class AgentSession:
             outcome = self.engine.run_turn(self.chat_id, self.state, self.messages, burst, self.settings)
         self._unsaved_inbox.extend(int(m.meta["inbox_id"]) for m in burst if m.meta.get("inbox_id") is not None)
         self._record_customer(burst, outcome, before)
-        return self._apply(outcome, before, now)
+        result = self._apply(outcome, before, now)
+        alert = result.alert or {}
+        if alert.get("kind") == "low_score" and alert.get("action") == "handoff" and not self.state.handoff:
+            # The pack hands a detractor to a person (insights.yaml): the handoff's replies join this turn's.
+            handed = self.request_handoff(now=now)
+            result.replies += handed.replies
+            result.message_codes += handed.message_codes
+            result.step_after, result.usage = handed.step_after, result.usage + handed.usage
+        return result
 
     def record_failed_turn(self, burst: Sequence[Message], error: str, *, now: float | None = None) -> None:
         """A burst whose turn raised: its messages stay in the conversation with the error under them
@@ -368,6 +378,8 @@ class AgentSession:
                meta: dict[str, Any] | None = None) -> TurnResult:
         turn_index = len(self.traces)
         trace = replace(outcome.trace, turn=turn_index)
+        if trace.system_event is None:
+            trace = replace(trace, alert=self._alert(trace))
         replies = []
         codes = [c for c in outcome.message_codes if isinstance(c, int)]
         for text in outcome.replies:
@@ -393,7 +405,15 @@ class AgentSession:
             replies=replies, trace=trace, step_before=before.step, step_after=outcome.state.step,
             attributes=state_view(outcome.state, self.engine.pack)["attributes"], tool_calls=outcome.tool_calls,
             message_codes=codes, usage=outcome.usage, errors=outcome.errors,
-            guard_violations=outcome.guard_violations, customer_text=outcome.customer_text, turn_index=turn_index)
+            guard_violations=outcome.guard_violations, customer_text=outcome.customer_text, turn_index=turn_index,
+            alert=dict(trace.alert) if trace.alert else None)
+
+    def _alert(self, trace: TurnTrace) -> dict[str, Any] | None:
+        """The detractor alert of this turn (strongly negative message, running score under the pack's threshold)."""
+        from agent.core import assess
+
+        pack = self.engine.pack
+        return assess.alert(pack, assess.load_spec(pack.directory), [*self.traces, trace])
 
     def _status(self) -> str:
         if self.state.handoff:

@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.adapters.tools import ToolArgumentError, ToolResult
 from agent.brain import nlu
+from agent.core.assess import load_spec
 from agent.core.guardrails import check_input, check_output, neutralise, prose_in, without_instructions, without_prose
 from agent.core.journey import ASK_NEXT, Event, JourneyState, Reply
 from agent.core.pack import ReplyContext
@@ -119,8 +120,11 @@ def decide(ts: TurnState) -> None:
     event = classify_and_extract(ts)
     feeling = ts.emotion or {}
     if feeling.get("strong_negative") and event.name not in ts.pack.keep_on_strong_negative:
-        ts.notes.append(f"strong negative emotion ({feeling.get('emotion')}) → handoff")
-        event = Event("strong_negative", event.attributes)
+        if load_spec(ts.pack.directory).detractor.on_strong_negative == "handoff":
+            ts.notes.append(f"strong negative emotion ({feeling.get('emotion')}) → handoff")
+            event = Event("strong_negative", event.attributes)
+        else:  # the pack's insights.yaml says offer (or only alert): the turn's alert carries it
+            ts.notes.append(f"strong negative emotion ({feeling.get('emotion')}): alert raised, no handoff (pack)")
     ts.event = event
 
 

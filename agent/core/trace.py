@@ -174,6 +174,8 @@ class TurnTrace:
     guard_violations: tuple[str, ...] = ()
     latency_ms: float = 0.0
     turn: int | None = None
+    # The live detractor alert of this turn ({kind, reason, action, score}: agent/core/assess.py), or None.
+    alert: Mapping[str, Any] | None = None
 
     @property
     def step_before(self) -> str:
@@ -194,6 +196,8 @@ class TurnTrace:
             del data["system_event"]
         if self.emotion is None:
             del data["emotion"]
+        if self.alert is None:
+            del data["alert"]
         for key in ("event", "decision"):
             if data[key] is None:
                 del data[key]
