@@ -34,7 +34,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 
 from agent.adapters.reviews import VERDICTS, Review, Reviews
-from agent.adapters.schema import PEOPLE_SOURCES, chats, llm_cost
+from agent.adapters.schema import PEOPLE_SOURCES, chat_review, chats, llm_cost
 from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.pack import Pack, get_pack
@@ -66,6 +66,7 @@ class ConversationRow:
     pack: str
     step: str  # where it is now (chats.state)
     steps: tuple[str, ...]  # every step reached, in order
+    step_reached: str  # the furthest funnel step reached (journey.yaml order)
     turns: int  # the customer's turns (system events not counted)
     handoff: bool
     consent_asked: bool
@@ -83,7 +84,7 @@ class ConversationRow:
         """A flat dict for a table (``st.dataframe``, CSV)."""
         return {"chat_id": self.chat_id, "title": self.title, "created_at": self.created_at,
                 "updated_at": self.updated_at, "source": self.source, "pack": self.pack, "step": self.step,
-                "max_step": self.steps[-1] if self.steps else self.step, "turns": self.turns,
+                "step_reached": self.step_reached, "turns": self.turns,
                 "handoff": self.handoff, "consent": self.consent, "outcome": self.outcome,
                 "dropped_at": self.dropped_at or "", "cost_usd": self.cost_usd, "config": self.config,
                 "verdict": self.verdict or "", "reviewer": self.reviewer}
@@ -141,13 +142,14 @@ def _read(chat: Mapping[str, Any], traces: Sequence[TurnTrace], pack: Pack, cost
     handoff = handoff or any(steps[s].handoff for s in visited if s in steps)
     completed = any(s in pack.completed_steps for s in visited)
     outcome: str = "refusal" if refused else "completed" if completed else "handoff" if handoff else "aborted"
-    stages = set(funnel_steps(pack))
+    stages = funnel_steps(pack)
     path = [s for s in visited_in_order(traces, current) if s in stages]
+    furthest = max((stages.index(s) for s in path), default=-1)
     dropped = None if completed else (path[-1] if path else None)
     return ConversationRow(
         chat_id=int(chat["id_chat"]), title=str(chat.get("title") or ""), created_at=chat.get("created_at"),
         updated_at=chat.get("updated_at"), source=str(chat.get("source") or ""), pack=str(chat.get("pack") or ""),
-        step=current, steps=tuple(visited), turns=sum(1 for t in traces if not t.system_event), handoff=handoff,
+        step=current, steps=tuple(visited), step_reached=stages[furthest] if furthest >= 0 else current, turns=sum(1 for t in traces if not t.system_event), handoff=handoff,
         consent_asked=pack.journey.consent_step in visited, consent=consent, outcome=outcome, completed=completed,
         dropped_at=dropped,
         cost_usd=cost, config=_config(traces), tool_outcomes=tuple(outcomes),
@@ -185,11 +187,18 @@ def _instant(value: date | datetime | None, end: bool = False) -> datetime | Non
     return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
 
 
+def _chat_query(pack: Pack, sources: Iterable[str] | None) -> Any:
+    query = select(chats.c.id_chat).where(chats.c.pack == pack.name).order_by(chats.c.updated_at.desc(),
+                                                                              chats.c.id_chat.desc())
+    return query.where(chats.c.source.in_(tuple(sources))) if sources is not None else query
+
+
 def _chat_rows(store: Store, pack: Pack, sources: Iterable[str] | None, since: date | datetime | None,
-               until: date | datetime | None, limit: int | None) -> list[dict[str, Any]]:
-    query = select(chats.c.id_chat).where(chats.c.pack == pack.name).order_by(chats.c.updated_at.desc())
-    if sources is not None:
-        query = query.where(chats.c.source.in_(tuple(sources)))
+               until: date | datetime | None, limit: int | None,
+               chat_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    query = _chat_query(pack, sources)
+    if chat_ids is not None:
+        query = query.where(chats.c.id_chat.in_([int(c) for c in chat_ids]))
     start, end = _instant(since), _instant(until, end=True)
     if start is not None:
         query = query.where(chats.c.created_at >= start)
@@ -219,10 +228,11 @@ def _costs(store: Store, chat_ids: Sequence[int]) -> dict[int, float]:
 
 
 def _load(settings: Settings, *, sources: Iterable[str] | None, since: date | datetime | None,
-          until: date | datetime | None, limit: int | None) -> tuple[Pack, list[ConversationRow]]:
+          until: date | datetime | None, limit: int | None,
+          chat_ids: Iterable[int] | None = None) -> tuple[Pack, list[ConversationRow]]:
     pack = get_pack(settings.pack_dir)
     store = Store.open(settings.database_url)
-    rows = _chat_rows(store, pack, sources, since, until, limit)
+    rows = _chat_rows(store, pack, sources, since, until, limit, chat_ids)
     ids = [int(r["id_chat"]) for r in rows]
     costs = _costs(store, ids)
     found = {r.chat_id: r for r in Reviews(store).list(chat_ids=ids)} if ids else {}
@@ -237,11 +247,13 @@ def _load(settings: Settings, *, sources: Iterable[str] | None, since: date | da
 def conversations(settings: Settings, *, sources: Iterable[str] | None = PEOPLE_SOURCES,
                   since: date | datetime | None = None, until: date | datetime | None = None,
                   step: str | None = None, handoff: bool | None = None, outcome: str | None = None,
-                  verdict: str | None = None, limit: int | None = 500) -> list[ConversationRow]:
+                  verdict: str | None = None, chat_ids: Iterable[int] | None = None,
+                  limit: int | None = 500) -> list[ConversationRow]:
     """The settings' pack's conversations, most recently updated first: people's and the server's by default
     (``sources=None``: every chat, the bench's eval and simulation runs included). ``step``: only those that
-    reached it; ``handoff``/``outcome``: only those; ``verdict``: a review verdict, or ``"unreviewed"``."""
-    _, rows = _load(settings, sources=sources, since=since, until=until, limit=limit)
+    reached it; ``handoff``/``outcome``: only those; ``verdict``: a review verdict, or ``"unreviewed"``;
+    ``chat_ids``: only these. ``limit`` bounds the chats read (the newest), before those filters."""
+    _, rows = _load(settings, sources=sources, since=since, until=until, limit=limit, chat_ids=chat_ids)
     if step is not None:
         rows = [r for r in rows if step in r.steps]
     if handoff is not None:
@@ -471,8 +483,18 @@ def reviews(settings: Settings, *, verdict: str | None = None, chat_ids: Iterabl
 
 def review_queue(settings: Settings, *, sources: Iterable[str] | None = PEOPLE_SOURCES, limit: int | None = 100,
                  include_reviewed: bool = True) -> list[ConversationRow]:
-    """Conversations to review: the unreviewed ones first (most recently updated first), then the reviewed."""
-    rows = conversations(settings, sources=sources, limit=None)
-    queue = [r for r in rows if r.verdict is None] + ([r for r in rows if r.verdict is not None]
-                                                       if include_reviewed else [])
-    return queue[:limit] if limit is not None else queue
+    """Conversations to review: the unreviewed ones first (most recently updated first), then the reviewed
+    (most recently updated first); at most ``limit`` (chosen in SQL: only those are read)."""
+    pack = get_pack(settings.pack_dir)
+    store = Store.open(settings.database_url)
+    reviewed = select(chat_review.c.fk_id_chat)
+    with store.engine.connect() as conn:
+        ids = [int(r[0]) for r in conn.execute(_chat_query(pack, sources).where(chats.c.id_chat.not_in(reviewed))
+                                               .limit(limit))]
+        room = None if limit is None else limit - len(ids)
+        if include_reviewed and (room is None or room > 0):
+            ids += [int(r[0]) for r in conn.execute(_chat_query(pack, sources).where(chats.c.id_chat.in_(reviewed))
+                                                    .limit(room))]
+    order = {chat_id: i for i, chat_id in enumerate(ids)}
+    rows = conversations(settings, sources=sources, chat_ids=ids, limit=None) if ids else []
+    return sorted(rows, key=lambda r: order[r.chat_id])

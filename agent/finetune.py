@@ -371,7 +371,7 @@ def _collect(settings: Settings, approved: Sequence[Review], export_key: bytes) 
     pack = get_pack(settings.pack_dir)
     store = Store.open(settings.database_url)
     by_id = {r.chat_id: r for r in approved}
-    rows = {r.chat_id: r for r in conversations(settings, sources=None, limit=None) if r.chat_id in by_id}
+    rows = {r.chat_id: r for r in conversations(settings, sources=None, chat_ids=list(by_id), limit=None)}
     found = _Collected()
     for chat_id, review in by_id.items():
         row = rows.get(chat_id)

@@ -68,6 +68,8 @@ def test_funnel_counts_drop_offs_and_rates_on_a_seeded_database(base_env: dict[s
                        "ineligible": "completed", "idle": "aborted"}
     happy = rows[ids["happy"]]
     assert happy.steps[:4] == ("greeting", "optin", "collect_data", "confirm_data") and "eligibility" in happy.steps
+    assert happy.step_reached == "finalized" and rows[ids["idle"]].step_reached == "collect_data"
+    assert rows[ids["optout"]].step_reached == "optin" and rows[ids["ineligible"]].step_reached == "not_authorized"
     assert happy.turns == 7 and happy.consent and not happy.handoff and happy.cost_usd == pytest.approx(0.003)
     assert happy.tool_outcomes == (("consultar_fgts", "200", "eligible"),) and happy.verdict is None
     assert happy.config == "decision=local/rules · conversation=local/rules"
