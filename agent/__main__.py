@@ -301,8 +301,9 @@ def privacy(argv: list[str]) -> int:
 
     def report(counts: rights.ForgetCounts, verb: str) -> None:
         ids = ", ".join(map(str, counts.chat_ids[:20])) + (", …" if len(counts.chat_ids) > 20 else "")
-        print(f"{verb}: {counts.chats} conversation(s) [{ids}] · {counts.messages} message(s) and "
-              f"{counts.traces} trace(s) deleted, {counts.inbox} queued message(s) emptied · "
+        print(f"{verb}: {counts.chats} conversation(s) [{ids}] · {counts.messages} message(s), "
+              f"{counts.traces} trace(s) and {counts.reviews} review(s) deleted, {counts.inbox} queued message(s) "
+              "emptied · "
               f"{counts.ledger_unlinked} ledger row(s) kept without their chat link", file=sys.stderr)
         if counts.unreadable:
             print(f"[aviso] {len(counts.unreadable)} conversation(s) {counts.unreadable} could not be read (an "

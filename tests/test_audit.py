@@ -4,6 +4,8 @@ really played through AgentSession on local/rules, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -190,6 +192,11 @@ def test_forget_deletes_reviews_and_the_export_includes_them(base_env: dict[str,
     assert counts.reviews == 1 and counts.as_dict()["reviews"] == 1
     assert audit.reviews(settings, chat_ids=[happy]) == []
     assert [r.chat_id for r in audit.reviews(settings)] == [other]  # the other conversation's review is kept
+    done = subprocess.run([sys.executable, "-m", "agent", "privacy", "forget", "--chat-id", str(other), "--yes"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**base_env, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "1 review(s) deleted" in done.stderr, done.stderr
+    assert audit.reviews(settings) == []
     store.engine.dispose()
 
 

@@ -118,6 +118,18 @@ def test_export_is_blocked_under_100_then_valid_pseudonymised_and_corrected(base
     assert "cliente." in json.dumps(mine, ensure_ascii=False) or "@gmail.com" not in text  # the e-mail's pseudonym
 
 
+def test_synthetic_names_keep_the_shape_and_change_with_the_key() -> None:
+    from agent.br.synthetic import FEMALE_NAMES, MALE_NAMES, SURNAMES, synthetic_name
+
+    first, second = b"k1" * 16, b"k2" * 16
+    maria = synthetic_name("Maria das Dores Souza", first)
+    assert maria[0] in FEMALE_NAMES and maria[1] == "das" and {maria[2], maria[3]} <= set(SURNAMES)
+    assert synthetic_name("Maria das Dores Souza", first) == maria  # stable under one key
+    assert synthetic_name("João Batista", first)[0] in MALE_NAMES
+    names = ["Maria Souza", "João Batista", "Ana Paula", "Pedro Alves", "Carla Dias"]
+    assert [synthetic_name(n, first) for n in names] != [synthetic_name(n, second) for n in names]
+
+
 def test_validator_names_each_broken_rule(tmp_path: Path) -> None:
     good = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "oi"},
                          {"role": "assistant", "content": None, "tool_calls": [
