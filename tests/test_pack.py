@@ -19,7 +19,8 @@ from agent.core.trace import TurnTrace
 CORE = ["agent/core/engine.py", "agent/core/session.py", "agent/core/journey.py", "agent/core/guardrails.py",
         "agent/core/pack.py", "agent/core/trace.py", "agent/core/prompts.py", "agent/adapters/gateway.py",
         "agent/adapters/store.py", "agent/adapters/schema.py", "agent/adapters/migrations.py",
-        "agent/adapters/tools.py", "agent/core/assess.py", "agent/insights.py"]
+        "agent/adapters/tools.py", "agent/core/assess.py", "agent/insights.py", "agent/audit.py",
+        "agent/adapters/reviews.py"]
 DOMAIN = re.compile(r"fgts|cpf|saque|aniversar", re.IGNORECASE)
 
 
