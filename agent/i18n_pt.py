@@ -735,4 +735,6 @@ PT: dict[str, str] = {
     "kept without the link to this conversation.":
         "Apagado: {messages} mensagem(ns) e {traces} trace(s) excluídos, os dados capturados descartados; {ledger} "
         "linha(s) de custo mantidas sem o vínculo com esta conversa.",
+    "A file sent in a fast burst did not arrive: please send it again.":
+        "Um arquivo enviado numa sequência rápida não chegou: envie de novo, por favor.",
 }

@@ -29,6 +29,7 @@ from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversati
 from app_pages.diet import budget_text, sections_rows, sections_text
 from app_pages.i18n import feature, number, t
 from app_pages.i18n import money as money
+from app_pages.submits import take_dropped
 from app_pages.ui import whatsapp_markdown
 
 settings: Settings = st.session_state.settings
@@ -523,10 +524,13 @@ def keep_submitted() -> None:
     newer submit interrupts that run at once, so every message reaches the inbox (reading the box's
     value in the script body instead loses the ones whose run was cut short)."""
     value = st.session_state.get("chat_box")
+    inbox = st.session_state.setdefault("chat_inbox", [])
+    # Submits Streamlit folded into this one (two reached the server before a run started): older, so first.
+    for text, had_files in take_dropped("chat_box"):
+        inbox.append({"text": text, "files": [], "lost_files": had_files})
     if not value:
         return
     item = capture(value)
-    inbox = st.session_state.setdefault("chat_inbox", [])
     # A run cut short before its script body began is replayed with its submit, callback included: the
     # same message twice with no script body in between (the inbox not drained) is that replay.
     if not (inbox and inbox[-1] == item):
@@ -545,6 +549,8 @@ if inbox:
         item = inbox[0]
         attachments, item_problems = to_attachments(item, chat_id)
         problems += item_problems
+        if item.get("lost_files"):
+            problems.append(t("A file sent in a fast burst did not arrive: please send it again."))
         # Pasted text may carry NUL, control characters or odd digits: the session cleans it
         # (agent.clean_text); a message of nothing but those still gets an answer.
         if item["text"].strip() or attachments:
@@ -698,7 +704,8 @@ with chat_col:
         status = worker.status()
         for m in status.waiting:
             with st.chat_message("user"):
-                st.markdown(whatsapp_markdown(m.text) or f"({', '.join(a.filename for a in m.attachments)})")
+                st.markdown(whatsapp_markdown(text_for_viewer(m.text))
+                            or f"({', '.join(a.filename for a in m.attachments)})")
         if status.typing:
             st.caption(":material/more_horiz: digitando…")
         elif status.pending:

@@ -131,12 +131,13 @@ def assert_in_order(bubbles: list[str], texts: list[str]) -> None:
         assert bubble.startswith(text), (bubble, text, bubbles)
 
 
-# Known gap, kept visible: two chat-box submits that both reach the server before a script run starts
-# are coalesced by Streamlit itself, the newer one winning (streamlit/runtime/scriptrunner_utils/
-# script_requests.py, _coalesce_widget_states). While the engine is built in this process (warm-up),
-# a loaded machine can starve the script thread that long, and one of the five is lost (~1 run in 3
-# on 2 shared cores). Closing it needs a chat box whose value carries every message sent so far.
-@pytest.mark.xfail(strict=False, reason="Streamlit coalesces chat_input submits queued before a run starts")
+# Two chat-box submits that both reach the server before a script run starts are folded into one by
+# Streamlit itself, the newer winning (streamlit/runtime/scriptrunner_utils/script_requests.py,
+# _coalesce_widget_states): while the engine warms up, a loaded machine starved the script thread that long
+# and one message in five was lost (~1 run in 3 on 2 shared cores). app_pages/submits.py keeps the folded
+# value for the Chat page's submit callback (tests/test_submits.py covers the fold itself). Still seen once in
+# four runs: a message typed during a slow turn missing (the fold is not the only way) — kept visible as xfail.
+@pytest.mark.xfail(strict=False, reason="a submit can still be lost on a loaded machine (see the note above)")
 def test_a_fast_typist_during_warm_up(app_url: str, page: Page) -> None:
     page.goto(app_url, wait_until="domcontentloaded")
     expect(page.locator('[data-testid="stChatInputTextArea"]')).to_be_visible(timeout=60_000)
@@ -152,8 +153,7 @@ def test_a_fast_typist_during_warm_up(app_url: str, page: Page) -> None:
     page.screenshot(path=ARTIFACTS / "10-queue-warm-up-answered.png", full_page=True)
 
 
-@pytest.mark.xfail(strict=False, reason="Streamlit coalesces chat_input submits that arrive while a run is busy "
-                   "(same gap as during warm-up; see the note above)")
+@pytest.mark.xfail(strict=False, reason="a submit can still be lost on a loaded machine (see the note above)")
 def test_a_fast_typist_during_a_turn_held_by_a_slow_model(app_url: str, page: Page) -> None:
     page.goto(app_url, wait_until="domcontentloaded")
     expect(page.get_by_text("bolt").first).to_be_visible(timeout=120_000)  # the engine is ready

@@ -136,3 +136,17 @@ def test_the_terminal_chat_prints_no_raw_value_but_the_confirmation(base_env: di
     assert "• CPF: 200.000.002-99" in shown
     assert raw(shown) == {"cpf": shown.count("200.000.002-99")}
     assert raw("\n".join(rest)) == {}
+
+
+def test_messages_waiting_in_a_burst_are_drawn_masked(pack_env: dict[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before their turn runs, queued messages are drawn by the page's live fragment from the inbox, where
+    they are raw (the worker needs them): drawn masked too."""
+    monkeypatch.setenv("BURST_WINDOW_SECONDS", "60")
+    at = open_chat()
+    for line in ("oi", pii_scan.PII[0][1], "meu cpf é 200.000.002-99"):
+        at.chat_input[0].set_value(line).run()
+    assert not at.exception
+    waiting = [m for m in at.chat_message if m.name == "user"]
+    assert len(waiting) == 3 and "cartão oculto" in waiting[1].markdown[0].value
+    assert raw(drawn(at)) == {}
