@@ -4,7 +4,7 @@ Everything is read per pack from the stored chats, their traces and the ledger, 
 journey (``journey.yaml``'s steps, in file order; ``pack.yaml``'s ``completed_steps`` / ``terminal_steps``):
 no step name is written here, so the same functions serve any pack.
 
-What a conversation *did* is read from its traces (:class:`agent.core.trace.TurnTrace`):
+What a conversation *did* is read from its traces (the stored form of :class:`agent.core.trace.TurnTrace`):
 
 - **steps reached** — every ``state_before`` / ``state_after`` step, in the order first reached;
 - **outcome** — ``refusal``: the customer said no (``confirm_no`` / ``optin_refuse``, the core's own
@@ -38,7 +38,6 @@ from agent.adapters.schema import PEOPLE_SOURCES, chat_review, chats, llm_cost
 from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.pack import Pack, get_pack
-from agent.core.trace import TurnTrace
 from agent.privacy import scrub
 
 Outcome = Literal["completed", "aborted", "refusal", "handoff"]
@@ -98,79 +97,91 @@ def funnel_steps(pack: Pack) -> tuple[str, ...]:
     return tuple(name for name, step in journey.steps.items() if not step.handoff and name not in exits)
 
 
-def _config(traces: Sequence[TurnTrace]) -> str:
+@dataclass(frozen=True)
+class TurnFacts:
+    """What the audit needs of one stored trace (read from its JSON without building a whole TurnTrace: the
+    funnel reads every trace of thousands of conversations)."""
+
+    step_before: str
+    step_after: str
+    passed: str  # the step the turn went through on the way (a tool step), "" when none
+    handoff: bool
+    consent: bool
+    event: str
+    system_event: bool
+    tools: tuple[tuple[str, str, str], ...]  # (tool, API code, outcome)
+    models: tuple[tuple[str, str], ...]  # (role, model) of each model call
+
+    @classmethod
+    def read(cls, trace: Mapping[str, Any]) -> TurnFacts:
+        before, after = trace.get("state_before") or {}, trace.get("state_after") or {}
+        step_before, step_after = str(before.get("step") or ""), str(after.get("step") or "")
+        passed = str(after.get("previous_step") or "")
+        if step_after == step_before or passed == step_before:
+            passed = ""
+        return cls(step_before, step_after, passed, bool(after.get("handoff")), bool(after.get("consent")),
+                   str((trace.get("event") or {}).get("name") or ""), bool(trace.get("system_event")),
+                   tuple((str(c.get("name") or ""), _api_code(c), str(c.get("outcome") or ""))
+                         for c in trace.get("tool_calls") or ()),
+                   tuple((str(c.get("role") or ""), str(c.get("model") or "")) for c in trace.get("calls") or ()))
+
+    @property
+    def steps(self) -> list[str]:
+        """The steps the turn went through: before, the one passed on the way, after."""
+        return [s for s in (self.step_before, self.passed, self.step_after) if s]
+
+
+def _api_code(call: Mapping[str, Any]) -> str:
+    data = call.get("data") if isinstance(call.get("data"), Mapping) else {}
+    code = (data or {}).get("code")
+    if code is None:
+        code = call.get("http_status")
+    return str(code) if code is not None else str(call.get("status") or "")
+
+
+def _config(turns: Sequence[TurnFacts]) -> str:
     models: dict[str, Counter[str]] = {"decision": Counter(), "conversation": Counter()}
-    for trace in traces:
-        for call in trace.calls:
-            if call.role in models and call.model:
-                models[call.role][call.model] += 1
+    for turn in turns:
+        for role, model in turn.models:
+            if role in models and model:
+                models[role][model] += 1
     parts = [f"{role}={c.most_common(1)[0][0]}" for role, c in models.items() if c]
     return " · ".join(parts) or "(no model call)"
 
 
-def _api_code(call: Any) -> str:
-    data = call.data if isinstance(call.data, Mapping) else {}
-    code = data.get("code")
-    if code is None:
-        code = call.http_status
-    return str(code) if code is not None else (call.status or "")
-
-
-def _read(chat: Mapping[str, Any], traces: Sequence[TurnTrace], pack: Pack, cost: float,
+def _read(chat: Mapping[str, Any], turns: Sequence[TurnFacts], pack: Pack, cost: float,
           review: Review | None) -> ConversationRow:
     state = chat.get("state") or {}
     current = str(state.get("step") or "")
-    visited: list[str] = []
-    handoff = bool(state.get("handoff"))
-    consent = bool(state.get("consent"))
-    refused = False
-    outcomes: list[tuple[str, str, str]] = []
-    for trace in traces:
-        for step in _trace_steps(trace):
-            if step not in visited:
-                visited.append(step)
-        handoff = handoff or bool(trace.state_after.get("handoff"))
-        consent = consent or bool(trace.state_after.get("consent"))
-        event = trace.event.name if trace.event else ""
-        if (event in REFUSAL_EVENTS and trace.step_after in pack.terminal_steps
-                and trace.step_after != trace.step_before):
-            refused = True
-        outcomes.extend((c.name, _api_code(c), c.outcome) for c in trace.tool_calls)
-    if current and current not in visited:
-        visited.append(current)
-    steps = pack.journey.steps
-    handoff = handoff or any(steps[s].handoff for s in visited if s in steps)
+    path = visited_in_order(turns, current)
+    visited = list(dict.fromkeys(path))
+    journey = pack.journey
+    handoff = bool(state.get("handoff")) or any(t.handoff for t in turns) or any(
+        journey.steps[s].handoff for s in visited if s in journey.steps)
+    refused = any(t.event in REFUSAL_EVENTS and t.step_after in pack.terminal_steps and t.step_after != t.step_before
+                  for t in turns)
     completed = any(s in pack.completed_steps for s in visited)
     outcome: str = "refusal" if refused else "completed" if completed else "handoff" if handoff else "aborted"
     stages = funnel_steps(pack)
-    path = [s for s in visited_in_order(traces, current) if s in stages]
-    furthest = max((stages.index(s) for s in path), default=-1)
-    dropped = None if completed else (path[-1] if path else None)
+    funnel_path = [s for s in path if s in stages]
+    furthest = max((stages.index(s) for s in funnel_path), default=-1)
     return ConversationRow(
         chat_id=int(chat["id_chat"]), title=str(chat.get("title") or ""), created_at=chat.get("created_at"),
         updated_at=chat.get("updated_at"), source=str(chat.get("source") or ""), pack=str(chat.get("pack") or ""),
-        step=current, steps=tuple(visited), step_reached=stages[furthest] if furthest >= 0 else current, turns=sum(1 for t in traces if not t.system_event), handoff=handoff,
-        consent_asked=pack.journey.consent_step in visited, consent=consent, outcome=outcome, completed=completed,
-        dropped_at=dropped,
-        cost_usd=cost, config=_config(traces), tool_outcomes=tuple(outcomes),
+        step=current, steps=tuple(visited), step_reached=stages[furthest] if furthest >= 0 else current,
+        turns=sum(1 for t in turns if not t.system_event), handoff=handoff,
+        consent_asked=journey.consent_step in visited,
+        consent=bool(state.get("consent")) or any(t.consent for t in turns), outcome=outcome, completed=completed,
+        dropped_at=None if completed else (funnel_path[-1] if funnel_path else None),
+        cost_usd=cost, config=_config(turns), tool_outcomes=tuple(o for t in turns for o in t.tools),
         verdict=review.verdict if review else None, reviewer=review.reviewer if review else "")
 
 
-def _trace_steps(trace: TurnTrace) -> list[str]:
-    """The steps one turn went through: before, the one it passed on the way (a tool step), after."""
-    passed = str(trace.state_after.get("previous_step") or "")
-    steps = [trace.step_before]
-    if trace.step_after != trace.step_before and passed and passed != trace.step_before:
-        steps.append(passed)
-    steps.append(trace.step_after)
-    return [s for s in steps if s]
-
-
-def visited_in_order(traces: Sequence[TurnTrace], current: str = "") -> list[str]:
+def visited_in_order(turns: Sequence[TurnFacts], current: str = "") -> list[str]:
     """Every step the conversation was at, in time order (repeats kept)."""
     path: list[str] = []
-    for trace in traces:
-        for step in _trace_steps(trace):
+    for turn in turns:
+        for step in turn.steps:
             if not path or path[-1] != step:
                 path.append(step)
     if current and (not path or path[-1] != current):
@@ -239,8 +250,8 @@ def _load(settings: Settings, *, sources: Iterable[str] | None, since: date | da
     out = []
     for chat in rows:
         chat_id = int(chat["id_chat"])
-        traces = [TurnTrace.from_json(t["trace"]) for t in store.list_traces(chat_id)]
-        out.append(_read(chat, traces, pack, costs.get(chat_id, 0.0), found.get(chat_id)))
+        turns = [TurnFacts.read(t["trace"]) for t in store.list_traces(chat_id)]
+        out.append(_read(chat, turns, pack, costs.get(chat_id, 0.0), found.get(chat_id)))
     return pack, out
 
 
@@ -357,7 +368,8 @@ class Funnel:
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One row per step: the table and chart of the funnel."""
-        return [{"group": self.group, "step": s.step, "reached": s.reached, "share_of_start": round(s.share_of_start, 4),
+        return [{"group": self.group, "step": s.step, "reached": s.reached,
+                 "share_of_start": round(s.share_of_start, 4),
                  "continued": s.continued, "dropped_here": s.dropped, "drop_rate": round(s.drop_rate, 4),
                  "dropped_chat_ids": list(s.dropped_chat_ids)} for s in self.steps]
 

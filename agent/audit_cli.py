@@ -34,7 +34,8 @@ def _print_funnel(args: argparse.Namespace) -> int:
                   f"{_pct(step.drop_rate):>7}  {ids}")
         print(f"opt-in: {_pct(group.optin_rate)} ({group.consent_granted}/{group.consent_asked}) · handoff: "
               f"{_pct(group.handoff_rate)} ({group.handoffs}) · cost per completed journey: "
-              f"US$ {group.avg_cost_per_completed_usd:.6f} (all spend / completed: US$ {group.cost_per_completion_usd:.6f})")
+              f"US$ {group.avg_cost_per_completed_usd:.6f} "
+              f"(all spend / completed: US$ {group.cost_per_completion_usd:.6f})")
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in group.outcomes.items()))
         for o in group.tool_outcomes:
             print(f"  {o.tool} · API {o.code} · {o.outcome}: {o.calls} call(s) in {o.conversations} conversation(s)")

@@ -379,7 +379,8 @@ def _collect(settings: Settings, approved: Sequence[Review], export_key: bytes) 
             found.skipped.append((chat_id, "not a conversation of this pack"))
             continue
         chat = store.get_chat(chat_id) or {}
-        names = Pseudonyms(pack, (chat.get("state") or {}).get("attributes") or {}, conversation_key(export_key, chat_id))
+        attributes = (chat.get("state") or {}).get("attributes") or {}
+        names = Pseudonyms(pack, attributes, conversation_key(export_key, chat_id))
         traces = {int(t["turn_index"]): TurnTrace.from_json(t["trace"]) for t in store.list_traces(chat_id)}
         try:
             example = build_example(pack, store.list_messages(chat_id), traces, review.corrections, names)
