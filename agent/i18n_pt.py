@@ -647,6 +647,9 @@ PT: dict[str, str] = {
     "The agent is answering. Hand over to see the operator side.":
         "O agente está respondendo. Transfira para ver o lado do atendente.",
     "Hand over to a human": "Transferir para um humano",
+    "**Detractor alert:** {reason}": "**Alerta de detrator:** {reason}",
+    "Transfer to a human agent": "Transferir para atendente",
+    "Why the agent handed over: {reason}": "Por que o agente transferiu: {reason}",
     "Simulate {hours} h idle": "Simular {hours} h sem resposta",
     "Move the clock past the re-engagement delay: the agent follows up once.":
         "Adianta o relógio além do prazo de retomada: o agente chama o cliente uma vez.",

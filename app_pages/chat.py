@@ -312,6 +312,11 @@ def trace_panel(trace: TurnTrace) -> None:
                 st.json(asdict(trace.guard), expanded=False)
 
 
+def last_alert(session: AgentSession) -> Mapping[str, Any] | None:
+    """The live detractor alert of the conversation's last turn, if any (agent/core/assess.py)."""
+    return session.traces[-1].alert if session.traces else None
+
+
 def forget_conversation() -> None:
     """The confirmation's *Yes, erase*: this conversation's data erased (``AgentSession.forget``)."""
     if session is None:
@@ -634,6 +639,9 @@ with side:
         elif session.in_handoff:
             st.warning(t("**Handoff:** a human operator has this conversation; the agent is silent."),
                        icon=":material/support_agent:")
+            handed = next((tr.alert for tr in reversed(session.traces) if tr.alert), None)
+            if handed and handed.get("action") == "handoff":
+                st.caption(t("Why the agent handed over: {reason}", reason=handed["reason"]))
             with st.form("operator", clear_on_submit=True, border=False):
                 reply = st.text_input(t("Operator reply"), placeholder="Escreva como atendente…")
                 if st.form_submit_button(t("Send as operator"), icon=":material/send:") and reply.strip():
@@ -645,6 +653,16 @@ with side:
                     session.hand_back()
                 st.rerun()
         else:
+            alert = last_alert(session)
+            if alert and alert.get("action") == "offer":
+                # The pack offers a person to a detractor (insights.yaml): one click uses the same handoff.
+                st.warning(t("**Detractor alert:** {reason}", reason=alert["reason"]),
+                           icon=":material/sentiment_dissatisfied:")
+                if st.button(t("Transfer to a human agent"), key="chat_detractor_handoff", type="primary",
+                             icon=":material/support_agent:", width="stretch"):
+                    with session_lock():
+                        session.request_handoff()
+                    st.rerun()
             st.caption(t("The agent is answering. Hand over to see the operator side."))
             if st.button(t("Hand over to a human"), icon=":material/support_agent:", width="stretch"):
                 with session_lock():

@@ -17,7 +17,9 @@ from agent.brain import nlu
 def emotion(text: str) -> dict[str, Any]:
     """Emotion of one customer message (the deck's "Analise de Emoção"): the pt-BR sentiment lexicon of
     :mod:`agent.br.sentiment` (negation, intensifiers, emojis, irony, WhatsApp spelling, typos)."""
-    return sentiment.analyse(text).to_json()
+    reading = sentiment.analyse(text).to_json()
+    reading.pop("cues")  # what the lexicon read stays out of the answer: a model answers the prompt's keys
+    return reading
 
 
 def answer(task: str, context: dict[str, Any], messages: list[dict[str, Any]]) -> str | dict[str, Any]:
