@@ -234,7 +234,7 @@ def _compute(settings: Settings, engine: Any, chat_id: int | None, traces: list[
         score=AssertivenessScore(assess.combine(parts), tuple(
             ScoreComponent(c["name"], c["value"], float(c["weight"]), scrub(str(c["why"]))) for c in parts)),
         alerts=tuple(dict(t.alert) for t in traces if t.alert),
-        models=dict(models), notes=tuple(notes))
+        models=dict(models), notes=tuple(scrub(n) for n in notes))  # a note may quote a model's answer
 
 
 def _judge(settings: Settings, ask: _Asker, transcript: str) -> dict[str, Any]:

@@ -152,6 +152,7 @@ def export_holder(store: Store, cpf: str) -> dict[str, Any]:
             "queued_messages": data.inbox,
             "ledger": ledger,
             "access_log": store.access_entries(chat_id, limit=100_000),
+            "insights": store.list_chat_insights(chat_id),
             "reviews": [r.to_dict() for r in Reviews(store).list(chat_ids=[chat_id])],
         })
     return _jsonable({

@@ -5,6 +5,7 @@ LiteLLM's real HTTP client:
 
 - ``ok`` (or anything else): answers at once; echoes the last user message.
 - ``json``: answers with a JSON object.  ``badjson``: answers with text that is not JSON.
+- ``score``: a judge's verdict as JSON (``{"score": 0.8, "reason": …}``).
 - ``slow-<ms>``: answers after <ms> milliseconds (``--latency-ms`` applies to every model).
 - ``429``: always 429 with ``Retry-After: 0``.  ``429-once``: 429 on the first call per request id.
   ``429-wait-<s>``: 429 with ``Retry-After: <s>`` on the model's first call, then OK.
@@ -87,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
             content = json.dumps({"intent": "greeting", "confidence": 0.9})
         elif model == "badjson":
             content = "Claro! A intenção é saudação."
+        elif model == "score":
+            content = json.dumps({"score": 0.8, "reason": "conduziu a jornada com calma"})
         elif model == "invent":
             content = "Ótima notícia: você tem R$ 98.765,43 disponíveis para antecipar hoje!"
         elif model == "parrot":

@@ -225,11 +225,11 @@ def test_insights_are_cached_sealed_and_forgotten_with_the_chat(base_env, databa
 
     settings = load_settings(env={**base_env, "BURST_MODE": "false", "DATABASE_URL": database_url}, dotenv_path=None)
     session = AgentSession.new(settings, store=Store(database_url, keys=generate_key()))
-    play(session, ["oi", "aceito", "tem taxa? meu cpf é 200.000.002-99"])
+    play(session, [*HAPPY[:4], "tem taxa? meu cpf é 200.000.002-99"])
     first = session_insights(session)
     store = session.store
     key = f"{first.models['insights']}|{first.models['judge']}"
-    cached = store.chat_insights(session.chat_id, 3, key)
+    cached = store.chat_insights(session.chat_id, 5, key)
     assert cached is not None and cached["score"]["score"] == first.score.score
     from sqlalchemy import select
 
@@ -238,8 +238,13 @@ def test_insights_are_cached_sealed_and_forgotten_with_the_chat(base_env, databa
     with store.engine.connect() as conn:
         raw = conn.execute(select(chat_insights.c.insights)).scalars().all()
     assert raw and all("200.000.002" not in str(r) and "taxa" not in str(r) for r in raw)  # sealed
+    from agent import privacy_rights
+
+    exported = privacy_rights.export_holder(store, ELIGIBLE)["conversations"][0]["insights"]
+    assert [e["turns"] for e in exported] == [5] and exported[0]["insights"]["score"] == cached["score"]
     counts = session.forget()
-    assert counts["insights"] == 1 and store.chat_insights(session.chat_id, 3, key) is None
+    assert counts["insights"] == 1 and store.chat_insights(session.chat_id, 5, key) is None
+    assert store.list_chat_insights(session.chat_id) == []
 
 
 # ---------------------------------------------------------------------- live detractor alert
@@ -302,3 +307,33 @@ def test_terminal_chat_prints_insights_as_one_json_line(base_env, tmp_path) -> N
     help_text = subprocess.run([sys.executable, "-m", "agent", "chat"], input="/help\n/quit\n", capture_output=True,
                                text=True, cwd=ROOT, env=base_env, timeout=120).stdout
     assert "/insights" in help_text
+
+
+# ---------------------------------------------------------------------- the judge component (a real model's HTTP)
+
+
+def judge_env(stub, model: str) -> dict[str, str]:  # noqa: ANN001
+    return {"OPENAI_API_KEY": "sk-test", "MAX_RETRIES": "0", "REQUEST_TIMEOUT_SECONDS": "5",
+            "JUDGE_MODEL": f"openai/{model}", "JUDGE_API_BASE": stub.url}
+
+
+def test_a_judge_model_adds_its_component_and_its_ledger_row(base_env, openai_stub) -> None:  # noqa: ANN001
+    session = session_for(base_env, **judge_env(openai_stub, "score"))
+    play(session, ["oi", "aceito"])
+    insights = session_insights(session)
+    judge = component(insights, "judge")
+    assert judge.value == 0.8 and "calma" in judge.why and judge.weight == 0.2
+    features = [r["feature_name"] for r in session.store.cost_rows(chat_id=session.chat_id, limit=1000)]
+    assert features.count("Score de assertividade") == 1
+    without = [c for c in insights.score.components if c.name != "judge"]
+    assert insights.score.score != round(100 * sum(c.value * c.weight for c in without)
+                                         / sum(c.weight for c in without), 1)
+
+
+def test_a_judge_answer_that_is_no_score_is_not_faked(base_env, openai_stub) -> None:  # noqa: ANN001
+    session = session_for(base_env, **judge_env(openai_stub, "badjson"))
+    play(session, ["oi"])
+    insights = session_insights(session)
+    judge = component(insights, "judge")
+    assert judge.value is None and "válida" in judge.why and openai_stub.calls["badjson"] == 2
+    assert any("invalid JSON (attempt 2)" in n for n in insights.notes)

@@ -497,6 +497,17 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.url)) from exc
 
+    def list_chat_insights(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every cached insights row of ``chat_id`` (turns, models, insights, created_at), oldest first."""
+        query = select(chat_insights).where(chat_insights.c.fk_id_chat == chat_id).order_by(chat_insights.c.turns)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.url)) from exc
+        return [{"turns": r.turns, "models": r.models, "created_at": r.created_at,
+                 "insights": open_json(self.cipher, r.insights, f"insights #{r.id_chat_insights}")} for r in rows]
+
     def forgotten_at(self, chat_id: int) -> datetime | None:
         """When the chat's data were last erased (``forget_chat``), or None."""
         try:
