@@ -72,6 +72,7 @@ _EXPORTS = {
     "conversation_insights": "agent.insights",
     "session_insights": "agent.insights",
     "message_emotion": "agent.insights",
+    "cached_insights": "agent.insights",
     # Audit page: conversations, journey funnel, review queue, fine-tuning dataset (DESAFIO 4)
     "ConversationRow": "agent.audit",
     "Funnel": "agent.audit",
@@ -126,7 +127,8 @@ if TYPE_CHECKING:
     )
     from agent.core.trace import TurnTrace as TurnTrace
     from agent.insights import (
-        ConversationInsights as ConversationInsights, conversation_insights as conversation_insights,
+        ConversationInsights as ConversationInsights, cached_insights as cached_insights,
+        conversation_insights as conversation_insights,
         message_emotion as message_emotion, session_insights as session_insights,
     )
     from agent.finetune import (

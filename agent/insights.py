@@ -148,18 +148,36 @@ def message_emotion(text: str) -> MessageEmotion:
                           reading.strong_negative, reading.irony, "lexicon")
 
 
-def session_insights(session: AgentSession, *, use_cache: bool = True) -> ConversationInsights:
-    """Insights of a live conversation (its turns so far, unsaved ones included)."""
+def session_insights(session: AgentSession, *, use_cache: bool = True,
+                     model_calls: bool = True) -> ConversationInsights:
+    """Insights of a live conversation (its turns so far, unsaved ones included). ``model_calls=False``: the
+    deterministic reading only — no call, no ledger row, no cache (e.g. a list of many conversations on a paid
+    insights model); the per-message emotion is still the engine's."""
     transcript = [(m.role, m.text) for m in session.messages]
+    if not model_calls:
+        return _compute(session.settings, session.engine, session.chat_id, list(session.traces), transcript,
+                        {"insights": "", "judge": ""}, calls=False)
     return _insights(session.settings, session.engine, session.chat_id, session.traces, transcript,
                      session.store if use_cache else None)
 
 
-def conversation_insights(settings: Settings, chat_id: int, *, use_cache: bool = True) -> ConversationInsights:
+def conversation_insights(settings: Settings, chat_id: int, *, use_cache: bool = True,
+                          model_calls: bool = True) -> ConversationInsights:
     """Insights of a stored conversation (messages and traces read through the store)."""
     from agent.core.session import AgentSession
 
-    return session_insights(AgentSession.load(settings, chat_id), use_cache=use_cache)
+    return session_insights(AgentSession.load(settings, chat_id), use_cache=use_cache, model_calls=model_calls)
+
+
+def cached_insights(settings: Settings, chat_id: int) -> ConversationInsights | None:
+    """The newest insights cached for ``chat_id`` with the configured models, without computing anything (its
+    ``turns`` may be fewer than the conversation has now); None when none is cached."""
+    from agent.adapters.store import Store
+
+    models = _models(settings)
+    rows = [r for r in Store.open(settings.database_url).list_chat_insights(chat_id)
+            if r["models"] == f"{models['insights']}|{models['judge']}"]
+    return ConversationInsights.from_json({**rows[-1]["insights"], "cached": True}) if rows else None
 
 
 # ---------------------------------------------------------------------- the work
@@ -190,7 +208,8 @@ def _insights(settings: Settings, engine: Any, chat_id: int | None, traces: Sequ
 
 
 def _compute(settings: Settings, engine: Any, chat_id: int | None, traces: list[TurnTrace],
-             transcript: Sequence[tuple[str, str]], models: Mapping[str, str]) -> ConversationInsights:
+             transcript: Sequence[tuple[str, str]], models: Mapping[str, str], *,
+             calls: bool = True) -> ConversationInsights:
     pack: Pack = engine.pack
     spec = assess.load_spec(pack.directory)
     turns = assess.customer_turns(traces)
@@ -205,7 +224,7 @@ def _compute(settings: Settings, engine: Any, chat_id: int | None, traces: list[
     summary = assess.summary(pack, traces, readings, result, found)
     notes: list[str] = []
     text = _transcript(transcript)
-    ask = _Asker(settings, engine, chat_id, notes)
+    ask = _Asker(settings, engine, chat_id, notes, enabled=calls)
     menu = "\n".join(f"- {o.key}: {o.label}" for o in spec.objections)
     suggested = {"satisfaction": satisfied["score"], "evidence": satisfied["evidence"],
                  "objections": [{"category": o["category"], "excerpt": o["excerpt"]} for o in found]}
@@ -238,6 +257,8 @@ def _compute(settings: Settings, engine: Any, chat_id: int | None, traces: list[
 
 
 def _judge(settings: Settings, ask: _Asker, transcript: str) -> dict[str, Any]:
+    if not ask.enabled:
+        return {"name": "judge", "value": None, "why": "não pedido (somente a leitura determinística)"}
     if settings.role("judge").is_local:
         return {"name": "judge", "value": None, "why": "não disponível offline (papel judge em local/rules)"}
     answer = ask("judge", "judge", {"transcript": transcript}, None, _valid_judge)
@@ -254,11 +275,15 @@ def _transcript(messages: Sequence[tuple[str, str]]) -> str:
 class _Asker:
     """One JSON call on a role with a pack prompt: validated, retried once on invalid JSON, None on failure."""
 
-    def __init__(self, settings: Settings, engine: Any, chat_id: int | None, notes: list[str]) -> None:
+    def __init__(self, settings: Settings, engine: Any, chat_id: int | None, notes: list[str], *,
+                 enabled: bool = True) -> None:
         self.settings, self.engine, self.chat_id, self.notes = settings, engine, chat_id, notes
+        self.enabled = enabled
 
     def __call__(self, role: str, kind: str, variables: Mapping[str, Any], suggested: Mapping[str, Any] | None,
                  valid: Callable[[Mapping[str, Any]], bool]) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
         prompts = self.engine.pack.prompts
         if PROMPTS[kind] not in prompts.names():
             self.notes.append(f"{FEATURES[kind]}: the pack has no {PROMPTS[kind]}.txt; deterministic reading kept")

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,17 @@ def test_a_judge_answer_that_is_no_score_is_not_faked(base_env, openai_stub) -> 
     judge = component(insights, "judge")
     assert judge.value is None and "válida" in judge.why and openai_stub.calls["badjson"] == 2
     assert any("invalid JSON (attempt 2)" in n for n in insights.notes)
+
+
+def test_without_model_calls_nothing_is_paid_and_the_cache_can_be_read_alone(base_env) -> None:  # noqa: ANN001
+    from agent.insights import cached_insights
+
+    session = session_for(base_env)
+    play(session, ["oi", "aceito", "tem taxa?"])
+    rows = session.store.cost_count()
+    free = conversation_insights(session.settings, session.chat_id, model_calls=False)
+    assert session.store.cost_count() == rows and cached_insights(session.settings, session.chat_id) is None
+    assert [o.category for o in free.objections] == ["price"] and component(free, "judge").value is None
+    paid = session_insights(session)
+    assert cached_insights(session.settings, session.chat_id) == replace(paid, cached=True)
+    assert free.score.score == paid.score.score and free.emotions == paid.emotions  # local/rules: the same reading
