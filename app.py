@@ -183,7 +183,7 @@ pages = [
     st.Page(f"{PAGES}/prompts.py", title=t("Prompts"), icon=":material/edit_note:"),
     st.Page(f"{PAGES}/costs.py", title=t("Costs"), icon=":material/payments:"),
     st.Page(f"{PAGES}/evals.py", title=t("Evals"), icon=":material/science:"),
-    # Audit (past conversations, their traces and insights) joins the list with its own issue.
+    st.Page(f"{PAGES}/audit.py", title=t("Audit"), icon=":material/fact_check:"),
 ]
 nav = st.navigation(pages)
 local_banner(settings)

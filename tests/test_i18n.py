@@ -21,7 +21,7 @@ from agent.config import load_settings
 from agent.i18n_pt import PT
 
 PAGES = ["app_pages/chat.py", "app_pages/compare.py", "app_pages/prompts.py", "app_pages/costs.py",
-         "app_pages/evals.py"]
+         "app_pages/evals.py", "app_pages/audit.py"]
 # Words a Portuguese screen never shows outside data (model names, file names and codes are skipped).
 ENGLISH_WORDS = {"the", "and", "with", "your", "from", "this", "that", "turn", "turns", "run", "runs", "cost",
                  "costs", "passed", "rate", "yet", "will", "here", "save", "write", "load", "show", "per",
