@@ -156,11 +156,23 @@ def test_no_raw_value_is_written_anywhere(key: str, database_url: str, base_env:
     (reports / "run.xml").write_text(junit_xml(run), encoding="utf-8")
     # The journey still got what it needed: the CPF captured and the API consulted.
     assert session.state.attributes.get("cpf") and session.state.step == "offer"
+    # 4. The audit: the conversation's insights (cached in chat_insights), a review whose comment and corrected
+    # reply quote what the customer typed, and the fine-tuning export (JSONL) of the approved conversation.
+    from agent import conversation_insights, export_finetune, review, transcript
+
+    assert conversation_insights(settings, chat_id).turns
+    agent_index = next(m["index"] for m in transcript(settings, chat_id) if m["role"] == "agent")
+    review(settings, chat_id, "approved", comment=" ".join(typed for _, typed, _ in pii_scan.PII),
+           corrections={agent_index: f"Anotei o CPF {pii_scan.PII[3][1]} e o e-mail maria.souza@gmail.com."},
+           reviewer="Ana")
+    export = export_finetune(settings, reports / "finetune.jsonl", allow_small=True)
+    assert export.examples == 1 and not export.problems
 
     # The scan. The database, column by column (SQLite: and the whole file as SQL, iterdump).
     allowed = set() if key else {(t, c, kind) for (t, c), kinds in RAW_IN_CLEAR.items() for kind in kinds}
     columns = _columns(database_url)
-    assert {"messages", "traces", "chats", "chat_inbox", "llm_cost", "eval_result"} <= {t for t, _ in columns}
+    assert {"messages", "traces", "chats", "chat_inbox", "llm_cost", "eval_result", "chat_insights",
+            "chat_review"} <= {t for t, _ in columns}
     found = {(table, col, kind) for (table, col), text in columns.items()
              for kind, n in pii_scan.hits(text).items() if n}
     assert found == allowed
