@@ -155,10 +155,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
 
 def _tokens(plain: str, lexicon: Lexicon) -> list[str]:
     """Words and punctuation of the folded text, phrases joined by "_", WhatsApp spellings read."""
-    for phrase in sorted(lexicon.phrases, key=len, reverse=True):
-        plain = re.sub(r"(?<![a-z0-9_])" + re.escape(phrase).replace(r"\ ", r"\s+") + r"(?![a-z0-9_])",
-                       phrase.replace(" ", "_"), plain)
-    plain = re.sub(r"\bpra caramba\b", "pra_caramba", plain)
+    plain = _phrase_pattern(tuple(lexicon.phrases)).sub(lambda m: "_".join(m.group(1).split()), plain)
     out = []
     for token in _WORD.findall(plain):
         token = lexicon.spellings.get(token, token)
@@ -168,6 +165,14 @@ def _tokens(plain: str, lexicon: Lexicon) -> list[str]:
                                           or squeezed in lexicon.negators else token)
         out.append(token)
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for every phrase (longest first), and "pra caramba" (an intensifier of two words)."""
+    alternatives = sorted((re.escape(p).replace(r"\ ", r"\s+") for p in (*phrases, "pra caramba")), key=len,
+                          reverse=True)
+    return re.compile(r"(?<![a-z0-9_])(" + "|".join(alternatives) + r")(?![a-z0-9_])")
 
 
 def _shouting(text: str) -> bool:
