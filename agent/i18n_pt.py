@@ -831,8 +831,10 @@ PT: dict[str, str] = {
     "Correct the agent's replies (optional)": "Corrigir as respostas do agente (opcional)",
     "{n} short of the deck's 100": "faltam {n} para as 100 do deck",
     "any": "qualquer",
-    "Scores are computed when a conversation is opened (the insights role is a paid model).":
-        "Os scores são calculados ao abrir uma conversa (o papel de insights é um modelo pago).",
+    "Scores here are the deterministic reading; the insights model is asked when a conversation is opened (it is "
+    "paid).":
+        "Aqui os scores são a leitura determinística; o modelo de insights é consultado ao abrir uma conversa (ele é "
+        "pago).",
     "Objections": "Objeções",
     "Component": "Componente",
     "Weight": "Peso",

@@ -23,6 +23,7 @@ from agent import (
     PEOPLE_SOURCES,
     ConversationInsights,
     ConversationRow,
+    cached_insights,
     FinetuneReport,
     Settings,
     conversation_insights,
@@ -92,9 +93,9 @@ def load_rows(url: str, pack: str, sources: tuple[str, ...], since: date | None,
     return conversations(settings, sources=sources, since=since, until=until, limit=limit)
 
 
-def insights_of(chat_id: int) -> ConversationInsights | None:
+def insights_of(chat_id: int, model_calls: bool = True) -> ConversationInsights | None:
     try:
-        return conversation_insights(settings, chat_id)
+        return conversation_insights(settings, chat_id, model_calls=model_calls)
     except errors.ConversaError as exc:
         st.warning(t("Insights of #{chat} could not be computed: {error}", chat=chat_id, error=exc))
         return None
@@ -184,9 +185,11 @@ def list_view() -> None:
         st.info(t("No conversation matches these filters."))
         return
     scores: dict[int, ConversationInsights | None] = {}
-    if LOCAL_INSIGHTS:
-        for row in shown[:MAX_AUTO_INSIGHTS]:
-            scores[row.chat_id] = insights_of(row.chat_id)
+    for row in shown[:MAX_AUTO_INSIGHTS]:
+        # Offline insights are free: computed (then cached). On a paid insights model, the cached ones, else the
+        # deterministic reading (no call, no cost) until the conversation is opened.
+        scores[row.chat_id] = insights_of(row.chat_id) if LOCAL_INSIGHTS else (
+            cached_insights(settings, row.chat_id) or insights_of(row.chat_id, model_calls=False))
     table = pd.DataFrame([{
         "#": r.chat_id, t("Title"): r.title, t("Updated"): when(r.updated_at),
         t("Source"): SOURCE_NAMES.get(r.source, r.source), t("Furthest step"): r.step_reached,
@@ -197,8 +200,8 @@ def list_view() -> None:
         t("Cost"): money(r.cost_usd, digits=5), t("Review"): r.verdict or "",
     } for r in shown])
     st.caption(t("{n} conversation(s). Pick a row to open it.", n=number(len(shown)))
-               + ("" if LOCAL_INSIGHTS else " " + t("Scores are computed when a conversation is opened (the "
-                                                     "insights role is a paid model).")))
+               + ("" if LOCAL_INSIGHTS else " " + t("Scores here are the deterministic reading; the insights "
+                                                     "model is asked when a conversation is opened (it is paid).")))
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                           key="audit_table",
                           column_config={t("Score"): st.column_config.ProgressColumn(min_value=0, max_value=100,

@@ -135,3 +135,20 @@ def test_an_empty_database_says_what_to_do(app_env: dict[str, str]) -> None:
     at = open_audit()
     assert not at.exception, at.exception
     assert any("Chat page" in i.value for i in at.info)
+
+
+def test_on_a_paid_insights_model_the_list_costs_nothing(seeded: dict[str, int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores in the list are the deterministic reading when the insights role is a paid model: no call, no
+    ledger row, however many conversations are listed."""
+    from agent.adapters.store import Store
+
+    monkeypatch.setenv("INSIGHTS_MODEL", "gpt-4o-mini")
+    store = Store.open(load_settings().database_url)
+    before = store.cost_count()
+    at = open_audit()
+    at.segmented_control(key="audit_view").set_value("list").run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["Score"].notna().all()
+    assert any("deterministic reading" in c.value for c in at.caption)
+    assert store.cost_count() == before
