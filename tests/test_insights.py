@@ -352,3 +352,9 @@ def test_without_model_calls_nothing_is_paid_and_the_cache_can_be_read_alone(bas
     paid = session_insights(session)
     assert cached_insights(session.settings, session.chat_id) == replace(paid, cached=True)
     assert free.score.score == paid.score.score and free.emotions == paid.emotions  # local/rules: the same reading
+
+
+def test_everyday_words_raise_no_objection(base_env) -> None:  # noqa: ANN001
+    session = session_for(base_env)
+    play(session, ["oi", "cara, quanto tempo depois cai o dinheiro?", "quero de verdade antecipar"])
+    assert session_insights(session).objections == ()

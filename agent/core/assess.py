@@ -92,11 +92,12 @@ DEFAULT_WEIGHTS = {"progress": 0.35, "correct_info": 0.25, "tone": 0.2, "turns":
 # Objections any customer-service conversation meets; a pack names its own (prompts/<pack>/insights.yaml).
 DEFAULT_SPEC = InsightsSpec(
     objections=(
-        ObjectionSpec("price", "Preço, taxas e juros", ("taxa", "taxas", "juros", "caro", "cara", "tarifa",
+        ObjectionSpec("price", "Preço, taxas e juros", ("taxa", "taxas", "juros", "caro", "muito cara", "tarifa",
                                                         "quanto custa", "cobram")),
         ObjectionSpec("trust", "Confiança e medo de golpe", ("golpe", "e seguro", "confiavel", "fraude",
                                                              "medo", "desconfio", "desconfiado", "desconfiada")),
-        ObjectionSpec("not_now", "Agora não", ("agora nao", "depois", "mais tarde", "outro dia", "vou pensar")),
+        ObjectionSpec("not_now", "Agora não", ("agora nao", "vejo depois", "fica pra depois", "mais tarde", "outro dia",
+                                                        "vou pensar")),
     ),
     weights=DEFAULT_WEIGHTS, ideal_turns=6, detractor=DetractorSpec())
 
