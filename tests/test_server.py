@@ -1,0 +1,149 @@
+"""agent/server: POST /chat and GET /health over the ASGI app (in process and on a real uvicorn)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from agent.adapters.inbox import Inbox
+from agent.adapters.store import Store
+from agent.config import Settings
+from agent.core.session import AgentSession
+from agent.server import ServerConfig, create_app
+
+SCRIPTS = [
+    ["oi"],
+    ["oi", "sim, aceito", "Maria Souza, CPF 073.602.846-35, nasci em março", "sim"],
+    ["olá", "quero antecipar meu FGTS", "quanto custa?"],
+]
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, warm=False)) as test_client:
+        yield test_client
+
+
+def post(client: TestClient, body: object) -> Any:
+    return client.post("/chat", json=body)
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok" and response.json()["pack"]
+
+
+def test_a_new_chat_is_a_server_chat_and_continues(client: TestClient, settings: Settings) -> None:
+    first = post(client, {"messages": ["oi"]}).json()
+    assert first["replies"] and first["chat_id"] > 0 and first["errors"] == []
+    store = Store.open(settings.database_url)
+    chat = store.get_chat(first["chat_id"])
+    assert chat is not None and chat["source"] == "server"
+    second = post(client, {"chat_id": first["chat_id"], "messages": [{"text": "sim, aceito"}]}).json()
+    assert second["chat_id"] == first["chat_id"] and second["replies"]
+    # Every message went through the inbox and left it answered.
+    rows = Inbox(store).all(first["chat_id"])
+    assert [r.status for r in rows] == ["done", "done"]
+
+
+def test_several_messages_are_one_burst(client: TestClient, settings: Settings) -> None:
+    body = post(client, {"messages": ["oi", "tudo bem?", "queria uma informação"]}).json()
+    session = AgentSession.load(settings, body["chat_id"])
+    assert len(session.traces) == 1  # one turn for the three messages
+    assert [m.meta.get("burst_size") for m in session.messages if m.role == "customer"] == [3, 3, 3]
+
+
+def test_the_state_is_masked(client: TestClient) -> None:
+    body = post(client, {"messages": ["oi", "sim, aceito", "Maria Souza, CPF 073.602.846-35, nasci em março"]}).json()
+    assert "073.602.846-35" not in str(body)
+    assert body["step"] == body["state"]["step"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_chat_replies_equal_the_session_s(client: TestClient, settings: Settings, script: list[str]) -> None:
+    direct = AgentSession.new(settings.with_changes(burst_mode=False), source="cli")
+    chat_id = None
+    for text in script:
+        expected = direct.send(text)
+        assert expected is not None
+        body = post(client, {"chat_id": chat_id, "messages": [text]} if chat_id else {"messages": [text]}).json()
+        chat_id = body["chat_id"]
+        assert body["replies"] == [m.text for m in expected.replies]
+        assert body["message_codes"] == expected.message_codes
+        assert body["step"] == expected.step_after
+        assert body["state"] == direct.state_view()
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (b"{not json", 400, "malformed_json"),
+    (b"\xff\xfe", 400, "malformed_json"),
+    (b"[]", 422, "invalid_request"),
+    (b'{"messages": []}', 422, "invalid_request"),
+    (b'{"messages": [3]}', 422, "invalid_request"),
+    (b'{"messages": ["oi"], "chat_id": "7"}', 422, "invalid_request"),
+    (b'{"messages": ["oi"], "source": "nowhere"}', 422, "invalid_request"),
+    (b'{"messages": ["oi"], "chat_id": 999999}', 404, "unknown_chat"),
+])
+def test_bad_requests_get_a_clear_error(client: TestClient, body: bytes, status: int, code: str) -> None:
+    response = client.post("/chat", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+
+
+def test_a_body_over_the_limit_is_refused(settings: Settings) -> None:
+    app = create_app(settings, config=ServerConfig(max_body_bytes=100), warm=False)
+    with TestClient(app) as small:
+        response = small.post("/chat", json={"messages": ["x" * 200]})
+        assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+        # Announced or not: a chunked body is counted as it arrives.
+        chunked = small.post("/chat", content=iter([b'{"messages": ["', b"x" * 200, b'"]}']))
+        assert chunked.status_code == 413
+    assert Store.open(settings.database_url).list_chats(10, None) == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app on a real uvicorn, on a free loopback port."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, warm=False), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_real_uvicorn_serves_chats(database_url: str, settings: Settings) -> None:
+    settings = settings.with_changes(database_url=database_url)
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=60) as http:
+        assert http.get("/health").json()["status"] == "ok"
+        first = http.post("/chat", json={"messages": ["oi", "tudo bem?"]}).json()
+        assert first["replies"]
+        again = http.post("/chat", json={"chat_id": first["chat_id"], "messages": ["sim, aceito"]}).json()
+        assert again["replies"] and again["chat_id"] == first["chat_id"]
+    chat = Store.open(database_url).get_chat(first["chat_id"])
+    assert chat is not None and chat["source"] == "server"
