@@ -14,6 +14,22 @@ from agent.config import Settings, load_settings
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 
 
+def _scan_components_once() -> None:
+    """Each AppTest's first run scans every installed distribution's metadata for Streamlit v2 components
+    (``streamlit.components.v2.manifest_scanner``: ~0.3–2 s, ~60 page tests); the installed packages do not
+    change during a test session, so the scan runs once per process."""
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    if getattr(scan, "cache_info", None) is None:
+        manifest_scanner.scan_component_manifests = functools.cache(scan)  # type: ignore[assignment]
+
+
+_scan_components_once()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
