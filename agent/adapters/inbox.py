@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent.adapters.crypto import Cipher, open_json, open_text, seal_json, seal_text
@@ -70,15 +71,20 @@ class Inbox:
 
     def put(self, chat_id: int, text: str, attachments: Sequence[Attachment] = (), *,
             source: str | None = None, created_at: datetime | None = None) -> int:
-        now = created_at or utcnow()
         try:
             with self.store.begin() as conn:
-                return inserted_id(conn.execute(insert(chat_inbox).values(
-                    fk_id_chat=chat_id, text=seal_text(self.store.cipher, text), source=source,
-                    attachments=seal_json(self.store.cipher, _encode(attachments)),
-                    status="queued", created_at=now, updated_at=now)))
+                return self.put_in(conn, chat_id, text, attachments, source=source, created_at=created_at)
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.store.url)) from exc
+
+    def put_in(self, conn: Connection, chat_id: int, text: str, attachments: Sequence[Attachment] = (), *,
+               source: str | None = None, created_at: datetime | None = None) -> int:
+        """``put`` inside the caller's transaction (the server queues a message with its delivery id)."""
+        now = created_at or utcnow()
+        return inserted_id(conn.execute(insert(chat_inbox).values(
+            fk_id_chat=chat_id, text=seal_text(self.store.cipher, text), source=source,
+            attachments=seal_json(self.store.cipher, _encode(attachments)),
+            status="queued", created_at=now, updated_at=now)))
 
     def queued(self, chat_id: int) -> list[QueuedMessage]:
         """Messages not yet answered, oldest first."""

@@ -16,6 +16,10 @@ from sqlalchemy.engine import Connection
 from agent.adapters.pricing import canonical_prices
 from agent.adapters.schema import (
     access_log,
+    channel_contact,
+    channel_message,
+    channel_reply,
+    chat_flush,
     chat_inbox,
     chat_insights,
     chat_review,
@@ -136,6 +140,13 @@ def m053_chat_insights(conn: Connection) -> None:
     chat_insights.create(conn, checkfirst=True)
 
 
+def m054_channels(conn: Connection) -> None:
+    """The server's channels (agent/server): contact → chat (hashed), delivered message ids (unique: a retried
+    delivery is a no-op), the per-chat burst schedule across requests, and the replies sent."""
+    for table in (channel_contact, channel_message, chat_flush, channel_reply):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial ledger, chats, messages, traces", m001_initial),
     Migration(10, "price_versions", m010_price_versions),
@@ -149,4 +160,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(51, "chats.forgotten_at and access_log (LGPD: erasure, operator access)", m051_privacy_rights),
     Migration(52, "chat_review: the audit's review queue (verdict, comment, corrected replies)", m052_chat_review),
     Migration(53, "chat_insights: cached conversation insights (emotion, satisfaction, score)", m053_chat_insights),
+    Migration(54, "channels: contacts (hashed), delivered message ids, burst schedule, replies sent", m054_channels),
 )

@@ -305,3 +305,64 @@ chat_review = Table(
     Index("ux_chat_review_chat", "fk_id_chat", unique=True),
     Index("ix_chat_review_verdict", "verdict", "updated_at"),
 )
+
+# ---------------------------------------------------------------- channels (version 54, agent/server)
+
+# A channel's customer (WhatsApp: the phone, ``wa_id``) → their chat. The phone is personal data: only its
+# keyed hash is stored (HMAC-SHA256, agent/adapters/channels.py), never the number, clear or sealed.
+channel_contact = Table(
+    "channel_contact",
+    metadata,
+    Column("id_contact", BigId, primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("contact_hash", String(64), nullable=False),
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ux_channel_contact", "channel", "contact_hash", unique=True),
+)
+
+# Every message a channel delivered, by the channel's own id (WhatsApp: ``wamid``): written in the transaction
+# that queues the message in ``chat_inbox``, so a retried delivery breaks the unique key and changes nothing.
+channel_message = Table(
+    "channel_message",
+    metadata,
+    Column("id_channel_message", BigId, primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("fk_id_chat", BigInteger, nullable=False),
+    Column("fk_id_inbox", BigInteger, nullable=True),
+    Column("kind", String(20), nullable=False, default="text"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ux_channel_message", "channel", "external_id", unique=True),
+)
+
+# A chat's burst across requests: each message bumps ``generation`` and moves ``due_at``; the flush scheduled for
+# generation g answers only if g is still the newest and not flushed yet (one conditional UPDATE: one flush wins).
+chat_flush = Table(
+    "chat_flush",
+    metadata,
+    Column("fk_id_chat", BigInteger, ForeignKey("chats.id_chat"), primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("flushed", Integer, nullable=False, default=0),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The agent's replies sent through a channel, one row per reply of a flushed burst (unique: never sent twice),
+# with the attempts, the outcome and the channel's message id. No text: the reply is in ``messages``.
+channel_reply = Table(
+    "channel_reply",
+    metadata,
+    Column("id_channel_reply", BigId, primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("fk_id_chat", BigInteger, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("status", String(20), nullable=False, default="sending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("external_id", String(200), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ux_channel_reply", "channel", "fk_id_chat", "generation", "position", unique=True),
+)

@@ -7,6 +7,7 @@ the event loop. Errors are JSON ``{"error": {"code": …, "message": …}}`` wit
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from agent.adapters.schema import CHAT_SOURCES
@@ -24,7 +25,9 @@ from agent.core.pack import get_pack
 from agent.core.session import is_warm, warm_up
 from agent.privacy import scrubbed_logger
 from agent.server.config import ServerConfig
+from agent.server.queue import FlushQueue, InProcessQueue
 from agent.server.turns import Incoming, Turns
+from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse_payload, signature_ok
 
 log = scrubbed_logger("agent.server")
 
@@ -86,12 +89,18 @@ def chat_request(payload: Any) -> tuple[int | None, list[Incoming], str]:
 
 
 class Server:
-    """What the routes share: the agent's settings, the server's config, the chats."""
+    """What the routes share: the agent's settings, the server's config, the chats, the WhatsApp channel."""
 
-    def __init__(self, settings: Settings, config: ServerConfig, turns: Turns | None = None) -> None:
+    def __init__(self, settings: Settings, config: ServerConfig, *, graph: GraphClient | None = None,
+                 queue: FlushQueue | None = None) -> None:
         self.settings = settings
         self.config = config
-        self.turns = turns or Turns(settings)
+        self.turns = Turns(settings)
+        self.window_s = settings.burst_window_s if settings.burst_mode else 0.0
+        self.graph = graph or GraphClient(config)
+        self.whatsapp = WhatsApp(self.turns, config, self.graph, window_s=self.window_s)
+        self.queue: FlushQueue = queue or InProcessQueue()
+        self.queue.bind(self.whatsapp.flush)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "pack": get_pack(self.settings.pack_dir).name,
@@ -108,6 +117,44 @@ class Server:
         body.pop("answered", None)
         return JSONResponse(body)
 
+    async def whatsapp_verify(self, request: Request) -> Response:
+        """Meta's subscription handshake: echo ``hub.challenge`` when ``hub.verify_token`` is ours."""
+        query = request.query_params
+        token = self.config.whatsapp_verify_token
+        if query.get("hub.mode") == "subscribe" and token and hmac.compare_digest(
+                query.get("hub.verify_token", "").encode(), token.encode()):
+            return PlainTextResponse(query.get("hub.challenge", ""))
+        log.warning("whatsapp: verification refused (403): %s", "WHATSAPP_VERIFY_TOKEN is not set" if not token
+                    else "wrong hub.mode or hub.verify_token")
+        raise ApiError(403, "forbidden", "Verification refused: hub.verify_token does not match WHATSAPP_VERIFY_TOKEN.")
+
+    async def whatsapp_receive(self, request: Request) -> Response:
+        """A signed delivery: messages queued (once each), their flush scheduled; answered at once with 200."""
+        body = await read_body(request, self.config.max_body_bytes)
+        secret = self.config.whatsapp_app_secret
+        if not secret:
+            log.error("whatsapp: POST refused (401): WHATSAPP_APP_SECRET is not set, so no signature can be "
+                      "checked — set it to the app secret of the Meta app")
+            raise ApiError(401, "no_app_secret", "This server has no WhatsApp app secret configured.")
+        header = request.headers.get(SIGNATURE_HEADER)
+        if not signature_ok(secret, body, header):
+            log.warning("whatsapp: POST refused (401): %s %s header", "bad" if header else "missing",
+                        SIGNATURE_HEADER)
+            raise ApiError(401, "bad_signature", f"The {SIGNATURE_HEADER} header is missing or wrong.")
+        payload = parse_payload(parse_json(body))
+        for status in payload.statuses:
+            log.info("whatsapp: status callback %r ignored", status)
+        for why in payload.ignored:
+            log.info("whatsapp: ignored %s", why)
+        accepted = 0
+        for message in payload.messages:
+            job = await run_in_threadpool(self.whatsapp.receive, message)
+            if job is not None:
+                accepted += 1
+                self.queue.schedule(job, self.window_s)
+        return JSONResponse({"status": "ok", "accepted": accepted, "statuses": len(payload.statuses),
+                             "ignored": len(payload.ignored)})
+
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
@@ -119,23 +166,35 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, "http_error", str(exc.detail))
 
 
-def create_app(settings: Settings, *, config: ServerConfig | None = None, warm: bool = True) -> Starlette:
-    """The ASGI app for ``settings`` (``config``: from ``settings.env`` when None). ``warm``: build the
-    engine at start-up, so the first customer is answered at once."""
-    server = Server(settings, config or ServerConfig.from_settings(settings))
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return error_response(500, "server_error", "The server could not handle this request; try again.")
+
+
+def create_app(settings: Settings, *, config: ServerConfig | None = None, warm: bool = True,
+               graph: GraphClient | None = None, queue: FlushQueue | None = None) -> Starlette:
+    """The ASGI app for ``settings`` (``config``: from ``settings.env`` when None). ``warm``: build the engine at
+    start-up, so the first customer is answered at once. ``graph``/``queue``: the Graph API client and the flush
+    queue (defaults: from ``config``, :class:`InProcessQueue`)."""
+    server = Server(settings, config or ServerConfig.from_settings(settings), graph=graph, queue=queue)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if warm:
             warm_up(settings)
-        yield
+        try:
+            yield
+        finally:
+            await server.queue.aclose()
 
     app = Starlette(
         routes=[
             Route("/health", server.health, methods=["GET"]),
             Route("/chat", server.chat, methods=["POST"]),
+            Route("/webhook/whatsapp", server.whatsapp_verify, methods=["GET"]),
+            Route("/webhook/whatsapp", server.whatsapp_receive, methods=["POST"]),
         ],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
     app.state.server = server
