@@ -26,6 +26,7 @@ from agent.worker import ChatWorker
 
 # The server closes bursts itself; a day is longer than any request or flush delay.
 _NEVER_S = 24 * 3600.0
+LOCK_STRIPES = 256
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class Turns:
         self.settings = settings.with_changes(burst_mode=True, burst_window_s=_NEVER_S)
         self.store = store or Store.open(settings.database_url)
         self.inbox = Inbox(self.store)
-        self._locks: dict[int, threading.Lock] = {}
-        self._guard = threading.Lock()
+        # Striped, so the set stays bounded however many chats a long-running server sees.
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def new_chat(self, source: str = "server", title: str = "") -> int:
         """A new ``chats`` row (the engine is built by the first turn)."""
@@ -75,8 +76,7 @@ class Turns:
 
     def lock(self, chat_id: int) -> threading.Lock:
         """This process's lock of one chat: one turn at a time per chat."""
-        with self._guard:
-            return self._locks.setdefault(chat_id, threading.Lock())
+        return self._locks[chat_id % LOCK_STRIPES]
 
     def post(self, chat_id: int, messages: Sequence[Incoming]) -> ChatAnswer:
         """Queue ``messages`` and answer them at once, as one burst (``POST /chat``)."""
