@@ -20,7 +20,7 @@ from app_pages.submits import install as keep_every_chat_submit
 
 # An emoji favicon is drawn in the browser; a ":material/…:" one is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="conversa-lab", page_icon="💬", layout="wide")
-keep_every_chat_submit()  # once per process: no fast chat-box submit is folded away (app_pages/submits.py)
+keep_every_chat_submit()  # once per process: no fast chat-box submit is lost (app_pages/submits.py)
 
 # Pages live in app_pages/, not pages/: a folder named pages/ next to the entry point switches
 # Streamlit to the legacy multipage mode, which runs a deep-linked page (and every AppTest

@@ -29,7 +29,8 @@ from agent import AgentSession, Attachment, Settings, TurnTrace, list_conversati
 from app_pages.diet import budget_text, sections_rows, sections_text
 from app_pages.i18n import feature, number, t
 from app_pages.i18n import money as money
-from app_pages.submits import take_dropped
+from app_pages.submits import Submitted
+from app_pages.submits import take as take_submitted
 from app_pages.ui import whatsapp_markdown
 
 settings: Settings = st.session_state.settings
@@ -521,23 +522,29 @@ def record_dialog() -> None:
 
 
 # The chat box is read first, before anything is drawn. A fast burst makes reruns interrupt each
-# other at the next Streamlit call; each message goes to an inbox in session_state before any such
-# call, and leaves it only once it is in the chat's queue in the database (a few ms, no Streamlit
-# call in between), so none is lost. The chat's worker answers it; this run only renders.
+# other at the next Streamlit call, and Streamlit can drop a submit whose run was cut short before its
+# callback ran (app_pages/submits.py): every value the browser sends is kept in a ledger as it arrives,
+# taken from it into an inbox in session_state with no Streamlit call in between, and leaves the inbox
+# only once it is in the chat's queue in the database. The chat's worker answers it; this run only renders.
+def inbox_item(sent: Submitted) -> dict[str, Any]:
+    """A submit taken from the ledger as an inbox entry (text, file bytes, whether files went missing)."""
+    return {**capture(sent), "lost_files": sent.lost_files}
+
+
 def keep_submitted() -> None:
-    """The chat box's callback: Streamlit runs it before the script body of the next run, even when a
-    newer submit interrupts that run at once, so every message reaches the inbox (reading the box's
-    value in the script body instead loses the ones whose run was cut short)."""
+    """The chat box's callback (Streamlit runs it before the script body): this submit, after any sent
+    before it whose run was cut short, goes to the inbox."""
     value = st.session_state.get("chat_box")
     inbox = st.session_state.setdefault("chat_inbox", [])
-    # Submits Streamlit folded into this one (two reached the server before a run started): older, so first.
-    for text, had_files in take_dropped("chat_box"):
-        inbox.append({"text": text, "files": [], "lost_files": had_files})
-    if not value:
+    if value is None:
         return
+    sent = take_submitted("chat_box", current=value)  # after the last st.session_state call: taken is kept
+    if sent is not None:
+        inbox.extend(inbox_item(s) for s in sent)
+        return
+    # No ledger (an AppTest run): the box's own value. The same message twice with no script body in
+    # between is a replay of a run cut short before its body began.
     item = capture(value)
-    # A run cut short before its script body began is replayed with its submit, callback included: the
-    # same message twice with no script body in between (the inbox not drained) is that replay.
     if not (inbox and inbox[-1] == item):
         inbox.append(item)
 
@@ -547,10 +554,12 @@ st.chat_input(
     max_chars=settings.max_message_chars * 4, key="chat_box", on_submit=keep_submitted,
 )
 inbox: list[dict[str, Any]] = st.session_state.setdefault("chat_inbox", [])
+# Submits whose callback never ran (their run was stopped before it): still in the ledger, oldest first.
+inbox.extend(inbox_item(s) for s in take_submitted("chat_box") or [])
 if inbox:
     chat_id = int(st.session_state.get("chat_id") or start_new())
     problems: list[str] = []
-    while inbox:  # no Streamlit call inside: a message is either still here or in the chat's queue
+    while inbox:  # a message is either still here or in the chat's queue (no Streamlit call in between)
         item = inbox[0]
         attachments, item_problems = to_attachments(item, chat_id)
         problems += item_problems

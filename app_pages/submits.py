@@ -1,80 +1,207 @@
-"""Every chat-box submit reaches the page, however fast the person types.
+"""Every chat-box submit reaches the page once, in the order it was sent, however fast the person types.
 
-Streamlit folds two rerun requests that reach the server before a script run starts into one; for two chat
-box values the newer wins and the older is dropped (``ScriptRequests._request_rerun_locked`` →
-``_coalesce_widget_states`` in ``streamlit/runtime/scriptrunner_utils/script_requests.py``). During the
-engine's warm-up, or on a loaded machine, a fast typist lost one message in five that way.
+Streamlit (1.67) loses a chat-box value sent while a script run is busy, in three ways:
 
-:func:`install` wraps that fold: before it drops an older chat value, the value's text is kept on the
-session's ``ScriptRequests`` (one per browser session, under its own lock). The Chat page's submit callback
-calls :func:`take_dropped` first, so the older messages go to the chat's queue before the newer one, in the
-order they were sent. If Streamlit's internals change shape, :func:`install` does nothing and says so in the
-log (the page still works, with the old gap); ``tests/test_submits.py`` notices.
+* ``runner.fastReruns`` (on by default): each new rerun request *stops* the running ScriptRunner and starts
+  another at once (``AppSession.request_rerun``). A runner stopped before it ran its widget callbacks takes
+  the submit it was started for with it — the next runner only has the newer one — and for a moment two
+  runners change the session's state together, each under its own lock. On a loaded machine one message
+  of five typed 150 ms apart vanished that way. It is off in ``.streamlit/config.toml``, and :func:`install`
+  turns it off when the app is started elsewhere: one runner per browser session; a newer request stops the
+  run at its next Streamlit call and the next run takes that request.
+* With one runner, a run cut short before its callbacks ran (a newer submit arrived meanwhile): the next
+  run only carries the newer value.
+* Two requests that reach the server before a run starts are folded into one, the newer chat value winning
+  (``ScriptRequests._request_rerun_locked`` → ``_coalesce_widget_states``).
+
+So :func:`install` also keeps a ledger per browser session: every chat value the browser sends is recorded
+as it arrives (``AppSession.request_rerun``, the server's first look at it), before any of that can drop it.
+The page takes from it (:func:`take`): the box's submit callback takes everything up to its own value, the
+script body whatever is left (values whose callback never ran). Each value is taken once, oldest first.
+Files and voice notes come back from Streamlit's upload manager; a value whose files Streamlit already
+handed out and dropped is marked ``lost_files`` (the page asks to send them again). If Streamlit's internals
+change shape, :func:`install` says so in the log and :func:`take` returns None: the page reads the box's
+value as before (with the old gaps); ``tests/test_submits.py`` notices.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-_DROPPED = "_conversa_dropped_chat_values"  # on a ScriptRequests: [(widget id, text, had files)]
-_INSTALLED = "_conversa_keeps_chat_values"
+_INSTALLED = "_conversa_records_chat_values"
 
 
-def _active_chat_value(state: Any) -> bool:
-    if state.WhichOneof("value") != "chat_input_value":
-        return False
-    value = state.chat_input_value
-    return value.HasField("data") or bool(value.ListFields())
+@dataclass
+class Submitted:
+    """One chat-box value as the person sent it, shaped like ``st.chat_input``'s value."""
+
+    text: str
+    files: list[Any] = field(default_factory=list)  # streamlit UploadedFile
+    audio: Any | None = None
+    lost_files: bool = False  # it carried files or a voice note Streamlit no longer holds
+
+
+@dataclass
+class _Ledger:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    values: list[tuple[str, Any]] = field(default_factory=list)  # (widget id, ChatInputValue proto), oldest first
+
+
+_LEDGERS: dict[str, _Ledger] = {}  # browser session id → its ledger
+_LEDGERS_LOCK = threading.Lock()
+
+
+def _active(state: Any) -> bool:
+    """A chat value Streamlit would hand to the box (``ChatInputSerde.deserialize`` needs ``data``)."""
+    return bool(state.WhichOneof("value") == "chat_input_value" and state.chat_input_value.HasField("data"))
+
+
+def record(session_id: str, widget_states: Any) -> None:
+    """Keep every chat value of one rerun request from the browser, in arrival order (the session's
+    ledger starts with its first request: from then on :func:`take` answers for it)."""
+    with _LEDGERS_LOCK:
+        ledger = _LEDGERS.setdefault(session_id, _Ledger())
+    if widget_states is None:
+        return
+    values = []
+    for state in widget_states.widgets:
+        if _active(state):
+            copy = type(state.chat_input_value)()
+            copy.CopyFrom(state.chat_input_value)
+            values.append((state.id, copy))
+    if values:
+        with ledger.lock:
+            ledger.values.extend(values)
+
+
+def forget(session_id: str) -> None:
+    """Drop a closed session's ledger."""
+    with _LEDGERS_LOCK:
+        _LEDGERS.pop(session_id, None)
 
 
 def install() -> bool:
-    """Wrap Streamlit's rerun fold once per process; True when it is (or was already) in place."""
+    """Once per process: fast reruns off, and every chat value recorded as it arrives. True when in place."""
     try:
-        from streamlit.runtime.scriptrunner_utils import script_requests as sr
+        from streamlit import config
+        from streamlit.runtime.app_session import AppSession
     except ImportError:  # pragma: no cover
-        log.warning("streamlit's script_requests module is gone: fast chat submits may be folded")
+        log.warning("streamlit's AppSession moved: fast chat submits may be lost (app_pages/submits.py)")
         return False
-    requests_class = sr.ScriptRequests
-    if getattr(requests_class, _INSTALLED, False):
+    if config.get_option("runner.fastReruns"):
+        # A stopped runner drops the submit it was started for (see the module docstring).
+        config.set_option("runner.fastReruns", False, where_defined="app_pages/submits.py")
+        log.info("runner.fastReruns turned off: a submit must not die with a stopped script runner")
+    if getattr(AppSession, _INSTALLED, False):
         return True
-    original = getattr(requests_class, "_request_rerun_locked", None)
-    if original is None or not hasattr(sr, "ScriptRequestType"):
-        log.warning("streamlit's ScriptRequests changed: fast chat submits may be folded (app_pages/submits.py)")
+    original = getattr(AppSession, "request_rerun", None)
+    if original is None:
+        log.warning("streamlit's AppSession changed: fast chat submits may be lost (app_pages/submits.py)")
         return False
 
-    def _request_rerun_locked(self: Any, new_data: Any) -> bool:
-        pending = getattr(self, "_rerun_data", None)
-        if getattr(self, "_state", None) == sr.ScriptRequestType.RERUN and pending is not None \
-                and pending.widget_states and new_data.widget_states:
-            newer = {s.id for s in new_data.widget_states.widgets if _active_chat_value(s)}
-            for old in pending.widget_states.widgets:
-                if old.id in newer and _active_chat_value(old):  # the fold keeps the newer one only
-                    value = old.chat_input_value
-                    files = bool(value.HasField("file_uploader_state") and value.file_uploader_state.uploaded_file_info) \
-                        or value.HasField("audio_file_info")
-                    dropped = self.__dict__.setdefault(_DROPPED, [])
-                    dropped.append((old.id, value.data if value.HasField("data") else "", files))
-        return bool(original(self, new_data))
+    @functools.wraps(original)
+    def request_rerun(self: Any, client_state: Any) -> None:
+        try:
+            session_id = self.id
+            if session_id not in _LEDGERS:
+                weakref.finalize(self, forget, session_id)
+            record(session_id, client_state.widget_states if client_state is not None else None)
+        except Exception:  # noqa: BLE001  (recording must never stop a rerun)
+            log.exception("a chat value could not be recorded (app_pages/submits.py)")
+        original(self, client_state)
 
-    requests_class._request_rerun_locked = _request_rerun_locked
-    setattr(requests_class, _INSTALLED, True)
+    setattr(AppSession, "request_rerun", request_rerun)  # noqa: B010  (mypy: no method assignment)
+    setattr(AppSession, _INSTALLED, True)
     return True
 
 
-def take_dropped(key: str) -> list[tuple[str, bool]]:
-    """The chat box ``key``'s values folded away since the last call, oldest first: (text, had attachments).
-    Called from the box's submit callback (the session's script thread)."""
+def _mine(widget_id: str, key: str) -> bool:
+    return widget_id == key or widget_id.endswith(f"-{key}")
+
+
+def _proto_signature(value: Any) -> tuple[str, tuple[str, ...], str | None]:
+    audio = value.audio_file_info.file_id if value.HasField("audio_file_info") else None
+    return value.data, tuple(f.file_id for f in value.file_uploader_state.uploaded_file_info), audio
+
+
+def _value_signature(value: Any) -> tuple[str, tuple[str, ...], str | None]:
+    if isinstance(value, str):
+        return value, (), None
+    audio = getattr(value, "audio", None)
+    files = tuple(str(getattr(f, "file_id", "")) for f in getattr(value, "files", None) or [])
+    return str(value.text or ""), files, getattr(audio, "file_id", None) if audio is not None else None
+
+
+def _hydrate(value: Any, ctx: Any) -> Submitted:
+    """A recorded value with its files from Streamlit's upload manager (taken out of it, as the box does)."""
+    infos = list(value.file_uploader_state.uploaded_file_info)
+    audio_info = value.audio_file_info if value.HasField("audio_file_info") else None
+    wanted = [f.file_id for f in infos] + ([audio_info.file_id] if audio_info is not None else [])
+    if not wanted:
+        return Submitted(value.data)
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    manager = ctx.uploaded_file_mgr
+    try:
+        records = {r.file_id: r for r in manager.get_files(session_id=ctx.session_id, file_ids=wanted)}
+    except Exception:  # noqa: BLE001  (the text still goes; the page asks for the files again)
+        log.exception("the files of a chat value could not be read")
+        records = {}
+    files = [UploadedFile(records[f.file_id], f.file_urls) for f in infos if f.file_id in records]
+    audio = None
+    if audio_info is not None and audio_info.file_id in records:
+        audio = UploadedFile(records[audio_info.file_id], audio_info.file_urls)
+    for file_id in records:
+        if hasattr(manager, "remove_file"):
+            manager.remove_file(session_id=ctx.session_id, file_id=file_id)
+    return Submitted(value.data, files, audio, lost_files=len(records) < len(wanted))
+
+
+def take(key: str, current: Any = None) -> list[Submitted] | None:
+    """The chat box ``key``'s values not taken yet, oldest first; None when this browser session keeps no
+    ledger (an AppTest run, or :func:`install` not in place): then the caller reads the box's value itself.
+
+    From the box's submit callback, pass its value as ``current``: the values sent before it, then it (with
+    the files Streamlit handed to the callback); the ones sent after it stay for their own runs, and [] when
+    an earlier run's body took it already. From the script body (no ``current``): every value left.
+    Runs on the session's script thread; no Streamlit call, so no newer submit interrupts it halfway.
+    """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    requests = getattr(ctx, "script_requests", None) if ctx else None
-    if requests is None:
-        return []
-    with requests._lock:  # noqa: SLF001  (the lock the fold runs under)
-        dropped = requests.__dict__.get(_DROPPED) or []
-        mine = [(text, files) for wid, text, files in dropped if wid == key or wid.endswith(f"-{key}")]
-        requests.__dict__[_DROPPED] = [d for d in dropped if not (d[0] == key or d[0].endswith(f"-{key}"))]
-    return mine
+    if ctx is None:
+        return None
+    with _LEDGERS_LOCK:
+        ledger = _LEDGERS.get(ctx.session_id)
+    if ledger is None:
+        return None
+    with ledger.lock:
+        mine = [i for i, (widget_id, _) in enumerate(ledger.values) if _mine(widget_id, key)]
+        if current is not None:
+            wanted = _value_signature(current)
+            signatures = {i: _proto_signature(ledger.values[i][1]) for i in mine}
+            # The same text and files; else the same text (a file Streamlit could not find changes the files).
+            last = next((i for i in mine if signatures[i] == wanted), None)
+            if last is None:
+                last = next((i for i in mine if signatures[i][0] == wanted[0]), None)
+            if last is None:
+                return []
+            mine = [i for i in mine if i <= last]
+        taken = [ledger.values[i][1] for i in mine]
+        drop = set(mine)
+        ledger.values = [v for i, v in enumerate(ledger.values) if i not in drop]
+    if current is None:
+        return [_hydrate(value, ctx) for value in taken]
+    # The callback's own value: Streamlit has handed its files to the box already.
+    text, files, audio = (current, [], None) if isinstance(current, str) else (
+        str(current.text or ""), list(getattr(current, "files", None) or []), getattr(current, "audio", None))
+    _, sent_files, sent_audio = _proto_signature(taken[-1])
+    lost = len(files) < len(sent_files) or (sent_audio is not None and audio is None)
+    return [*(_hydrate(value, ctx) for value in taken[:-1]), Submitted(text, files, audio, lost_files=lost)]

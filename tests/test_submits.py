@@ -1,29 +1,41 @@
-"""app_pages/submits.py: a chat-box value Streamlit folds away (two rerun requests before a run starts) is
-kept, in order, for the Chat page's submit callback; other widgets fold as before."""
+"""app_pages/submits.py: every chat-box value the browser sends reaches the Chat page once, in order — also
+one whose script run was stopped or cut short before its submit callback ran, and one Streamlit folded into a
+newer request — and fast reruns (a stopped runner drops its submit) are off."""
 
 from __future__ import annotations
 
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from streamlit import config as st_config
 from streamlit.proto.Common_pb2 import ChatInputValue
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
-from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 from app_pages import submits
 
+ROOT = Path(__file__).resolve().parent.parent
 BOX = "$$ID-3f2a-chat_box"
+SESSION = "session-a"
 
 
-def request(*states: WidgetState) -> RerunData:
+def states(*values: WidgetState) -> WidgetStates:
     widgets = WidgetStates()
-    widgets.widgets.extend(states)
-    return RerunData(widget_states=widgets)
+    widgets.widgets.extend(values)
+    return widgets
 
 
-def chat(text: str, widget: str = BOX) -> WidgetState:
+def chat(text: str, widget: str = BOX, files: tuple[str, ...] = ()) -> WidgetState:
     state = WidgetState(id=widget)
     state.chat_input_value.CopyFrom(ChatInputValue(data=text))
+    for file_id in files:
+        state.chat_input_value.file_uploader_state.uploaded_file_info.add(file_id=file_id, name=f"{file_id}.png")
     return state
 
 
@@ -32,46 +44,125 @@ def slider(value: float) -> WidgetState:
 
 
 @pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> ScriptRequests:
-    assert submits.install() and submits.install()  # once per process, idempotent
-    reqs = ScriptRequests()
-    ctx = SimpleNamespace(script_requests=reqs)
+def uploads(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryUploadedFileManager]:
+    """A script thread's context for SESSION (the upload manager the chat box reads files from)."""
+    manager = MemoryUploadedFileManager("/_stcore/upload_file")
+    ctx = SimpleNamespace(session_id=SESSION, uploaded_file_mgr=manager)
     monkeypatch.setattr("streamlit.runtime.scriptrunner.get_script_run_ctx", lambda: ctx)
-    return reqs
+    yield manager
+    submits.forget(SESSION)
+    submits.forget("session-b")
 
 
-def pending_chat(reqs: ScriptRequests) -> list[str]:
-    states = reqs._rerun_data.widget_states  # noqa: SLF001
-    return [s.chat_input_value.data for s in states.widgets if s.WhichOneof("value") == "chat_input_value"]
+def texts(sent: list[submits.Submitted] | None) -> list[str] | None:
+    return None if sent is None else [s.text for s in sent]
 
 
-def test_folded_chat_values_are_kept_oldest_first(requests: ScriptRequests) -> None:
-    for text in ("oi", "tudo bem?", "quero antecipar"):
-        assert requests.request_rerun(request(chat(text), slider(0.3)))
-    assert pending_chat(requests) == ["quero antecipar"]  # Streamlit's fold: the newest value runs
-    assert submits.take_dropped("chat_box") == [("oi", False), ("tudo bem?", False)]
-    assert submits.take_dropped("chat_box") == []  # taken once
+def test_fast_reruns_are_off() -> None:
+    options = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert options["runner"]["fastReruns"] is False
+    before = st_config.get_option("runner.fastReruns")
+    try:
+        st_config.set_option("runner.fastReruns", True)  # e.g. the app started from another folder
+        assert submits.install() and submits.install()  # once per process, idempotent
+        assert st_config.get_option("runner.fastReruns") is False
+    finally:
+        st_config.set_option("runner.fastReruns", before)
 
 
-def test_a_request_without_a_chat_value_drops_nothing(requests: ScriptRequests) -> None:
-    requests.request_rerun(request(chat("oi")))
-    requests.request_rerun(request(slider(0.7)))  # e.g. a widget moved: the pending chat value is kept
-    assert pending_chat(requests) == ["oi"]
-    assert submits.take_dropped("chat_box") == []
+def test_without_a_ledger_the_page_reads_the_box_itself(uploads: MemoryUploadedFileManager) -> None:
+    assert submits.take("chat_box") is None  # no request of this session went through AppSession
+    submits.record(SESSION, states(slider(0.3)))  # its first request: from now on the ledger answers
+    assert submits.take("chat_box") == []
 
 
-def test_another_box_and_files(requests: ScriptRequests) -> None:
-    with_file = chat("segue o print")
-    with_file.chat_input_value.file_uploader_state.uploaded_file_info.add(file_id="f1", name="a.png")
-    requests.request_rerun(request(with_file, chat("x", "$$ID-9-other_box")))
-    requests.request_rerun(request(chat("e agora?"), chat("y", "$$ID-9-other_box")))
-    assert submits.take_dropped("chat_box") == [("segue o print", True)]
-    assert submits.take_dropped("other_box") == [("x", False)]
+def test_a_submit_whose_callback_never_ran_comes_before_the_next(uploads: MemoryUploadedFileManager) -> None:
+    # "oi" arrived, but its run was stopped before the callback: the next run's callback has "tudo bem?" only.
+    submits.record(SESSION, states(chat("oi"), slider(0.3)))
+    submits.record(SESSION, states(chat("tudo bem?"), slider(0.3)))
+    assert texts(submits.take("chat_box", current="tudo bem?")) == ["oi", "tudo bem?"]
+    assert submits.take("chat_box") == []  # the script body finds nothing left: each value once
 
 
-def test_a_started_run_takes_its_request_whole(requests: ScriptRequests) -> None:
-    requests.request_rerun(request(chat("oi")))
-    taken = requests.on_scriptrunner_ready()  # the run starts with "oi"
-    assert [s.chat_input_value.data for s in taken.rerun_data.widget_states.widgets] == ["oi"]
-    requests.request_rerun(request(chat("tudo bem?")))
-    assert submits.take_dropped("chat_box") == []
+def test_values_sent_after_the_callbacks_own_stay_for_their_runs(uploads: MemoryUploadedFileManager) -> None:
+    for text in ("espera", "na verdade", "posso sacar tudo?"):
+        submits.record(SESSION, states(chat(text)))
+    assert texts(submits.take("chat_box", current="na verdade")) == ["espera", "na verdade"]
+    # The body of the same run takes the newer one early; its own callback then finds it taken.
+    assert texts(submits.take("chat_box")) == ["posso sacar tudo?"]
+    assert submits.take("chat_box", current="posso sacar tudo?") == []
+
+
+def test_a_fold_loses_nothing_and_the_same_text_twice_is_two_messages(uploads: MemoryUploadedFileManager) -> None:
+    # Two requests before a run starts: Streamlit's fold keeps the newer "ok"; the ledger has both.
+    submits.record(SESSION, states(chat("ok")))
+    submits.record(SESSION, states(chat("ok")))
+    assert texts(submits.take("chat_box", current="ok")) == ["ok"]
+    assert texts(submits.take("chat_box")) == ["ok"]
+
+
+def test_other_boxes_and_sessions_keep_their_own(uploads: MemoryUploadedFileManager) -> None:
+    submits.record(SESSION, states(chat("x", "$$ID-9-other_box"), chat("oi")))
+    submits.record("session-b", states(chat("de outra aba")))
+    assert texts(submits.take("chat_box")) == ["oi"]
+    assert texts(submits.take("other_box")) == ["x"]
+    submits.forget(SESSION)
+    assert submits.take("chat_box") is None
+
+
+def test_files_come_back_from_the_upload_manager(uploads: MemoryUploadedFileManager) -> None:
+    uploads.add_file(SESSION, UploadedFileRec(file_id="f1", name="print.png", type="image/png", data=b"\x89PNG"))
+    submits.record(SESSION, states(chat("segue o print", files=("f1",))))
+    submits.record(SESSION, states(chat("e esse", files=("gone",))))  # Streamlit handed it out already
+    first, second = submits.take("chat_box") or []
+    assert (first.text, [f.name for f in first.files], first.files[0].getvalue(), first.lost_files) == (
+        "segue o print", ["print.png"], b"\x89PNG", False)
+    assert (second.text, second.files, second.lost_files) == ("e esse", [], True)
+    assert uploads.get_files(SESSION, ["f1"]) == []  # taken out, as the chat box itself does
+
+
+def test_the_callbacks_own_value_keeps_the_files_streamlit_gave_it(uploads: MemoryUploadedFileManager) -> None:
+    submits.record(SESSION, states(chat("", files=("f1",))))
+    image = SimpleNamespace(file_id="f1", name="a.png", type="image/png", getvalue=lambda: b"img")
+    value = SimpleNamespace(text="", files=[image], audio=None)  # what st.chat_input hands the callback
+    (sent,) = submits.take("chat_box", current=value) or []
+    assert (sent.files, sent.lost_files) == ([image], False)
+
+
+# ---------------------------------------------------------------- the Chat page, through AppTest
+def test_the_chat_page_queues_a_submit_its_run_dropped_before_the_next(app_env: dict[str, str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    # AppTest has no AppSession: record each run's widget states as AppSession.request_rerun does.
+    run = LocalScriptRunner.run
+
+    def recorded_run(self: LocalScriptRunner, widget_state: WidgetStates | None = None, *args: Any,
+                     **kwargs: Any) -> Any:
+        submits.record(self._session_id, widget_state)
+        return run(self, widget_state, *args, **kwargs)
+
+    monkeypatch.setattr(LocalScriptRunner, "run", recorded_run)
+    monkeypatch.setenv("BURST_WINDOW_SECONDS", "30")  # both in one open burst: drawn as waiting, in order
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    try:
+        box = at.chat_input[0]
+        # "oi" reached the server, but the run it started was stopped before the box's callback ran:
+        # only the ledger has it. The next submit's run queues it first.
+        submits.record("test session id", states(chat("oi", box.id)))
+        box.set_value("tudo bem?").run()
+        assert not at.exception, at.exception
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(customer_bubbles(at)) < 2:
+            time.sleep(0.05)
+            at.run()
+        assert customer_bubbles(at) == ["oi", "tudo bem?"]
+        at.run()
+        assert customer_bubbles(at) == ["oi", "tudo bem?"]  # once each
+    finally:
+        submits.forget("test session id")
+
+
+def customer_bubbles(at: Any) -> list[str]:
+    return [m.markdown[0].value for m in at.chat_message if m.name == "user" and m.markdown]
