@@ -39,6 +39,5 @@ def test_navigation_lists_only_built_pages(app_env) -> None:
     assert not at.exception
     pages = at._registered_pages  # what st.navigation registered (AppTest has no public view of it)
     paths = sorted(Path(p["script_path"]).name for p in pages.values())
-    assert paths == ["chat.py", "compare.py", "costs.py", "evals.py", "prompts.py"]
-    assert not any("audit" in (p["url_pathname"] or "").lower() for p in pages.values())
+    assert paths == ["audit.py", "chat.py", "compare.py", "costs.py", "evals.py", "prompts.py"]
     assert not any("audit issue" in (m.value or "").lower() for m in at.info)
