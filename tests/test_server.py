@@ -147,3 +147,31 @@ def test_a_real_uvicorn_serves_chats(database_url: str, settings: Settings) -> N
         assert again["replies"] and again["chat_id"] == first["chat_id"]
     chat = Store.open(database_url).get_chat(first["chat_id"])
     assert chat is not None and chat["source"] == "server"
+
+
+def test_two_processes_never_answer_the_same_messages(settings: Settings, database_url: str) -> None:
+    """Two servers (two stores, two sets of locks) flushing one chat at once: one turn answers the queued
+    messages, the other finds nothing left (PostgreSQL: an advisory lock for the turn)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("across processes the turn lock is PostgreSQL's; on SQLite one server process runs")
+    from agent.server import Turns
+
+    settings = settings.with_changes(database_url=database_url)
+    first, second = Turns(settings, Store(database_url)), Turns(settings, Store(database_url))
+    chat_id = first.new_chat()
+    Inbox(first.store).put(chat_id, "oi")
+    Inbox(first.store).put(chat_id, "tudo bem?")
+    answers: list[int] = []
+    start = threading.Barrier(2)
+
+    def flush(turns: Turns) -> None:
+        start.wait()
+        answers.append(turns.answer(chat_id).answered)
+
+    threads = [threading.Thread(target=flush, args=(t,)) for t in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(answers) == [0, 2]
+    assert len(AgentSession.load(settings, chat_id).traces) == 1

@@ -9,11 +9,14 @@ enough never to split one. Blocking: call it from a thread, never on the event l
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from sqlalchemy import text
 
 from agent.adapters.inbox import Inbox
 from agent.adapters.schema import CHAT_SOURCES
@@ -27,6 +30,7 @@ from agent.worker import ChatWorker
 # The server closes bursts itself; a day is longer than any request or flush delay.
 _NEVER_S = 24 * 3600.0
 LOCK_STRIPES = 256
+ADVISORY_SPACE = 0x636F6E  # pg_advisory_lock's first key: this project's chat turns
 
 
 @dataclass(frozen=True)
@@ -74,20 +78,35 @@ class Turns:
     def exists(self, chat_id: int) -> bool:
         return self.store.get_chat(chat_id) is not None
 
-    def lock(self, chat_id: int) -> threading.Lock:
-        """This process's lock of one chat: one turn at a time per chat."""
-        return self._locks[chat_id % LOCK_STRIPES]
+    @contextlib.contextmanager
+    def exclusive(self, chat_id: int) -> Iterator[None]:
+        """One turn at a time per chat: this process's lock, and on PostgreSQL an advisory lock held for the
+        turn, so two processes (servers, Lambda instances) never answer the same queued messages. On SQLite,
+        run one server process."""
+        with self._locks[chat_id % LOCK_STRIPES]:
+            if self.store.engine.dialect.name != "postgresql":
+                yield
+                return
+            key = {"space": ADVISORY_SPACE, "chat": chat_id % 2**31}
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:space, :chat)"), key)
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:space, :chat)"), key)
+                    conn.commit()
 
     def post(self, chat_id: int, messages: Sequence[Incoming]) -> ChatAnswer:
         """Queue ``messages`` and answer them at once, as one burst (``POST /chat``)."""
-        with self.lock(chat_id):
+        with self.exclusive(chat_id):
             for message in messages:
                 self.inbox.put(chat_id, message.text, message.attachments, source=message.source)
             return self._answer(chat_id)
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
-        with self.lock(chat_id):
+        with self.exclusive(chat_id):
             return self._answer(chat_id)
 
     def _answer(self, chat_id: int) -> ChatAnswer:
