@@ -358,3 +358,15 @@ def test_everyday_words_raise_no_objection(base_env) -> None:  # noqa: ANN001
     session = session_for(base_env)
     play(session, ["oi", "cara, quanto tempo depois cai o dinheiro?", "quero de verdade antecipar"])
     assert session_insights(session).objections == ()
+
+
+def test_a_handoff_on_the_first_message_is_not_journey_progress(settings) -> None:  # noqa: ANN001
+    from agent.core.session import AgentSession
+    from agent.insights import session_insights
+
+    session = AgentSession.new(settings.with_changes(burst_mode=False))
+    session.send("oi")
+    session.send("que porcaria, ninguém responde 😡")
+    assert session.state.step == "handoff"
+    progress = next(c for c in session_insights(session).score.components if c.name == "progress")
+    assert progress.value is not None and progress.value < 0.5, progress

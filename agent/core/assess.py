@@ -198,7 +198,9 @@ def outcome(pack: Pack, traces: Sequence[TurnTrace]) -> Outcome:
         progress = 0.5
     else:
         goal = min((order.index(s) for s in pack.completed_steps if s in order), default=len(order)) or 1
-        reached = max((order.index(s) for s in seen if s in order and s not in pack.terminal_steps), default=0)
+        # A handoff step is an exit, not progress (it may sit after the results in journey.yaml).
+        reached = max((order.index(s) for s in seen if s in order and s not in pack.terminal_steps
+                       and not pack.journey.steps[s].handoff), default=0)
         progress = round(min(1.0, reached / goal), 3)
     return Outcome(last, completed, terminal, handoff, progress, tuple(dict.fromkeys(seen)))
 
