@@ -856,5 +856,6 @@ PT: dict[str, str] = {
     "no": "não",
     "irony": "ironia",
     "Waiting for review": "Aguardando revisão",
+    "Per group": "Por grupo",
     "Review the next one": "Revisar a próxima",
 }

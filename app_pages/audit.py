@@ -165,7 +165,15 @@ def funnel_view() -> None:
             "calls": t("Calls"), "conversations": t("Conversations")}), hide_index=True, width="stretch")
     else:
         st.caption(t("No consultation API call in these conversations."))
-    st.dataframe(pd.DataFrame(report.summary_rows()), hide_index=True, width="stretch")
+    if by != "all":  # the headline figures per group (the metrics above are the overall ones)
+        st.subheader(t("Per group"))
+        st.dataframe(pd.DataFrame([{
+            t("Group"): g.group, t("Conversations"): g.conversations, t("Completed"): g.completed,
+            t("Opt-in rate"): g.optin_rate, t("Handoff rate"): g.handoff_rate,
+            t("Cost per completed journey"): money(g.avg_cost_per_completed_usd, digits=4),
+        } for g in report.groups[1:]]), hide_index=True, width="stretch",
+            column_config={t("Opt-in rate"): st.column_config.NumberColumn(format="percent"),
+                           t("Handoff rate"): st.column_config.NumberColumn(format="percent")})
 
 
 # ---------------------------------------------------------------- the list
@@ -311,9 +319,11 @@ def review_panel(row: ConversationRow, messages: list[dict[str, Any]]) -> None:
                 st.error(str(exc))
             else:
                 load_rows.clear()
+                st.session_state[f"audit_saved_{row.chat_id}"] = verdict == "approved"
                 st.success(t("Review saved."))
-    approved = previous is not None and previous.verdict == "approved"
-    if approved or st.session_state.get(f"audit_saved_{row.chat_id}"):
+    just_saved = st.session_state.get(f"audit_saved_{row.chat_id}")
+    approved = just_saved if just_saved is not None else previous is not None and previous.verdict == "approved"
+    if approved:
         if st.button(t("Save as golden"), icon=":material/science:", key=f"audit_golden_{row.chat_id}"):
             from evals.approved import save_approved_golden
 

@@ -86,8 +86,7 @@ def test_from_a_drop_off_to_a_golden_and_a_fine_tuning_file(seeded: dict[str, in
     review = reviews(load_settings(), chat_ids=[seeded["aborted"]])[0]
     assert review.verdict == "approved" and review.reviewer == "Bia Revisora" and len(review.corrections) == 1
 
-    # 4. The approved conversation becomes a golden.
-    at.run()
+    # 4. The approved conversation becomes a golden (its button is there at once).
     next(b for b in at.button if b.label == "Save as golden").click().run()
     assert not at.exception, at.exception
     saved = next(s.value for s in at.success if "Golden saved" in s.value)
@@ -152,3 +151,12 @@ def test_on_a_paid_insights_model_the_list_costs_nothing(seeded: dict[str, int],
     assert at.dataframe[0].value["Score"].notna().all()
     assert any("deterministic reading" in c.value for c in at.caption)
     assert store.cost_count() == before
+
+
+def test_the_funnel_by_configuration(seeded: dict[str, int]) -> None:
+    at = open_audit()
+    at.segmented_control(key="audit_by").set_value("config").run()
+    assert not at.exception, at.exception
+    groups = next(d.value for d in at.dataframe if "Opt-in rate" in d.value.columns)
+    assert list(groups["Group"]) == ["decision=local/rules · conversation=local/rules"]
+    assert int(groups["Conversations"].iloc[0]) == 4
