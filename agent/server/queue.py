@@ -1,4 +1,5 @@
-"""Where a burst's flush waits for its window: one small interface, an in-process implementation (the default).
+"""Where a burst's flush waits for its window: one small interface, two implementations — in process (asyncio
+timers, the default of ``python -m agent.server``) and Amazon SQS (per-message delay; the Lambda deployment).
 
 ``schedule(job, delay_s)`` runs ``handler(job)`` after ``delay_s``. Correctness never depends on the queue: a
 flush whose generation is no longer the newest does nothing (:meth:`agent.adapters.channels.Channels.claim`),
@@ -9,6 +10,8 @@ process: a burst whose timer died with it is answered with the customer's next m
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -79,3 +82,63 @@ class InProcessQueue:
         self._timers.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class SqsQueue:
+    """Amazon SQS with a per-message delay (``DelaySeconds``, at most 900 s): each job is one JSON message; the
+    consumer is the flush Lambda's SQS trigger (:func:`agent.server.aws.flush_handler`) or :meth:`poll`.
+
+    The job carries the customer's WhatsApp number (to send the replies): the queue's own encryption at rest
+    (SSE-SQS, on by default) covers it, and a message lives only until its flush runs."""
+
+    MAX_DELAY_S = 900
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        if client is None:
+            import boto3  # type: ignore[import-untyped]
+
+            client = boto3.client("sqs")
+        self.queue_url = queue_url
+        self.client = client
+        self._handler: Handler | None = None
+
+    def bind(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def schedule(self, job: FlushJob, delay_s: float) -> None:
+        delay = min(self.MAX_DELAY_S, max(0, math.ceil(delay_s)))
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=encode_job(job), DelaySeconds=delay)
+
+    def handle(self, body: str) -> Any:
+        """Run the handler for one message body."""
+        if self._handler is None:
+            raise RuntimeError("SqsQueue: no handler bound")
+        return self._handler(decode_job(body))
+
+    def poll(self, wait_s: int = 0, max_messages: int = 10) -> int:
+        """Receive the due messages once, run each and delete it (a failed one stays for SQS to retry).
+        Returns how many ran."""
+        answer = self.client.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages,
+                                             WaitTimeSeconds=wait_s)
+        done = 0
+        for message in answer.get("Messages", []):
+            try:
+                self.handle(message["Body"])
+            except Exception:  # noqa: BLE001  (left in the queue: SQS delivers it again after its visibility timeout)
+                log.exception("flush from SQS failed")
+                continue
+            self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            done += 1
+        return done
+
+    async def aclose(self) -> None:
+        return None
+
+
+def encode_job(job: FlushJob) -> str:
+    return json.dumps({"chat_id": job.chat_id, "generation": job.generation, "to": job.to})
+
+
+def decode_job(body: str) -> FlushJob:
+    data = json.loads(body)
+    return FlushJob(chat_id=int(data["chat_id"]), generation=int(data["generation"]), to=str(data["to"]))
