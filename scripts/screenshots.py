@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-artifacts" / "screens"
-PAGES = ("", "compare", "prompts", "costs", "evals")
+PAGES = ("", "compare", "prompts", "costs", "evals", "audit")
 SIZES = ((1440, 900, "desktop"), (390, 844, "phone"))
 
 
