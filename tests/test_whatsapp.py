@@ -343,7 +343,7 @@ def test_a_real_uvicorn_with_asyncio_timers(settings: Settings, graph: GraphStub
     from tests.test_server import free_port
 
     queue = InProcessQueue()
-    app = create_app(settings.with_changes(burst_window_s=1.5), config=config(graph), warm=False, queue=queue)
+    app = create_app(settings.with_changes(burst_window_s=3.0), config=config(graph), warm=False, queue=queue)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -422,3 +422,18 @@ def test_a_whatsapp_chat_is_a_server_chat(harness: Harness) -> None:
     harness.post(text_payload("oi", "wamid.other", wa_id="5511900000002"))
     harness.queue.run()
     assert len(harness.chat_ids()) == 2
+
+
+def test_with_an_encryption_key_the_queued_text_is_sealed(settings: Settings, graph: GraphStub,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.adapters.crypto import generate_key, is_sealed
+
+    monkeypatch.setenv("CONVERSA_ENCRYPTION_KEY", generate_key())
+    h = Harness(settings, graph)
+    with h.client:
+        h.post(text_payload("meu CPF é 073.602.846-35", "wamid.sealed"))
+        with h.store.engine.connect() as conn:
+            (stored,) = conn.execute(select(chat_inbox.c.text)).scalars()
+        assert is_sealed(stored)
+        h.queue.run()
+    assert h.graph.sent and len(h.session().traces) == 1
