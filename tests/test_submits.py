@@ -166,3 +166,67 @@ def test_the_chat_page_queues_a_submit_its_run_dropped_before_the_next(app_env: 
 
 def customer_bubbles(at: Any) -> list[str]:
     return [m.markdown[0].value for m in at.chat_message if m.name == "user" and m.markdown]
+
+
+# ---------------------------------------------------------------- the mechanism, in Streamlit itself
+def box_script() -> None:
+    """A chat box that keeps what it receives the way the Chat page does (callback, then the body)."""
+    import streamlit as st
+
+    from app_pages import submits
+
+    got = st.session_state.setdefault("got", [])
+
+    def keep() -> None:
+        value = st.session_state.get("box")
+        sent = submits.take("box", current=value)
+        got.extend([value] if sent is None else [s.text for s in sent])
+
+    st.chat_input("Escreva sua mensagem", key="box", on_submit=keep)
+    got.extend(s.text for s in submits.take("box") or [])
+
+
+@pytest.mark.parametrize("ledger", [False, True])
+def test_a_submit_arriving_before_the_callback_of_the_previous_one(ledger: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real ScriptRunner: "tudo bem?" reaches the server after the run for "oi" started but before its
+    callback ran. Streamlit stops that run at its next yield and the next run only carries "tudo bem?" —
+    "oi" is dropped (the same as a runner stopped by fast reruns). The ledger brings it back, first."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.state.safe_session_state import SafeSessionState
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    run = LocalScriptRunner.run
+
+    def recorded_run(self: LocalScriptRunner, widget_state: WidgetStates | None = None, *args: Any,
+                     **kwargs: Any) -> Any:
+        if ledger:  # what AppSession.request_rerun does once install() is in place
+            submits.record(self._session_id, widget_state)
+        return run(self, widget_state, *args, **kwargs)
+
+    will_rerun = SafeSessionState.on_script_will_rerun
+    newer: list[WidgetStates] = []
+
+    def arriving_meanwhile(self: SafeSessionState, fresh: WidgetStates | None, **kwargs: Any) -> None:
+        if newer and fresh is not None and any(s.chat_input_value.data == "oi" for s in fresh.widgets):
+            states_ = newer.pop()
+            if ledger:
+                submits.record("test session id", states_)
+            ctx = get_script_run_ctx()
+            assert ctx is not None and ctx.script_requests is not None
+            ctx.script_requests.request_rerun(RerunData(widget_states=states_))
+        will_rerun(self, fresh, **kwargs)
+
+    monkeypatch.setattr(LocalScriptRunner, "run", recorded_run)
+    monkeypatch.setattr(SafeSessionState, "on_script_will_rerun", arriving_meanwhile)
+    try:
+        at = AppTest.from_function(box_script).run()
+        newer.append(states(chat("tudo bem?", at.chat_input[0].id)))
+        at.chat_input[0].set_value("oi").run()
+        assert not at.exception, at.exception
+        assert not newer  # "tudo bem?" did arrive between the run's start and its callback
+        assert at.session_state["got"] == (["oi", "tudo bem?"] if ledger else ["tudo bem?"])
+    finally:
+        submits.forget("test session id")
