@@ -437,3 +437,16 @@ def test_with_an_encryption_key_the_queued_text_is_sealed(settings: Settings, gr
         assert is_sealed(stored)
         h.queue.run()
     assert h.graph.sent and len(h.session().traces) == 1
+
+
+def test_an_erased_conversation_loses_its_phone_link(harness: Harness) -> None:
+    from agent import privacy_rights
+
+    harness.post(fixture("text"))
+    harness.queue.run()
+    (first,) = harness.chat_ids()
+    privacy_rights.forget_chat(harness.store, first)
+    harness.post(text_payload("oi", "wamid.after-forget"))
+    harness.queue.run()
+    ids = harness.chat_ids()
+    assert len(ids) == 2 and first in ids  # the customer writes again: a new conversation

@@ -42,6 +42,7 @@ from agent.adapters.pricing import Price
 from agent.adapters.schema import (
     CHAT_SOURCES,
     access_log,
+    channel_contact,
     chat_inbox,
     chat_insights,
     chat_review,
@@ -460,6 +461,9 @@ class Store:
                     "insights": conn.execute(delete(chat_insights).where(chat_insights.c.fk_id_chat == chat_id))
                     .rowcount,
                     "reviews": conn.execute(delete(chat_review).where(chat_review.c.fk_id_chat == chat_id)).rowcount,
+                    # The channel's link (the customer's hashed phone → this chat): they start afresh if they write again.
+                    "contacts": conn.execute(delete(channel_contact).where(channel_contact.c.fk_id_chat == chat_id))
+                    .rowcount,
                     # Emptied, not deleted: a worker remembers the ids it has seen, and SQLite would reuse them.
                     "inbox": self._empty_inbox(conn, chat_id, now),
                     "ledger_unlinked": conn.execute(update(llm_cost).where(llm_cost.c.fk_id_chat == chat_id)
