@@ -48,6 +48,12 @@ def _fix_surrogates(text: str) -> str:
     return text
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` encodable as UTF-8: escaped bytes and surrogates recovered, the rest "�" (``clean_text`` still
+    sees it is unreadable); for a channel that queues the text before any turn cleans it."""
+    return _fix_surrogates(text)
+
+
 def _char(c: str, following: str) -> str:
     if c in "\n\t":
         return c

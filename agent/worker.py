@@ -77,9 +77,11 @@ class ChatWorker:
 
     def __init__(self, settings: Settings, chat_id: int, *, store: Store | None = None,
                  session: AgentSession | None = None, idle_exit_s: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_turn: Callable[[TurnResult], None] | None = None) -> None:
         self.settings = settings
         self.chat_id = chat_id
+        self.on_turn = on_turn  # told every answered turn (the server returns them with POST /chat's trace)
         self.store = store or Store.open(settings.database_url)
         self.inbox = Inbox(self.store)
         self.session = session
@@ -267,7 +269,7 @@ class ChatWorker:
         self.answering = [as_message(self._rows[i]) for i in ids]
         self._changed()
         try:
-            run()
+            result = run()
         except Exception as exc:  # noqa: BLE001  (one failing turn must not stop the chat)
             log.exception("chat %s: a turn failed", self.chat_id)
             error = f"The agent could not answer this message ({type(exc).__name__}: {exc}). Send it again."
@@ -282,6 +284,8 @@ class ChatWorker:
             if session.save_error is None:
                 self._mark(ids, "done")
                 self._scrub(ids)
+            if result is not None and self.on_turn is not None:
+                self.on_turn(result)
         finally:
             for i in ids:
                 self._rows.pop(i, None)

@@ -4,6 +4,7 @@
                      evals/golden/<pack>/ if it exists, else evals/golden/ — PACK_DIR picks the pack)
                      --tag/--id filter · --config FILE|SPEC (repeatable) · --sweep ROLE=M1,M2
                      --concurrency N · --junit/--html/--json PATH · --baseline RUN|latest
+                     --target URL: through a deployed agent's POST /chat (evals/remote.py)
                      exit 1 on any failure or on a regression against the baseline
   list               runs (default), --cases [SUITE] (default: the pack's), --scorers, --personas
   diff RUN_A RUN_B   newly failing / passing, cost and latency change (exit 1 if anything newly fails)
@@ -105,6 +106,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("No goldens match the filters.", file=sys.stderr)
         return 2
     configs = _configs(args)
+    if args.target:
+        if configs:
+            print("--target replays on the deployment's own models: no --config/--sweep with it.", file=sys.stderr)
+            return 2
+        from evals.results import RunConfig
+
+        configs = [RunConfig(label=f"target={args.target}")]
     if args.update_snapshots:
         from evals.snapshots import UPDATE_ENV
 
@@ -113,7 +121,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
                     suite=str(args.suite or _relative(suite)), save=not args.no_save,
-                    progress=None if args.quiet else _progress(sys.stderr))
+                    progress=None if args.quiet else _progress(sys.stderr), target=args.target)
+    for skipped in run.stats.get("skipped") or ():
+        print(f"skipped {skipped['case_id']}: {skipped['reason']}", file=sys.stderr)
     print(text_matrix(run, bar=args.bar))
     rates = text_hold_rates(run)
     if rates:
@@ -139,7 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write(args.html, html_report(run, baseline=baseline, bar=args.bar, lang=args.lang))
     _write(args.json, json_report(run, bar=args.bar))
     status = "PASS" if run.passed else "FAIL"
+    skipped = len(run.stats.get("skipped") or ())
     print(f"{status}: {sum(r.passed for r in run.results)}/{len(run.results)} passed in {run.wall_s:.1f} s"
+          + (f", {skipped} skipped (see above)" if skipped else "")
           + (f" — run #{run.run_id}" if run.run_id else ""), file=sys.stderr)
     return code
 
@@ -266,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--config", action="append", help="YAML file of configs, or a SPEC (repeatable)")
     run.add_argument("--sweep", action="append", help="ROLE=MODEL1,MODEL2: vary one role, others fixed")
     run.add_argument("--concurrency", type=int, default=int(os.environ.get("EVAL_CONCURRENCY", "4")))
+    run.add_argument("--target", help="base URL of a deployed agent (python -m agent.server, SERVER_EVAL_HOOKS=1): "
+                                      "replay every turn through its POST /chat")
     run.add_argument("--junit", help="write JUnit XML here")
     run.add_argument("--html", help="write the HTML report here")
     run.add_argument("--lang", choices=["pt", "en"], default=os.environ.get("CONVERSA_UI_LANG", "pt")[:2],

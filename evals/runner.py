@@ -422,8 +422,12 @@ def git_commit() -> str | None:
 async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
                           concurrency: int = 4, progress: Progress | None = None, name: str = "",
                           suite: str = "", save: bool = True, max_attempts: int = 3,
-                          store: Any = None, backoff_s: float = 1.0) -> RunResult:
+                          store: Any = None, backoff_s: float = 1.0, target: str | None = None) -> RunResult:
     """Every case × config, ``concurrency`` at a time; stored as a run when ``save``.
+
+    ``target``: the base URL of a deployed agent (``python -m agent.server`` with ``SERVER_EVAL_HOOKS=1``): every
+    turn goes through its ``POST /chat`` (evals/remote.py); goldens it cannot replay are listed in
+    ``run.stats["skipped"]`` with their reason, not run.
 
     A case that met a 429 is replayed (up to ``max_attempts``) after the limiter's back-off, which
     starts at ``backoff_s`` and doubles on each further rate limit.
@@ -441,6 +445,16 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
             loop.call_soon_threadsafe(limiter.on_rate_limit)
 
     resources = _Resources(base, store, on_call)
+    skipped: list[dict[str, str]] = []
+    client = None
+    if target:
+        import httpx
+
+        from evals.remote import split_remote
+
+        cases, skipped = split_remote(cases)
+        client = httpx.Client(base_url=target.rstrip("/"), timeout=120.0,
+                              limits=httpx.Limits(max_connections=max(1, concurrency)))
     eval_store = None
     run = RunResult(results=[], configs=configs, name=name, suite=suite, git_commit=git_commit(),
                     started_at=time.time(), concurrency=concurrency)
@@ -461,7 +475,14 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         result: CaseResult | None = None
         for attempt in range(1, max_attempts + 1):
             async with limiter:
-                result = await loop.run_in_executor(pool, lambda: run_case(case, config, base, resources=resources))
+                if client is not None:
+                    from evals.remote import run_case_remote
+
+                    result = await loop.run_in_executor(
+                        pool, lambda: run_case_remote(case, config, base, client, store=store))
+                else:
+                    result = await loop.run_in_executor(
+                        pool, lambda: run_case(case, config, base, resources=resources))
             result.attempts = attempt
             if result.rate_limited and attempt < max_attempts:
                 retries += 1
@@ -486,12 +507,16 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         await asyncio.gather(*(job(c, k) for c, k in jobs))
     finally:
         pool.shutdown(wait=False)
+        if client is not None:
+            client.close()
     order = {(k.label, c.id): i for i, (c, k) in enumerate(jobs)}
     run.results.sort(key=lambda r: order.get((r.config, r.case_id), 0))
     run.finished_at = time.time()
     run.prompt_versions = {c.label: resources.prompt_versions(c) for c in configs}
     run.stats = {"rate_limits": limiter.rate_limits, "replayed_cases": retries, "min_concurrency": limiter.min_seen,
                  "final_concurrency": limiter.limit, "wall_s": round(run.wall_s, 3)}
+    if target:
+        run.stats.update(target=target, skipped=skipped)
     if eval_store is not None and run.run_id is not None:
         await asyncio.to_thread(_finish, eval_store, run, summary(run))
     return run

@@ -10,6 +10,7 @@ import contextlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +25,7 @@ from agent.config import Settings
 from agent.core.pack import get_pack
 from agent.core.session import is_warm, warm_up
 from agent.privacy import scrubbed_logger
+from agent.text import valid_unicode
 from agent.server.config import ServerConfig
 from agent.server.queue import FlushQueue, InProcessQueue
 from agent.server.turns import Incoming, Turns
@@ -66,26 +68,75 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON ({exc}).") from exc
 
 
-def chat_request(payload: Any) -> tuple[int | None, list[Incoming], str]:
-    """``POST /chat``'s body: ``{"chat_id"?: int, "messages": [str | {"text": str}], "source"?: str}``."""
+EVENTS = ("idle", "request_handoff", "hand_back", "operator_reply")
+EVAL_FIELDS = ("at", "settings", "event")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A parsed ``POST /chat`` body. ``at``, ``settings`` and ``event`` are the eval bench's hooks (a pinned
+    clock, per-chat settings, journey events): refused unless the server runs with ``SERVER_EVAL_HOOKS=1``."""
+
+    chat_id: int | None
+    messages: list[Incoming]
+    source: str = "server"
+    trace: bool = False
+    at: float | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    event: str | None = None
+    event_text: str = ""
+
+    @property
+    def uses_eval_hooks(self) -> bool:
+        return self.at is not None or bool(self.settings) or self.event is not None or \
+            any(m.at is not None for m in self.messages)
+
+
+def _instant(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ApiError(422, "invalid_request", f'"{name}" must be a time in seconds since the epoch.')
+    return float(value)
+
+
+def chat_request(payload: Any) -> ChatRequest:
+    """``POST /chat``'s body: ``{"chat_id"?: int, "messages": [str | {"text": str, "at"?: float}], "source"?: str,
+    "trace"?: bool, "at"?: float, "settings"?: {name: scalar}, "event"?: str, "text"?: str}``; with an
+    ``event`` (``idle``, ``request_handoff``, ``hand_back``, ``operator_reply`` + ``text``) no messages."""
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid_request", 'The body must be a JSON object with "messages".')
     chat_id = payload.get("chat_id")
     if chat_id is not None and (isinstance(chat_id, bool) or not isinstance(chat_id, int) or chat_id <= 0):
         raise ApiError(422, "invalid_request", '"chat_id" must be a positive integer (or absent for a new chat).')
-    raw = payload.get("messages")
-    if not isinstance(raw, list) or not raw or len(raw) > MAX_MESSAGES:
-        raise ApiError(422, "invalid_request", f'"messages" must be a list of 1 to {MAX_MESSAGES} messages.')
+    event = payload.get("event")
+    if event is not None and event not in EVENTS:
+        raise ApiError(422, "invalid_request", f'"event" must be one of: {", ".join(EVENTS)}.')
+    raw = payload.get("messages", [] if event else None)
+    if not isinstance(raw, list) or len(raw) > MAX_MESSAGES or (not raw and not event) or (raw and event):
+        raise ApiError(422, "invalid_request", f'"messages" must be a list of 1 to {MAX_MESSAGES} messages '
+                                               '(none with an "event").')
     messages: list[Incoming] = []
     for item in raw:
         text = item.get("text") if isinstance(item, dict) else item
         if not isinstance(text, str):
             raise ApiError(422, "invalid_request", 'Each message is a string or {"text": string}.')
-        messages.append(Incoming(text=text))
+        messages.append(Incoming(text=valid_unicode(text), at=_instant(item.get("at"), "at") if isinstance(item, dict) else None))
     source = payload.get("source", "server")
     if source not in CHAT_SOURCES:
         raise ApiError(422, "invalid_request", f'"source" must be one of: {", ".join(CHAT_SOURCES)}.')
-    return chat_id, messages, source
+    trace = payload.get("trace", False)
+    settings = payload.get("settings") or {}
+    if not isinstance(trace, bool):
+        raise ApiError(422, "invalid_request", '"trace" must be true or false.')
+    if not isinstance(settings, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool)) for k, v in settings.items()):
+        raise ApiError(422, "invalid_request", '"settings" must be an object of names to plain values.')
+    event_text = payload.get("text", "")
+    if not isinstance(event_text, str):
+        raise ApiError(422, "invalid_request", '"text" must be a string.')
+    return ChatRequest(chat_id, messages, source, trace, _instant(payload.get("at"), "at"), dict(settings),
+                       event, event_text)
 
 
 class Server:
@@ -95,7 +146,7 @@ class Server:
                  queue: FlushQueue | None = None) -> None:
         self.settings = settings
         self.config = config
-        self.turns = Turns(settings)
+        self.turns = Turns(settings, eval_hooks=config.eval_hooks)
         self.window_s = settings.burst_window_s if settings.burst_mode else 0.0
         self.graph = graph or GraphClient(config)
         self.whatsapp = WhatsApp(self.turns, config, self.graph, window_s=self.window_s)
@@ -107,12 +158,26 @@ class Server:
                              "warm": is_warm(self.settings)})
 
     async def chat(self, request: Request) -> Response:
-        chat_id, messages, source = chat_request(parse_json(await read_body(request, self.config.max_body_bytes)))
+        req = chat_request(parse_json(await read_body(request, self.config.max_body_bytes)))
+        if req.uses_eval_hooks and not self.config.eval_hooks:
+            raise ApiError(403, "eval_hooks_off", f'{", ".join(EVAL_FIELDS)} (a pinned clock, per-chat settings, '
+                                                  'events) are for the eval bench: start the server with '
+                                                  'SERVER_EVAL_HOOKS=1.')
+        try:
+            settings = self.turns.settings_for(req.settings)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        chat_id = req.chat_id
         if chat_id is None:
-            chat_id = await run_in_threadpool(self.turns.new_chat, source)
+            chat_id = await run_in_threadpool(self.turns.new_chat, req.source, "", settings)
         elif not await run_in_threadpool(self.turns.exists, chat_id):
             raise ApiError(404, "unknown_chat", f"No conversation #{chat_id}: leave chat_id out to start one.")
-        answer = await run_in_threadpool(self.turns.post, chat_id, messages)
+        if req.event is not None:
+            answer = await run_in_threadpool(lambda: self.turns.event(
+                chat_id, req.event or "", req.event_text, settings=settings, at=req.at, trace=req.trace))
+        else:
+            answer = await run_in_threadpool(lambda: self.turns.post(
+                chat_id, req.messages, settings=settings, at=req.at, trace=req.trace))
         body = answer.as_json()
         body.pop("answered", None)
         return JSONResponse(body)

@@ -24,6 +24,9 @@ class ServerConfig:
     # Graph API sends: attempts per reply and the first back-off (doubled each time).
     send_attempts: int = 4
     send_backoff_s: float = 0.5
+    # ``POST /chat``'s eval hooks (pinned clock, per-chat settings, events, unmasked attributes of eval chats):
+    # for a bench deployment only (``python -m evals run --target``), never one that serves customers.
+    eval_hooks: bool = False
 
     @classmethod
     def from_env(cls, values: Mapping[str, str]) -> ServerConfig:
@@ -36,6 +39,7 @@ class ServerConfig:
             whatsapp_graph_url=(values.get("WHATSAPP_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),
             send_attempts=max(1, int(values.get("WHATSAPP_SEND_ATTEMPTS") or 4)),
             send_backoff_s=float(values.get("WHATSAPP_SEND_BACKOFF_SECONDS") or 0.5),
+            eval_hooks=(values.get("SERVER_EVAL_HOOKS") or "").strip().lower() in {"1", "true", "yes", "on"},
         )
 
     @classmethod

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -23,13 +24,16 @@ from agent.adapters.schema import CHAT_SOURCES
 from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.pack import get_pack
-from agent.core.session import AgentSession
+from agent.core.session import AgentSession, TurnResult
+from agent.core.turn import json_safe
 from agent.types import Attachment, Message
 from agent.worker import ChatWorker
 
 # The server closes bursts itself; a day is longer than any request or flush delay.
 _NEVER_S = 24 * 3600.0
 LOCK_STRIPES = 256
+# Never changed per chat: where the data live, the server's burst handling, files on the server.
+_FIXED = frozenset({"database_url", "burst_window_s", "whisper_model_dir", "gguf_model_path"})
 ADVISORY_SPACE = 0x636F6E  # pg_advisory_lock's first key: this project's chat turns
 
 
@@ -44,9 +48,14 @@ class ChatAnswer:
     message_codes: list[int]
     errors: list[str]
     answered: int = 0  # customer messages this turn answered (0: nothing was queued)
+    # With ``trace``: every turn this request ran, as stored (masked), and the chat's ledger rows.
+    turns: list[dict[str, Any]] | None = None
+    ledger: list[dict[str, Any]] | None = None
+    # Eval hooks on and an eval chat: the captured attributes unmasked (what the scorers compare).
+    raw_attributes: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -56,24 +65,50 @@ class Incoming:
     text: str = ""
     attachments: tuple[Attachment, ...] = ()
     source: str | None = None
+    at: float | None = None  # when it was written (seconds since the epoch; None: now)
 
 
 class Turns:
     """The server's access to chats: new chats, queued messages, one turn per closed burst."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None, *, eval_hooks: bool = False) -> None:
+        self.eval_hooks = eval_hooks
         self.settings = settings.with_changes(burst_mode=True, burst_window_s=_NEVER_S)
         self.store = store or Store.open(settings.database_url)
         self.inbox = Inbox(self.store)
         # Striped, so the set stays bounded however many chats a long-running server sees.
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    def new_chat(self, source: str = "server", title: str = "") -> int:
+    def settings_for(self, overrides: Mapping[str, Any]) -> Settings:
+        """The server's settings with a chat's overrides (the eval bench's ``settings``): plain Settings fields by
+        name, ``pack`` (a pack next to the server's), anything else a pack setting. The server still closes
+        bursts itself."""
+        if not overrides:
+            return self.settings
+        values = dict(overrides)
+        changes: dict[str, Any] = {}
+        pack = values.pop("pack", None)
+        if pack is not None:
+            directory = self.settings.pack_dir.parent / str(pack)
+            if not str(pack).isidentifier() or not (directory / "pack.yaml").is_file():
+                raise ValueError(f"unknown pack {pack!r}")
+            changes["pack_dir"] = directory
+        current = {name: getattr(self.settings, name) for name in Settings.__dataclass_fields__}
+        for name in [n for n in values if n in current]:
+            if name in _FIXED or not (current[name] is None or isinstance(current[name], str | int | float | bool)):
+                raise ValueError(f"setting {name!r} cannot be changed per chat")
+            changes[name] = values.pop(name)
+        settings = self.settings.with_changes(**changes) if changes else self.settings
+        settings = settings.with_pack_settings(**values) if values else settings
+        return settings.with_changes(burst_window_s=_NEVER_S) if settings.burst_mode else settings
+
+    def new_chat(self, source: str = "server", title: str = "", settings: Settings | None = None) -> int:
         """A new ``chats`` row (the engine is built by the first turn)."""
         if source not in CHAT_SOURCES:
             raise ValueError(f"unknown chat source {source!r}; one of: {', '.join(CHAT_SOURCES)}")
         title = title or time.strftime("Conversa %d/%m %H:%M")
-        return self.store.create_chat(title, pack=get_pack(self.settings.pack_dir).name, state={}, source=source)
+        pack = get_pack((settings or self.settings).pack_dir).name
+        return self.store.create_chat(title, pack=pack, state={}, source=source)
 
     def exists(self, chat_id: int) -> bool:
         return self.store.get_chat(chat_id) is not None
@@ -97,27 +132,86 @@ class Turns:
                     conn.execute(text("SELECT pg_advisory_unlock(:space, :chat)"), key)
                     conn.commit()
 
-    def post(self, chat_id: int, messages: Sequence[Incoming]) -> ChatAnswer:
-        """Queue ``messages`` and answer them at once, as one burst (``POST /chat``)."""
+    def post(self, chat_id: int, messages: Sequence[Incoming], *, settings: Settings | None = None,
+             at: float | None = None, trace: bool = False) -> ChatAnswer:
+        """Queue ``messages`` and answer them at once, as one burst (``POST /chat``). ``at``: the clock of the
+        turn (eval hooks; a message's own ``at`` is when it was written); ``trace``: the turns' traces too."""
         with self.exclusive(chat_id):
             for message in messages:
-                self.inbox.put(chat_id, message.text, message.attachments, source=message.source)
-            return self._answer(chat_id)
+                written = message.at if message.at is not None else at
+                self.inbox.put(chat_id, message.text, message.attachments, source=message.source,
+                               created_at=None if written is None else datetime.fromtimestamp(written, UTC))
+            return self._answer(chat_id, settings=settings, at=at, trace=trace)
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
         with self.exclusive(chat_id):
             return self._answer(chat_id)
 
-    def _answer(self, chat_id: int) -> ChatAnswer:
+    def event(self, chat_id: int, name: str, text: str = "", *, settings: Settings | None = None,
+              at: float | None = None, trace: bool = False) -> ChatAnswer:
+        """A journey event on the chat (the eval bench's): ``idle`` (the re-engagement follow-up, when due),
+        ``request_handoff``, ``hand_back``, ``operator_reply`` (``text``)."""
+        with self.exclusive(chat_id):
+            session = self._load(chat_id, settings, at)
+            before = len(session.messages)
+            result: TurnResult | None = None
+            if name == "idle":
+                result = session.reengage()
+            elif name == "request_handoff":
+                result = session.request_handoff()
+            elif name == "hand_back":
+                result = session.hand_back()
+            elif name == "operator_reply":
+                session.operator_reply(text)
+            else:
+                raise ValueError(f"unknown event {name!r}")
+            return self._summary(session, before, [result] if result is not None else [], None, trace)
+
+    def _load(self, chat_id: int, settings: Settings | None, at: float | None) -> AgentSession:
         # Loaded afresh: another process (a second server, a Lambda) may have answered this chat since.
-        session = AgentSession.load(self.settings, chat_id, store=self.store)
-        worker = ChatWorker(self.settings, chat_id, store=self.store, session=session)
+        clock = time.time if at is None else (lambda: at)
+        return AgentSession.load(settings or self.settings, chat_id, store=self.store, clock=clock)
+
+    def _answer(self, chat_id: int, *, settings: Settings | None = None, at: float | None = None,
+                trace: bool = False) -> ChatAnswer:
+        session = self._load(chat_id, settings, at)
+        results: list[TurnResult] = []
+        worker = ChatWorker(session.settings, chat_id, store=self.store, session=session, clock=session.clock,
+                            on_turn=results.append)
         before = len(session.messages)
         worker.answer_now()
         worker.step()
+        return self._summary(session, before, results, worker.error, trace)
+
+    def _summary(self, session: AgentSession, before: int, results: list[TurnResult], failure: str | None,
+                 trace: bool) -> ChatAnswer:
         new = session.messages[before:] if len(session.messages) >= before else list(session.messages)
-        return _summary(chat_id, session, new, worker.error)
+        answer = _summary(session.chat_id, session, new, failure)
+        if not trace:
+            return answer
+        chat = self.store.get_chat(session.chat_id) or {}
+        unmasked = self.eval_hooks and chat.get("source") == "eval"
+        turns = [_turn_json(r, unmasked) for r in results]
+        keys = ("feature_name", "model", "role", "status", "error", "input_tokens", "output_tokens", "price",
+                "usage_source")
+        rows = self.store.cost_rows(chat_id=session.chat_id, limit=100_000)
+        ledger = json_safe([{k: row.get(k) for k in keys} for row in reversed(rows)])  # prices: exact strings
+        raw = json_safe(dict(session.state.attributes)) if unmasked else None
+        return replace(answer, turns=turns, ledger=ledger, raw_attributes=raw)
+
+
+def _turn_json(result: TurnResult, unmasked: bool) -> dict[str, Any]:
+    """One answered turn for ``POST /chat``'s trace: its trace as stored (masked) and what the TurnResult says
+    (the replies as sent; the API calls unmasked only for an eval chat with the eval hooks on)."""
+    stored = result.trace.to_json()
+    return json_safe({
+        "trace": stored, "replies": [m.text for m in result.replies], "step_before": result.step_before,
+        "step_after": result.step_after, "message_codes": result.message_codes, "customer_text": result.customer_text,
+        "tool_calls": result.tool_calls if unmasked else stored.get("tool_calls") or [], "errors": result.errors,
+        "guard_violations": result.guard_violations,
+        "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens,
+                  "cost_usd": result.usage.cost_usd}})
 
 
 def _summary(chat_id: int, session: AgentSession, new: list[Message], failure: str | None) -> ChatAnswer:
