@@ -1,0 +1,205 @@
+"""``POST /chat`` under load on local/rules, against ``python -m agent.server`` in its own process on loopback.
+
+- requests/second and p50/p99 latency at 1, 10 and 50 concurrent chats (an asyncio load generator: httpx's async
+  client, each virtual customer walking the journey script, a new chat after the last message);
+- the per-request overhead against calling ``AgentSession`` directly, in this process, on the same script (the
+  server's p50 at 1 chat minus the direct turn's p50: HTTP, JSON, the inbox, loading the chat, the worker);
+- webhook to reply: a signed WhatsApp delivery to the fake Graph server's recorded send, 0 s burst window.
+
+Bounded runs (a few seconds each). Prints figures and writes ``bench/results/server.json`` (what
+``bench/bench_aws_cost.py`` prices); never fails on time. ``--seconds N`` per level (default 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import agent.adapters.offline  # noqa: E402,F401
+import httpx  # noqa: E402
+
+from agent.config import load_settings  # noqa: E402
+from agent.core.session import AgentSession  # noqa: E402
+from agent.server.whatsapp import sign  # noqa: E402
+from sandbox.graph_stub import GraphStub  # noqa: E402
+
+SCRIPT = ["oi", "aceito", "quanto tempo demora o crédito?", "Maria Souza", "200.000.002-99", "julho", "sim",
+          "sim, quero", "tchau"]
+LEVELS = (1, 10, 50)
+SECRET, TOKEN, PHONE_ID = "bench-secret", "bench-token", "100000000000001"
+RESULTS = ROOT / "bench" / "results" / "server.json"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident memory (Linux ``VmHWM``), or None elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def start_server(data_dir: Path, graph_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "TIKTOKEN_CACHE_DIR",
+                                                          "LITELLM_LOCAL_MODEL_COST_MAP"}}
+    env = {**keep, "CONVERSA_DATA_DIR": str(data_dir), "BURST_WINDOW_SECONDS": "0", "WHATSAPP_APP_SECRET": SECRET,
+           "WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "WHATSAPP_GRAPH_URL": graph_url}
+    process = subprocess.Popen([sys.executable, "-m", "agent.server", "--port", str(port), "--log-level", "error"],
+                               cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).json().get("warm"):
+                return process, url
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("the server did not start")
+
+
+async def load(url: str, chats: int, seconds: float) -> dict[str, Any]:
+    """``chats`` customers at once for ``seconds``: latencies of every answered request."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=chats, max_keepalive_connections=chats)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def customer() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                chat_id = None
+                for text in SCRIPT:
+                    body: dict[str, Any] = {"messages": [text]}
+                    if chat_id is not None:
+                        body["chat_id"] = chat_id
+                    started = time.perf_counter()
+                    response = await client.post("/chat", json=body)
+                    if response.status_code != 200:
+                        errors += 1
+                        break
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    chat_id = response.json()["chat_id"]
+                    if time.perf_counter() >= stop:
+                        return
+
+        started = time.perf_counter()
+        await asyncio.gather(*(customer() for _ in range(chats)))
+        wall = time.perf_counter() - started
+    return {"chats": chats, "requests": len(latencies), "errors": errors, "wall_s": round(wall, 2),
+            "rps": round(len(latencies) / wall, 1), "p50_ms": round(pct(latencies, 0.5), 2),
+            "p99_ms": round(pct(latencies, 0.99), 2)}
+
+
+def direct(seconds: float) -> dict[str, Any]:
+    """The same script on ``AgentSession`` in this process (its own SQLite file): one turn per message."""
+    settings = load_settings(env={"CONVERSA_DATA_DIR": tempfile.mkdtemp(), "BURST_MODE": "false"}, dotenv_path=None)
+    session = AgentSession.new(settings)
+    for text in SCRIPT:  # warm-up
+        session.send(text)
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        session = AgentSession.new(settings, engine=session.engine)
+        for text in SCRIPT:
+            started = time.perf_counter()
+            session.send(text)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return {"turns": len(latencies), "p50_ms": round(pct(latencies, 0.5), 2), "p99_ms": round(pct(latencies, 0.99), 2)}
+
+
+def webhook(url: str, graph: GraphStub, deliveries: int) -> dict[str, Any]:
+    """Signed deliveries one at a time (a new customer each): the time until Graph is asked to send the reply."""
+    fixture = json.loads((ROOT / "tests" / "fixtures" / "whatsapp" / "text.json").read_text(encoding="utf-8"))
+    latencies: list[float] = []
+    acks: list[float] = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for i in range(deliveries):
+            payload = json.loads(json.dumps(fixture))
+            message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+            message.update({"id": f"wamid.bench{i}", "from": f"55119{i:08d}", "text": {"body": "oi"}})
+            body = json.dumps(payload).encode()
+            before = len(graph.sent)
+            started = time.perf_counter()
+            response = client.post("/webhook/whatsapp", content=body,
+                                   headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(SECRET, body)})
+            assert response.status_code == 200, response.text
+            acks.append((time.perf_counter() - started) * 1000)
+            deadline = started + 30
+            while len(graph.sent) == before and time.perf_counter() < deadline:
+                time.sleep(0.0005)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return {"deliveries": deliveries, "p50_ms": round(pct(latencies, 0.5), 2), "p99_ms": round(pct(latencies, 0.99), 2),
+            "ack_p50_ms": round(pct(acks, 0.5), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per concurrency level")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"bench_server: local/rules, SQLite, loopback; {cores} core(s)"
+          + (" — a shared machine: figures are noisy, compare within one run" if cores <= 2 else ""))
+    with tempfile.TemporaryDirectory() as data, GraphStub(token=TOKEN) as graph:
+        process, url = start_server(Path(data), graph.url)
+        try:
+            asyncio.run(load(url, 1, 1.0))  # warm-up: the first chats, the connection pool
+            levels = []
+            for chats in LEVELS:
+                figures = asyncio.run(load(url, chats, args.seconds))
+                levels.append(figures)
+                print(f"  POST /chat  {chats:>3} concurrent chats: {figures['rps']:>7.1f} req/s  "
+                      f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>8.2f} ms  "
+                      f"({figures['requests']} requests, {figures['errors']} errors)")
+            same = direct(args.seconds)
+            overhead = round(levels[0]["p50_ms"] - same["p50_ms"], 2)
+            print(f"  AgentSession.send directly (same script, this process): p50 {same['p50_ms']:.2f} ms  "
+                  f"p99 {same['p99_ms']:.2f} ms ({same['turns']} turns)")
+            print(f"  per-request overhead of the server at p50 (1 chat): {overhead:+.2f} ms (goal ≤ 1.5 ms)")
+            hook = webhook(url, graph, 30)
+            print(f"  WhatsApp webhook → Graph send (0 s window): p50 {hook['p50_ms']:.2f} ms  "
+                  f"p99 {hook['p99_ms']:.2f} ms ({hook['deliveries']} deliveries; the 200 itself: p50 "
+                  f"{hook['ack_p50_ms']:.2f} ms)")
+            rss = peak_rss_mb(process.pid)
+            if rss is not None:
+                print(f"  server peak memory (VmHWM): {rss:.0f} MB")
+        finally:
+            process.terminate()
+            process.wait(20)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": cores,
+                                   "levels": levels, "direct": same, "overhead_p50_ms": overhead, "webhook": hook,
+                                   "peak_rss_mb": rss}, indent=2), encoding="utf-8")
+    print(f"  wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
