@@ -450,3 +450,42 @@ def test_an_erased_conversation_loses_its_phone_link(harness: Harness) -> None:
     harness.queue.run()
     ids = harness.chat_ids()
     assert len(ids) == 2 and first in ids  # the customer writes again: a new conversation
+
+
+# ---------------------------------------------------------------- status callbacks on the replies
+
+
+def status_payload(wamid: str, status: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    payload = copy.deepcopy(fixture("status_delivered"))
+    item = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    item.update({"id": wamid, "status": status})
+    if errors is not None:
+        item["errors"] = errors
+    return payload
+
+
+def test_status_callbacks_are_recorded_on_the_replies_they_name(harness: Harness) -> None:
+    harness.post(fixture("text"))
+    harness.queue.run()
+    harness.post(text_payload("sim, aceito", "wamid.second"))
+    harness.queue.run()
+    (chat_id,) = harness.chat_ids()
+    first, *middle, last = Channels(harness.store).replies(chat_id)
+    wamid = str(first["external_id"])
+
+    def row(reply: dict[str, Any]) -> dict[str, Any]:
+        return next(r for r in Channels(harness.store).replies(chat_id)
+                    if r["id_channel_reply"] == reply["id_channel_reply"])
+
+    assert harness.post(status_payload(wamid, "delivered")).json()["linked"] == 1
+    assert row(first)["status"] == "delivered"
+    assert harness.post(status_payload(wamid, "read")).json()["linked"] == 1
+    # Out of order (a late "delivered") or someone else's message: nothing moves back, nothing else changes.
+    assert harness.post(status_payload(wamid, "delivered")).json()["linked"] == 0
+    assert harness.post(status_payload("wamid.not-ours", "read")).json()["linked"] == 0
+    assert row(first)["status"] == "read"
+    assert all(row(r)["status"] == "sent" for r in [*middle, last])
+    errors = [{"code": 131047, "title": "Re-engagement message", "message": "More than 24 hours"}]
+    assert harness.post(status_payload(str(last["external_id"]), "failed", errors)).json()["linked"] == 1
+    assert row(last)["status"] == "failed" and "131047" in str(row(last)["error"])
+    assert harness.queue.jobs == [] and len(harness.chat_ids()) == 1  # a callback is never a customer message

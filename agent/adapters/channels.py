@@ -33,6 +33,15 @@ def contact_hash(key: str, channel: str, contact: str) -> str:
     return hmac.new(key.encode(), f"{channel}:{contact}".encode(), hashlib.sha256).hexdigest()
 
 
+# A reply's status after a channel's callback, and the statuses it may follow (never backwards).
+_EARLIER: dict[str, tuple[str, ...]] = {
+    "sent": ("sending",),
+    "delivered": ("sending", "sent"),
+    "read": ("sending", "sent", "delivered"),
+    "failed": ("sending", "sent", "delivered"),
+}
+
+
 @dataclass(frozen=True)
 class Accepted:
     """A delivery taken: its inbox row and the burst generation it opened (the flush to schedule)."""
@@ -159,6 +168,25 @@ class Channels:
                     error=scrub(error) if error else None, updated_at=utcnow()))
         except SQLAlchemyError as exc:
             raise self._error(exc) from exc
+
+    def reply_status(self, channel: str, external_id: str, status: str, error: str | None = None) -> bool:
+        """A status callback on the reply the channel knows as ``external_id``: the status only moves forward
+        (sent → delivered → read; sent or delivered → failed), whatever order the callbacks arrive in. True when
+        a reply row changed."""
+        earlier = _EARLIER.get(status)
+        if earlier is None:
+            return False
+        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+        if error:
+            values["error"] = scrub(error)
+        try:
+            with self.store.begin() as conn:
+                result = conn.execute(update(channel_reply).where(
+                    channel_reply.c.channel == channel, channel_reply.c.external_id == external_id,
+                    channel_reply.c.status.in_(earlier)).values(**values))
+        except SQLAlchemyError as exc:
+            raise self._error(exc) from exc
+        return result.rowcount > 0
 
     def replies(self, chat_id: int) -> list[dict[str, object]]:
         query = select(channel_reply).where(channel_reply.c.fk_id_chat == chat_id).order_by(

@@ -207,8 +207,13 @@ class Server:
                         SIGNATURE_HEADER)
             raise ApiError(401, "bad_signature", f"The {SIGNATURE_HEADER} header is missing or wrong.")
         payload = parse_payload(parse_json(body))
-        for status in payload.statuses:
-            log.info("whatsapp: status callback %r ignored", status)
+        linked = 0
+        for receipt in payload.receipts:
+            if await run_in_threadpool(self.whatsapp.receipt, receipt):
+                linked += 1
+            else:
+                log.info("whatsapp: status callback %r ignored: no reply of ours with that message id, or an older "
+                         "status than the one recorded", receipt.status)
         for why in payload.ignored:
             log.info("whatsapp: ignored %s", why)
         accepted = 0
@@ -217,7 +222,7 @@ class Server:
             if job is not None:
                 accepted += 1
                 self.queue.schedule(job, self.window_s)
-        return JSONResponse({"status": "ok", "accepted": accepted, "statuses": len(payload.statuses),
+        return JSONResponse({"status": "ok", "accepted": accepted, "statuses": len(payload.statuses), "linked": linked,
                              "ignored": len(payload.ignored)})
 
 

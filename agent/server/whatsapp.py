@@ -60,6 +60,15 @@ class InboundMessage:
     mime: str = ""
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """A status callback about one of our replies: its Graph message id, the status and, when failed, why."""
+
+    message_id: str
+    status: str
+    error: str | None = None
+
+
 @dataclass
 class Payload:
     """What one webhook call carries: messages to answer, status callbacks, anything else (ignored)."""
@@ -67,6 +76,16 @@ class Payload:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)  # "sent", "delivered", "read", "failed"…
     ignored: list[str] = field(default_factory=list)  # why, per skipped item
+    receipts: list[Receipt] = field(default_factory=list)  # the status callbacks that name a message
+
+
+def _receipt(status: dict[str, Any]) -> Receipt | None:
+    wamid, value = status.get("id"), status.get("status")
+    if not isinstance(wamid, str) or not wamid or not isinstance(value, str) or not value:
+        return None
+    errors = [e for e in status.get("errors") or () if isinstance(e, dict)]
+    error = "; ".join(f"{e.get('code', '')} {e.get('title') or e.get('message') or ''}".strip() for e in errors)
+    return Receipt(wamid, value, error or None)
 
 
 def _message(item: dict[str, Any]) -> InboundMessage | str:
@@ -108,6 +127,9 @@ def parse_payload(payload: Any) -> Payload:
                 continue
             for status in value.get("statuses") or ():
                 out.statuses.append(str((status or {}).get("status") or "unknown"))
+                receipt = _receipt(status) if isinstance(status, dict) else None
+                if receipt is not None:
+                    out.receipts.append(receipt)
             for item in value.get("messages") or ():
                 parsed = _message(item if isinstance(item, dict) else {})
                 if isinstance(parsed, str):
@@ -247,6 +269,11 @@ class WhatsApp:
             data = b""
         filename = f"whatsapp-{message.media_id}.{_EXTENSIONS.get(mime, 'bin')}"
         return (Attachment(kind=kind, filename=filename, data=data, mime=mime),)
+
+    def receipt(self, receipt: Receipt) -> bool:
+        """A status callback recorded on the reply it names (delivered, read, failed); False when no reply of ours
+        has that message id (or the status would move it back: callbacks can arrive out of order)."""
+        return self.channels.reply_status(CHANNEL, receipt.message_id, receipt.status, receipt.error)
 
     def flush(self, job: FlushJob) -> ChatAnswer | None:
         """Answer the burst if this job's generation still wins, then send each reply once."""
