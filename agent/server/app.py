@@ -28,7 +28,7 @@ from agent.privacy import scrubbed_logger
 from agent.text import valid_unicode
 from agent.server.config import ServerConfig
 from agent.server.queue import FlushQueue, InProcessQueue
-from agent.server.turns import Incoming, Turns
+from agent.server.turns import ChatAnswer, Incoming, Turns
 from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse_payload, signature_ok
 
 log = scrubbed_logger("agent.server")
@@ -167,17 +167,21 @@ class Server:
             settings = self.turns.settings_for(req.settings)
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        chat_id = req.chat_id
-        if chat_id is None:
-            chat_id = await run_in_threadpool(self.turns.new_chat, req.source, "", settings)
-        elif not await run_in_threadpool(self.turns.exists, chat_id):
-            raise ApiError(404, "unknown_chat", f"No conversation #{chat_id}: leave chat_id out to start one.")
-        if req.event is not None:
-            answer = await run_in_threadpool(lambda: self.turns.event(
-                chat_id, req.event or "", req.event_text, settings=settings, at=req.at, trace=req.trace))
-        else:
-            answer = await run_in_threadpool(lambda: self.turns.post(
-                chat_id, req.messages, settings=settings, at=req.at, trace=req.trace))
+
+        def turn() -> ChatAnswer | None:  # one trip to the thread pool: the chat, then its turn
+            chat_id = req.chat_id
+            if chat_id is None:
+                chat_id = self.turns.new_chat(req.source, "", settings)
+            elif not self.turns.exists(chat_id):
+                return None
+            if req.event is not None:
+                return self.turns.event(chat_id, req.event, req.event_text, settings=settings, at=req.at,
+                                        trace=req.trace)
+            return self.turns.post(chat_id, req.messages, settings=settings, at=req.at, trace=req.trace)
+
+        answer = await run_in_threadpool(turn)
+        if answer is None:
+            raise ApiError(404, "unknown_chat", f"No conversation #{req.chat_id}: leave chat_id out to start one.")
         body = answer.as_json()
         body.pop("answered", None)
         return JSONResponse(body)
