@@ -116,6 +116,7 @@ def _play(turn: Turn, chat: _Chat, clock: list[float], settings: Settings) -> tu
             clock[0] += (turn.hours * 3600) if turn.hours else settings.reengagement_after_s + 60
         if turn.event == "operator_reply":
             chat.post({"event": "operator_reply", "text": turn.event_text, "at": clock[0]})
+            chat.messages.append(Message("operator", turn.event_text))  # what "not repeats" compares with
             return [], f"[operator] {turn.event_text}"
         return chat.post({"event": turn.event, "at": clock[0]}), turn.label
     window = settings.burst_window_s if settings.burst_mode else 0.0
