@@ -3,8 +3,9 @@
 The server must run with ``SERVER_EVAL_HOOKS=1``: each request carries the golden's simulated clock (``at``: a
 message's own time, the turn's flush time), its settings (the pack, ``today``, …) and asks for the turn's stored
 trace (``trace: true``), so the same scorers read the same observation as in process. What a golden does in
-process only — pinned API responses, scripted fake model replies, priced fake usage, media attachments — cannot be
-sent over ``/chat``: such a golden is skipped with its reason (:func:`remote_skip_reason`), never passed.
+process only — scripted fake model replies, priced fake usage, media attachments — cannot be
+sent over ``/chat``: such a golden is skipped with its reason (:func:`remote_skip_reason`), never passed. A golden's
+pinned API answers (``api_responses``) travel with each request (the server answers from them, as the runner does).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from agent.config import Settings
 from agent.core.trace import TurnTrace
+from agent.core.turn import json_safe
 from agent.text import json_storable
 from agent.types import Message, Usage
 from evals import snapshots
@@ -31,8 +33,6 @@ LEDGER_KEYS = ("feature_name", "model", "role", "status", "error", "input_tokens
 
 def remote_skip_reason(case: Case) -> str | None:
     """Why this golden cannot be replayed through ``POST /chat`` (None: it can)."""
-    if case.api_responses:
-        return "pins api_responses (the deployed agent calls its own API)"
     if scripted_roles(case):
         return "scripts model replies (local/adversary) in process"
     if case.price_as or case.usage:
@@ -76,15 +76,18 @@ class _Result:
 class _Chat:
     """One golden's conversation on the server: its chat id, last answer and the transcript so far."""
 
-    def __init__(self, client: Any, settings: dict[str, Any]) -> None:
+    def __init__(self, client: Any, settings: dict[str, Any], api_responses: Mapping[str, Any]) -> None:
         self.client = client
         self.settings = settings
+        self.api_responses = dict(api_responses)
         self.chat_id: int | None = None
         self.body: dict[str, Any] = {"step": "", "state": {}}
         self.messages: list[Message] = []
 
     def post(self, payload: dict[str, Any]) -> list[_Result]:
         body: dict[str, Any] = {**payload, "settings": self.settings, "trace": True}
+        if self.api_responses:
+            body["api_responses"] = self.api_responses
         if self.chat_id is None:
             body["source"] = "eval"
         else:
@@ -155,7 +158,7 @@ def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, 
         pack = get_pack(settings.pack_dir)
         # The burst window stays here: the runner closes bursts (the server answers each POST at once).
         overrides = {k: v for k, v in case.settings.items() if k not in {"burst_window_s", "burst_mode"}}
-        chat = _Chat(client, {**overrides, "pack": settings.pack_dir.name})
+        chat = _Chat(client, {**overrides, "pack": settings.pack_dir.name}, json_safe(case.api_responses))
         ctx = ScoreContext(judge=Judge(settings, gateway, None), completed_steps=pack.completed_steps)
         if settings.embedding_model:
             ctx.embed = lambda texts: gateway.embed(texts, None, feature=SIMILARITY_FEATURE)

@@ -23,12 +23,13 @@ from evals.runner import run_suite
 
 GOLDEN = PROJECT_ROOT / "evals" / "golden"
 # Bursts split by a pause, idle re-engagement, handoff and operator events, lone surrogates, an erasure turn,
-# a pinned date, an injection, another pack, the API down; and goldens that cannot run remotely (pinned API, priced fake).
+# a pinned date, an injection, another pack, the API down, pinned API answers; and goldens that cannot run remotely
+# (a scripted fake model, a priced fake).
 SUBSET = ["burst_split_by_pause.yaml", "reengagement_idle.yaml", "ask_human_handoff.yaml",
           "text_bad_bytes_mid_journey.yaml", "withdrawal_para_com_isso.yaml", "rules_old_rules_2025_06.yaml",
           "injection_mid_data.yaml", "contrato/contrato_handoff_and_back.yaml",
           "contrato/contrato_ccb_bad_then_good_email.yaml", "api_down_500.yaml", "api_fixed_eligible_amounts.yaml",
-          "cost_gpt4o_mini_usd.yaml"]
+          "adversary_decision_prose.yaml", "cost_gpt4o_mini_usd.yaml"]
 FAILING = """id: remote_failing_on_purpose
 description: A golden whose expectation is wrong, so both modes must fail it.
 tags: [test]
@@ -77,7 +78,7 @@ def test_remote_verdicts_match_in_process(settings: Settings, tmp_path: Path) ->
     with serving(server_settings) as url:
         remote = run_suite(cases, [], settings, save=False, concurrency=2, target=url)
     skipped = {s["case_id"]: s["reason"] for s in remote.stats["skipped"]}
-    assert set(skipped) == {"api_fixed_eligible_amounts", "cost_gpt4o_mini_usd"}
+    assert set(skipped) == {"adversary_decision_prose", "cost_gpt4o_mini_usd"}
     assert all(skipped.values())
     in_process = {r.case_id: r.passed for r in local.results if r.case_id not in skipped}
     over_http = {r.case_id: r.passed for r in remote.results}
@@ -90,10 +91,11 @@ def test_remote_verdicts_match_in_process(settings: Settings, tmp_path: Path) ->
 
 
 def test_skip_reasons() -> None:
-    assert remote_skip_reason(load_case(GOLDEN / "api_fixed_eligible_amounts.yaml"))
+    assert remote_skip_reason(load_case(GOLDEN / "cost_sabia3_brl.yaml"))
     assert remote_skip_reason(load_case(GOLDEN / "audio_turn.yaml"))
     assert remote_skip_reason(load_case(GOLDEN / "adversary_decision_prose.yaml"))
     assert remote_skip_reason(load_case(GOLDEN / "burst_greeting.yaml")) is None
+    assert remote_skip_reason(load_case(GOLDEN / "api_fixed_eligible_amounts.yaml")) is None
 
 
 def test_eval_hooks_are_refused_unless_enabled(settings: Settings) -> None:
@@ -102,6 +104,7 @@ def test_eval_hooks_are_refused_unless_enabled(settings: Settings) -> None:
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "eval_hooks_off"
         assert http.post("/chat", json={"messages": ["oi"], "settings": {"today": "2026-01-01"}}).status_code == 403
         assert http.post("/chat", json={"event": "idle"}).status_code == 403
+        assert http.post("/chat", json={"messages": ["oi"], "api_responses": {"*": {"status": 500}}}).status_code == 403
         # The trace alone is not a hook: the stored (masked) trace of each turn, no unmasked attributes.
         body = http.post("/chat", json={"messages": ["oi", "sim, aceito", "meu CPF é 073.602.846-35"],
                                         "trace": True}).json()

@@ -69,7 +69,7 @@ def parse_json(body: bytes) -> Any:
 
 
 EVENTS = ("idle", "request_handoff", "hand_back", "operator_reply")
-EVAL_FIELDS = ("at", "settings", "event")
+EVAL_FIELDS = ("at", "settings", "event", "api_responses")
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,12 @@ class ChatRequest:
     settings: dict[str, Any] = field(default_factory=dict)
     event: str | None = None
     event_text: str = ""
+    api_responses: dict[str, Any] = field(default_factory=dict)
 
     @property
     def uses_eval_hooks(self) -> bool:
-        return self.at is not None or bool(self.settings) or self.event is not None or \
-            any(m.at is not None for m in self.messages)
+        return self.at is not None or bool(self.settings) or self.event is not None or bool(self.api_responses) \
+            or any(m.at is not None for m in self.messages)
 
 
 def _instant(value: Any, name: str) -> float | None:
@@ -102,7 +103,8 @@ def _instant(value: Any, name: str) -> float | None:
 
 def chat_request(payload: Any) -> ChatRequest:
     """``POST /chat``'s body: ``{"chat_id"?: int, "messages": [str | {"text": str, "at"?: float}], "source"?: str,
-    "trace"?: bool, "at"?: float, "settings"?: {name: scalar}, "event"?: str, "text"?: str}``; with an
+    "trace"?: bool, "at"?: float, "settings"?: {name: scalar}, "event"?: str, "text"?: str, "api_responses"?:
+    {cpf: body}}``; with an
     ``event`` (``idle``, ``request_handoff``, ``hand_back``, ``operator_reply`` + ``text``) no messages."""
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid_request", 'The body must be a JSON object with "messages".')
@@ -135,8 +137,11 @@ def chat_request(payload: Any) -> ChatRequest:
     event_text = payload.get("text", "")
     if not isinstance(event_text, str):
         raise ApiError(422, "invalid_request", '"text" must be a string.')
+    api = payload.get("api_responses") or {}
+    if not isinstance(api, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in api.items()):
+        raise ApiError(422, "invalid_request", '"api_responses" maps a CPF (or "*") to the API\'s answer.')
     return ChatRequest(chat_id, messages, source, trace, _instant(payload.get("at"), "at"), dict(settings),
-                       event, event_text)
+                       event, event_text, dict(api))
 
 
 class Server:
@@ -176,8 +181,9 @@ class Server:
                 return None
             if req.event is not None:
                 return self.turns.event(chat_id, req.event, req.event_text, settings=settings, at=req.at,
-                                        trace=req.trace)
-            return self.turns.post(chat_id, req.messages, settings=settings, at=req.at, trace=req.trace)
+                                        trace=req.trace, api_responses=req.api_responses)
+            return self.turns.post(chat_id, req.messages, settings=settings, at=req.at, trace=req.trace,
+                                   api_responses=req.api_responses)
 
         answer = await run_in_threadpool(turn)
         if answer is None:

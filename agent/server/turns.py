@@ -23,6 +23,7 @@ from agent.adapters.inbox import Inbox
 from agent.adapters.schema import CHAT_SOURCES
 from agent.adapters.store import Store
 from agent.config import Settings
+from agent.core.engine import Engine
 from agent.core.pack import get_pack
 from agent.core.session import AgentSession, TurnResult
 from agent.core.turn import json_safe
@@ -133,15 +134,17 @@ class Turns:
                     conn.commit()
 
     def post(self, chat_id: int, messages: Sequence[Incoming], *, settings: Settings | None = None,
-             at: float | None = None, trace: bool = False) -> ChatAnswer:
+             at: float | None = None, trace: bool = False,
+             api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
         """Queue ``messages`` and answer them at once, as one burst (``POST /chat``). ``at``: the clock of the
-        turn (eval hooks; a message's own ``at`` is when it was written); ``trace``: the turns' traces too."""
+        turn (eval hooks; a message's own ``at`` is when it was written); ``trace``: the turns' traces too;
+        ``api_responses``: fixed answers of the pack's API for this turn (a golden's, eval hooks)."""
         with self.exclusive(chat_id):
             for message in messages:
                 written = message.at if message.at is not None else at
                 self.inbox.put(chat_id, message.text, message.attachments, source=message.source,
                                created_at=None if written is None else datetime.fromtimestamp(written, UTC))
-            return self._answer(chat_id, settings=settings, at=at, trace=trace)
+            return self._answer(chat_id, settings=settings, at=at, trace=trace, api_responses=api_responses)
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
@@ -149,11 +152,12 @@ class Turns:
             return self._answer(chat_id)
 
     def event(self, chat_id: int, name: str, text: str = "", *, settings: Settings | None = None,
-              at: float | None = None, trace: bool = False) -> ChatAnswer:
+              at: float | None = None, trace: bool = False,
+              api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
         """A journey event on the chat (the eval bench's): ``idle`` (the re-engagement follow-up, when due),
         ``request_handoff``, ``hand_back``, ``operator_reply`` (``text``)."""
         with self.exclusive(chat_id):
-            session = self._load(chat_id, settings, at)
+            session = self._load(chat_id, settings, at, api_responses)
             before = len(session.messages)
             result: TurnResult | None = None
             if name == "idle":
@@ -168,14 +172,21 @@ class Turns:
                 raise ValueError(f"unknown event {name!r}")
             return self._summary(session, before, [result] if result is not None else [], None, trace)
 
-    def _load(self, chat_id: int, settings: Settings | None, at: float | None) -> AgentSession:
+    def _load(self, chat_id: int, settings: Settings | None, at: float | None,
+              api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> AgentSession:
         # Loaded afresh: another process (a second server, a Lambda) may have answered this chat since.
         clock = time.time if at is None else (lambda: at)
-        return AgentSession.load(settings or self.settings, chat_id, store=self.store, clock=clock)
+        session = AgentSession.load(settings or self.settings, chat_id, store=self.store, clock=clock)
+        if api_responses:
+            # The runner's own way (evals/runner.py): the pack's tools answering from the golden's table.
+            base = session.engine
+            tools = base.pack.tool_registry(session.settings, fixed_responses=api_responses)
+            session.engine = Engine(session.settings, base.gateway, tools=tools, knowledge=base.knowledge)
+        return session
 
     def _answer(self, chat_id: int, *, settings: Settings | None = None, at: float | None = None,
-                trace: bool = False) -> ChatAnswer:
-        session = self._load(chat_id, settings, at)
+                trace: bool = False, api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
+        session = self._load(chat_id, settings, at, api_responses)
         results: list[TurnResult] = []
         worker = ChatWorker(session.settings, chat_id, store=self.store, session=session, clock=session.clock,
                             on_turn=results.append)
