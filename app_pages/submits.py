@@ -52,6 +52,9 @@ class Submitted:
 class _Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
     values: list[tuple[str, Any]] = field(default_factory=list)  # (widget id, ChatInputValue proto), oldest first
+    # Per widget, the last value recorded (serialized) and whether it came with a fragment's rerun; None once
+    # a pair was merged.
+    last: dict[str, tuple[bytes, bool] | None] = field(default_factory=dict)
 
 
 _LEDGERS: dict[str, _Ledger] = {}  # browser session id → its ledger
@@ -63,22 +66,32 @@ def _active(state: Any) -> bool:
     return bool(state.WhichOneof("value") == "chat_input_value" and state.chat_input_value.HasField("data"))
 
 
-def record(session_id: str, widget_states: Any) -> None:
-    """Keep every chat value of one rerun request from the browser, in arrival order (the session's
-    ledger starts with its first request: from then on :func:`take` answers for it)."""
+def record(session_id: str, widget_states: Any, *, fragment: bool = False) -> None:
+    """Keep every chat value of one rerun request from the browser, in arrival order (the session's ledger
+    starts with its first request: from then on :func:`take` answers for it). ``fragment``: the request
+    reruns a fragment (e.g. a ``run_every`` timer).
+
+    The browser can send one submit twice: with the box's own full rerun and with a fragment's timer rerun
+    sent at the same moment (the box's value still in the widget states it sends), and Streamlit runs the box's
+    callback in both runs. The same value right after itself, once with a fragment's rerun and once with a full
+    one, is that one submit; the same text sent twice by a person comes in two full reruns."""
     with _LEDGERS_LOCK:
         ledger = _LEDGERS.setdefault(session_id, _Ledger())
     if widget_states is None:
         return
-    values = []
-    for state in widget_states.widgets:
-        if _active(state):
+    with ledger.lock:
+        for state in widget_states.widgets:
+            if not _active(state):
+                continue
+            data = state.chat_input_value.SerializeToString(deterministic=True)
+            last = ledger.last.get(state.id)
+            if last is not None and last[0] == data and last[1] != fragment:
+                ledger.last[state.id] = None  # the pair is one submit: kept once
+                continue
+            ledger.last[state.id] = (data, fragment)
             copy = type(state.chat_input_value)()
             copy.CopyFrom(state.chat_input_value)
-            values.append((state.id, copy))
-    if values:
-        with ledger.lock:
-            ledger.values.extend(values)
+            ledger.values.append((state.id, copy))
 
 
 def forget(session_id: str) -> None:
@@ -112,7 +125,10 @@ def install() -> bool:
             session_id = self.id
             if session_id not in _LEDGERS:
                 weakref.finalize(self, forget, session_id)
-            record(session_id, client_state.widget_states if client_state is not None else None)
+            if client_state is not None:
+                record(session_id, client_state.widget_states, fragment=bool(client_state.fragment_id))
+            else:
+                record(session_id, None)
         except Exception:  # noqa: BLE001  (recording must never stop a rerun)
             log.exception("a chat value could not be recorded (app_pages/submits.py)")
         original(self, client_state)

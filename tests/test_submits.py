@@ -101,6 +101,23 @@ def test_a_fold_loses_nothing_and_the_same_text_twice_is_two_messages(uploads: M
     assert texts(submits.take("chat_box")) == ["ok"]
 
 
+def test_one_submit_sent_twice_by_the_browser_is_kept_once(uploads: MemoryUploadedFileManager) -> None:
+    # The browser sent "quero entender melhor" with a fragment's timer rerun and with the box's full rerun, and
+    # Streamlit ran the box's callback in both runs (seen in the e2e test's websocket log).
+    submits.record(SESSION, states(chat("quero entender melhor")), fragment=True)
+    assert texts(submits.take("chat_box", current="quero entender melhor")) == ["quero entender melhor"]
+    submits.record(SESSION, states(chat("quero entender melhor")))
+    assert submits.take("chat_box", current="quero entender melhor") == []
+    # The other way round, and not taken yet in between.
+    submits.record(SESSION, states(chat("espera")))
+    submits.record(SESSION, states(chat("espera")), fragment=True)
+    assert texts(submits.take("chat_box")) == ["espera"]
+    # The same text typed twice is two full reruns: two messages, also after a merged pair.
+    submits.record(SESSION, states(chat("espera")))
+    submits.record(SESSION, states(chat("espera")))
+    assert texts(submits.take("chat_box")) == ["espera", "espera"]
+
+
 def test_other_boxes_and_sessions_keep_their_own(uploads: MemoryUploadedFileManager) -> None:
     submits.record(SESSION, states(chat("x", "$$ID-9-other_box"), chat("oi")))
     submits.record("session-b", states(chat("de outra aba")))
