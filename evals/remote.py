@@ -140,14 +140,17 @@ def _play(turn: Turn, chat: _Chat, clock: list[float], settings: Settings) -> tu
     return results, ""
 
 
-def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, *, store: Any = None) -> CaseResult:
+def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, *, store: Any = None,
+                    kit: Any) -> CaseResult:
     """Replay one golden through ``client`` (an ``httpx.Client`` on the deployment) and score it as in process;
-    the judge and embeddings, if any, run here on ``base``'s models."""
+    the judge and embeddings, if any, run here on ``base``'s models. ``kit``: the runner's scoring pieces
+    (``evals.runner.scoring_kit()``; passed in, so this module does not import the runner that imports it)."""
     from agent.adapters.gateway import Gateway
     from agent.adapters.store import Store
     from agent.core.pack import get_pack
     from agent.core.steps import previous_agent_message
-    from evals.runner import EVAL_EPOCH, SIMILARITY_FEATURE, Judge, _score_all, case_settings, observe
+    EVAL_EPOCH, SIMILARITY_FEATURE, Judge = kit.EVAL_EPOCH, kit.SIMILARITY_FEATURE, kit.Judge  # noqa: N806
+    _score_all, case_settings, observe = kit.score_all, kit.case_settings, kit.observe  # noqa: N806
 
     result = CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0, tags=list(case.tags),
                         description=case.description, path=str(case.path or ""))

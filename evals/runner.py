@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
@@ -419,6 +420,12 @@ def git_commit() -> str | None:
         return None
 
 
+def scoring_kit() -> SimpleNamespace:
+    """What evals/remote.py scores a remote replay with: the same pieces as :func:`run_case`."""
+    return SimpleNamespace(EVAL_EPOCH=EVAL_EPOCH, SIMILARITY_FEATURE=SIMILARITY_FEATURE, Judge=Judge,
+                           score_all=_score_all, case_settings=case_settings, observe=observe)
+
+
 async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
                           concurrency: int = 4, progress: Progress | None = None, name: str = "",
                           suite: str = "", save: bool = True, max_attempts: int = 3,
@@ -479,7 +486,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
                     from evals.remote import run_case_remote
 
                     result = await loop.run_in_executor(
-                        pool, lambda: run_case_remote(case, config, base, client, store=store))
+                        pool, lambda: run_case_remote(case, config, base, client, store=store, kit=scoring_kit()))
                 else:
                     result = await loop.run_in_executor(
                         pool, lambda: run_case(case, config, base, resources=resources))
