@@ -152,12 +152,13 @@ def test_timeout_fixture_async(sb: SandboxServer) -> None:
 def test_a_timed_out_request_never_reaches_the_next_tests_log(sb: SandboxServer) -> None:
     import httpx
 
-    # The client gives up; the server still holds the request (what the timeout tests above leave).
+    # The client gives up; the server still holds the request (what the timeout tests above leave). The client
+    # waits 0.5 s first, so that on a loaded machine the request has surely reached the server before the reset.
     with pytest.raises(httpx.ReadTimeout):
-        httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF, "delay_ms": 300}, timeout=0.05)
+        httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF, "delay_ms": 1500}, timeout=0.5)
     sb.reset()  # what the next test's fixture does
     sb.config.fail, sb.config.fail_times = "503", 1
-    time.sleep(0.5)  # the straggler's delay runs out meanwhile
+    time.sleep(1.2)  # the straggler's delay runs out meanwhile
     assert sb.requests == []
     assert httpx.get(f"{sb.url}/consulta", params={"cpf": DECK_CPF}).status_code == 503  # fail_times intact
 
