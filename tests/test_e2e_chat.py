@@ -129,7 +129,10 @@ def test_main_chat_flow_in_a_real_browser(app_url: str, page: Page) -> None:
     send(page, "sim")
     wait_for_reply(page, r"R\$ 1\.350,00")
     page.screenshot(path=ARTIFACTS / "04-eligible.png", full_page=True)
-    expect(page.get_by_text("200.000.002-99").first).to_be_visible()  # the customer's own message
+    # The CPF as stored: masked in the customer's message and in the agent's "Vamos conferir…" (the raw form
+    # only in the logged operator view; tests/test_pii_pages.py scans every element).
+    expect(page.get_by_text("•••.000.002-••").first).to_be_visible()
+    assert page.get_by_text("200.000.002-99").count() == 0
 
     # The trace of the last turn shows the API call.
     page.get_by_text(re.compile(r"^Trace · turn 3")).click()
