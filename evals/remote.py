@@ -20,9 +20,7 @@ from typing import Any
 from agent.config import Settings
 from agent.core.trace import TurnTrace
 from agent.core.turn import json_safe
-from agent.text import json_storable
 from agent.types import Message, Usage
-from evals import snapshots
 from evals.cases import Case, Turn, scripted_roles
 from evals.results import CaseResult, RunConfig
 from evals.scorers import ConversationObservation, ScoreContext, TurnObservation
@@ -150,7 +148,7 @@ def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, 
     from agent.core.pack import get_pack
     from agent.core.steps import previous_agent_message
     EVAL_EPOCH, SIMILARITY_FEATURE, Judge = kit.EVAL_EPOCH, kit.SIMILARITY_FEATURE, kit.Judge  # noqa: N806
-    _score_all, case_settings, observe = kit.score_all, kit.case_settings, kit.observe  # noqa: N806
+    case_settings = kit.case_settings
 
     result = CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0, tags=list(case.tags),
                         description=case.description, path=str(case.path or ""))
@@ -173,34 +171,13 @@ def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, 
             started = time.perf_counter()
             previous = previous_agent_message(chat.messages)
             results, note = _play(turn, chat, clock, settings)
-            calls = [c for r in results for c in r.trace.calls]
-            result.model_calls += len(calls)
-            result.prompt_tokens += sum(c.input_tokens for c in calls)
-            obs = observe(index, turn, results, chat, (time.perf_counter() - started) * 1000, note)
-            obs.previous_replies = previous
-            observations.append(obs)
-            scores = _score_all(turn.expect, obs, ctx, index)
-            result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
-                                               "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
+            observations.append(kit.score_turn(result, ctx, index, turn, results, chat, started, previous, note))
         result.chat_id = chat.chat_id
         ledger = [{k: row.get(k) for k in LEDGER_KEYS} for row in chat.body.get("ledger") or ()]
         conversation = ConversationObservation(observations, final_step=chat.state.step, state=chat.state_view(),
                                                ledger=ledger, usd_brl=settings.usd_brl)
-        result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
-        if snapshots.applies(case, (m for o in observations for m in o.models)):
-            snapshot = snapshots.check(case, observations, record=False)  # never written from a deployment
-            if snapshot is not None:
-                result.conversation_scores.append(snapshot)
-        result.final_step = chat.state.step
-        result.cost_usd = round(conversation.cost_usd, 10)
-        result.tokens = conversation.tokens
-        result.turn_latencies_ms = [o.latency_ms for o in observations]
-        result.latency_ms = round(sum(result.turn_latencies_ms), 2)
-        result.eval_cost_usd = round(ctx.judge.cost_usd if isinstance(ctx.judge, Judge) else 0.0, 10)
-        result.models = sorted({m for o in observations for m in o.models})
-        all_scores = [s for t in result.turns for s in t["scores"]] + result.conversation_scores
-        result.passed = all(s["passed"] for s in all_scores)
-        result.score = round(sum(s["score"] for s in all_scores) / len(all_scores), 4) if all_scores else 1.0
+        # Never recorded from a deployment: a snapshot is the in-process transcript's.
+        kit.finish_result(result, case, observations, conversation, ctx, chat.state.step, record_snapshot=False)
     except Exception as exc:  # noqa: BLE001  (one broken case must not stop the run)
         result.error = f"{type(exc).__name__}: {exc}"
         result.passed = False

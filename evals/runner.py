@@ -248,44 +248,58 @@ def run_case(case: Case, config: RunConfig, base: Settings, *, resources: _Resou
                 previous = previous_agent_message(session.messages)  # what not-repeats compares with
                 with scripted(session.chat_id, turn.model):
                     results, note = _play(turn, session, clock, settings)
-                calls = [c for r in results for c in r.trace.calls]
-                result.model_calls += len(calls)
-                result.prompt_tokens += sum(c.input_tokens for c in calls)
-                obs = observe(index, turn, results, session, (time.perf_counter() - started) * 1000, note)
-                obs.previous_replies = previous
-                observations.append(obs)
-                scores = _score_all(turn.expect, obs, ctx, index)
-                # A golden may carry bad text on purpose (lone surrogates, NUL): the record, the reports and the
-                # download buttons get it storable, as the chat stored it.
-                result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
-                                                   "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
+                observations.append(score_turn(result, ctx, index, turn, results, session, started, previous, note))
         conversation = ConversationObservation(observations, final_step=session.state.step,
                                                state=session.state_view(), ledger=ledger_rows(store, session.chat_id),
                                                usd_brl=settings.usd_brl)
-        result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
-        if snapshots.applies(case, (m for o in observations for m in o.models)):
-            passing = all(s["passed"] for t in result.turns for s in t["scores"]) and \
-                all(s["passed"] for s in result.conversation_scores)
-            snapshot = snapshots.check(case, observations, record=passing)
-            if snapshot is not None:
-                result.conversation_scores.append(snapshot)
-        result.final_step = session.state.step
-        result.cost_usd = round(conversation.cost_usd, 10)
-        result.tokens = conversation.tokens
-        result.turn_latencies_ms = [o.latency_ms for o in observations]
-        result.latency_ms = round(sum(result.turn_latencies_ms), 2)
-        result.eval_cost_usd = round(ctx.judge.cost_usd if isinstance(ctx.judge, Judge) else 0.0, 10)
-        result.models = sorted({m for o in observations for m in o.models})
+        finish_result(result, case, observations, conversation, ctx, session.state.step, record_snapshot=True)
         # A 429 a golden scripted (local/adversary) is the case's subject, not the provider's quota.
         result.rate_limited = any("(429)" in e and ADVERSARY_MODEL not in e for o in observations for e in o.errors)
-        all_scores = [s for t in result.turns for s in t["scores"]] + result.conversation_scores
-        result.passed = all(s["passed"] for s in all_scores)
-        result.score = round(sum(s["score"] for s in all_scores) / len(all_scores), 4) if all_scores else 1.0
     except Exception as exc:  # noqa: BLE001  (one broken case must not stop the run)
         result.error = f"{type(exc).__name__}: {exc}"
         result.passed = False
     return result
 
+
+
+def score_turn(result: CaseResult, ctx: ScoreContext, index: int, turn: Turn, results: list[Any], chat: Any,
+               started: float, previous: Any, note: str) -> TurnObservation:
+    """One played turn observed and scored into ``result`` (in process and through a deployment alike)."""
+    calls = [c for r in results for c in r.trace.calls]
+    result.model_calls += len(calls)
+    result.prompt_tokens += sum(c.input_tokens for c in calls)
+    obs = observe(index, turn, results, chat, (time.perf_counter() - started) * 1000, note)
+    obs.previous_replies = previous
+    scores = _score_all(turn.expect, obs, ctx, index)
+    # A golden may carry bad text on purpose (lone surrogates, NUL): the record, the reports and the download
+    # buttons get it storable, as the chat stored it.
+    result.turns.append(json_storable({"index": index, "label": turn.label, "line": turn.line,
+                                       "observation": obs.to_dict(), "scores": [s.to_dict() for s in scores]}))
+    return obs
+
+
+def finish_result(result: CaseResult, case: Case, observations: list[TurnObservation],
+                  conversation: ConversationObservation, ctx: ScoreContext, final_step: str, *,
+                  record_snapshot: bool) -> None:
+    """The conversation's scores, the transcript snapshot (recorded from a passing run when ``record_snapshot``),
+    figures and the verdict of ``result``."""
+    result.conversation_scores = [s.to_dict() for s in _score_all(case.expect, conversation, ctx, None)]
+    if snapshots.applies(case, (m for o in observations for m in o.models)):
+        passing = all(s["passed"] for t in result.turns for s in t["scores"]) and \
+            all(s["passed"] for s in result.conversation_scores)
+        snapshot = snapshots.check(case, observations, record=record_snapshot and passing)
+        if snapshot is not None:
+            result.conversation_scores.append(snapshot)
+    result.final_step = final_step
+    result.cost_usd = round(conversation.cost_usd, 10)
+    result.tokens = conversation.tokens
+    result.turn_latencies_ms = [o.latency_ms for o in observations]
+    result.latency_ms = round(sum(result.turn_latencies_ms), 2)
+    result.eval_cost_usd = round(ctx.judge.cost_usd if isinstance(ctx.judge, Judge) else 0.0, 10)
+    result.models = sorted({m for o in observations for m in o.models})
+    all_scores = [s for t in result.turns for s in t["scores"]] + result.conversation_scores
+    result.passed = all(s["passed"] for s in all_scores)
+    result.score = round(sum(s["score"] for s in all_scores) / len(all_scores), 4) if all_scores else 1.0
 
 def ledger_rows(store: Any, chat_id: int | None) -> list[dict[str, Any]]:
     """The agent's ledger rows for a case's chat, oldest first (the evaluation's own calls left out)."""
@@ -423,7 +437,7 @@ def git_commit() -> str | None:
 def scoring_kit() -> SimpleNamespace:
     """What evals/remote.py scores a remote replay with: the same pieces as :func:`run_case`."""
     return SimpleNamespace(EVAL_EPOCH=EVAL_EPOCH, SIMILARITY_FEATURE=SIMILARITY_FEATURE, Judge=Judge,
-                           score_all=_score_all, case_settings=case_settings, observe=observe)
+                           case_settings=case_settings, score_turn=score_turn, finish_result=finish_result)
 
 
 async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
