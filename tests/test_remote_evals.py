@@ -5,18 +5,15 @@ deployed agent")."""
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from test_server import live_server
 
 from agent.adapters.store import Store
 from agent.config import Settings
-from agent.server import ServerConfig, create_app
+from agent.server import ServerConfig
 from evals.cases import PROJECT_ROOT, load_case
 from evals.remote import remote_skip_reason
 from evals.runner import run_suite
@@ -41,31 +38,9 @@ turns:
 """
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(settings: Settings, *, eval_hooks: bool = True) -> Iterator[str]:
-    """The app on a real uvicorn (its own event loop, in a thread) on a free loopback port."""
-    import uvicorn
-
-    port = _port()
-    app = create_app(settings, config=ServerConfig(eval_hooks=eval_hooks), warm=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+def serving(settings: Settings, *, eval_hooks: bool = True) -> contextlib.AbstractContextManager[str]:
+    """The app on a real uvicorn on a free loopback port (tests/test_server.py's), eval hooks on or off."""
+    return live_server(settings, ServerConfig(eval_hooks=eval_hooks))
 
 
 def test_remote_verdicts_match_in_process(settings: Settings, tmp_path: Path) -> None:

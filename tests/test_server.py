@@ -117,13 +117,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app on a real uvicorn, on a free loopback port."""
+def live_server(settings: Settings, config: Any = None) -> Iterator[str]:
+    """The app on a real uvicorn (its own event loop, in a thread), on a free loopback port; ``config``: a
+    ``ServerConfig`` (default: the environment's)."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, warm=False), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    app = create_app(settings, config=config, warm=False) if config is not None else create_app(settings, warm=False)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
