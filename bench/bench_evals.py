@@ -2,32 +2,51 @@
 
 1. 1,000 conversations × 6 turns on local/rules, generated from the text goldens (target ≤ 10 s on
    2 cores); with ``--profile`` the top functions of a sequential sample.
-2. 500 conversations against the OpenAI-compatible stub answering after 200 ms, at concurrency 50,
-   wall time vs the latency bound ``calls × 0.2 s ÷ 50`` (target ≤ 1.25×); then at promptfoo's
-   default concurrency 4 (a sample of ``--c4-conversations``, since 500 would take ~10 minutes).
+2. The runner against an OpenAI-compatible stub in its own process (bench/stub_llm.py: asyncio,
+   TCP_NODELAY, answers after ``--latency`` s), at each ``--concurrency``. For each level, in one run:
 
-    .venv/bin/python bench/bench_evals.py [--local N] [--stub N] [--c4-conversations N] [--profile] [--skip-stub]
+   - the latency bound: ``calls × latency ÷ concurrency``, ``calls`` counted by the stub;
+   - the floor: a bare ``litellm.acompletion`` loop making the same number of calls at the same
+     concurrency against the same stub (requests of the runner's mean size), and the same with the
+     ``openai`` SDK's ``AsyncOpenAI``;
+   - the runner: ``run_suite`` on six-turn conversations (``workers=`` when the runner has it);
+
+   each as wall time, ratio to the bound and CPU ms per model call (this process and its reaped
+   children — the runner's workers —, never the stub, whose own CPU per request is printed too).
+   Goal (issue 16): at concurrency 50, 500 conversations, 0.2 s: runner ≤ 1.25× the bound and
+   ≤ 1.1× the bare-LiteLLM floor.
+
+    .venv/bin/python bench/bench_evals.py [--local N] [--profile] [--skip-stub]
+        [--stub-conversations 100] [--small-conversations 20] [--concurrency 4,16,50,100]
+        [--latency 0.2] [--workers N] [--model openai/gpt-4o-mini] [--skip-floors]
+    .venv/bin/python bench/bench_evals.py --local 0 --concurrency 50 --stub-conversations 500   # the goal figure
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
+import inspect
 import io
 import os
 import pstats
+import resource
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import agent.adapters.offline  # noqa: E402,F401  (before litellm)
 from agent.config import load_settings  # noqa: E402
 from evals.cases import Case, load_suite  # noqa: E402
-from evals.runner import RunConfig, _Resources, run_case, run_suite  # noqa: E402
+from evals.runner import RunConfig, _Resources, run_case, run_suite, run_suite_async  # noqa: E402
+
+from bench.stub_llm import StubProcess  # noqa: E402
 
 TURNS = 6
 
@@ -35,7 +54,7 @@ TURNS = 6
 def six_turn_cases(n: int) -> list[Case]:
     """``n`` conversations of 6 turns from the text-only goldens (cycled, truncated, renamed)."""
     pool = [c for c in load_suite() if all(t.kind in {"customer", "burst"} for t in c.turns) and len(c.turns) >= 4]
-    out = []
+    out: list[Case] = []
     i = 0
     while len(out) < n:
         case = pool[i % len(pool)]
@@ -91,54 +110,179 @@ def bench_local(n: int, concurrency: int, profile: bool) -> None:
             print("\n".join("  " + line for line in stream.getvalue().splitlines()[6:28]))
 
 
-def bench_stub(n: int, concurrency: int, latency_ms: int) -> None:
-    import sandbox.openai_stub as stub
-    from sandbox.openai_stub import start_stub
+def cpu_seconds() -> float:
+    """CPU of this process and of its reaped children (the runner's worker processes; not the live stub)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
-    # The stub writes headers and body in two segments; with Nagle's algorithm on, the client's delayed
-    # ACK adds ~40 ms to every call (measured: 52 → 12 ms per call at 0 ms latency). Measure the runner,
-    # not that TCP artefact.
-    stub._Handler.disable_nagle_algorithm = True
-    server = start_stub(latency_ms=latency_ms)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            extra = {"OPENAI_API_KEY": "sk-test", "MAX_RETRIES": "0"}
-            for role, model in (("DECISION", "openai/json"), ("INSIGHTS", "openai/json"),
-                                ("CONVERSATION", "openai/ok")):
-                extra[f"{role}_MODEL"] = model
-                extra[f"{role}_API_BASE"] = server.url
-            settings = load_settings(env=env_for(tmp, **extra), dotenv_path=None)
-            cases = six_turn_cases(n)
-            run_suite(cases[:1], [], settings, concurrency=1, save=False)  # warm-up
-            before = sum(server.calls.values())
-            started = time.perf_counter()
-            run = run_suite(cases, [], settings, concurrency=concurrency, save=True)
-            wall = time.perf_counter() - started
-            calls = sum(server.calls.values()) - before
-            bound = calls * latency_ms / 1000 / concurrency
-            errors = [r.error for r in run.results if r.error]
-            print(f"stub {latency_ms} ms: {n} conversations, concurrency {concurrency}: {wall:.1f} s wall, "
-                  f"{calls} model calls → bound {bound:.1f} s, ratio {wall / bound:.2f}× "
-                  f"(errors {len(errors)}, limiter {run.stats})" + (f"; first error: {errors[0]}" if errors else ""))
-    finally:
-        server.shutdown()
+
+@dataclass
+class Measure:
+    """One timed batch of model calls."""
+
+    name: str
+    calls: int
+    wall_s: float
+    cpu_s: float
+    errors: int = 0
+
+    def ratio(self, bound_s: float) -> float:
+        return self.wall_s / bound_s if bound_s else float("nan")
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return self.cpu_s / self.calls * 1000 if self.calls else float("nan")
+
+
+def floor_messages(request_bytes: int, i: int) -> list[dict[str, str]]:
+    """A system prompt + a customer message whose JSON request is about ``request_bytes`` long."""
+    system = ("Você é a assistente do saque-aniversário do FGTS. Responda com calma e clareza. "
+              * max(1, request_bytes // 84))[: max(80, request_bytes - 250)]
+    return [{"role": "system", "content": system}, {"role": "user", "content": f"quero antecipar, pedido {i}"}]
+
+
+async def _bounded(calls: int, concurrency: int, one: Any) -> int:
+    """Run ``one(i)`` for ``calls`` indices, ``concurrency`` at a time (fixed tasks pulling indices)."""
+    indices = iter(range(calls))
+    errors = 0
+
+    async def lane() -> None:
+        nonlocal errors
+        for i in indices:
+            try:
+                await one(i)
+            except Exception:  # noqa: BLE001  (counted and reported)
+                errors += 1
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return errors
+
+
+def bare_litellm(url: str, model: str, calls: int, concurrency: int, request_bytes: int) -> Measure:
+    """``calls`` × ``litellm.acompletion`` against the stub, nothing else."""
+    import litellm
+
+    async def one(i: int) -> None:
+        reply = await litellm.acompletion(model=model, messages=floor_messages(request_bytes, i), api_base=url,
+                                          api_key="sk-bench", temperature=0.2, timeout=60, num_retries=0,
+                                          max_retries=0)
+        assert reply.choices[0].message.content
+
+    return _timed("bare litellm.acompletion", calls, lambda: _bounded(calls, concurrency, one))
+
+
+def bare_openai(url: str, model: str, calls: int, concurrency: int, request_bytes: int) -> Measure:
+    """The same calls with the ``openai`` SDK's AsyncOpenAI (one client, its own httpx pool)."""
+    import openai
+
+    async def run() -> int:
+        async with openai.AsyncOpenAI(base_url=url, api_key="sk-bench", max_retries=0, timeout=60) as client:
+            async def one(i: int) -> None:
+                reply = await client.chat.completions.create(model=model.split("/", 1)[-1], temperature=0.2,
+                                                             messages=floor_messages(request_bytes, i))  # type: ignore[arg-type]
+                assert reply.choices[0].message.content
+
+            return await _bounded(calls, concurrency, one)
+
+    return _timed("bare openai AsyncOpenAI", calls, run)
+
+
+def _timed(name: str, calls: int, make: Any) -> Measure:
+    """Run the coroutine ``make()`` in a fresh event loop; wall and CPU of this process."""
+    cpu0, started = cpu_seconds(), time.perf_counter()
+    errors = asyncio.run(make())
+    return Measure(name, calls, time.perf_counter() - started, cpu_seconds() - cpu0, errors)
+
+
+def run_stub_level(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, args: argparse.Namespace,
+                   ) -> dict[str, Any]:
+    """Runner, then the floors with the runner's exact call count, at one concurrency."""
+    kwargs: dict[str, Any] = {}
+    if "workers" in inspect.signature(run_suite_async).parameters:
+        kwargs["workers"] = args.workers
+    before, cpu0, started = stub.stats(), cpu_seconds(), time.perf_counter()
+    run = run_suite(cases, [], settings, concurrency=concurrency, save=True, **kwargs)
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
+    after = stub.stats()
+    calls = after["total"] - before["total"]
+    errors = [r.error for r in run.results if r.error]
+    runner = Measure(f"runner ({len(cases)} conv." + (f", {args.workers} workers" if kwargs else ", no workers=")
+                     + ")", calls, wall, cpu, len(errors))
+    request_bytes = (after["bytes_in"] - before["bytes_in"]) // max(1, calls)
+    stub_cpu_ms = (after["cpu_s"] - before["cpu_s"]) / max(1, calls) * 1000
+    bound = calls * args.latency / concurrency
+    measures = []
+    if not args.skip_floors:
+        measures.append(bare_litellm(stub.url, args.model, calls, concurrency, request_bytes))
+        measures.append(bare_openai(stub.url, args.model, calls, concurrency, request_bytes))
+    measures.append(runner)
+    print(f"concurrency {concurrency}: {len(cases)} conversations → {calls} model calls "
+          f"({calls / max(1, len(cases)):.1f}/conversation, ~{request_bytes} B/request), latency {args.latency} s "
+          f"→ bound {bound:.2f} s; stub CPU {stub_cpu_ms:.3f} ms/request")
+    for m in measures:
+        print(f"  {m.name:<42} {m.wall_s:7.2f} s  {m.ratio(bound):5.2f}× bound  {m.cpu_ms_per_call:6.2f} ms CPU/call"
+              + (f"  ({m.errors} errors)" if m.errors else ""))
+    if not args.skip_floors:
+        print(f"  runner ÷ bare-LiteLLM floor: {runner.wall_s / measures[0].wall_s:.2f}×")
+    if errors:
+        print(f"  first runner error: {errors[0]}")
+    return {"concurrency": concurrency, "conversations": len(cases), "calls": calls, "bound": bound,
+            "stub_cpu_ms": stub_cpu_ms, "measures": measures, "limiter": run.stats}
+
+
+def bench_stub(args: argparse.Namespace) -> None:
+    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    rows = []
+    with StubProcess(args.latency) as stub, tempfile.TemporaryDirectory() as tmp:
+        extra = {"OPENAI_API_KEY": "sk-bench", "MAX_RETRIES": "0"}
+        for role in ("DECISION", "INSIGHTS", "CONVERSATION"):
+            extra[f"{role}_MODEL"] = args.model
+            extra[f"{role}_API_BASE"] = stub.url
+        settings = load_settings(env=env_for(tmp, **extra), dotenv_path=None)
+        # Warm-up outside the timings: imports, pack, knowledge index, LiteLLM's and the SDK's first calls.
+        run_suite(six_turn_cases(1), [], settings, concurrency=1, save=False)
+        bare_litellm(stub.url, args.model, 8, 4, 2000)
+        bare_openai(stub.url, args.model, 8, 4, 2000)
+        for concurrency in levels:
+            n = args.stub_conversations if concurrency > 4 else min(args.stub_conversations, args.small_conversations)
+            rows.append(run_stub_level(stub, settings, six_turn_cases(n), concurrency, args))
+    print_table(rows, args)
+
+
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """The figures as a Markdown table (bench/README.md keeps the latest one)."""
+    print("\n| concurrency | conversations | calls | bound (s) | what | wall (s) | × bound | CPU ms/call |"
+          "\n|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        for m in row["measures"]:
+            print(f"| {row['concurrency']} | {row['conversations']} | {row['calls']} | {row['bound']:.2f} | {m.name} "
+                  f"| {m.wall_s:.2f} | {m.ratio(row['bound']):.2f} | {m.cpu_ms_per_call:.2f} |")
+    print(f"\nlatency {args.latency} s, model {args.model}; stub CPU per request: "
+          + ", ".join(f"c{r['concurrency']} {r['stub_cpu_ms']:.3f} ms" for r in rows)
+          + f"; {os.cpu_count()} CPUs")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--local", type=int, default=1000)
+    parser.add_argument("--local", type=int, default=1000, help="local/rules conversations (0 skips)")
     parser.add_argument("--local-concurrency", type=int, default=2, help="threads; 2 was fastest on 2 cores")
-    parser.add_argument("--stub", type=int, default=500)
-    parser.add_argument("--c4-conversations", type=int, default=40)
-    parser.add_argument("--latency-ms", type=int, default=200)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile a sequential local/rules sample")
     parser.add_argument("--skip-stub", action="store_true")
+    parser.add_argument("--stub-conversations", type=int, default=100, help="500 for the goal figure")
+    parser.add_argument("--small-conversations", type=int, default=20,
+                        help="conversations at concurrency ≤ 4 (100 would take minutes per measure)")
+    parser.add_argument("--concurrency", default="4,16,50,100", help="comma-separated levels")
+    parser.add_argument("--latency", type=float, default=0.2, help="stub seconds per completion")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="runner worker processes (when run_suite has workers=)")
+    parser.add_argument("--model", default="openai/gpt-4o-mini",
+                        help="model string of every role (the stub answers JSON when asked for JSON)")
+    parser.add_argument("--skip-floors", action="store_true", help="the runner only")
     args = parser.parse_args()
     if args.local > 0:
         bench_local(args.local, args.local_concurrency, args.profile)
     if not args.skip_stub:
-        bench_stub(args.stub, 50, args.latency_ms)
-        bench_stub(args.c4_conversations, 4, args.latency_ms)
+        bench_stub(args)
 
 
 if __name__ == "__main__":
