@@ -616,7 +616,10 @@ def _chain(error: errors.GatewayError, cause: BaseException) -> errors.GatewayEr
     return error
 
 
+@functools.lru_cache(maxsize=256)
 def _supports_response_format(model: str) -> bool:
+    """Whether ``model`` takes ``response_format`` (LiteLLM's lookup costs ~0.1 ms per JSON call: cached;
+    it reads LiteLLM's bundled model map, which the gateway never changes)."""
     try:
         return bool(litellm.supports_response_schema(model=model)) or model.startswith(("gpt-", "openai/"))
     except Exception as exc:  # noqa: BLE001  (a model LiteLLM does not know: the prompt asks for JSON anyway)
