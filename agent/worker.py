@@ -278,12 +278,10 @@ class ChatWorker:
             self.error = error
             self._mark(ids, "failed", error)
         else:
-            # The turn's own transaction marked them done. When it could not be written, they stay queued:
-            # the session writes them with its next turn, or, if this process dies first, the next worker
-            # answers them again — never a written turn whose message is still queued, nor the reverse.
-            if session.save_error is None:
-                self._mark(ids, "done")
-                self._scrub(ids)
+            # The turn's own transaction marked them done and scrubbed them (``Store.record_turn``). When it could
+            # not be written, they stay queued: the session writes them with its next turn, or, if this process
+            # dies first, the next worker answers them again — never a written turn whose message is still
+            # queued, nor the reverse.
             if result is not None and self.on_turn is not None:
                 self.on_turn(result)
         finally:
@@ -291,13 +289,6 @@ class ChatWorker:
                 self._rows.pop(i, None)
             self.answering = []
             self._changed()
-
-    def _scrub(self, ids: list[int]) -> None:
-        """Answered: the queue keeps no raw text nor media bytes (``Inbox.scrub``)."""
-        try:
-            self.inbox.scrub(ids)
-        except StoreError as exc:
-            self.error = str(exc)
 
     def _mark(self, ids: list[int], status: str, error: str | None = None) -> None:
         try:

@@ -176,3 +176,59 @@ def test_two_processes_never_answer_the_same_messages(settings: Settings, databa
         thread.join(120)
     assert sorted(answers) == [0, 2]
     assert len(AgentSession.load(settings, chat_id).traces) == 1
+
+
+def test_a_kept_session_answers_the_chat_s_next_request(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server keeps a chat's loaded session: the chat is read from the database once, not per request."""
+    from agent.server import Turns
+    from agent.server.turns import Incoming
+
+    turns = Turns(settings)
+    chat_id = turns.new_chat()
+    loads: list[int] = []
+    real = AgentSession.load
+
+    def counted(*args: Any, **kwargs: Any) -> AgentSession:
+        loads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(AgentSession, "load", counted)
+    for text in SCRIPTS[1]:
+        assert turns.post(chat_id, [Incoming(text)]).replies
+    assert len(loads) == 1
+    fresh = AgentSession.load(settings, chat_id)
+    assert [t.turn for t in fresh.traces] == list(range(len(SCRIPTS[1])))
+
+
+@pytest.mark.parametrize("other_writer", ["server", "session"])
+def test_a_chat_written_elsewhere_is_read_again(database_url: str, settings: Settings, other_writer: str) -> None:
+    """Another process (a second server, the playground) answers the chat between two requests of this one: this
+    server's next turn builds on that turn (its kept session is not reused), as one process alone would."""
+    from agent.server import Turns
+    from agent.server.turns import Incoming
+
+    settings = settings.with_changes(database_url=database_url)
+    here, there = Turns(settings, Store(database_url, keys="")), Turns(settings, Store(database_url, keys=""))
+    alone = Turns(settings, Store(database_url, keys=""))
+    script = SCRIPTS[1]
+    chat_id, reference = here.new_chat(), alone.new_chat()
+    expected = [alone.post(reference, [Incoming(text)]) for text in script]
+    answers = [here.post(chat_id, [Incoming(script[0])])]
+    if other_writer == "server":
+        answers.append(there.post(chat_id, [Incoming(script[1])]))
+    else:  # the playground's own session, in another process
+        session = AgentSession.load(settings, chat_id, store=there.store)
+        result = session.send(script[1], now=time.time())
+        assert result is not None and session.save_error is None
+    answers += [here.post(chat_id, [Incoming(text)]) for text in script[2:]]
+    assert [a.step for a in answers if a] == [e.step for i, e in enumerate(expected)
+                                              if other_writer == "server" or i != 1]
+    assert answers[-1].replies == expected[-1].replies
+    written = AgentSession.load(settings, chat_id, store=there.store)
+    assert [t.turn for t in written.traces] == list(range(len(script)))
+
+
+def test_an_unknown_chat_queues_nothing(client: TestClient, settings: Settings) -> None:
+    response = post(client, {"chat_id": 987654, "messages": ["oi"]})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_chat"
+    assert Inbox(Store.open(settings.database_url)).all(987654) == []

@@ -56,6 +56,7 @@ from agent.adapters.schema import (
     utcnow,
 )
 from agent.errors import StoreError
+from agent.privacy import scrub
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -406,8 +407,7 @@ class Store:
             if cost_values:
                 conn.execute(insert(llm_cost), cost_values)
             if done_inbox:
-                conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox.in_(done_inbox))
-                             .values(status="done", error=None, updated_at=now))
+                self._answered_inbox(conn, done_inbox, now)
             rows = [{"fk_id_chat": chat_id, "role": m["role"], "source": m.get("source", "text"),
                      **self._message_values(m["text"], m.get("meta")),
                      "created_at": m.get("created_at") or now} for m in new_messages]
@@ -421,6 +421,16 @@ class Store:
             if trace is not None:
                 conn.execute(insert(traces).values(
                     fk_id_chat=chat_id, turn_index=turn_index or 0, trace=self._trace_value(trace), created_at=now))
+
+    def _answered_inbox(self, conn: Connection, ids: list[int], now: datetime) -> None:
+        """A turn's answered ``chat_inbox`` rows, in its transaction: done, the text scrubbed (agent.privacy) and
+        the attachments' bytes dropped — the queue keeps no raw text nor media once the turn is written."""
+        rows = conn.execute(select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(chat_inbox.c.id_inbox.in_(ids)))
+        for row in rows.all():
+            text = scrub(open_text(self.cipher, row.text or "", f"inbox message #{row.id_inbox}"))
+            conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox == row.id_inbox).values(
+                status="done", error=None, updated_at=now, text=seal_text(self.cipher, text),
+                attachments=seal_json(self.cipher, [])))
 
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
         with self.begin() as conn:

@@ -28,7 +28,7 @@ from agent.privacy import scrubbed_logger
 from agent.text import valid_unicode
 from agent.server.config import ServerConfig
 from agent.server.queue import FlushQueue, InProcessQueue
-from agent.server.turns import ChatAnswer, Incoming, Turns
+from agent.server.turns import ChatAnswer, Incoming, Turns, UnknownChat
 from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse_payload, signature_ok
 
 log = scrubbed_logger("agent.server")
@@ -177,13 +177,14 @@ class Server:
             chat_id = req.chat_id
             if chat_id is None:
                 chat_id = self.turns.new_chat(req.source, "", settings)
-            elif not self.turns.exists(chat_id):
+            try:
+                if req.event is not None:
+                    return self.turns.event(chat_id, req.event, req.event_text, settings=settings, at=req.at,
+                                            trace=req.trace, api_responses=req.api_responses)
+                return self.turns.post(chat_id, req.messages, settings=settings, at=req.at, trace=req.trace,
+                                       api_responses=req.api_responses)
+            except UnknownChat:
                 return None
-            if req.event is not None:
-                return self.turns.event(chat_id, req.event, req.event_text, settings=settings, at=req.at,
-                                        trace=req.trace, api_responses=req.api_responses)
-            return self.turns.post(chat_id, req.messages, settings=settings, at=req.at, trace=req.trace,
-                                   api_responses=req.api_responses)
 
         answer = await run_in_threadpool(turn)
         if answer is None:

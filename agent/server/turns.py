@@ -5,27 +5,35 @@ Every customer message is first written to the chat's persistent inbox (``chat_i
 queued message to the session and answers them in one turn (a burst). The server decides when a burst
 closes (``POST /chat``: at once; WhatsApp: the flush queue), so the worker's own window is made long
 enough never to split one. Blocking: call it from a thread, never on the event loop.
+
+Loaded sessions are kept per chat (least recently used first) and reused only while the chat in the database is
+still the one the session holds — the same message and trace counts, state and erasure time, checked by one query
+under the chat's turn lock — so a turn another process wrote (a second server, a Lambda, the playground) is
+always read before the next one here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, func, select, text
 
 from agent.adapters.inbox import Inbox
-from agent.adapters.schema import CHAT_SOURCES
+from agent.adapters.crypto import open_state
+from agent.adapters.schema import CHAT_SOURCES, chats, messages, traces
 from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.engine import Engine
 from agent.core.pack import get_pack
-from agent.core.session import AgentSession, TurnResult
+from agent.core.session import ENGINES, AgentSession, TurnResult
 from agent.core.turn import json_safe
 from agent.types import Attachment, Message
 from agent.worker import ChatWorker
@@ -36,6 +44,23 @@ LOCK_STRIPES = 256
 # Never changed per chat: where the data live, the server's burst handling, files on the server.
 _FIXED = frozenset({"database_url", "burst_window_s", "whisper_model_dir", "gguf_model_path"})
 ADVISORY_SPACE = 0x636F6E  # pg_advisory_lock's first key: this project's chat turns
+KEPT_SESSIONS = 256  # loaded chats kept per server process
+
+
+
+
+class UnknownChat(LookupError):
+    """No such conversation."""
+
+
+def _written(table: Any) -> Any:
+    return select(func.count()).select_from(table).where(table.c.fk_id_chat == bindparam("chat")).scalar_subquery()
+
+
+# What says whether a kept session is still the chat in the database (built once: building a statement costs more
+# than running it on SQLite).
+_STAMP = select(chats.c.state, chats.c.forgotten_at, _written(messages), _written(traces)).where(
+    chats.c.id_chat == bindparam("chat"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,8 @@ class Turns:
         self.inbox = Inbox(self.store)
         # Striped, so the set stays bounded however many chats a long-running server sees.
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._kept: OrderedDict[int, AgentSession] = OrderedDict()  # loaded chats, least recently used first
+        self._kept_lock = threading.Lock()
 
     def settings_for(self, overrides: Mapping[str, Any]) -> Settings:
         """The server's settings with a chat's overrides (the eval bench's ``settings``): plain Settings fields by
@@ -114,6 +141,11 @@ class Turns:
     def exists(self, chat_id: int) -> bool:
         return self.store.get_chat(chat_id) is not None
 
+    def forget_sessions(self) -> None:
+        """Drop every kept session (the next request of each chat loads it)."""
+        with self._kept_lock:
+            self._kept.clear()
+
     @contextlib.contextmanager
     def exclusive(self, chat_id: int) -> Iterator[None]:
         """One turn at a time per chat: this process's lock, and on PostgreSQL an advisory lock held for the
@@ -138,18 +170,20 @@ class Turns:
              api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
         """Queue ``messages`` and answer them at once, as one burst (``POST /chat``). ``at``: the clock of the
         turn (eval hooks; a message's own ``at`` is when it was written); ``trace``: the turns' traces too;
-        ``api_responses``: fixed answers of the pack's API for this turn (a golden's, eval hooks)."""
+        ``api_responses``: fixed answers of the pack's API for this turn (a golden's, eval hooks).
+        Raises :class:`UnknownChat`, queueing nothing, when there is no such chat."""
         with self.exclusive(chat_id):
+            session = self._session(chat_id, settings, at, api_responses)
             for message in messages:
                 written = message.at if message.at is not None else at
                 self.inbox.put(chat_id, message.text, message.attachments, source=message.source,
                                created_at=None if written is None else datetime.fromtimestamp(written, UTC))
-            return self._answer(chat_id, settings=settings, at=at, trace=trace, api_responses=api_responses)
+            return self._answer(session, trace=trace)
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
         with self.exclusive(chat_id):
-            return self._answer(chat_id)
+            return self._answer(self._session(chat_id, None, None))
 
     def event(self, chat_id: int, name: str, text: str = "", *, settings: Settings | None = None,
               at: float | None = None, trace: bool = False,
@@ -157,7 +191,7 @@ class Turns:
         """A journey event on the chat (the eval bench's): ``idle`` (the re-engagement follow-up, when due),
         ``request_handoff``, ``hand_back``, ``operator_reply`` (``text``)."""
         with self.exclusive(chat_id):
-            session = self._load(chat_id, settings, at, api_responses)
+            session = self._session(chat_id, settings, at, api_responses)
             before = len(session.messages)
             result: TurnResult | None = None
             if name == "idle":
@@ -170,11 +204,53 @@ class Turns:
                 session.operator_reply(text)
             else:
                 raise ValueError(f"unknown event {name!r}")
-            return self._summary(session, before, [result] if result is not None else [], None, trace)
+            answer = self._summary(session, before, [result] if result is not None else [], None, trace)
+            self._keep(session)
+            return answer
+
+    # ---------------------------------------------------------------- loaded sessions
+    def _session(self, chat_id: int, settings: Settings | None, at: float | None,
+                 api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> AgentSession:
+        """The chat's session: the kept one while nobody else wrote the chat, else loaded afresh (another process —
+        a second server, a Lambda, the playground — may have answered it since). Call under ``exclusive``."""
+        with self._kept_lock:
+            kept = self._kept.pop(chat_id, None)
+        plain = (settings is None or settings is self.settings) and at is None and not api_responses
+        row = self._stamp(chat_id)
+        if row is None:
+            raise UnknownChat(chat_id)
+        if kept is not None and plain and self._unchanged(kept, row):
+            kept.engine = ENGINES.get(kept.settings, self.store)  # the one a load would take (never a closed one)
+            return kept
+        return self._load(chat_id, settings, at, api_responses)
+
+    def _stamp(self, chat_id: int) -> Any:
+        """The chat's state, erasure time and written message and trace counts (None: no such chat)."""
+        with self.store.engine.connect() as conn:
+            return conn.execute(_STAMP, {"chat": chat_id}).first()
+
+    def _unchanged(self, session: AgentSession, row: Any) -> bool:
+        state, forgotten_at, written_messages, written_traces = row
+        if (written_messages, written_traces) != (len(session.messages), len(session.traces)):
+            return False
+        if _naive(forgotten_at) != _naive(session.forgotten_at):
+            return False
+        stored = open_state(self.store.cipher, state, f"chat #{session.chat_id}'s state")
+        return bool(stored == json.loads(json.dumps(session.state.to_dict(), default=str)))
+
+    def _keep(self, session: AgentSession) -> None:
+        """Keep a session for the chat's next request: a plain one (the server's settings and clock, no pinned API
+        answers) whose turns are all written."""
+        if session.settings is not self.settings or session.clock is not time.time or session.pending \
+                or session.save_error is not None:
+            return
+        with self._kept_lock:
+            self._kept[session.chat_id] = session
+            while len(self._kept) > KEPT_SESSIONS:
+                self._kept.popitem(last=False)
 
     def _load(self, chat_id: int, settings: Settings | None, at: float | None,
               api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> AgentSession:
-        # Loaded afresh: another process (a second server, a Lambda) may have answered this chat since.
         clock = time.time if at is None else (lambda: at)
         session = AgentSession.load(settings or self.settings, chat_id, store=self.store, clock=clock)
         if api_responses:
@@ -184,16 +260,17 @@ class Turns:
             session.engine = Engine(session.settings, base.gateway, tools=tools, knowledge=base.knowledge)
         return session
 
-    def _answer(self, chat_id: int, *, settings: Settings | None = None, at: float | None = None,
-                trace: bool = False, api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
-        session = self._load(chat_id, settings, at, api_responses)
+    def _answer(self, session: AgentSession, *, trace: bool = False) -> ChatAnswer:
         results: list[TurnResult] = []
-        worker = ChatWorker(session.settings, chat_id, store=self.store, session=session, clock=session.clock,
-                            on_turn=results.append)
+        worker = ChatWorker(session.settings, session.chat_id, store=self.store, session=session,
+                            clock=session.clock, on_turn=results.append)
         before = len(session.messages)
         worker.answer_now()
         worker.step()
-        return self._summary(session, before, results, worker.error, trace)
+        answer = self._summary(session, before, results, worker.error, trace)
+        if worker.error is None:
+            self._keep(session)
+        return answer
 
     def _summary(self, session: AgentSession, before: int, results: list[TurnResult], failure: str | None,
                  trace: bool) -> ChatAnswer:
@@ -242,3 +319,8 @@ def _summary(chat_id: int, session: AgentSession, new: list[Message], failure: s
     return ChatAnswer(chat_id=chat_id, replies=[m.text for m in replies], step=str(view.get("step") or ""),
                       state=dict(view), message_codes=codes, errors=errors,
                       answered=sum(1 for m in new if m.role == "customer"))
+
+
+def _naive(moment: Any) -> Any:
+    """A time without its zone (SQLite hands back naive UTC datetimes, PostgreSQL aware ones)."""
+    return moment.replace(tzinfo=None) if moment is not None and getattr(moment, "tzinfo", None) else moment
