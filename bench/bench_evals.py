@@ -8,7 +8,7 @@
    - the latency bound: ``calls × latency ÷ concurrency``, ``calls`` counted by the stub;
    - the floor: a bare ``litellm.acompletion`` loop making the same number of calls at the same
      concurrency against the same stub (requests of the runner's mean size), and the same with the
-     ``openai`` SDK's ``AsyncOpenAI``;
+     ``openai`` SDK's ``AsyncOpenAI`` (``--sync-floor``: also blocking ``litellm.completion`` on threads);
    - the runner: ``run_suite`` on six-turn conversations (``workers=`` when the runner has it);
 
    each as wall time, ratio to the bound and CPU ms per model call (this process and its reaped
@@ -18,7 +18,7 @@
 
     .venv/bin/python bench/bench_evals.py [--local N] [--profile] [--skip-stub]
         [--stub-conversations 100] [--small-conversations 20] [--concurrency 4,16,50,100]
-        [--latency 0.2] [--workers N] [--model openai/gpt-4o-mini] [--skip-floors]
+        [--latency 0.2] [--workers N[,M]] [--model openai/gpt-4o-mini] [--skip-floors] [--sync-floor]
     .venv/bin/python bench/bench_evals.py --local 0 --concurrency 50 --stub-conversations 500   # the goal figure
 """
 
@@ -35,6 +35,7 @@ import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,10 @@ class Measure:
     cpu_s: float
     errors: int = 0
 
-    def ratio(self, bound_s: float) -> float:
-        return self.wall_s / bound_s if bound_s else float("nan")
+    def ratio(self, latency_s: float, concurrency: int) -> float:
+        """Wall time ÷ the latency bound of this batch's own calls."""
+        bound = self.calls * latency_s / concurrency
+        return self.wall_s / bound if bound else float("nan")
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -171,6 +174,29 @@ def bare_litellm(url: str, model: str, calls: int, concurrency: int, request_byt
     return _timed("bare litellm.acompletion", calls, lambda: _bounded(calls, concurrency, one))
 
 
+def bare_litellm_threads(url: str, model: str, calls: int, concurrency: int, request_bytes: int) -> Measure:
+    """The same calls with the blocking ``litellm.completion`` on ``concurrency`` threads — what a runner
+    whose engine is synchronous (one thread per running conversation) pays at best."""
+    import litellm
+
+    errors = 0
+
+    def one(i: int) -> None:
+        nonlocal errors
+        try:
+            reply = litellm.completion(model=model, messages=floor_messages(request_bytes, i), api_base=url,
+                                       api_key="sk-bench", temperature=0.2, timeout=60, num_retries=0, max_retries=0)
+            assert reply.choices[0].message.content
+        except Exception:  # noqa: BLE001  (counted and reported)
+            errors += 1
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        cpu0, started = cpu_seconds(), time.perf_counter()
+        list(pool.map(one, range(calls)))
+        return Measure("bare litellm.completion × threads", calls, time.perf_counter() - started,
+                       cpu_seconds() - cpu0, errors)
+
+
 def bare_openai(url: str, model: str, calls: int, concurrency: int, request_bytes: int) -> Measure:
     """The same calls with the ``openai`` SDK's AsyncOpenAI (one client, its own httpx pool)."""
     import openai
@@ -194,20 +220,35 @@ def _timed(name: str, calls: int, make: Any) -> Measure:
     return Measure(name, calls, time.perf_counter() - started, cpu_seconds() - cpu0, errors)
 
 
-def run_stub_level(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, args: argparse.Namespace,
-                   ) -> dict[str, Any]:
-    """Runner, then the floors with the runner's exact call count, at one concurrency."""
+def run_runner(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, workers: int | None,
+               ) -> tuple[Measure, dict[str, Any], dict[str, Any], Any]:
+    """``run_suite`` on ``cases``; the stub's stats before and after (its counter gives the calls)."""
     kwargs: dict[str, Any] = {}
-    if "workers" in inspect.signature(run_suite_async).parameters:
-        kwargs["workers"] = args.workers
+    if workers is not None and "workers" in inspect.signature(run_suite_async).parameters:
+        kwargs["workers"] = workers
     before, cpu0, started = stub.stats(), cpu_seconds(), time.perf_counter()
     run = run_suite(cases, [], settings, concurrency=concurrency, save=True, **kwargs)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     after = stub.stats()
-    calls = after["total"] - before["total"]
     errors = [r.error for r in run.results if r.error]
-    runner = Measure(f"runner ({len(cases)} conv." + (f", {args.workers} workers" if kwargs else ", no workers=")
-                     + ")", calls, wall, cpu, len(errors))
+    label = f"{workers} worker{'s' if workers != 1 else ''}" if kwargs else ("in process" if workers is None or workers <= 1 else "no workers=")
+    measure = Measure(f"runner ({len(cases)} conv., {label})", after["total"] - before["total"], wall, cpu, len(errors))
+    if errors:
+        print(f"  first runner error ({label}): {errors[0]}")
+    return measure, before, after, run
+
+
+def run_stub_level(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, args: argparse.Namespace,
+                   ) -> dict[str, Any]:
+    """The runner (once per ``--workers`` value), then the floors with the runner's exact call count."""
+    runners, first = [], None
+    for workers in args.workers:
+        measure, before, after, run = run_runner(stub, settings, cases, concurrency, workers)
+        runners.append(measure)
+        first = first or (before, after, run)
+    assert first is not None
+    before, after, run = first
+    calls = runners[0].calls
     request_bytes = (after["bytes_in"] - before["bytes_in"]) // max(1, calls)
     stub_cpu_ms = (after["cpu_s"] - before["cpu_s"]) / max(1, calls) * 1000
     bound = calls * args.latency / concurrency
@@ -215,17 +256,19 @@ def run_stub_level(stub: StubProcess, settings: Any, cases: list[Case], concurre
     if not args.skip_floors:
         measures.append(bare_litellm(stub.url, args.model, calls, concurrency, request_bytes))
         measures.append(bare_openai(stub.url, args.model, calls, concurrency, request_bytes))
-    measures.append(runner)
+        if args.sync_floor:
+            measures.append(bare_litellm_threads(stub.url, args.model, calls, concurrency, request_bytes))
+    measures.extend(runners)
     print(f"concurrency {concurrency}: {len(cases)} conversations → {calls} model calls "
           f"({calls / max(1, len(cases)):.1f}/conversation, ~{request_bytes} B/request), latency {args.latency} s "
           f"→ bound {bound:.2f} s; stub CPU {stub_cpu_ms:.3f} ms/request")
     for m in measures:
-        print(f"  {m.name:<42} {m.wall_s:7.2f} s  {m.ratio(bound):5.2f}× bound  {m.cpu_ms_per_call:6.2f} ms CPU/call"
-              + (f"  ({m.errors} errors)" if m.errors else ""))
+        print(f"  {m.name:<42} {m.wall_s:7.2f} s  {m.ratio(args.latency, concurrency):5.2f}× bound  "
+              f"{m.cpu_ms_per_call:6.2f} ms CPU/call" + (f"  ({m.errors} errors)" if m.errors else "")
+              + (f"  [{m.calls} calls]" if m.calls != calls else ""))
     if not args.skip_floors:
-        print(f"  runner ÷ bare-LiteLLM floor: {runner.wall_s / measures[0].wall_s:.2f}×")
-    if errors:
-        print(f"  first runner error: {errors[0]}")
+        for runner in runners:
+            print(f"  {runner.name} ÷ bare-LiteLLM floor: {runner.wall_s / measures[0].wall_s:.2f}×")
     return {"concurrency": concurrency, "conversations": len(cases), "calls": calls, "bound": bound,
             "stub_cpu_ms": stub_cpu_ms, "measures": measures, "limiter": run.stats}
 
@@ -256,7 +299,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     for row in rows:
         for m in row["measures"]:
             print(f"| {row['concurrency']} | {row['conversations']} | {row['calls']} | {row['bound']:.2f} | {m.name} "
-                  f"| {m.wall_s:.2f} | {m.ratio(row['bound']):.2f} | {m.cpu_ms_per_call:.2f} |")
+                  f"| {m.wall_s:.2f} | {m.ratio(args.latency, row['concurrency']):.2f} | {m.cpu_ms_per_call:.2f} |")
     print(f"\nlatency {args.latency} s, model {args.model}; stub CPU per request: "
           + ", ".join(f"c{r['concurrency']} {r['stub_cpu_ms']:.3f} ms" for r in rows)
           + f"; {os.cpu_count()} CPUs")
@@ -273,12 +316,16 @@ def main() -> None:
                         help="conversations at concurrency ≤ 4 (100 would take minutes per measure)")
     parser.add_argument("--concurrency", default="4,16,50,100", help="comma-separated levels")
     parser.add_argument("--latency", type=float, default=0.2, help="stub seconds per completion")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="runner worker processes (when run_suite has workers=)")
+    parser.add_argument("--workers", default=str(os.cpu_count() or 1),
+                        help="runner worker processes (when run_suite has workers=); a comma list runs the runner "
+                             "once per value, e.g. 1,2 (1 = in process)")
     parser.add_argument("--model", default="openai/gpt-4o-mini",
                         help="model string of every role (the stub answers JSON when asked for JSON)")
     parser.add_argument("--skip-floors", action="store_true", help="the runner only")
+    parser.add_argument("--sync-floor", action="store_true",
+                        help="also the blocking litellm.completion on a thread per concurrent call")
     args = parser.parse_args()
+    args.workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     if args.local > 0:
         bench_local(args.local, args.local_concurrency, args.profile)
     if not args.skip_stub:
