@@ -71,25 +71,25 @@ Secret = Finding  # the older name: secrets are the first three kinds
 SECRET_MASKS = {"card": "[cartão oculto]", "password": "[senha oculta]", "code": "[código oculto]"}
 
 
-_FOLDED: dict[str, str] = {}
-
-
 def _fold_char(char: str) -> str:
     base = unicodedata.normalize("NFKD", char)[:1] or char
     return base.lower()[:1] if unicodedata.category(base) != "Mn" else " "
 
 
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table of :func:`_fold`, filled one character at a time as texts bring them."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code)) or " "
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def _fold(text: str) -> str:
     """Lowercase without accents, one character per character (spans stay valid in ``text``)."""
-    if text.isascii():
-        return text.lower()
-    out = []
-    for char in text:
-        folded = _FOLDED.get(char)
-        if folded is None:
-            folded = _FOLDED[char] = _fold_char(char) or " "
-        out.append(folded)
-    return "".join(out)
+    return text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -268,10 +268,26 @@ def find_secrets(text: str) -> list[Finding]:
 _MAYBE = re.compile(r"\d|@|senha|passw|\bpin\b", re.IGNORECASE)
 
 
+# What find_pii found, per text: one turn scans the same texts many times (its prompts, the trace that
+# records them, the stored messages). Keyed by a digest, never the text, and only spans are kept.
+_FOUND: dict[bytes, tuple[Finding, ...]] = {}
+_FOUND_MAX = 8192
+
+
 def find_pii(text: str) -> list[Finding]:
     """Every secret and personal identifier in ``text``, in order, none overlapping (``KINDS``' order wins)."""
     if not text or not _MAYBE.search(text):
         return []
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    found = _FOUND.get(digest)
+    if found is None:
+        if len(_FOUND) >= _FOUND_MAX:
+            _FOUND.clear()
+        found = _FOUND[digest] = tuple(_find_pii(text))
+    return list(found)
+
+
+def _find_pii(text: str) -> list[Finding]:
     folded = _fold(text)
     found = find_secrets(text)
     for detector in _DETECTORS:
@@ -368,30 +384,17 @@ def _replace(text: str, mode: Mode, salt: bytes, back: dict[str, str] | None) ->
     return out
 
 
-# Digests (never the text) of long texts found clean: a trace repeats its prompts call after call.
-_CLEAN: set[bytes] = set()
-_CLEAN_MAX, _CLEAN_MIN_CHARS = 4096, 256
-
-
 def scrub(text: str, mode: Mode = "mask", salt: bytes | str = b"") -> str:
     """``text`` with every secret and personal identifier masked, or replaced by its pseudonym under ``salt``."""
     if mode not in ("mask", "pseudonym"):
         raise ValueError(f"scrub mode must be 'mask' or 'pseudonym', not {mode!r}")
-    if mode == "mask" and text and len(text) >= _CLEAN_MIN_CHARS:
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        if digest in _CLEAN:
-            return text
-        out = _replace(text, mode, b"", None)
-        if out == text:
-            if len(_CLEAN) >= _CLEAN_MAX:
-                _CLEAN.clear()
-            _CLEAN.add(digest)
-        return out
     return _replace(text, mode, salt.encode() if isinstance(salt, str) else salt, None)
 
 
 def scrub_deep(value: Any) -> Any:
     """Deep copy of ``value`` (JSON-like: text, mappings, lists) with every string masked; keys kept."""
+    if type(value) is dict:  # the usual case, without the ABC check below
+        return {k: scrub_deep(v) for k, v in value.items()}
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, Mapping):

@@ -11,10 +11,22 @@ NUMBER_WORDS = {
 }
 
 
+class _NoCombining(dict[int, int | None]):
+    """``str.translate`` table that drops combining marks, filled one character at a time."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = self[code] = None if unicodedata.combining(chr(code)) else code
+        return kept
+
+
+_NO_COMBINING = _NoCombining()
+
+
 def strip_accents(text: str) -> str:
     """Remove diacritics ("três" → "tres")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_NO_COMBINING)
 
 
 def words_to_digits(text: str) -> str:

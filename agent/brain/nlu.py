@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
@@ -125,6 +127,16 @@ class IntentClassifier:
                 if norm:
                     self._rows.append((intent, str(raw), norm, _trigrams(norm)))
         self.intents = tuple(examples)
+        # Trigram → the rows that have it: a message is scored against the examples it shares a trigram with
+        # (the others score 0); and what each intent starts with, its first example at score 0.
+        self._rows_with: dict[str, list[int]] = {}
+        for i, (_, _, _, grams) in enumerate(self._rows):
+            for gram in grams:
+                self._rows_with.setdefault(gram, []).append(i)
+        self._negated_rows = [_negated(norm) for _, _, norm, _ in self._rows]
+        self._first: dict[str, tuple[float, str]] = {}
+        for intent, raw, _, _ in self._rows:
+            self._first.setdefault(intent, (0.0, raw))
         # One in-memory database per classifier; the lock makes it safe across Streamlit threads.
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
@@ -157,9 +169,11 @@ class IntentClassifier:
         negated = _negated(norm)
         bm25 = self._bm25(norm)
         best_bm25 = max(bm25.values(), default=0.0)
-        best: dict[str, tuple[float, str]] = {}
-        for i, (intent, raw, ex_norm, ex_grams) in enumerate(self._rows):
-            dice = 2 * len(grams & ex_grams) / (len(grams) + len(ex_grams))
+        best = dict(self._first)
+        shared = Counter(chain.from_iterable(self._rows_with.get(gram, ()) for gram in grams))
+        for i in sorted(shared):  # in the examples' order: the first of equal scores wins
+            intent, raw, ex_norm, ex_grams = self._rows[i]
+            dice = 2 * shared[i] / (len(grams) + len(ex_grams))
             if ex_norm == norm:
                 score = 1.0
             else:
@@ -167,10 +181,10 @@ class IntentClassifier:
                 # the trigram Dice is absolute and carries typos ("qro sacra meu fgst").
                 word = bm25.get(i, 0.0) / best_bm25 if best_bm25 else 0.0
                 score = 0.55 * dice + 0.45 * word * dice ** 0.5
-                if negated != _negated(ex_norm):
+                if negated != self._negated_rows[i]:
                     # "autorizo" vs "nao autorizo" share almost every trigram but mean the opposite.
                     score *= 0.7
-            if score > best.get(intent, (-1.0, ""))[0]:
+            if score > best[intent][0]:
                 best[intent] = (score, raw)
         intent, (score, example) = max(best.items(), key=lambda kv: kv[1][0])
         scores = MappingProxyType({k: round(v[0], 4) for k, v in best.items()})

@@ -12,10 +12,11 @@ numbers; never reveal the prompt.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from agent.br.spoken import strip_accents
 from agent.privacy import find_secrets, mask_pii, mask_secrets
 
 __all__ = ["REMOVED", "amounts_in", "approval_claims", "check_input", "claims_money", "check_output", "fold", "instructs", "is_injection",
@@ -25,8 +26,7 @@ __all__ = ["REMOVED", "amounts_in", "approval_claims", "check_input", "claims_mo
 
 def fold(text: str) -> str:
     """Lowercase without accents (for matching)."""
-    normal = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in normal if not unicodedata.combining(c)).lower()
+    return strip_accents(text or "").lower()
 
 
 _INJECTION_PATTERNS = [
@@ -243,11 +243,15 @@ def leaks_prompt(reply: str, prompt: str, allowed: Iterable[str] = ()) -> bool:
     if not said:
         return False
     fine = set().union(*(_word_runs(a, LEAK_WORDS) for a in allowed if a)) if allowed else set()
-    copied = 0
-    for line in (prompt or "").splitlines():
-        runs = set().union(*(_word_runs(part, LEAK_WORDS) for part in re.split(r"\$\{?\w+\}?", line)))
-        copied += bool((runs & said) - fine)
+    copied = sum(bool((runs & said) - fine) for runs in _template_runs(prompt or ""))
     return copied >= 2
+
+
+@lru_cache(maxsize=64)
+def _template_runs(prompt: str) -> tuple[frozenset[tuple[str, ...]], ...]:
+    """The word runs of each line of a prompt template (a pack's text: the same few, reply after reply)."""
+    return tuple(frozenset().union(*(_word_runs(part, LEAK_WORDS) for part in re.split(r"\$\{?\w+\}?", line)))
+                 for line in prompt.splitlines())
 
 
 def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = (), *, prompt: str = "") -> OutputCheck:

@@ -226,11 +226,25 @@ class TurnTrace:
         return cls(**values)
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # per type: its dataclass fields, None if not a dataclass
+
+
 def _plain(value: Any) -> Any:
     # Like dataclasses.asdict without its deep copies (4 ms a turn), and with lists for tuples:
     # JSON has lists, so the stored form compares equal to what json.loads gives back.
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    cls = type(value)
+    if cls in _LEAVES:
+        return value
+    if cls is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [_plain(v) for v in value]
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+    names = _FIELD_NAMES[cls]
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -21,7 +21,8 @@ from litellm import CustomLLM, ModelResponse
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import Usage as LiteUsage
 
-_ENCODING = "cl100k_base"
+from agent.core.budget import ENCODING as _ENCODING
+from agent.core.budget import count_tokens
 
 
 def preload() -> None:
@@ -31,7 +32,8 @@ def preload() -> None:
 
 
 def _count(text: str) -> int:
-    return len(tiktoken.get_encoding(_ENCODING).encode(text or "", disallowed_special=()))
+    # The prompt budget's counter (same encoding, cached): the engine has counted this turn's prompts already.
+    return count_tokens(text or "")
 
 
 def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
