@@ -126,11 +126,17 @@ class Measure:
     wall_s: float
     cpu_s: float
     errors: int = 0
+    cores: int = 1  # cores this batch can use at once (one process: one core, the GIL)
 
     def ratio(self, latency_s: float, concurrency: int) -> float:
         """Wall time ÷ the latency bound of this batch's own calls."""
         bound = self.calls * latency_s / concurrency
         return self.wall_s / bound if bound else float("nan")
+
+    def cpu_bound_ratio(self, latency_s: float, concurrency: int) -> float:
+        """The ratio to the bound that this batch's CPU alone imposes on its usable cores."""
+        bound = self.calls * latency_s / concurrency
+        return self.cpu_s / (bound * self.cores) if bound else float("nan")
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -232,7 +238,9 @@ def run_runner(stub: StubProcess, settings: Any, cases: list[Case], concurrency:
     after = stub.stats()
     errors = [r.error for r in run.results if r.error]
     label = f"{workers} worker{'s' if workers != 1 else ''}" if kwargs else ("in process" if workers is None or workers <= 1 else "no workers=")
-    measure = Measure(f"runner ({len(cases)} conv., {label})", after["total"] - before["total"], wall, cpu, len(errors))
+    cores = min(max(1, kwargs.get("workers", 1)), os.cpu_count() or 1)
+    measure = Measure(f"runner ({len(cases)} conv., {label})", after["total"] - before["total"], wall, cpu,
+                      len(errors), cores)
     if errors:
         print(f"  first runner error ({label}): {errors[0]}")
     return measure, before, after, run
@@ -264,7 +272,8 @@ def run_stub_level(stub: StubProcess, settings: Any, cases: list[Case], concurre
           f"→ bound {bound:.2f} s; stub CPU {stub_cpu_ms:.3f} ms/request")
     for m in measures:
         print(f"  {m.name:<42} {m.wall_s:7.2f} s  {m.ratio(args.latency, concurrency):5.2f}× bound  "
-              f"{m.cpu_ms_per_call:6.2f} ms CPU/call" + (f"  ({m.errors} errors)" if m.errors else "")
+              f"{m.cpu_ms_per_call:6.2f} ms CPU/call  CPU-bound {m.cpu_bound_ratio(args.latency, concurrency):4.2f}× "
+              f"on {m.cores} core{'s' if m.cores > 1 else ''}" + (f"  ({m.errors} errors)" if m.errors else "")
               + (f"  [{m.calls} calls]" if m.calls != calls else ""))
     if not args.skip_floors:
         for runner in runners:
@@ -294,12 +303,13 @@ def bench_stub(args: argparse.Namespace) -> None:
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """The figures as a Markdown table (bench/README.md keeps the latest one)."""
-    print("\n| concurrency | conversations | calls | bound (s) | what | wall (s) | × bound | CPU ms/call |"
-          "\n|---|---|---|---|---|---|---|---|")
+    print("\n| concurrency | conversations | calls | bound (s) | what | wall (s) | × bound | CPU ms/call "
+          "| CPU-bound × (cores) |\n|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         for m in row["measures"]:
             print(f"| {row['concurrency']} | {row['conversations']} | {row['calls']} | {row['bound']:.2f} | {m.name} "
-                  f"| {m.wall_s:.2f} | {m.ratio(args.latency, row['concurrency']):.2f} | {m.cpu_ms_per_call:.2f} |")
+                  f"| {m.wall_s:.2f} | {m.ratio(args.latency, row['concurrency']):.2f} | {m.cpu_ms_per_call:.2f} "
+                  f"| {m.cpu_bound_ratio(args.latency, row['concurrency']):.2f} ({m.cores}) |")
     print(f"\nlatency {args.latency} s, model {args.model}; stub CPU per request: "
           + ", ".join(f"c{r['concurrency']} {r['stub_cpu_ms']:.3f} ms" for r in rows)
           + f"; {os.cpu_count()} CPUs")
