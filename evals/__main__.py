@@ -3,9 +3,10 @@
   run [SUITE]        replay the goldens on the configured models (default: the configured pack's,
                      evals/golden/<pack>/ if it exists, else evals/golden/ — PACK_DIR picks the pack)
                      --tag/--id filter · --config FILE|SPEC (repeatable) · --sweep ROLE=M1,M2
-                     --concurrency N · --junit/--html/--json PATH · --baseline RUN|latest
+                     --concurrency N · --workers N · --junit/--html/--json PATH · --baseline RUN|latest
                      --target URL: through a deployed agent's POST /chat (evals/remote.py)
-                     exit 1 on any failure or on a regression against the baseline
+                     exit 1 on any failure or on a regression against the baseline; Ctrl-C cancels
+                     (finished cases kept, run stored "cancelled", exit 130; a second Ctrl-C aborts)
   list               runs (default), --cases [SUITE] (default: the pack's), --scorers, --personas
   diff RUN_A RUN_B   newly failing / passing, cost and latency change (exit 1 if anything newly fails)
   report RUN         --html/--junit/--json PATH (RUN may be "latest")
@@ -18,10 +19,14 @@ A config SPEC is "label:decision=gpt-4o-mini,conversation=gpt-4o@0.3" (label, @t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evals.history import load_run, open_store
     from evals.report import (diff, html_report, json_report, junit_xml, text_diff, text_failures, text_hold_rates,
                               text_matrix)
-    from evals.runner import run_suite
+    from evals.runner import default_workers, run_suite
 
     settings = _settings()
     suite = _suite(args, settings)
@@ -117,11 +122,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         from evals.snapshots import UPDATE_ENV
 
         os.environ[UPDATE_ENV] = "1"
-    print(f"Replaying {len(cases)} golden(s) × {max(1, len(configs))} config(s), concurrency {args.concurrency}…",
-          file=sys.stderr)
-    run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
-                    suite=str(args.suite or _relative(suite)), save=not args.no_save,
-                    progress=None if args.quiet else _progress(sys.stderr), target=args.target)
+    workers = args.workers if args.workers is not None else default_workers(len(cases) * max(1, len(configs)),
+                                                                            args.target)
+    print(f"Replaying {len(cases)} golden(s) × {max(1, len(configs))} config(s), concurrency {args.concurrency}"
+          + (f", {workers} worker processes" if workers > 1 else "") + "…", file=sys.stderr)
+    with _ctrl_c_cancels() as stop:
+        run = run_suite(cases, configs, settings, concurrency=args.concurrency, name=args.name or "",
+                        suite=str(args.suite or _relative(suite)), save=not args.no_save,
+                        progress=None if args.quiet else _progress(sys.stderr), target=args.target,
+                        workers=workers, should_stop=stop.is_set)
+    if run.stats.get("cancelled"):
+        if not args.quiet:
+            sys.stderr.write("\n")
+        print(text_matrix(run, bar=args.bar))
+        print(f"CANCELLED: {len(run.results)}/{run.stats.get('planned_cases')} cases finished, "
+              f"{sum(r.passed for r in run.results)} passed, in {run.wall_s:.1f} s"
+              + (f" — run #{run.run_id} (status cancelled)" if run.run_id else ""), file=sys.stderr)
+        return 130
     for skipped in run.stats.get("skipped") or ():
         print(f"skipped {skipped['case_id']}: {skipped['reason']}", file=sys.stderr)
     print(text_matrix(run, bar=args.bar))
@@ -154,6 +171,27 @@ def cmd_run(args: argparse.Namespace) -> int:
           + (f", {skipped} skipped (see above)" if skipped else "")
           + (f" — run #{run.run_id}" if run.run_id else ""), file=sys.stderr)
     return code
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels() -> Iterator[threading.Event]:
+    """Inside the block the first Ctrl-C sets the event (the run cancels, keeping its finished cases); the
+    second one interrupts as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def first(signum: int, frame: Any) -> None:
+        stop.set()
+        print("\nCancelling: finished cases are kept (Ctrl-C again to abort)…", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -277,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--id", action="append", help="only this golden id (glob; repeatable)")
     run.add_argument("--config", action="append", help="YAML file of configs, or a SPEC (repeatable)")
     run.add_argument("--sweep", action="append", help="ROLE=MODEL1,MODEL2: vary one role, others fixed")
-    run.add_argument("--concurrency", type=int, default=int(os.environ.get("EVAL_CONCURRENCY", "4")))
+    run.add_argument("--concurrency", type=int, default=int(os.environ.get("EVAL_CONCURRENCY", "4")),
+                     help="cases played at once across all workers (default 4, or EVAL_CONCURRENCY); halved on a 429")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes sharing the cases (default: the CPU count for more than 8 cases "
+                          "in process, 1 with --target or fewer cases; never more than --concurrency)")
     run.add_argument("--target", help="base URL of a deployed agent (python -m agent.server, SERVER_EVAL_HOOKS=1): "
                                       "replay every turn through its POST /chat")
     run.add_argument("--junit", help="write JUnit XML here")

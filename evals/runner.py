@@ -7,17 +7,29 @@ An AIMD limiter (promptfoo's scheduler idea) halves concurrency on a 429 and pau
 exponential back-off, then adds one slot per window of successes; a case that hit a rate limit is
 replayed so its verdict reflects the model, not the provider's quota.
 
+``workers > 1`` runs the jobs in that many worker processes (``spawn``: each has its own GIL, store,
+gateways and engines, and a thread pool): the parent keeps the one limiter (a single budget across the
+processes), hands each granted job to the least-loaded worker, and the workers forward every provider
+rate limit to it. ``should_stop`` cancels a run: no new job starts, running ones are abandoned (worker
+processes terminated), the finished results are kept and the run is stored with status ``cancelled``.
+
 The clock is simulated: bursts, delays and "24 h idle" cost no real time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
+import pickle
+import queue
 import string
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -419,6 +431,243 @@ class AdaptiveLimiter:
             cond.notify_all()
 
 
+# ---------------------------------------------------------------- worker processes
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without answering the jobs it held (killed, crashed)."""
+
+
+def default_workers(jobs: int, target: str | None = None) -> int:
+    """Worker processes for a run of ``jobs`` when none is asked: the CPU count for more than 8 jobs in
+    process, else 1 (a remote target does the work itself; a short run does not repay the start-up)."""
+    return max(1, os.cpu_count() or 1) if jobs > 8 and not target else 1
+
+
+def _shared_url(url: str) -> bool:
+    """Whether several processes can open the same database at ``url`` (not an in-memory SQLite)."""
+    return not (url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url))
+
+
+def _worker_entry(fd: int) -> None:
+    """A worker process (``python -c``, started by :class:`_ProcessPool`): every message on the socket ``fd``.
+
+    First ``("init", base, configs, store url, cipher, threads)``: its own store, gateways and engines; then
+    ``("job", id, case, config index)`` played on a thread pool, each answered ``("result", id, pickled
+    CaseResult, prompt versions)``; a provider rate limit is said at once (``("rate_limit",)``). ``("end",)``
+    ends it after its jobs (``("bye",)``), ``("stop",)`` at once (a cancelled run), and so does the parent's end."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        try:
+            with send_lock:
+                conn.send(message)
+        except (OSError, ValueError):  # the parent is gone: nobody to report to
+            os._exit(0)
+
+    def receive() -> tuple[Any, ...]:
+        try:
+            message: tuple[Any, ...] = conn.recv()
+            return message
+        except (EOFError, OSError):  # the parent ended (or died): so does the worker
+            os._exit(0)
+
+    try:
+        from agent.adapters.store import Store
+        from agent.errors import RateLimited
+
+        _, base, configs, store_url, cipher, threads = receive()
+        store = Store(store_url, keys="")
+        store.cipher = cipher  # the parent's keys, whatever its environment said
+        Store._instances.setdefault(store_url, store)
+
+        def on_call(outcome: Any) -> None:
+            if isinstance(outcome, RateLimited) and not is_adversary(outcome.model):
+                send(("rate_limit",))
+
+        resources = _Resources(base, store, on_call)
+    except BaseException:  # noqa: BLE001  (said to the parent, which fails the run with it)
+        send(("fatal", traceback.format_exc(limit=8)))
+        return
+
+    def play(job_id: int, case: Case, config_index: int) -> None:
+        config = configs[config_index]
+        try:
+            result = run_case(case, config, base, resources=resources)
+            blob = pickle.dumps(result)
+        except BaseException as exc:  # noqa: BLE001  (run_case catches the case's own errors; this is the rest)
+            blob = pickle.dumps(CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0,
+                                           tags=list(case.tags), error=f"{type(exc).__name__}: {exc}"))
+        send(("result", job_id, blob, resources.prompt_versions(config)))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="eval")
+    while True:
+        message = receive()
+        if message[0] == "job":
+            pool.submit(play, *message[1:])
+        elif message[0] == "end":
+            break
+        else:  # "stop": running cases are abandoned, the parent no longer reads their results
+            os._exit(0)
+    pool.shutdown(wait=True)
+    send(("bye",))
+    conn.close()
+
+
+class _ProcessPool:
+    """``workers`` processes playing jobs for one run; their results resolve asyncio futures in ``loop``.
+
+    Plain ``python -c`` children on a socket pair each (not ``multiprocessing``: its ``spawn`` re-runs the
+    parent's main script in every child — a script without a ``__main__`` guard would start runs there). They
+    are in their own process group (a terminal's Ctrl-C reaches the parent only, which cancels the run) and
+    end when the parent's end of the socket closes, however the parent ended."""
+
+    def __init__(self, workers: int, base: Settings, configs: list[RunConfig], store: Any, threads: int,
+                 loop: asyncio.AbstractEventLoop, on_rate_limit: Callable[[], Any]) -> None:
+        import socket
+        from multiprocessing.connection import Connection
+
+        self.loop = loop
+        self.on_rate_limit = on_rate_limit
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.conns: list[Any] = []
+        self.alive: list[bool] = []
+        self.inflight: list[int] = []
+        self.futures: dict[int, tuple[asyncio.Future[CaseResult], int]] = {}
+        self.versions: dict[str, dict[str, str]] = {}
+        self.fatal: str | None = None
+        self._ids = itertools.count()
+        self._closing = False
+        # Sends go through a thread: a worker still importing does not read, and the loop must not block.
+        self._outbox: queue.SimpleQueue[tuple[int, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        code = (f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r}); "
+                "from evals.runner import _worker_entry; _worker_entry(int(sys.argv[1]))")
+        try:
+            for _ in range(workers):
+                mine, theirs = socket.socketpair()
+                with theirs:
+                    process = subprocess.Popen([sys.executable, "-c", code, str(theirs.fileno())],
+                                               pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                               stdout=subprocess.DEVNULL, process_group=0)
+                self.processes.append(process)
+                self.conns.append(Connection(mine.detach()))
+                self.alive.append(True)
+                self.inflight.append(0)
+        except BaseException:
+            self.close(cancel=True)
+            raise
+        for index in range(workers):
+            self._outbox.put((index, ("init", base, configs, store.url, store.cipher, threads)))
+        self._sender = threading.Thread(target=self._send, name="eval-jobs", daemon=True)
+        self._reader = threading.Thread(target=self._read, name="eval-results", daemon=True)
+        self._sender.start()
+        self._reader.start()
+
+    async def run(self, case: Case, config_index: int) -> CaseResult:
+        """Play one job on the least-loaded live worker."""
+        if self.fatal is not None:
+            raise RuntimeError(f"an eval worker failed to start:\n{self.fatal}")
+        live = [i for i, ok in enumerate(self.alive) if ok]
+        if not live:
+            raise WorkerDied("every eval worker process has exited")
+        worker = min(live, key=lambda i: self.inflight[i])
+        job_id = next(self._ids)
+        future: asyncio.Future[CaseResult] = self.loop.create_future()
+        self.futures[job_id] = (future, worker)
+        self.inflight[worker] += 1
+        try:
+            self._outbox.put((worker, ("job", job_id, case, config_index)))
+            return await future
+        finally:
+            self.inflight[worker] -= 1
+            self.futures.pop(job_id, None)
+
+    def _send(self) -> None:
+        """The sender thread: every job and order to its worker, in order."""
+        while (item := self._outbox.get()) is not None:
+            index, message = item
+            try:
+                self.conns[index].send(message)
+            except (OSError, ValueError):  # that worker is gone: the reader says so
+                pass
+
+    def _read(self) -> None:
+        """The reader thread: every worker message handed to the event loop."""
+        from multiprocessing.connection import wait
+
+        open_conns: dict[Any, int] = {conn: index for index, conn in enumerate(self.conns)}
+        while open_conns and not self._closing:
+            ready: list[Any] = wait(list(open_conns), timeout=0.2)
+            for conn in ready:
+                index = open_conns[conn]
+                try:
+                    message: tuple[Any, ...] = conn.recv()
+                except (EOFError, OSError):
+                    message = ("died",)
+                if message[0] in ("died", "bye", "fatal"):
+                    open_conns.pop(conn, None)
+                try:
+                    self.loop.call_soon_threadsafe(self._handle, index, message)
+                except RuntimeError:  # the loop is closed: the run is over
+                    return
+
+    def _handle(self, index: int, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "result":
+            _, job_id, blob, versions = message
+            entry = self.futures.get(job_id)
+            if entry is not None and not entry[0].done():
+                result = pickle.loads(blob)
+                if versions:
+                    self.versions.setdefault(result.config, versions)
+                entry[0].set_result(result)
+            return
+        if kind == "rate_limit":
+            self.on_rate_limit()
+            return
+        self.alive[index] = False  # "died", "fatal" or "bye"
+        if kind == "bye":
+            return
+        if kind == "fatal":
+            self.fatal = message[1]
+            error: Exception = RuntimeError(f"an eval worker failed to start:\n{self.fatal}")
+        else:
+            error = WorkerDied(f"eval worker {index} exited (code {self.processes[index].poll()}) during the case")
+        for future, worker in list(self.futures.values()):
+            if worker == index and not future.done():
+                future.set_exception(error)
+
+    def close(self, *, cancel: bool) -> None:
+        """End the workers: after their jobs, or (``cancel``) at once; none is left running."""
+        for index in range(len(self.processes)):
+            self._outbox.put((index, ("stop",) if cancel else ("end",)))
+        self._outbox.put(None)
+        sender = getattr(self, "_sender", None)
+        if sender is not None:
+            sender.join(1.0)
+        deadline = time.monotonic() + (0.5 if cancel else 10.0)
+        for process in self.processes:
+            try:
+                process.wait(max(0.01, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._closing = True
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(1.0)
+        for conn in self.conns:
+            conn.close()
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -440,10 +689,14 @@ def scoring_kit() -> SimpleNamespace:
                            case_settings=case_settings, score_turn=score_turn, finish_result=finish_result)
 
 
+STOP_POLL_S = 0.1
+
+
 async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], base: Settings, *,
                           concurrency: int = 4, progress: Progress | None = None, name: str = "",
                           suite: str = "", save: bool = True, max_attempts: int = 3,
-                          store: Any = None, backoff_s: float = 1.0, target: str | None = None) -> RunResult:
+                          store: Any = None, backoff_s: float = 1.0, target: str | None = None,
+                          workers: int | None = 1, should_stop: Callable[[], bool] | None = None) -> RunResult:
     """Every case × config, ``concurrency`` at a time; stored as a run when ``save``.
 
     ``target``: the base URL of a deployed agent (``python -m agent.server`` with ``SERVER_EVAL_HOOKS=1``): every
@@ -452,6 +705,11 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
 
     A case that met a 429 is replayed (up to ``max_attempts``) after the limiter's back-off, which
     starts at ``backoff_s`` and doubles on each further rate limit.
+
+    ``workers``: processes playing the jobs (1: threads of this process; None: :func:`default_workers`;
+    never more than the jobs or the concurrency; always 1 with a ``target`` or an in-memory database).
+    ``should_stop``: polled every 0.1 s; once true the run is cancelled — ``run.stats["cancelled"]``, stored
+    with status ``cancelled`` and the results finished so far.
     """
     from agent.errors import RateLimited
     from agent.adapters.store import Store
@@ -476,6 +734,12 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         cases, skipped = split_remote(cases)
         client = httpx.Client(base_url=target.rstrip("/"), timeout=120.0,
                               limits=httpx.Limits(max_connections=max(1, concurrency)))
+    jobs = [(case, index) for index, config in enumerate(configs) for case in cases]
+    if workers is None:
+        workers = default_workers(len(jobs), target)
+    if target or not _shared_url(store.url) or os.name != "posix":
+        workers = 1  # a deployment plays the cases itself; a memory database is this process's own
+    workers = max(1, min(workers, len(jobs), max(1, concurrency)))
     eval_store = None
     run = RunResult(results=[], configs=configs, name=name, suite=suite, git_commit=git_commit(),
                     started_at=time.time(), concurrency=concurrency)
@@ -486,67 +750,134 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         run.run_id = await asyncio.to_thread(
             eval_store.create_run, name=name, suite=suite, configs=[c.to_dict() for c in configs],
             git_commit=run.git_commit, prompt_versions={}, concurrency=concurrency)
-    jobs = [(case, config) for config in configs for case in cases]
     total, done = len(jobs), 0
     retries = 0
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval")
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval") if workers == 1 else None
+    processes: _ProcessPool | None = None
+    writes: set[asyncio.Future[Any]] = set()
 
-    async def job(case: Case, config: RunConfig) -> None:
+    async def attempt(case: Case, config: RunConfig, config_index: int) -> CaseResult:
+        if processes is not None:
+            try:
+                return await processes.run(case, config_index)
+            except WorkerDied as exc:
+                return CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0,
+                                  tags=list(case.tags), description=case.description, path=str(case.path or ""),
+                                  error=f"WorkerDied: {exc}")
+        if client is not None:
+            from evals.remote import run_case_remote
+
+            return await loop.run_in_executor(
+                pool, lambda: run_case_remote(case, config, base, client, store=store, kit=scoring_kit()))
+        return await loop.run_in_executor(pool, lambda: run_case(case, config, base, resources=resources))
+
+    async def job(case: Case, config_index: int) -> None:
         nonlocal done, retries
+        config = configs[config_index]
         result: CaseResult | None = None
-        for attempt in range(1, max_attempts + 1):
+        for attempt_no in range(1, max_attempts + 1):
             async with limiter:
-                if client is not None:
-                    from evals.remote import run_case_remote
-
-                    result = await loop.run_in_executor(
-                        pool, lambda: run_case_remote(case, config, base, client, store=store, kit=scoring_kit()))
-                else:
-                    result = await loop.run_in_executor(
-                        pool, lambda: run_case(case, config, base, resources=resources))
-            result.attempts = attempt
-            if result.rate_limited and attempt < max_attempts:
+                result = await attempt(case, config, config_index)
+            result.attempts = attempt_no
+            if result.rate_limited and attempt_no < max_attempts:
                 retries += 1
                 await asyncio.sleep(limiter.on_rate_limit())
                 continue
-            if result.error and "database is locked" in result.error and attempt < max_attempts:
-                # Many writer threads on one SQLite file can outlast its busy timeout: replay the case.
+            if result.error and "database is locked" in result.error and attempt_no < max_attempts:
+                # Many writers on one SQLite file can outlast its busy timeout: replay the case.
                 retries += 1
-                await asyncio.sleep(0.2 * attempt)
+                await asyncio.sleep(0.2 * attempt_no)
                 continue
             limiter.on_success()
             break
         assert result is not None
         run.results.append(result)
+        write = None
         if eval_store is not None and run.run_id is not None:
-            await asyncio.to_thread(eval_store.add_result, run.run_id, result.to_dict())
+            # Shielded and awaited before the run is finished: a cancel never leaves a half-written result
+            # nor a result written after the run's status.
+            write = asyncio.ensure_future(asyncio.to_thread(eval_store.add_result, run.run_id, result.to_dict()))
+            writes.add(write)
         done += 1
         if progress is not None:
             progress(done, total, result)
+        if write is not None:
+            await asyncio.shield(write)
 
+    cancelled = False
+    tasks: list[asyncio.Task[None]] = []
     try:
-        await asyncio.gather(*(job(c, k) for c, k in jobs))
+        if workers > 1:
+            processes = _ProcessPool(workers, base, configs, store, max(1, concurrency), loop,
+                                     limiter.on_rate_limit)
+        tasks = [asyncio.ensure_future(job(c, k)) for c, k in jobs]
+        pending: set[asyncio.Task[None]] = set(tasks)
+        while pending:
+            finished, pending = await asyncio.wait(pending, timeout=STOP_POLL_S if should_stop else None,
+                                                   return_when=asyncio.FIRST_EXCEPTION)
+            for task in finished:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            if pending and should_stop is not None and should_stop():
+                cancelled = True
+                break
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        cancelled = True
+        raise
     finally:
-        pool.shutdown(wait=False)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if processes is not None:
+            processes.close(cancel=cancelled or any(not t.done() or t.cancelled() for t in tasks))
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         if client is not None:
             client.close()
-    order = {(k.label, c.id): i for i, (c, k) in enumerate(jobs)}
-    run.results.sort(key=lambda r: order.get((r.config, r.case_id), 0))
-    run.finished_at = time.time()
-    run.prompt_versions = {c.label: resources.prompt_versions(c) for c in configs}
-    run.stats = {"rate_limits": limiter.rate_limits, "replayed_cases": retries, "min_concurrency": limiter.min_seen,
-                 "final_concurrency": limiter.limit, "wall_s": round(run.wall_s, 3)}
-    if target:
-        run.stats.update(target=target, skipped=skipped)
-    if eval_store is not None and run.run_id is not None:
-        await asyncio.to_thread(_finish, eval_store, run, summary(run))
+        if writes:
+            await asyncio.gather(*writes, return_exceptions=True)
+        if cancelled:
+            run.stats["cancelled"] = True
+            # Raising out (Ctrl-C, a cancelled task): the run is still closed as cancelled.
+            if eval_store is not None and run.run_id is not None and not _finished(run):
+                _close_run(run, configs, jobs, resources, processes, limiter, retries, workers, target, skipped,
+                           eval_store, status="cancelled")
+    _close_run(run, configs, jobs, resources, processes, limiter, retries, workers, target, skipped, eval_store,
+               status="cancelled" if cancelled else "done")
     return run
 
 
-def _finish(eval_store: Any, run: RunResult, summary: Mapping[str, Any]) -> None:
+def _finished(run: RunResult) -> bool:
+    return bool(run.finished_at)
+
+
+def _close_run(run: RunResult, configs: list[RunConfig], jobs: list[tuple[Case, int]], resources: _Resources,
+               processes: _ProcessPool | None, limiter: AdaptiveLimiter, retries: int, workers: int,
+               target: str | None, skipped: list[dict[str, str]], eval_store: Any, *, status: str) -> None:
+    """Order the results as the jobs, fill the run's figures and store its end (once)."""
+    if _finished(run):
+        return
+    order = {(configs[k].label, c.id): i for i, (c, k) in enumerate(jobs)}
+    run.results.sort(key=lambda r: order.get((r.config, r.case_id), 0))
+    run.finished_at = time.time()
+    versions = processes.versions if processes is not None else {}
+    run.prompt_versions = {c.label: versions.get(c.label) or resources.prompt_versions(c) for c in configs}
+    run.stats.update({"rate_limits": limiter.rate_limits, "replayed_cases": retries,
+                      "min_concurrency": limiter.min_seen, "final_concurrency": limiter.limit,
+                      "wall_s": round(run.wall_s, 3), "workers": workers})
+    if status == "cancelled":
+        run.stats.update(cancelled=True, planned_cases=len(jobs))
+    if target:
+        run.stats.update(target=target, skipped=skipped)
+    if eval_store is not None and run.run_id is not None:
+        _finish(eval_store, run, summary(run), status=status)
+
+
+def _finish(eval_store: Any, run: RunResult, summary: Mapping[str, Any], *, status: str = "done") -> None:
     from evals.store import eval_run
 
-    eval_store.finish_run(run.run_id, status="done", cases=len(run.results),
+    eval_store.finish_run(run.run_id, status=status, cases=len(run.results),
                           passed=sum(r.passed for r in run.results),
                           summary={**summary, "stats": run.stats, "wall_s": run.wall_s})
     with eval_store.store.begin() as conn:
