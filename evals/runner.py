@@ -804,7 +804,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         if write is not None:
             await asyncio.shield(write)
 
-    cancelled = False
+    status = "done"  # or "cancelled" (should_stop, Ctrl-C, a cancelled task, a page's rerun), "failed"
     tasks: list[asyncio.Task[None]] = []
     try:
         if workers > 1:
@@ -819,10 +819,13 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
                 if task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             if pending and should_stop is not None and should_stop():
-                cancelled = True
+                status = "cancelled"
                 break
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        cancelled = True
+    except BaseException as exc:
+        # Not an error of the run (asyncio's cancel, KeyboardInterrupt, Streamlit's stop): a cancel.
+        status = "failed" if isinstance(exc, Exception) else "cancelled"
+        if status == "failed":
+            run.stats["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
         for task in tasks:
@@ -830,21 +833,20 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         if processes is not None:
-            processes.close(cancel=cancelled or any(not t.done() or t.cancelled() for t in tasks))
+            processes.close(cancel=status != "done")
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         if client is not None:
             client.close()
         if writes:
             await asyncio.gather(*writes, return_exceptions=True)
-        if cancelled:
-            run.stats["cancelled"] = True
-            # Raising out (Ctrl-C, a cancelled task): the run is still closed as cancelled.
-            if eval_store is not None and run.run_id is not None and not _finished(run):
-                _close_run(run, configs, jobs, resources, processes, limiter, retries, workers, target, skipped,
-                           eval_store, status="cancelled")
-    _close_run(run, configs, jobs, resources, processes, limiter, retries, workers, target, skipped, eval_store,
-               status="cancelled" if cancelled else "done")
+        # Raising out too, the stored run is closed (never left "running") with the results it has.
+        try:
+            _close_run(run, configs, jobs, resources, processes, limiter, retries, workers, target, skipped,
+                       eval_store, status=status)
+        except Exception:
+            if status == "done":
+                raise  # else the exception on its way out says more than this one
     return run
 
 
@@ -866,8 +868,8 @@ def _close_run(run: RunResult, configs: list[RunConfig], jobs: list[tuple[Case, 
     run.stats.update({"rate_limits": limiter.rate_limits, "replayed_cases": retries,
                       "min_concurrency": limiter.min_seen, "final_concurrency": limiter.limit,
                       "wall_s": round(run.wall_s, 3), "workers": workers})
-    if status == "cancelled":
-        run.stats.update(cancelled=True, planned_cases=len(jobs))
+    if status != "done":
+        run.stats.update(cancelled=status == "cancelled", planned_cases=len(jobs))
     if target:
         run.stats.update(target=target, skipped=skipped)
     if eval_store is not None and run.run_id is not None:

@@ -163,3 +163,21 @@ def test_workers_default_and_limits(settings) -> None:
     run = run_suite(goldens(["happy_path_eligible", "burst_data"]), [], settings, workers=4, concurrency=1,
                     save=False)
     assert run.stats["workers"] == 1 and run.passed
+
+
+class PageStopped(BaseException):
+    """Like Streamlit's StopException: raised in a progress callback when the page reruns."""
+
+
+@pytest.mark.parametrize(("error", "status"), [(PageStopped, "cancelled"), (ValueError, "failed")])
+def test_a_run_that_raises_out_is_closed_with_its_finished_results(settings, error: type, status: str) -> None:
+    def progress(done: int, total: int, result: Any) -> None:
+        raise error("stop")
+
+    with pytest.raises(error):
+        run_suite(goldens(["happy_path_eligible", "burst_data", "faq_mid_journey"]), [], settings, concurrency=1,
+                  progress=progress)
+    store = open_store(settings)
+    row = store.list_runs()[0]
+    assert row["status"] == status and row["cases"] == 1  # never left "running"
+    assert len(load_run(store, row["id"]).results) == 1
