@@ -17,7 +17,9 @@ from agent import (
 )
 from app_pages.i18n import hint, known, language_switch, number, t
 from app_pages.submits import install as keep_every_chat_submit
+from app_pages.submits import start_full_run
 
+start_full_run()  # before anything is drawn: the main area, not the last fragment's container
 # An emoji favicon is drawn in the browser; a ":material/…:" one is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="conversa-lab", page_icon="💬", layout="wide")
 keep_every_chat_submit()  # once per process: no fast chat-box submit is lost (app_pages/submits.py)

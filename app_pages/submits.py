@@ -100,6 +100,24 @@ def forget(session_id: str) -> None:
         _LEDGERS.pop(session_id, None)
 
 
+def start_full_run() -> None:
+    """At the top of every full run: write to the page's own containers, not to the last fragment's.
+
+    With fast reruns off, one script-runner thread runs a browser session's reruns one after another. A
+    fragment's timer run (the Chat page's ``live``) sets the thread's container stack to the fragment's place
+    and leaves it there when it ends normally; Streamlit 1.67 resets that stack only after a ``st.rerun``. The
+    next full run in the same thread then wrote the whole main area into the fragment's container (seen in the
+    websocket: the page's heading at ``[0, 4, 0, 0, 1, 3]``), and the browser threw "Bad delta path index 4
+    (should be between [0, 1])" and closed the page. A full run never starts inside a container, so resetting
+    the stack here is always right (``tests/test_submits.py``)."""
+    try:
+        from streamlit.delta_generator_singletons import context_dg_stack, get_default_dg_stack_value
+    except ImportError:  # pragma: no cover
+        log.warning("streamlit's container stack moved: a fragment may leak into the next run (app_pages/submits.py)")
+        return
+    context_dg_stack.set(get_default_dg_stack_value())
+
+
 def install() -> bool:
     """Once per process: fast reruns off, and every chat value recorded as it arrives. True when in place."""
     try:

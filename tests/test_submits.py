@@ -247,3 +247,21 @@ def test_a_submit_arriving_before_the_callback_of_the_previous_one(ledger: bool,
         assert at.session_state["got"] == (["oi", "tudo bem?"] if ledger else ["tudo bem?"])
     finally:
         submits.forget("test session id")
+
+
+def test_a_full_run_starts_in_the_main_area_whatever_the_last_fragment_left() -> None:
+    """A fragment's timer run leaves the runner thread's container stack at its place (Streamlit 1.67); the
+    next full run in that thread must not write the page into it (app.py calls start_full_run first)."""
+    import contextvars
+
+    from streamlit.delta_generator_singletons import context_dg_stack, get_default_dg_stack_value
+
+    def after_a_fragment_run() -> tuple[int, int]:
+        main = get_default_dg_stack_value()
+        context_dg_stack.set((*main, main[-1].container()))  # as the fragment's snapshot leaves it
+        left_by_fragment = len(context_dg_stack.get())
+        submits.start_full_run()
+        return left_by_fragment, len(context_dg_stack.get())
+
+    left_by_fragment, at_start = contextvars.copy_context().run(after_a_fragment_run)
+    assert left_by_fragment == 2 and at_start == 1
