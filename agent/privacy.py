@@ -87,9 +87,20 @@ class _FoldTable(dict[int, str]):
 _FOLD_TABLE = _FoldTable()
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group().translate(_FOLD_TABLE)
+
+
 def _fold(text: str) -> str:
     """Lowercase without accents, one character per character (spans stay valid in ``text``)."""
-    return text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
+    if text.isascii():
+        return text.lower()
+    # Only the non-ASCII runs go through the table; every folded character is its own lowercase, so one
+    # ``lower()`` of the whole does the ASCII letters and leaves the rest as folded.
+    return _NON_ASCII.sub(_fold_run, text).lower()
 
 
 def luhn_valid(digits: str) -> bool:
@@ -105,13 +116,18 @@ def luhn_valid(digits: str) -> bool:
 
 # ---------------------------------------------------------------- card numbers
 # Digit groups joined by at most one space or hyphen (no dots or slashes: CPFs, CNPJs, dates).
-_DIGIT_RUN = re.compile(r"(?<![\d+])\d+(?:[ \-]\d+)*(?!\d)")
+# (Patterns here begin with what a match begins with, and their look-behind comes after it: the regex engine
+# then skips to the candidates instead of trying every position of a long prompt.)
+_DIGIT_RUN = re.compile(r"\d(?<![\d+]\d)\d*(?:[ \-]\d+)*(?!\d)")  # (?<![\d+])\d+(?:[ \-]\d+)*(?!\d)
+_CARD_MIN_DIGITS = 13
 _GROUP = re.compile(r"\d+")
 
 
 def _cards(text: str) -> list[Secret]:
     found = []
     for run in _DIGIT_RUN.finditer(text):
+        if run.end() - run.start() < _CARD_MIN_DIGITS:
+            continue  # too short to hold a card number, separators included
         groups = list(_GROUP.finditer(run.group(0)))
         # The longest Luhn-valid sequence of whole groups with 13–19 digits (a card followed by its
         # expiry "12 25" is still found).
@@ -194,15 +210,15 @@ def _codes(folded: str) -> list[Secret]:
 
 # ---------------------------------------------------------------- identifiers
 # A random PIX key (EVP): a UUID.
-_UUID = re.compile(r"(?<![0-9a-fA-F-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-                   r"(?![0-9a-fA-F-])")
+_UUID = re.compile(r"[0-9a-fA-F](?<![0-9a-fA-F-][0-9a-fA-F])[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+                   r"-[0-9a-fA-F]{12}(?![0-9a-fA-F-])")
 # Agency and account, only when announced: "ag 3417", "agência: 0001-9", "cc 56789-0", "conta corrente 123456-7".
 _BANK = re.compile(
     r"\b(?:ag|agencia|agenc|c/?c|conta(?:\s+(?:corrente|poupanca|salario|digital))?|poupanca|cp)\b\.?"
     r"(?:\s*(?::|=|e|eh|n[.o°º]?|numero|num|#)\s*)?\s*"
     r"(?P<value>\d[\d.]{2,14}(?:-[\dx])?)(?![\d/])"
 )
-_CPF_IN_TEXT = re.compile(r"(?<!\d)(\d{3})[.\s]?(\d{3})[.\s]?(\d{3})[-.\s/]?(\d{2})(?![\d])")
+_CPF_IN_TEXT = re.compile(r"(\d(?<!\d\d)\d{2})[.\s]?(\d{3})[.\s]?(\d{3})[-.\s/]?(\d{2})(?![\d])")
 
 
 def _uuids(text: str, folded: str) -> list[Finding]:
@@ -215,6 +231,8 @@ def _cnpjs(text: str, folded: str) -> list[Finding]:
 
 
 def _emails(text: str, folded: str) -> list[Finding]:
+    if "@" not in text:
+        return []  # every match has one (the pattern tries each position otherwise)
     found = []
     for m in email.EMAIL_IN_TEXT.finditer(text):
         raw = m.group(0)
@@ -254,7 +272,10 @@ def find_secrets(text: str) -> list[Finding]:
     """Card numbers (Luhn-valid, 13–19 digits), passwords and one-time codes in ``text``, in order."""
     if not text:
         return []
-    folded = _fold(text)
+    return _find_secrets(text, _fold(text))
+
+
+def _find_secrets(text: str, folded: str) -> list[Finding]:
     found = _cards(text)
     taken = [(s.start, s.end) for s in found]
     for secret in (*_passwords(folded), *_codes(folded)):
@@ -265,31 +286,40 @@ def find_secrets(text: str) -> list[Finding]:
 
 
 # Every detector needs a digit, an "@" or a password word: text with none of them is skipped at once.
-_MAYBE = re.compile(r"\d|@|senha|passw|\bpin\b", re.IGNORECASE)
+# (Two patterns: a character class alone is found by a fast scan, an alternation tries every position.)
+_DIGIT_OR_AT = re.compile(r"[\d@]")
+_PASSWORD_WORD = re.compile(r"senha|passw|\bpin\b", re.IGNORECASE)
+
+
+def _maybe_pii(text: str) -> bool:
+    return bool(_DIGIT_OR_AT.search(text) or _PASSWORD_WORD.search(text))
 
 
 # What find_pii found, per text: one turn scans the same texts many times (its prompts, the trace that
 # records them, the stored messages). Keyed by a digest, never the text, and only spans are kept.
 _FOUND: dict[bytes, tuple[Finding, ...]] = {}
 _FOUND_MAX = 8192
+_DIGEST_FIRST_CHARS = 64  # longer texts: the digest costs less than the quick look for a digit
 
 
 def find_pii(text: str) -> list[Finding]:
     """Every secret and personal identifier in ``text``, in order, none overlapping (``KINDS``' order wins)."""
-    if not text or not _MAYBE.search(text):
+    if not text:
+        return []
+    if len(text) < _DIGEST_FIRST_CHARS and not _maybe_pii(text):
         return []
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     found = _FOUND.get(digest)
     if found is None:
         if len(_FOUND) >= _FOUND_MAX:
             _FOUND.clear()
-        found = _FOUND[digest] = tuple(_find_pii(text))
+        found = _FOUND[digest] = tuple(_find_pii(text)) if _maybe_pii(text) else ()
     return list(found)
 
 
 def _find_pii(text: str) -> list[Finding]:
     folded = _fold(text)
-    found = find_secrets(text)
+    found = _find_secrets(text, folded)
     for detector in _DETECTORS:
         for item in detector(text, folded):
             if item.start < item.end and not any(item.start < f.end and f.start < item.end for f in found):

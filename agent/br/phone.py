@@ -11,9 +11,15 @@ from agent.br.cpf import MASK_CHAR
 # first) or 9 (mobile, 9 first), split by one space, dot or hyphen at most once.
 _DDD = r"(?:\+?55[\s.-]?)?\(?[1-9][1-9]\)?[\s.-]?"
 _LOCAL = r"(?:9\d{4}[\s.-]?\d{4}|[2-5]\d{3}[\s.-]?\d{4})"
-WITH_DDD = re.compile(rf"(?<![\d+])(?:{_DDD}){_LOCAL}(?!\d)")
-# Without a DDD only a hyphenated mobile is distinctive enough ("98765-4321").
-MOBILE = re.compile(r"(?<![\d.,/-])9\d{4}-\d{4}(?![\d-])")
+_AFTER_FIRST_DDD_DIGIT = rf"[1-9]\)?[\s.-]?{_LOCAL}(?!\d)"
+# ``(?<![\d+]){_DDD}{_LOCAL}(?!\d)``, written to begin with a character class (what a match can begin with:
+# "+", "5" of 55, "(" or the DDD's first digit) and the look-behind after it: the regex engine then skips
+# to the candidates instead of trying every position (10× faster on a long prompt). Same matches, same order.
+WITH_DDD = re.compile(rf"[+(1-9](?<![\d+][+(1-9])(?:(?<=\+)55[\s.-]?\(?[1-9]{_AFTER_FIRST_DDD_DIGIT}"
+                      rf"|(?<=5)5[\s.-]?\(?[1-9]{_AFTER_FIRST_DDD_DIGIT}"
+                      rf"|(?<=\()[1-9]{_AFTER_FIRST_DDD_DIGIT}|(?<=[1-9]){_AFTER_FIRST_DDD_DIGIT})")
+# Without a DDD only a hyphenated mobile is distinctive enough ("98765-4321"): ``(?<![\d.,/-])9\d{4}-\d{4}``.
+MOBILE = re.compile(r"9(?<![\d.,/-]9)\d{4}-\d{4}(?![\d-])")
 # Any 8–9 digit number right after the word for a phone ("meu cel é 987654321").
 ANNOUNCED = re.compile(r"\b(?:telefone|tel|fone|celular|cel|whats(?:app|zap)?|zap|contato)\b"
                        r"[^\d\n]{0,15}?(?P<value>(?:\(?\d{2}\)?[\s.-]?)?\d{4,5}[\s.-]?\d{4})(?!\d)")
