@@ -212,15 +212,16 @@ class ChatWorker:
             self._running = False
             return True
 
-    def step(self) -> bool:
+    def step(self, queued: Sequence[QueuedMessage] | None = None) -> bool:
         """Feed newly queued messages to the session, in order, and run the turns that are due.
-        True when something happened."""
+        ``queued``: the chat's queued messages as the caller just read them (the server reads them in the
+        transaction that queues its own); None reads them. True when something happened."""
         session = self.session
         if session is None:
             return False
         worked = False
         try:
-            rows = [r for r in self.inbox.queued(self.chat_id) if r.id not in self._seen]
+            rows = [r for r in (self.inbox.queued(self.chat_id) if queued is None else queued) if r.id not in self._seen]
         except StoreError as exc:
             self.error = str(exc)
             return False

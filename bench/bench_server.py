@@ -3,8 +3,8 @@
 - requests/second and p50/p99 latency at 1, 10 and 50 concurrent chats (an asyncio load generator: httpx's async
   client, each virtual customer walking the journey script, a new chat after the last message);
 - the per-request overhead against calling ``AgentSession`` directly, in this process, on the same script, the two
-  alternated conversation by conversation (the server's p50 minus the direct turn's p50: HTTP, JSON, the inbox,
-  loading the chat, the worker);
+  alternated message by message (the server's p50 minus the direct turn's p50: HTTP, JSON, the inbox, the chat's
+  session, the worker; also the median of the paired differences and the CPU time per request of each);
 - webhook to reply: a signed WhatsApp delivery to the fake Graph server's recorded send, 0 s burst window.
 
 Bounded runs (a few seconds each). Prints figures and writes ``bench/results/server.json`` (what
@@ -131,34 +131,55 @@ async def floor(url: str, requests: int = 300) -> float:
     return round(pct(latencies, 0.5), 2)
 
 
-async def paired(url: str, seconds: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far, user + system (Linux ``/proc``), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+async def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
     """The journey script alternately through ``POST /chat`` (one chat at a time) and on ``AgentSession`` directly
-    in this process (its own SQLite file, one turn per message), conversation by conversation, so both see the
-    same machine load: their p50s and the difference, the server's overhead."""
+    in this process (its own SQLite file, one turn per message), message by message, so both see the same
+    machine load: their p50s and the difference, the server's overhead; the median of the paired differences
+    (each message's server time minus the same message's direct time, taken next to each other); and the CPU time
+    per request of the server process against the direct turn's (a figure a loaded machine hardly moves)."""
     settings = load_settings(env={"CONVERSA_DATA_DIR": tempfile.mkdtemp(), "BURST_MODE": "false"}, dotenv_path=None)
     session = AgentSession.new(settings)
     for text in SCRIPT:  # warm-up
         session.send(text)
     served: list[float] = []
     direct: list[float] = []
+    direct_cpu = 0.0
     stop = time.perf_counter() + seconds
+    cpu_before = cpu_seconds(server_pid)
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         while time.perf_counter() < stop:
             chat_id = None
+            session = AgentSession.new(settings, engine=session.engine)
             for text in SCRIPT:
                 body: dict[str, Any] = {"messages": [text], **({"chat_id": chat_id} if chat_id else {})}
                 started = time.perf_counter()
                 response = await client.post("/chat", json=body)
                 served.append((time.perf_counter() - started) * 1000)
                 chat_id = response.json()["chat_id"]
-            session = AgentSession.new(settings, engine=session.engine)
-            for text in SCRIPT:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 session.send(text)
                 direct.append((time.perf_counter() - started) * 1000)
-    return {"requests": len(served), "server_p50_ms": round(pct(served, 0.5), 2),
-            "direct_p50_ms": round(pct(direct, 0.5), 2), "direct_p99_ms": round(pct(direct, 0.99), 2),
-            "overhead_p50_ms": round(pct(served, 0.5) - pct(direct, 0.5), 2)}
+                direct_cpu += time.process_time() - cpu
+    cpu_after = cpu_seconds(server_pid)
+    figures: dict[str, Any] = {
+        "requests": len(served), "server_p50_ms": round(pct(served, 0.5), 2),
+        "direct_p50_ms": round(pct(direct, 0.5), 2), "direct_p99_ms": round(pct(direct, 0.99), 2),
+        "overhead_p50_ms": round(pct(served, 0.5) - pct(direct, 0.5), 2),
+        "paired_overhead_p50_ms": round(pct([a - b for a, b in zip(served, direct, strict=True)], 0.5), 2)}
+    if cpu_before is not None and cpu_after is not None and served:
+        server_cpu = (cpu_after - cpu_before) * 1000 / len(served)
+        figures.update(server_cpu_ms=round(server_cpu, 2), direct_cpu_ms=round(direct_cpu * 1000 / len(direct), 2),
+                       cpu_overhead_ms=round(server_cpu - direct_cpu * 1000 / len(direct), 2))
+    return figures
 
 
 def webhook(url: str, graph: GraphStub, deliveries: int) -> dict[str, Any]:
@@ -204,13 +225,18 @@ def main() -> None:
                 print(f"  POST /chat  {chats:>3} concurrent chats: {figures['rps']:>7.1f} req/s  "
                       f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>8.2f} ms  "
                       f"({figures['requests']} requests, {figures['errors']} errors)")
-            same = asyncio.run(paired(url, args.seconds))
+            same = asyncio.run(paired(url, args.seconds, process.pid))
             overhead = same["overhead_p50_ms"]
             http_floor = asyncio.run(floor(url))
-            print(f"  the same script alternately, conversation by conversation: POST /chat p50 "
+            print(f"  the same script alternately, message by message: POST /chat p50 "
                   f"{same['server_p50_ms']:.2f} ms, AgentSession.send directly p50 {same['direct_p50_ms']:.2f} ms")
-            print(f"  per-request overhead of the server at p50: {overhead:+.2f} ms (goal ≤ 1.5 ms); the HTTP round "
-                  f"trip alone (GET /health p50): {http_floor:.2f} ms")
+            print(f"  per-request overhead of the server at p50: {overhead:+.2f} ms (goal ≤ 1.5 ms; paired "
+                  f"differences' median {same['paired_overhead_p50_ms']:+.2f} ms); the HTTP round trip alone "
+                  f"(GET /health p50): {http_floor:.2f} ms")
+            if "cpu_overhead_ms" in same:
+                print(f"  CPU per request: server process {same['server_cpu_ms']:.2f} ms, the direct turn "
+                      f"{same['direct_cpu_ms']:.2f} ms: {same['cpu_overhead_ms']:+.2f} ms (HTTP, JSON, the inbox, the "
+                      "worker; what a loaded machine hardly moves)")
             hook = webhook(url, graph, 30)
             print(f"  WhatsApp webhook → Graph send (0 s window): p50 {hook['p50_ms']:.2f} ms  "
                   f"p99 {hook['p99_ms']:.2f} ms ({hook['deliveries']} deliveries; the 200 itself: p50 "

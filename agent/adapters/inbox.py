@@ -95,7 +95,11 @@ class Inbox:
     def queued(self, chat_id: int) -> list[QueuedMessage]:
         """Messages not yet answered, oldest first."""
         with self.store.engine.connect() as conn:
-            return [_row(r, self.store.cipher) for r in conn.execute(_QUEUED, {"chat": chat_id})]
+            return self.queued_in(conn, chat_id)
+
+    def queued_in(self, conn: Connection, chat_id: int) -> list[QueuedMessage]:
+        """``queued`` inside the caller's transaction."""
+        return [_row(r, self.store.cipher) for r in conn.execute(_QUEUED, {"chat": chat_id})]
 
     def all(self, chat_id: int) -> list[QueuedMessage]:
         query = select(chat_inbox).where(chat_inbox.c.fk_id_chat == chat_id).order_by(chat_inbox.c.id_inbox)

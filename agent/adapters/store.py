@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -57,6 +57,14 @@ from agent.adapters.schema import (
 )
 from agent.errors import StoreError
 from agent.privacy import scrub
+
+
+# A turn's answered inbox rows (built once: building a statement costs more than running it on SQLite).
+_INBOX_TEXTS = select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(
+    chat_inbox.c.id_inbox.in_(bindparam("ids", expanding=True)))
+_INBOX_ANSWERED = update(chat_inbox).where(chat_inbox.c.id_inbox == bindparam("row")).values(
+    status="done", error=None, updated_at=bindparam("now"), text=bindparam("scrubbed"),
+    attachments=bindparam("no_media"))
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -425,12 +433,12 @@ class Store:
     def _answered_inbox(self, conn: Connection, ids: list[int], now: datetime) -> None:
         """A turn's answered ``chat_inbox`` rows, in its transaction: done, the text scrubbed (agent.privacy) and
         the attachments' bytes dropped — the queue keeps no raw text nor media once the turn is written."""
-        rows = conn.execute(select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(chat_inbox.c.id_inbox.in_(ids)))
-        for row in rows.all():
-            text = scrub(open_text(self.cipher, row.text or "", f"inbox message #{row.id_inbox}"))
-            conn.execute(update(chat_inbox).where(chat_inbox.c.id_inbox == row.id_inbox).values(
-                status="done", error=None, updated_at=now, text=seal_text(self.cipher, text),
-                attachments=seal_json(self.cipher, [])))
+        rows = conn.execute(_INBOX_TEXTS, {"ids": ids}).all()
+        if rows:
+            conn.execute(_INBOX_ANSWERED, [
+                {"row": row.id_inbox, "now": now, "scrubbed": seal_text(self.cipher, scrub(open_text(
+                    self.cipher, row.text or "", f"inbox message #{row.id_inbox}"))),
+                 "no_media": seal_json(self.cipher, [])} for row in rows])
 
     def add_trace(self, chat_id: int, turn_index: int, trace: Mapping[str, Any]) -> int:
         with self.begin() as conn:

@@ -25,16 +25,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from agent.adapters.inbox import Inbox
+from agent.adapters.inbox import Inbox, QueuedMessage
 from agent.adapters.crypto import open_state
 from agent.adapters.schema import CHAT_SOURCES, chats, messages, traces
-from agent.adapters.store import Store
+from agent.adapters.store import Store, _describe
 from agent.config import Settings
 from agent.core.engine import Engine
 from agent.core.pack import get_pack
 from agent.core.session import ENGINES, AgentSession, TurnResult
 from agent.core.turn import json_safe
+from agent.errors import StoreError
 from agent.types import Attachment, Message
 from agent.worker import ChatWorker
 
@@ -173,12 +175,9 @@ class Turns:
         ``api_responses``: fixed answers of the pack's API for this turn (a golden's, eval hooks).
         Raises :class:`UnknownChat`, queueing nothing, when there is no such chat."""
         with self.exclusive(chat_id):
-            session = self._session(chat_id, settings, at, api_responses)
-            for message in messages:
-                written = message.at if message.at is not None else at
-                self.inbox.put(chat_id, message.text, message.attachments, source=message.source,
-                               created_at=None if written is None else datetime.fromtimestamp(written, UTC))
-            return self._answer(session, trace=trace)
+            stamp, queued = self._queue(chat_id, messages, at)
+            session = self._session(chat_id, settings, at, api_responses, stamp=stamp)
+            return self._answer(session, trace=trace, queued=queued)
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
@@ -208,15 +207,33 @@ class Turns:
             self._keep(session)
             return answer
 
+    def _queue(self, chat_id: int, messages: Sequence[Incoming], at: float | None) -> tuple[Any,
+                                                                                            list[QueuedMessage]]:
+        """One transaction: the chat's stamp (:class:`UnknownChat`, nothing queued, when there is no such chat),
+        ``messages`` queued, and every queued message of the chat, oldest first."""
+        try:
+            with self.store.begin() as conn:
+                stamp = conn.execute(_STAMP, {"chat": chat_id}).first()
+                if stamp is None:
+                    raise UnknownChat(chat_id)
+                for message in messages:
+                    written = message.at if message.at is not None else at
+                    self.inbox.put_in(conn, chat_id, message.text, message.attachments, source=message.source,
+                                      created_at=None if written is None else datetime.fromtimestamp(written, UTC))
+                return stamp, self.inbox.queued_in(conn, chat_id)
+        except SQLAlchemyError as exc:
+            raise StoreError(_describe(exc, self.store.url)) from exc
+
     # ---------------------------------------------------------------- loaded sessions
     def _session(self, chat_id: int, settings: Settings | None, at: float | None,
-                 api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> AgentSession:
+                 api_responses: Mapping[str, Mapping[str, Any]] | None = None, *, stamp: Any = None) -> AgentSession:
         """The chat's session: the kept one while nobody else wrote the chat, else loaded afresh (another process —
-        a second server, a Lambda, the playground — may have answered it since). Call under ``exclusive``."""
+        a second server, a Lambda, the playground — may have answered it since). ``stamp``: the chat's, read under
+        the same lock (None: read here). Call under ``exclusive``."""
         with self._kept_lock:
             kept = self._kept.pop(chat_id, None)
         plain = (settings is None or settings is self.settings) and at is None and not api_responses
-        row = self._stamp(chat_id)
+        row = self._stamp(chat_id) if stamp is None else stamp
         if row is None:
             raise UnknownChat(chat_id)
         if kept is not None and plain and self._unchanged(kept, row):
@@ -260,13 +277,14 @@ class Turns:
             session.engine = Engine(session.settings, base.gateway, tools=tools, knowledge=base.knowledge)
         return session
 
-    def _answer(self, session: AgentSession, *, trace: bool = False) -> ChatAnswer:
+    def _answer(self, session: AgentSession, *, trace: bool = False,
+                queued: Sequence[QueuedMessage] | None = None) -> ChatAnswer:
         results: list[TurnResult] = []
         worker = ChatWorker(session.settings, session.chat_id, store=self.store, session=session,
                             clock=session.clock, on_turn=results.append)
         before = len(session.messages)
         worker.answer_now()
-        worker.step()
+        worker.step(queued)
         answer = self._summary(session, before, results, worker.error, trace)
         if worker.error is None:
             self._keep(session)
