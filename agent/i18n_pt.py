@@ -618,6 +618,13 @@ PT: dict[str, str] = {
     "Overwrite the existing file": "Sobrescrever o arquivo existente",
     "Saved {file}": "{file} salvo",
     "Cancel": "Cancelar",
+    "The run plays in the background: this page stays usable, and it can be cancelled.":
+        "A execução roda em segundo plano: a página continua utilizável e a execução pode ser cancelada.",
+    "Cancelling… the cases already finished are kept.": "Cancelando… os casos já concluídos são mantidos.",
+    "The run could not be played: {error}": "Não foi possível executar a avaliação: {error}",
+    "Run #{id} cancelled before any case finished.": "Execução #{id} cancelada antes de qualquer caso terminar.",
+    "Run #{id} cancelled: {passed}/{total} passed of the {done} cases finished — see **Results**.":
+        "Execução #{id} cancelada: {passed}/{total} aprovados dos {done} casos concluídos — veja **Resultados**.",
     "**Not saved.**": "**Não salvo.**",
     "Burst mode": "Modo rajada",
     "On: messages sent within {seconds} s of each other are answered once, together. "

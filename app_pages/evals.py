@@ -17,8 +17,8 @@ from app_pages.i18n import lang, number, percent, t, usd, when
 from app_pages.strength_tab import render as strength_render
 from evals import (
     PERSONAS,
+    BackgroundRun,
     CaseError,
-    CaseResult,
     EvalStore,
     RunConfig,
     budget_comparison,
@@ -33,7 +33,6 @@ from evals import (
     matrix,
     pareto_front,
     role_sweeps,
-    run_suite,
     save_golden,
     simulate_customer,
     suite_for_pack,
@@ -136,25 +135,59 @@ with run_tab:
     for problem in problems:
         st.warning(problem)
 
-    if st.button(t("Run evals"), type="primary", disabled=not cases or not configs or bool(problems), key="evals_run"):
-        bar = st.progress(0.0, text=t("Starting…"))
-        log = st.empty()
-        failed: list[str] = []
+    job: BackgroundRun | None = st.session_state.get("evals_job")
+    busy = job is not None and job.running
+    if st.button(t("Run evals"), type="primary", key="evals_run",
+                 disabled=not cases or not configs or bool(problems) or busy,
+                 help=t("The run plays in the background: this page stays usable, and it can be cancelled.")) \
+            and not busy:
+        # Played in a thread (and the runner's worker processes), never in this script run: a rerun, a tab
+        # switch or another page does not cut it short.
+        job = st.session_state.evals_job = BackgroundRun.start(
+            cases, configs, settings, concurrency=concurrency, workers=None,
+            name=st.session_state.get("evals_name", ""), suite=str(SUITE.name))
+        st.session_state.evals_job_shown = False
+        st.rerun()  # the button drawn disabled, the progress under it
 
-        def progress(done: int, total: int, result: CaseResult) -> None:
-            if not result.passed:
-                failed.append(f"✗ {result.case_id} [{result.config}]")
-            bar.progress(done / total, text=f"{done}/{total} · {'✓' if result.passed else '✗'} {result.case_id}")
-            if failed:
-                log.caption(" · ".join(failed[-6:]))
+    @st.fragment(run_every=0.5)
+    def run_progress(job: BackgroundRun) -> None:
+        """The running suite: cases done, the failures so far, a cancel button; the whole page once it ends."""
+        if not job.running:
+            if not st.session_state.get("evals_job_shown"):
+                st.session_state.evals_job_shown = True
+                st.rerun(scope="app")  # the new run in Results and Compare runs
+            return
+        bar, stop = st.columns([5, 1], vertical_alignment="bottom")
+        text = t("Cancelling… the cases already finished are kept.") if job.cancelling else (
+            f"{job.done}/{job.total} · {job.last}" if job.done else t("Starting…"))
+        bar.progress(job.done / max(job.total, 1), text=text)
+        stop.button(t("Cancel"), key="evals_cancel", icon=":material/stop_circle:", width="stretch",
+                    on_click=job.cancel, disabled=job.cancelling)
+        if job.failed:
+            st.caption(" · ".join(job.failed[-6:]))
 
-        run = run_suite(cases, configs, settings, concurrency=concurrency, progress=progress,
-                        name=st.session_state.get("evals_name", ""), suite=str(SUITE.name))
-        st.session_state.evals_run_id = run.run_id
-        passed = sum(r.passed for r in run.results)
-        (st.success if run.passed else st.error)(
-            t("Run #{id}: {passed}/{total} passed in {seconds} s — see **Results**.", id=run.run_id, passed=passed,
-              total=len(run.results), seconds=number(run.wall_s, 1)))
+    if job is not None and job.running:
+        run_progress(job)
+    elif job is not None:
+        st.session_state.evals_job_shown = True
+        if job.error:
+            st.error(t("The run could not be played: {error}", error=job.error))
+        elif job.run is not None:
+            run = job.run
+            passed = sum(r.passed for r in run.results)
+            if st.session_state.get("evals_job_run") != run.run_id:  # once: then Results follows the picker
+                st.session_state.evals_job_run = st.session_state.evals_run_id = run.run_id
+            if job.cancelled and not run.results:
+                st.warning(t("Run #{id} cancelled before any case finished.", id=run.run_id),
+                           icon=":material/stop_circle:")
+            elif job.cancelled:
+                st.warning(t("Run #{id} cancelled: {passed}/{total} passed of the {done} cases finished — "
+                             "see **Results**.", id=run.run_id, passed=passed, total=len(run.results),
+                             done=len(run.results)), icon=":material/stop_circle:")
+            else:
+                (st.success if run.passed else st.error)(
+                    t("Run #{id}: {passed}/{total} passed in {seconds} s — see **Results**.", id=run.run_id,
+                      passed=passed, total=len(run.results), seconds=number(run.wall_s, 1)))
 
 # ---------------------------------------------------------------- results
 runs = store.list_runs(100)

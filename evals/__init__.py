@@ -47,6 +47,7 @@ _EXPORTS = {
     "run_case": "evals.runner",
     "run_suite": "evals.runner",
     "run_suite_async": "evals.runner",
+    "BackgroundRun": "evals.background",
     # reports
     "matrix": "evals.report",
     "summary": "evals.report",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
         golden_dir as golden_dir, golden_from_chat as golden_from_chat, golden_from_session as golden_from_session,
         golden_path as golden_path, save_golden as save_golden,
     )
+    from evals.background import BackgroundRun as BackgroundRun
     from evals.report import (
         budget_comparison as budget_comparison, cheapest_passing as cheapest_passing, diff as diff, html_report as html_report, json_report as json_report,
         junit_xml as junit_xml, matrix as matrix, pareto_front as pareto_front, pareto_svg as pareto_svg,

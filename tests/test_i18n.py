@@ -19,6 +19,7 @@ from agent import i18n
 from agent.adapters.store import CostRow, Store
 from agent.config import load_settings
 from agent.i18n_pt import PT
+from tests.page_helpers import run_evals
 
 PAGES = ["app_pages/chat.py", "app_pages/compare.py", "app_pages/prompts.py", "app_pages/costs.py",
          "app_pages/evals.py", "app_pages/audit.py"]
@@ -176,8 +177,8 @@ def test_an_eval_run_and_its_report_in_portuguese(app_env, monkeypatch) -> None:
     i18n.MISSING.clear()
     at = render("app_pages/evals.py", "pt", monkeypatch)
     at.multiselect(key="evals_ids").set_value(["smalltalk_robot"]).run()
-    at.button(key="evals_run").click().run()
-    at.button(key="evals_run").click().run()  # two runs: the comparison tab too
+    run_evals(at)
+    run_evals(at)  # two runs: the comparison tab too
     assert not at.exception, at.exception
     assert any("1/1 aprovadas" in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}

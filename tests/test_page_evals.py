@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from streamlit.testing.v1 import AppTest
+from tests.page_helpers import run_evals
 
 
 
@@ -18,7 +19,7 @@ def test_evals_page_runs_goldens_and_shows_verdicts(app_env) -> None:
     assert not at.exception, at.exception
     at.multiselect(key="evals_ids").set_value(["smalltalk_robot", "prompt_injection"]).run()
     assert "2 of" in at.caption[1].value
-    at.button(key="evals_run").click().run()
+    run_evals(at)
     assert not at.exception, at.exception
     assert any("2/2 passed" in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
@@ -31,7 +32,7 @@ def test_evals_page_runs_goldens_and_shows_verdicts(app_env) -> None:
 
     # A second run, then the comparison tab.
     at.multiselect(key="evals_ids").set_value(["smalltalk_robot"]).run()
-    at.button(key="evals_run").click().run()
+    run_evals(at)
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert labels["Newly failing"] == "0"
@@ -48,3 +49,27 @@ def test_record_a_golden_from_a_simulated_customer(app_env) -> None:
     at.text_area(key="evals_golden_text").set_value(text.replace("turns:", "turnz:")).run()
     at.button(key="evals_save").click().run()
     assert "unknown field 'turnz'" in at.error[0].value
+
+
+def test_a_run_plays_in_the_background_and_cancel_keeps_what_finished(app_env) -> None:
+    at = open_evals()
+    at.button(key="evals_run").click().run()  # every golden: far more than finishes before the click below
+    assert not at.exception, at.exception
+    job = at.session_state["evals_job"]
+    assert job.running and at.button(key="evals_run").disabled  # one run at a time
+    assert at.get("progress")  # drawn by the page while the run plays
+    at.button(key="evals_cancel").click().run()
+    assert job.wait(60)
+    at.run()
+    assert not at.exception, at.exception
+    assert job.cancelled and 0 < job.total and len(job.run.results) < job.total
+    (warning,) = [w.value for w in at.warning if "cancelled" in w.value]
+    assert f"Run #{job.run.run_id} cancelled" in warning
+    stored = at.session_state["evals_run_id"]
+    assert stored == job.run.run_id and not at.button(key="evals_run").disabled
+    # The finished cases were kept with the run, and it is listed as cancelled in Results.
+    from evals import EvalStore, load_run
+
+    store = EvalStore.open(at.session_state["settings"].database_url)
+    assert len(load_run(store, stored).results) == len(job.run.results)
+    assert next(r for r in store.list_runs(5) if r["id"] == stored)["status"] == "cancelled"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from streamlit.testing.v1 import AppTest
+from tests.page_helpers import run_evals
 
 
 def open_page(page: str | None = None) -> AppTest:
@@ -69,7 +70,7 @@ def test_evals_page_compares_pass_rate_cost_and_tokens_with_and_without_the_budg
     assert not at.exception, at.exception
     at.multiselect(key="evals_ids").set_value(["smalltalk_robot"]).run()
     at.checkbox(key="evals_budget_pair").check().run()
-    at.button(key="evals_run").click().run()
+    run_evals(at)
     assert not at.exception, at.exception
     assert any("2/2 passed" in s.value for s in at.success)
     assert "**Prompt diet: budget on vs off**" in [m.value for m in at.markdown]
@@ -81,7 +82,7 @@ def test_evals_page_compares_pass_rate_cost_and_tokens_with_and_without_the_budg
     assert 0 < on <= off
     # A second run: Compare runs puts both runs' budget rows side by side.
     at.checkbox(key="evals_budget_pair").uncheck().run()
-    at.button(key="evals_run").click().run()
+    run_evals(at)
     assert not at.exception, at.exception
     tables = [d.value for d in at.dataframe if "prompt tokens / call" in d.value.columns]
     compare = tables[-1]

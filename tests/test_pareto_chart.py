@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.charts import BAR, BEST, FRONT, OTHER, pareto_chart
 from evals import pareto_svg
+from tests.page_helpers import run_evals
 
 ROWS = [
     {"config": "free", "cost_per_conversation": 0.0, "pass_rate": 0.8, "p95_turn_ms": 10.0},
@@ -61,7 +62,7 @@ def test_evals_page_draws_the_pareto_plot_as_a_chart(app_env) -> None:
     at.switch_page("app_pages/evals.py")
     at.run()
     at.multiselect(key="evals_ids").set_value(["smalltalk_robot"]).run()
-    at.button(key="evals_run").click().run()
+    run_evals(at)
     assert not at.exception, at.exception
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
