@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import InvalidToken
 
 from agent.adapters.store import Store
 from agent.config import Settings
 from agent.core.session import AgentSession
 from agent.server import create_app
 from agent.server.aws import Handlers
-from agent.server.queue import SqsQueue, decode_job
-from agent.server.whatsapp import sign
+from agent.server.queue import SqsQueue, decode_job, encode_job
+from agent.server.whatsapp import FlushJob, sign
 from sandbox.graph_stub import GraphStub
 from tests.test_whatsapp import SECRET, TOKEN, WA_ID, config, text_payload
 
@@ -55,7 +56,7 @@ class Lambda:
     def __init__(self, settings: Settings, graph: GraphStub, sqs: tuple[Any, str]) -> None:
         client, url = sqs
         self.settings = settings
-        self.queue = SqsQueue(url, client)
+        self.queue = SqsQueue(url, client, secret=SECRET)
         self.handlers = Handlers(create_app(settings, config=config(graph), queue=self.queue, warm=False))
 
     def webhook(self, payload: dict[str, Any], version: str = "apigw_http_v2") -> dict[str, Any]:
@@ -119,7 +120,7 @@ def test_flush_handler_runs_the_sqs_records(settings: Settings, graph: GraphStub
     attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
     chats = Store.open(settings.database_url).list_chats(5, None)
-    body = json.dumps({"chat_id": int(chats[0]["id_chat"]), "generation": 1, "to": WA_ID})
+    body = encode_job(FlushJob(int(chats[0]["id_chat"]), 1, WA_ID), SECRET)
     records = copy.deepcopy(event("sqs"))
     records["Records"][0]["body"] = body
     broken = copy.deepcopy(records["Records"][0])
@@ -132,4 +133,26 @@ def test_flush_handler_runs_the_sqs_records(settings: Settings, graph: GraphStub
     sent_before = len(graph.sent)
     assert aws.handlers.flush(records, None)["batchItemFailures"] == [{"itemIdentifier": "broken-1"}]
     assert aws.turns() == 1 and len(graph.sent) == sent_before
-    assert decode_job(body).chat_id == int(chats[0]["id_chat"])
+    assert decode_job(body, SECRET).chat_id == int(chats[0]["id_chat"])
+
+
+def test_an_sqs_job_never_carries_the_number_in_clear(settings: Settings, graph: GraphStub,
+                                                      sqs: tuple[Any, str]) -> None:
+    """The job's body holds the chat, its generation and the customer's number sealed under the app secret: the
+    number is in no message SQS stores, and the flush still sends the replies to it."""
+    aws = Lambda(settings.with_changes(burst_window_s=0.0), graph, sqs)
+    aws.webhook(text_payload("oi", "wamid.sealed0"))
+    client, url = sqs
+    messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert len(messages) == 1
+    body = messages[0]["Body"]
+    assert WA_ID not in body and WA_ID[-8:] not in body
+    assert set(json.loads(body)) == {"chat_id", "generation", "to"}
+    with pytest.raises(InvalidToken):
+        decode_job(body, "another-secret")
+    records = copy.deepcopy(event("sqs"))
+    records["Records"][0]["body"] = body
+    assert aws.handlers.flush(records, None) == {"batchItemFailures": []}
+    assert aws.turns() == 1 and {m["to"] for m in graph.sent} == {WA_ID}
+    with pytest.raises(ValueError, match="app secret"):
+        SqsQueue(url, client, secret="")

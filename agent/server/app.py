@@ -1,14 +1,16 @@
 """The ASGI app (Starlette): ``GET /health``, ``POST /chat`` and the WhatsApp Cloud API webhook.
 
-The engine is synchronous: every turn and every database write runs in Starlette's thread pool, never on
-the event loop. Errors are JSON ``{"error": {"code": …, "message": …}}`` with the HTTP status.
+The engine is synchronous: every turn and every database write runs in a thread pool, never on the event
+loop. Errors are JSON ``{"error": {"code": …, "message": …}}`` with the HTTP status.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,7 @@ from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse
 log = scrubbed_logger("agent.server")
 
 MAX_MESSAGES = 50  # per POST /chat
+TURN_THREADS = 40  # POST /chat turns at once (Starlette's own thread pool has as many)
 
 
 class ApiError(Exception):
@@ -157,6 +160,8 @@ class Server:
         self.whatsapp = WhatsApp(self.turns, config, self.graph, window_s=self.window_s)
         self.queue: FlushQueue = queue or InProcessQueue()
         self.queue.bind(self.whatsapp.flush)
+        # POST /chat's turns: a plain executor is a lighter trip than anyio's (no limiter, no cancel scope).
+        self.turn_pool = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="turn")
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "pack": get_pack(self.settings.pack_dir).name,
@@ -186,7 +191,7 @@ class Server:
             except UnknownChat:
                 return None
 
-        answer = await run_in_threadpool(turn)
+        answer = await asyncio.get_running_loop().run_in_executor(self.turn_pool, turn)
         if answer is None:
             raise ApiError(404, "unknown_chat", f"No conversation #{req.chat_id}: leave chat_id out to start one.")
         body = answer.as_json()
@@ -267,6 +272,7 @@ def create_app(settings: Settings, *, config: ServerConfig | None = None, warm: 
             yield
         finally:
             await server.queue.aclose()
+            server.turn_pool.shutdown(wait=True)
 
     app = Starlette(
         routes=[

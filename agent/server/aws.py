@@ -64,12 +64,14 @@ def handlers() -> Handlers:
             import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
             from agent.config import load_settings
             from agent.server.app import create_app
+            from agent.server.config import ServerConfig
 
             settings = load_settings()
             url = settings.env.get("FLUSH_QUEUE_URL")
             if not url:
                 raise RuntimeError("FLUSH_QUEUE_URL is not set: the Lambda deployment flushes bursts through SQS")
-            _HANDLERS = Handlers(create_app(settings, queue=SqsQueue(url), warm=False))
+            secret = ServerConfig.from_settings(settings).whatsapp_app_secret
+            _HANDLERS = Handlers(create_app(settings, queue=SqsQueue(url, secret=secret), warm=False))
         return _HANDLERS
 
 

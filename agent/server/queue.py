@@ -10,6 +10,9 @@ process: a burst whose timer died with it is answered with the customer's next m
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import math
 from collections.abc import Callable
@@ -88,18 +91,22 @@ class SqsQueue:
     """Amazon SQS with a per-message delay (``DelaySeconds``, at most 900 s): each job is one JSON message; the
     consumer is the flush Lambda's SQS trigger (:func:`agent.server.aws.flush_handler`) or :meth:`poll`.
 
-    The job carries the customer's WhatsApp number (to send the replies): the queue's own encryption at rest
-    (SSE-SQS, on by default) covers it, and a message lives only until its flush runs."""
+    The job needs the customer's WhatsApp number (to send the replies), which the database keeps only as a keyed
+    hash: the message body carries it sealed (Fernet, under a key derived from the app secret, ``secret``), never
+    in clear — on top of the queue's own encryption at rest (SSE-SQS)."""
 
     MAX_DELAY_S = 900
 
-    def __init__(self, queue_url: str, client: Any = None) -> None:
+    def __init__(self, queue_url: str, client: Any = None, *, secret: str) -> None:
+        if not secret:
+            raise ValueError("SqsQueue needs the app secret (WHATSAPP_APP_SECRET): it seals the number in each job")
         if client is None:
             import boto3  # type: ignore[import-untyped]
 
             client = boto3.client("sqs")
         self.queue_url = queue_url
         self.client = client
+        self.secret = secret
         self._handler: Handler | None = None
 
     def bind(self, handler: Handler) -> None:
@@ -107,13 +114,14 @@ class SqsQueue:
 
     def schedule(self, job: FlushJob, delay_s: float) -> None:
         delay = min(self.MAX_DELAY_S, max(0, math.ceil(delay_s)))
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=encode_job(job), DelaySeconds=delay)
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=encode_job(job, self.secret),
+                                 DelaySeconds=delay)
 
     def handle(self, body: str) -> Any:
         """Run the handler for one message body."""
         if self._handler is None:
             raise RuntimeError("SqsQueue: no handler bound")
-        return self._handler(decode_job(body))
+        return self._handler(decode_job(body, self.secret))
 
     def poll(self, wait_s: int = 0, max_messages: int = 10) -> int:
         """Receive the due messages once, run each and delete it (a failed one stays for SQS to retry).
@@ -135,10 +143,21 @@ class SqsQueue:
         return None
 
 
-def encode_job(job: FlushJob) -> str:
-    return json.dumps({"chat_id": job.chat_id, "generation": job.generation, "to": job.to})
+def _job_cipher(secret: str) -> Any:
+    from cryptography.fernet import Fernet
+
+    key = hmac.new(secret.encode(), b"conversa flush job: the customer's number", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
-def decode_job(body: str) -> FlushJob:
+def encode_job(job: FlushJob, secret: str) -> str:
+    """A job as an SQS message body: the chat, the generation and the customer's number sealed under ``secret``."""
+    sealed = _job_cipher(secret).encrypt(job.to.encode()).decode("ascii")
+    return json.dumps({"chat_id": job.chat_id, "generation": job.generation, "to": sealed})
+
+
+def decode_job(body: str, secret: str) -> FlushJob:
+    """The job of a body :func:`encode_job` wrote (``cryptography.fernet.InvalidToken`` under another secret)."""
     data = json.loads(body)
-    return FlushJob(chat_id=int(data["chat_id"]), generation=int(data["generation"]), to=str(data["to"]))
+    to = _job_cipher(secret).decrypt(str(data["to"]).encode()).decode()
+    return FlushJob(chat_id=int(data["chat_id"]), generation=int(data["generation"]), to=to)
