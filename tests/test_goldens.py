@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evals import snapshots
 from evals.cases import GOLDEN_DIR, Case, golden_files, load_case
 from evals.runner import RunConfig, _Resources, run_case
 
@@ -53,14 +54,21 @@ def test_there_are_enough_goldens() -> None:
 
 
 @pytest.mark.parametrize("path", GOLDENS, ids=[p.relative_to(GOLDEN_DIR).with_suffix("").as_posix() for p in GOLDENS])
-def test_golden(path: Path, golden_env) -> None:
+def test_golden(path: Path, golden_env, monkeypatch: pytest.MonkeyPatch) -> None:
     settings, resources = golden_env
     case = load_case(path)
     reason = missing_engine(case)
     if reason:
         pytest.skip(reason)
+    # Every text golden's transcript is compared with its committed snapshot (replies, steps, message codes),
+    # never recorded here: a missing one fails (tests/test_identical_transcripts.py).
+    monkeypatch.setenv(snapshots.STRICT_ENV, "1")
+    monkeypatch.delenv(snapshots.UPDATE_ENV, raising=False)
     result = run_case(case, RULES, settings, resources=resources)
     assert result.error is None, f"{path}: {result.error}"
+    if not any(turn.kind in {"audio", "image"} for turn in case.turns):
+        assert [s["name"] for s in result.conversation_scores].count("snapshot") == 1, \
+            f"{path}: its transcript was not compared with its snapshot"
     if not result.passed:
         lines = []
         for f in result.failures:

@@ -12,6 +12,7 @@ Two jobs, no model and no network:
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -194,6 +195,17 @@ class IntentClassifier:
 
 
 _intents: dict[tuple[Path, int, int], dict[str, dict[str, Any]]] = {}
+_intents_files: dict[tuple[str, str], Path] = {}
+
+
+def _intents_file(pack_dir: str | Path | None) -> Path:
+    """The pack's ``intents.yaml``, resolved once per folder (a turn asks twice; resolving walks the path)."""
+    folder = str(pack_dir or DEFAULT_PACK_DIR)
+    key = ("" if os.path.isabs(folder) else os.getcwd(), folder)
+    path = _intents_files.get(key)
+    if path is None:
+        path = _intents_files[key] = (Path(folder) / "intents.yaml").resolve()
+    return path
 
 
 def load_intents(pack_dir: str | Path | None = None) -> dict[str, dict[str, Any]]:
@@ -201,7 +213,7 @@ def load_intents(pack_dir: str | Path | None = None) -> dict[str, dict[str, Any]
 
     Parsed once per version of the file: a turn asks for it (the intent menu of the decision prompt),
     and parsing the YAML again cost ~0.2 s each time."""
-    path = (Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml").resolve()
+    path = _intents_file(pack_dir)
     stat = path.stat()
     key = (path, stat.st_mtime_ns, stat.st_size)
     parsed = _intents.get(key)
@@ -224,7 +236,7 @@ _classifiers_lock = threading.Lock()
 
 def load_classifier(pack_dir: str | Path | None = None) -> IntentClassifier:
     """The pack's classifier, built once per process (rebuilt if ``intents.yaml`` changes)."""
-    path = (Path(pack_dir or DEFAULT_PACK_DIR) / "intents.yaml").resolve()
+    path = _intents_file(pack_dir)
     key = (path, path.stat().st_mtime_ns)
     with _classifiers_lock:
         if key not in _classifiers:
