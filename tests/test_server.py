@@ -150,11 +150,9 @@ def test_a_real_uvicorn_serves_chats(database_url: str, settings: Settings) -> N
     assert chat is not None and chat["source"] == "server"
 
 
-def test_two_processes_never_answer_the_same_messages(settings: Settings, database_url: str) -> None:
+def test_two_servers_never_answer_the_same_messages(settings: Settings, database_url: str) -> None:
     """Two servers (two stores, two sets of locks) flushing one chat at once: one turn answers the queued
-    messages, the other finds nothing left (PostgreSQL: an advisory lock for the turn)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("across processes the turn lock is PostgreSQL's; on SQLite one server process runs")
+    messages, the other finds nothing left (PostgreSQL: an advisory lock for the turn; SQLite: a file lock)."""
     from agent.server import Turns
 
     settings = settings.with_changes(database_url=database_url)
@@ -232,3 +230,49 @@ def test_an_unknown_chat_queues_nothing(client: TestClient, settings: Settings) 
     response = post(client, {"chat_id": 987654, "messages": ["oi"]})
     assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_chat"
     assert Inbox(Store.open(settings.database_url)).all(987654) == []
+
+
+def _flush_in_a_process(env: dict[str, str], database_url: str, chat_id: int, start: Any, answers: Any) -> None:
+    """A second server process: build the engine, wait for the others, flush the chat, report how many it answered."""
+    import agent.adapters.offline  # noqa: F401
+    from agent.config import load_settings
+    from agent.server import Turns
+
+    settings = load_settings(env={**env, "DATABASE_URL": database_url}, dotenv_path=None)
+    turns = Turns(settings, Store(database_url))
+    AgentSession.new(settings, store=turns.store)  # the engine built before the race starts
+    start.wait(120)
+    answers.put(turns.answer(chat_id).answered)
+
+
+@pytest.mark.slow
+def test_two_server_processes_never_answer_the_same_messages(base_env: dict[str, str], settings: Settings,
+                                                             database_url: str) -> None:
+    """The same race between two real processes (spawned): one answers both queued messages, the other none, and
+    the chat has one turn."""
+    import multiprocessing
+
+    from agent.server import Turns
+
+    settings = settings.with_changes(database_url=database_url)
+    turns = Turns(settings, Store(database_url))
+    chat_id = turns.new_chat()
+    Inbox(turns.store).put(chat_id, "oi")
+    Inbox(turns.store).put(chat_id, "tudo bem?")
+    context = multiprocessing.get_context("spawn")
+    start, answers = context.Barrier(3), context.Queue()
+    env = {k: v for k, v in base_env.items() if k != "DATABASE_URL"}
+    children = [context.Process(target=_flush_in_a_process, args=(env, database_url, chat_id, start, answers))
+                for _ in range(2)]
+    for child in children:
+        child.start()
+    try:
+        start.wait(180)
+        counted = sorted(answers.get(timeout=120) for _ in children)
+    finally:
+        for child in children:
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+    assert counted == [0, 2]
+    assert len(AgentSession.load(settings, chat_id, store=turns.store).traces) == 1

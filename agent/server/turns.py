@@ -22,7 +22,12 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there, one server process per SQLite file
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent.adapters.inbox import Inbox, QueuedMessage
 from agent.adapters.crypto import open_state
 from agent.adapters.schema import CHAT_SOURCES, chats, messages, traces
-from agent.adapters.store import Store, _describe
+from agent.adapters.store import Store, _describe, _sqlite_path
 from agent.config import Settings
 from agent.core.engine import Engine
 from agent.core.pack import get_pack
@@ -109,6 +114,7 @@ class Turns:
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         self._kept: OrderedDict[int, AgentSession] = OrderedDict()  # loaded chats, least recently used first
         self._kept_lock = threading.Lock()
+        self._lock_files: dict[int, IO[bytes]] = {}  # SQLite: each stripe's lock file, opened once
 
     def settings_for(self, overrides: Mapping[str, Any]) -> Settings:
         """The server's settings with a chat's overrides (the eval bench's ``settings``): plain Settings fields by
@@ -151,12 +157,15 @@ class Turns:
 
     @contextlib.contextmanager
     def exclusive(self, chat_id: int) -> Iterator[None]:
-        """One turn at a time per chat: this process's lock, and on PostgreSQL an advisory lock held for the
-        turn, so two processes (servers, Lambda instances) never answer the same queued messages. On SQLite,
-        run one server process."""
-        with self._locks[chat_id % LOCK_STRIPES]:
+        """One turn at a time per chat: this process's lock, then one every process sees — on PostgreSQL an
+        advisory lock, on a SQLite file an ``flock`` on a lock file next to it — held for the turn, so two
+        processes (servers, Lambda instances) never answer the same queued messages. Both die with their
+        process: a killed server never leaves a chat locked."""
+        stripe = chat_id % LOCK_STRIPES
+        with self._locks[stripe]:
             if self.store.engine.dialect.name != "postgresql":
-                yield
+                with self._file_lock(stripe):
+                    yield
                 return
             key = {"space": ADVISORY_SPACE, "chat": chat_id % 2**31}
             with self.store.engine.connect() as conn:
@@ -167,6 +176,25 @@ class Turns:
                 finally:
                     conn.execute(text("SELECT pg_advisory_unlock(:space, :chat)"), key)
                     conn.commit()
+
+    @contextlib.contextmanager
+    def _file_lock(self, stripe: int) -> Iterator[None]:
+        """The stripe's lock file, locked (``fcntl.flock``: SQLite's processes share one machine); nothing for an
+        in-memory database or where ``fcntl`` is missing. Called under the stripe's thread lock."""
+        handle = self._lock_files.get(stripe)
+        if handle is None:
+            path = _sqlite_path(self.store.url)
+            if path is None or fcntl is None:
+                yield
+                return
+            folder = path.with_name(path.name + ".turn-locks")
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = self._lock_files[stripe] = open(folder / f"{stripe}.lock", "a+b")  # noqa: SIM115  (kept open)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def post(self, chat_id: int, messages: Sequence[Incoming], *, settings: Settings | None = None,
              at: float | None = None, trace: bool = False,
