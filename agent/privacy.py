@@ -147,8 +147,8 @@ def _cards(text: str) -> list[Secret]:
 
 # ---------------------------------------------------------------- passwords
 # "senha" (optionally "do app", "do gov.br") then "é"/"eh"/":"/"=" then the value; or "senha 1234".
-_PASSWORD = re.compile(
-    r"\b(?:senha|password|passwd|pin)\b"
+_PASSWORD = re.compile(  # \b(?:senha|password|passwd|pin)\b, first letter before the look-behind (see _DIGIT_RUN)
+    r"[ps](?<=\b[ps])(?:(?<=s)enha|(?<=p)(?:assword|asswd|in))\b"
     r"(?:\s+(?:do|da|de|dos|no|na|pro|pra|para|of)\s+[^\s:=]{1,20}){0,2}"
     r"\s*(?:(?P<sep>[:=])|\b(?P<verb>e|eh|era|seria|is)\b|(?=\s*\d))\s*"
     r"(?P<quote>[\"'“‘])?(?P<value>[^\s\"'”’\[][^\s\"'”’]*)"
@@ -187,8 +187,8 @@ def _passwords(folded: str) -> list[Secret]:
 
 # ---------------------------------------------------------------- one-time codes
 # "código"/"token"/"sms"/"otp" then, in the same clause, a 4–8 digit number ("482913", "482 913").
-_CODE = re.compile(
-    r"\b(?:codigo|cod|token|sms|otp|2fa)\b(?P<between>[^\d.!?\n]{0,40}?)"
+_CODE = re.compile(  # \b(?:codigo|cod|token|sms|otp|2fa)\b, first letter before the look-behind
+    r"[2cost](?<=\b[2cost])(?:(?<=c)(?:odigo|od)|(?<=t)oken|(?<=s)ms|(?<=o)tp|(?<=2)fa)\b(?P<between>[^\d.!?\n]{0,40}?)"
     r"(?<![\d/.:,-])(?P<value>\d{4,8}|\d{3}[ -]\d{3})(?![\d/:]|[.,-]\d)"
 )
 _NOT_A_CODE = re.compile(r"\b(?:barras?|contrato|rastreio|rastreamento|pedido|protocolo|cliente|postal|cep|"
@@ -213,8 +213,10 @@ def _codes(folded: str) -> list[Secret]:
 _UUID = re.compile(r"[0-9a-fA-F](?<![0-9a-fA-F-][0-9a-fA-F])[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
                    r"-[0-9a-fA-F]{12}(?![0-9a-fA-F-])")
 # Agency and account, only when announced: "ag 3417", "agência: 0001-9", "cc 56789-0", "conta corrente 123456-7".
+# (\b(?:ag|agencia|agenc|c/?c|conta(?:\s+(?:corrente|poupanca|salario|digital))?|poupanca|cp)\b, first letter first)
 _BANK = re.compile(
-    r"\b(?:ag|agencia|agenc|c/?c|conta(?:\s+(?:corrente|poupanca|salario|digital))?|poupanca|cp)\b\.?"
+    r"[acp](?<=\b[acp])(?:(?<=a)(?:g|gencia|genc)|(?<=c)(?:/?c|onta(?:\s+(?:corrente|poupanca|salario|digital))?|p)"
+    r"|(?<=p)oupanca)\b\.?"
     r"(?:\s*(?::|=|e|eh|n[.o°º]?|numero|num|#)\s*)?\s*"
     r"(?P<value>\d[\d.]{2,14}(?:-[\dx])?)(?![\d/])"
 )

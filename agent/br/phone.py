@@ -21,7 +21,9 @@ WITH_DDD = re.compile(rf"[+(1-9](?<![\d+][+(1-9])(?:(?<=\+)55[\s.-]?\(?[1-9]{_AF
 # Without a DDD only a hyphenated mobile is distinctive enough ("98765-4321"): ``(?<![\d.,/-])9\d{4}-\d{4}``.
 MOBILE = re.compile(r"9(?<![\d.,/-]9)\d{4}-\d{4}(?![\d-])")
 # Any 8–9 digit number right after the word for a phone ("meu cel é 987654321").
-ANNOUNCED = re.compile(r"\b(?:telefone|tel|fone|celular|cel|whats(?:app|zap)?|zap|contato)\b"
+# (``\b(?:telefone|tel|fone|celular|cel|whats(?:app|zap)?|zap|contato)\b``, its first letter before the look-behind.)
+ANNOUNCED = re.compile(r"[cftwz](?<=\b[cftwz])(?:(?<=t)(?:elefone|el)|(?<=f)one|(?<=c)(?:elular|el|ontato)"
+                       r"|(?<=w)hats(?:app|zap)?|(?<=z)ap)\b"
                        r"[^\d\n]{0,15}?(?P<value>(?:\(?\d{2}\)?[\s.-]?)?\d{4,5}[\s.-]?\d{4})(?!\d)")
 
 
