@@ -65,6 +65,11 @@ _INBOX_TEXTS = select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(
 _INBOX_ANSWERED = update(chat_inbox).where(chat_inbox.c.id_inbox == bindparam("row")).values(
     status="done", error=None, updated_at=bindparam("now"), text=bindparam("scrubbed"),
     attachments=bindparam("no_media"))
+# A chat's erasure time: read twice a turn (before it runs and before it is written).
+_FORGOTTEN_AT = select(chats.c.forgotten_at).where(chats.c.id_chat == bindparam("chat_id"))
+# A turn's chat row (the columns to set are the keys of the parameters besides "chat_row") and its trace.
+_CHAT_UPDATE = update(chats).where(chats.c.id_chat == bindparam("chat_row"))
+_TRACE_INSERT = insert(traces)
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -425,10 +430,10 @@ class Store:
                 values = dict(chat_values)
                 if "state" in values:
                     values["state"] = seal_state(self.cipher, values["state"])
-                conn.execute(update(chats).where(chats.c.id_chat == chat_id).values(**values, updated_at=now))
+                conn.execute(_CHAT_UPDATE, {**values, "updated_at": now, "chat_row": chat_id})
             if trace is not None:
-                conn.execute(insert(traces).values(
-                    fk_id_chat=chat_id, turn_index=turn_index or 0, trace=self._trace_value(trace), created_at=now))
+                conn.execute(_TRACE_INSERT, {"fk_id_chat": chat_id, "turn_index": turn_index or 0,
+                                             "trace": self._trace_value(trace), "created_at": now})
 
     def _answered_inbox(self, conn: Connection, ids: list[int], now: datetime) -> None:
         """A turn's answered ``chat_inbox`` rows, in its transaction: done, the text scrubbed (agent.privacy) and
@@ -534,7 +539,7 @@ class Store:
         """When the chat's data were last erased (``forget_chat``), or None."""
         try:
             with self.engine.connect() as conn:
-                return conn.execute(select(chats.c.forgotten_at).where(chats.c.id_chat == chat_id)).scalar()
+                return conn.execute(_FORGOTTEN_AT, {"chat_id": chat_id}).scalar()
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.url)) from exc
 
