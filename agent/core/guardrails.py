@@ -242,8 +242,11 @@ def leaks_prompt(reply: str, prompt: str, allowed: Iterable[str] = ()) -> bool:
     said = _word_runs(reply, LEAK_WORDS)
     if not said:
         return False
+    shared = [common for runs in _template_runs(prompt or "") if (common := runs & said)]
+    if len(shared) < 2:
+        return False  # (the allowed texts can only take copies away)
     fine = set().union(*(_word_runs(a, LEAK_WORDS) for a in allowed if a)) if allowed else set()
-    copied = sum(bool((runs & said) - fine) for runs in _template_runs(prompt or ""))
+    copied = sum(bool(common - fine) for common in shared)
     return copied >= 2
 
 
@@ -266,13 +269,15 @@ def check_output(reply: str, sources: Iterable[str], untrusted: Iterable[str] = 
     grounded = set(_ALWAYS_ALLOWED)
     money = set()
     for source in trusted:
-        grounded |= numbers_in(source)
-        money |= numbers_in(source) | amounts_in(source)
+        numbers = numbers_in(source)
+        grounded |= numbers
+        money |= numbers | amounts_in(source)
     for source in untrusted:
         grounded |= numbers_in(_without_money(source))  # the customer's money is no source of money
     violations = [f"ungrounded_amount:{a}" for a in sorted(amounts_in(reply) - money)]
     violations += [f"ungrounded_number:{n}" for n in sorted(numbers_in(_without_money(reply)) - grounded - money)]
-    if approval_claims(reply) - set().union(*(approval_claims(s) for s in trusted)):
+    claims = approval_claims(reply)
+    if claims and claims - set().union(*(approval_claims(s) for s in trusted)):
         violations.append("ungrounded_approval")
     if _ASKS_SECRET.search(fold(reply)):
         violations.append("asks_for_secret")
