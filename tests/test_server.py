@@ -276,3 +276,19 @@ def test_two_server_processes_never_answer_the_same_messages(base_env: dict[str,
                 child.kill()
     assert counted == [0, 2]
     assert len(AgentSession.load(settings, chat_id, store=turns.store).traces) == 1
+
+
+def test_a_message_already_waiting_is_answered_with_the_posted_one(settings: Settings) -> None:
+    """A message queued before (another channel's, a failed request's) joins the posted one's burst, in order."""
+    from agent.server import Turns
+    from agent.server.turns import Incoming
+
+    turns = Turns(settings)
+    chat_id = turns.new_chat()
+    assert turns.post(chat_id, [Incoming("oi")]).answered == 1
+    Inbox(turns.store).put(chat_id, "tudo bem?")
+    answer = turns.post(chat_id, [Incoming("queria uma informação")])
+    assert answer.answered == 2
+    customer = [m.text for m in AgentSession.load(settings, chat_id).messages if m.role == "customer"]
+    assert customer == ["oi", "tudo bem?", "queria uma informação"]
+    assert [r.status for r in Inbox(turns.store).all(chat_id)] == ["done"] * 3

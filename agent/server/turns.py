@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agent.adapters.inbox import Inbox, QueuedMessage
 from agent.adapters.crypto import open_state
-from agent.adapters.schema import CHAT_SOURCES, chats, messages, traces
+from agent.adapters.schema import CHAT_SOURCES, chat_inbox, chats, messages, traces, utcnow
 from agent.adapters.store import Store, _describe, _sqlite_path
 from agent.config import Settings
 from agent.core.engine import Engine
@@ -64,9 +64,11 @@ def _written(table: Any) -> Any:
     return select(func.count()).select_from(table).where(table.c.fk_id_chat == bindparam("chat")).scalar_subquery()
 
 
-# What says whether a kept session is still the chat in the database (built once: building a statement costs more
-# than running it on SQLite).
-_STAMP = select(chats.c.state, chats.c.forgotten_at, _written(messages), _written(traces)).where(
+# What says whether a kept session is still the chat in the database, and how many of its messages wait in the
+# inbox (built once: building a statement costs more than running it on SQLite).
+_QUEUED_COUNT = select(func.count()).select_from(chat_inbox).where(
+    chat_inbox.c.fk_id_chat == bindparam("chat"), chat_inbox.c.status == "queued").scalar_subquery()
+_STAMP = select(chats.c.state, chats.c.forgotten_at, _written(messages), _written(traces), _QUEUED_COUNT).where(
     chats.c.id_chat == bindparam("chat"))
 
 
@@ -239,17 +241,22 @@ class Turns:
     def _queue(self, chat_id: int, messages: Sequence[Incoming], at: float | None) -> tuple[Any,
                                                                                             list[QueuedMessage]]:
         """One transaction: the chat's stamp (:class:`UnknownChat`, nothing queued, when there is no such chat),
-        ``messages`` queued, and every queued message of the chat, oldest first."""
+        ``messages`` queued, and every queued message of the chat, oldest first (when none waited before, the ones
+        just written, as written)."""
         try:
             with self.store.begin() as conn:
                 stamp = conn.execute(_STAMP, {"chat": chat_id}).first()
                 if stamp is None:
                     raise UnknownChat(chat_id)
+                queued = []
                 for message in messages:
                     written = message.at if message.at is not None else at
-                    self.inbox.put_in(conn, chat_id, message.text, message.attachments, source=message.source,
-                                      created_at=None if written is None else datetime.fromtimestamp(written, UTC))
-                return stamp, self.inbox.queued_in(conn, chat_id)
+                    created = utcnow() if written is None else datetime.fromtimestamp(written, UTC)
+                    row_id = self.inbox.put_in(conn, chat_id, message.text, message.attachments,
+                                               source=message.source, created_at=created)
+                    queued.append(QueuedMessage(row_id, chat_id, message.text, message.source,
+                                                tuple(message.attachments), "queued", None, created))
+                return stamp, self.inbox.queued_in(conn, chat_id) if stamp[4] else queued
         except SQLAlchemyError as exc:
             raise StoreError(_describe(exc, self.store.url)) from exc
 
@@ -276,7 +283,7 @@ class Turns:
             return conn.execute(_STAMP, {"chat": chat_id}).first()
 
     def _unchanged(self, session: AgentSession, row: Any) -> bool:
-        state, forgotten_at, written_messages, written_traces = row
+        state, forgotten_at, written_messages, written_traces = row[:4]
         if (written_messages, written_traces) != (len(session.messages), len(session.traces)):
             return False
         if _naive(forgotten_at) != _naive(session.forgotten_at):
