@@ -67,6 +67,9 @@ def test_only_offline_text_goldens_of_the_suite_are_snapshotted(golden, tmp_path
     outside = tmp_path / "tiny.yaml"
     outside.write_text("id: tiny\nturns:\n  - customer: oi\n", encoding="utf-8")
     assert not snapshots.applies(load_case(outside), ["local/rules"])
+    from dataclasses import replace
+
+    assert not snapshots.applies(replace(golden, id=f"{golden.id}_7"), ["local/rules"])  # a bench's renamed copy
     opted_out = GOLDEN_DIR / "zz_tmp_opt_out.yaml"
     opted_out.write_text("id: zz_tmp_opt_out\nsnapshot: false\nturns:\n  - customer: oi\n", encoding="utf-8")
     try:
