@@ -51,7 +51,7 @@ LOCK_STRIPES = 256
 # Never changed per chat: where the data live, the server's burst handling, files on the server.
 _FIXED = frozenset({"database_url", "burst_window_s", "whisper_model_dir", "gguf_model_path"})
 ADVISORY_SPACE = 0x636F6E  # pg_advisory_lock's first key: this project's chat turns
-KEPT_SESSIONS = 256  # loaded chats kept per server process
+KEPT_SESSIONS = 64  # loaded chats kept per server process (a long chat holds its traces in memory)
 
 
 
@@ -148,14 +148,6 @@ class Turns:
         title = title or time.strftime("Conversa %d/%m %H:%M")
         pack = get_pack((settings or self.settings).pack_dir).name
         return self.store.create_chat(title, pack=pack, state={}, source=source)
-
-    def exists(self, chat_id: int) -> bool:
-        return self.store.get_chat(chat_id) is not None
-
-    def forget_sessions(self) -> None:
-        """Drop every kept session (the next request of each chat loads it)."""
-        with self._kept_lock:
-            self._kept.clear()
 
     @contextlib.contextmanager
     def exclusive(self, chat_id: int) -> Iterator[None]:
