@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="cases played at once across all workers (default 4, or EVAL_CONCURRENCY); halved on a 429")
     run.add_argument("--workers", type=int, default=None,
                      help="worker processes sharing the cases (default: the CPU count for more than 8 cases "
-                          "in process, 1 with --target or fewer cases; never more than --concurrency)")
+                          "in process on more than 2 CPUs, else 1; never more than --concurrency)")
     run.add_argument("--target", help="base URL of a deployed agent (python -m agent.server, SERVER_EVAL_HOOKS=1): "
                                       "replay every turn through its POST /chat")
     run.add_argument("--junit", help="write JUnit XML here")

@@ -438,10 +438,13 @@ class WorkerDied(RuntimeError):
     """A worker process ended without answering the jobs it held (killed, crashed)."""
 
 
-def default_workers(jobs: int, target: str | None = None) -> int:
+def default_workers(jobs: int, target: str | None = None, cpus: int | None = None) -> int:
     """Worker processes for a run of ``jobs`` when none is asked: the CPU count for more than 8 jobs in
-    process, else 1 (a remote target does the work itself; a short run does not repay the start-up)."""
-    return max(1, os.cpu_count() or 1) if jobs > 8 and not target else 1
+    process on more than 2 CPUs, else 1 — a remote target does the work itself, a short run does not repay
+    the start-up, and on 2 CPUs one process already keeps ~1.5 cores busy (its model, store and scoring
+    threads): 2 workers measured no faster there, for 12-20 % more CPU (evals/README.md)."""
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    return cpus if jobs > 8 and not target and cpus > 2 else 1
 
 
 def _shared_url(url: str) -> bool:
