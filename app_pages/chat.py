@@ -722,7 +722,7 @@ with chat_col:
         if session is not None:
             render_messages(session)
 
-    @st.fragment(run_every=0.25)
+    @st.fragment(run_every=0.5)
     def live(worker: agent.ChatWorker, shown: int) -> None:
         """What the chat's worker is doing: messages queued or in an open burst, "digitando…" while a
         turn runs, the burst countdown. Redraws the page once a turn is written."""
