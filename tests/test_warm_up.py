@@ -154,3 +154,31 @@ def test_intents_are_parsed_once_per_file_version(tmp_path: Path, monkeypatch: p
     assert len(parses) == 1
     (tmp_path / "intents.yaml").write_text("intents:\n  tchau: {description: despedida, examples: [tchau]}\n")
     assert list(nlu.load_intents(tmp_path)) == ["tchau"] and len(parses) == 2
+
+
+@pytest.mark.parametrize(("conversation", "loads_litellm"), [("local/rules", False), ("openai/gpt-4o-mini", True)])
+def test_litellm_loads_only_for_a_providers_model(tmp_path: Path, conversation: str, loads_litellm: bool) -> None:
+    """local/* models are answered in process: an offline warm-up and its turns never import LiteLLM (≈ 3 s of
+    CPU per process: the app's "Agent ready", each eval worker's start-up); a provider's model loads it during
+    the warm-up, not during the first answer."""
+    script = textwrap.dedent(f"""
+        import sys
+        import agent
+        from agent.config import load_settings
+        settings = load_settings(env={{"CONVERSA_DATA_DIR": {str(tmp_path)!r}, "BURST_MODE": "false",
+                                      "CONVERSATION_MODEL": {conversation!r}}}, dotenv_path=None)
+        assert [r for r, c in settings.roles.items() if not c.is_local] == ([] if {not loads_litellm} else
+                                                                             ["conversation"]), settings.roles
+        agent.warm_up(settings).join()
+        warm = "litellm" in sys.modules
+        if not warm:
+            from agent.core.session import AgentSession
+            session = AgentSession.new(settings.with_changes(burst_mode=False))
+            reply = session.send("oi").replies[0].text
+            assert "Clara" in reply, reply
+        print(warm, "litellm" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [str(loads_litellm)] * 2

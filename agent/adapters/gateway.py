@@ -21,8 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 import agent.adapters.offline  # noqa: F401  (must precede litellm)
-import litellm
-
 from agent import errors
 from agent.config import RoleConfig, Settings
 from agent.privacy import scrubbed_logger
@@ -33,10 +31,36 @@ from agent.types import Completion, ToolCall, Usage, UsageSource
 
 log = scrubbed_logger(__name__)  # agent.privacy: no raw value in a log line
 
-litellm.suppress_debug_info = True
-litellm.telemetry = False
-litellm.drop_params = True  # a temperature or response_format a provider lacks is dropped, not fatal
-register_local_providers()
+_LITELLM_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_litellm() -> Any:
+    """LiteLLM, imported and set up on first use (≈ 3 s of CPU): ``local/*`` models are answered in process,
+    so an offline engine, the app's warm-up and an eval worker on ``local/rules`` never load it."""
+    with _LITELLM_LOCK:
+        import litellm as module
+
+        module.suppress_debug_info = True
+        module.telemetry = False
+        module.drop_params = True  # a temperature or response_format a provider lacks is dropped, not fatal
+        register_local_providers(module)
+        return module
+
+
+def load_litellm() -> Any:
+    """Import LiteLLM now (a warm-up with a provider's model configured); returns the module."""
+    return _load_litellm()
+
+
+class _LazyLiteLLM:
+    """Stands for the ``litellm`` module in this file: the first attribute read imports it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_load_litellm(), name)
+
+
+litellm: Any = _LazyLiteLLM()
 
 _RETRYABLE = (errors.RateLimited, errors.ProviderServerError, errors.ProviderTimeout)
 _FALLBACK_ON = (*_RETRYABLE, errors.ProviderUnreachable, errors.MissingKeyError, errors.AuthenticationFailed)

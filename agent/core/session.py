@@ -493,7 +493,8 @@ def _done() -> threading.Thread:
 
 
 def warm_up(settings: Settings, delay_s: float = 0.0) -> threading.Thread:
-    """Build the engine for ``settings`` in the background (imports LiteLLM, loads the pack and indexes),
+    """Build the engine for ``settings`` in the background (loads the pack and indexes, and LiteLLM when a role
+    uses a provider's model),
     so the customer's first message is answered at once instead of after several seconds.
 
     Cheap to call on every script run: an engine already built returns a finished thread, a warm-up
@@ -538,6 +539,12 @@ def _preload(settings: Settings) -> None:
     from agent.brain import nlu
 
     nlu.load_intents(settings.pack_dir)
+    if not all(cfg.is_local for cfg in settings.roles.values()):
+        # A provider's model: LiteLLM (≈ 3 s to import) loads now, not during the first answer. With local/*
+        # models only it never loads (the gateway answers them in process).
+        from agent.adapters.gateway import load_litellm
+
+        load_litellm()
     if any(cfg.is_local for cfg in settings.roles.values()):
         from agent.adapters.providers import local
 

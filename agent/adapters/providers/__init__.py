@@ -3,19 +3,18 @@ model goldens script), optional ``local/gguf``."""
 
 from __future__ import annotations
 
-import agent.adapters.offline  # noqa: F401  (must precede litellm)
-import litellm
-
-from agent.adapters.providers.local import LocalProvider
+from typing import Any
 
 _registered = False
 
 
-def register_local_providers() -> None:
-    """Register the ``local/*`` models with LiteLLM once per process."""
+def register_local_providers(litellm: Any) -> None:
+    """Register the ``local/*`` models with the loaded LiteLLM module, once per process."""
     global _registered
     if _registered:
         return
+    from agent.adapters.providers.litellm_handler import LocalProvider
+
     existing = [p for p in litellm.custom_provider_map if p.get("provider") != "local"]
     litellm.custom_provider_map = [*existing, {"provider": "local", "custom_handler": LocalProvider()}]
     litellm.utils.custom_llm_setup()
