@@ -71,11 +71,14 @@ def warm_up() -> threading.Thread:
     (again when the sidebar switches to another pack or engine setting; models are per call). Builds the
     whole engine (LiteLLM, pack, indexes), not just the import: the first message must not wait for it.
 
-    Started a moment after the page is drawn: the import holds the GIL, which would otherwise slow
-    down sending this very page to the browser. ``agent.warm_up`` is idempotent per engine and starts
-    again when the engine was dropped, so every tab and every reload reaches "ready".
+    Started a moment after the page is drawn: LiteLLM's import (a provider's model) holds the GIL for
+    seconds, which would otherwise slow down sending this very page to the browser; with ``local/*``
+    models only there is no import, and a shorter wait. ``agent.warm_up`` is idempotent per engine and
+    starts again when the engine was dropped, so every tab and every reload reaches "ready".
     """
-    return agent.warm_up(effective_settings(), delay_s=2.0)
+    settings = effective_settings()
+    offline = all(cfg.is_local for cfg in settings.roles.values())
+    return agent.warm_up(settings, delay_s=0.3 if offline else 2.0)
 
 
 @st.cache_resource(show_spinner=False)
