@@ -27,7 +27,8 @@ def main(argv: list[str]) -> int:
     from agent import enforce_retention, load_settings, warm_up, warm_up_error
 
     started = time.monotonic()
-    print("conversa-lab: warming up the agent (LiteLLM, pack, indexes)…", file=sys.stderr, flush=True)
+    print("conversa-lab: warming up the agent (pack, indexes; LiteLLM for a provider's model)…", file=sys.stderr,
+          flush=True)
     try:
         settings = load_settings()
         try:  # RETENTION_DAYS (LGPD): idle conversations are forgotten before anyone reads them
