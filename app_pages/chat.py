@@ -69,7 +69,7 @@ def effective_settings() -> Any:
 def warm_up() -> threading.Thread:
     """Build the engine for these settings once per process, in the background, while the customer types
     (again when the sidebar switches to another pack or engine setting; models are per call). Builds the
-    whole engine (LiteLLM, pack, indexes), not just the import: the first message must not wait for it.
+    whole engine (pack, indexes, LiteLLM for a provider's model): the first message must not wait for it.
 
     Started a moment after the page is drawn: LiteLLM's import (a provider's model) holds the GIL for
     seconds, which would otherwise slow down sending this very page to the browser; with ``local/*``
@@ -77,8 +77,7 @@ def warm_up() -> threading.Thread:
     starts again when the engine was dropped, so every tab and every reload reaches "ready".
     """
     settings = effective_settings()
-    offline = all(cfg.is_local for cfg in settings.roles.values())
-    return agent.warm_up(settings, delay_s=0.3 if offline else 2.0)
+    return agent.warm_up(settings, delay_s=0.3 if settings.all_local else 2.0)
 
 
 @st.cache_resource(show_spinner=False)

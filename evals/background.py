@@ -31,7 +31,6 @@ class BackgroundRun:
     last: str = ""  # the last finished case: "✓ id" / "✗ id"
     run: RunResult | None = None  # once finished (cancelled too)
     error: str | None = None  # the run itself could not be played (not a failing case)
-    started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -59,10 +58,6 @@ class BackgroundRun:
     @property
     def cancelled(self) -> bool:
         return bool(self.run is not None and self.run.stats.get("cancelled"))
-
-    @property
-    def elapsed_s(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
 
     def cancel(self) -> None:
         """Stop starting cases; the run ends within about a second, keeping what finished."""

@@ -35,10 +35,11 @@ _LITELLM_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
-def _load_litellm() -> Any:
-    """LiteLLM, imported and set up on first use (≈ 3 s of CPU): ``local/*`` models are answered in process,
-    so an offline engine, the app's warm-up and an eval worker on ``local/rules`` never load it."""
-    with _LITELLM_LOCK:
+def load_litellm() -> Any:
+    """LiteLLM, imported and set up on first use (≈ 3 s of CPU); a warm-up with a provider's model calls it
+    ahead. ``local/*`` models are answered in process, so an offline engine, the app's warm-up and an eval
+    worker on ``local/rules`` never load it."""
+    with _LITELLM_LOCK:  # lru_cache alone lets two first callers both set it up
         import litellm as module
 
         module.suppress_debug_info = True
@@ -48,16 +49,11 @@ def _load_litellm() -> Any:
         return module
 
 
-def load_litellm() -> Any:
-    """Import LiteLLM now (a warm-up with a provider's model configured); returns the module."""
-    return _load_litellm()
-
-
 class _LazyLiteLLM:
     """Stands for the ``litellm`` module in this file: the first attribute read imports it."""
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(_load_litellm(), name)
+        return getattr(load_litellm(), name)
 
 
 litellm: Any = _LazyLiteLLM()

@@ -539,7 +539,7 @@ def _preload(settings: Settings) -> None:
     from agent.brain import nlu
 
     nlu.load_intents(settings.pack_dir)
-    if not all(cfg.is_local for cfg in settings.roles.values()):
+    if not settings.all_local:
         # A provider's model: LiteLLM (≈ 3 s to import) loads now, not during the first answer. With local/*
         # models only it never loads (the gateway answers them in process).
         from agent.adapters.gateway import load_litellm
