@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from itertools import chain
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
