@@ -58,7 +58,6 @@ from agent.adapters.schema import (
 from agent.errors import StoreError
 from agent.privacy import scrub
 
-
 # A turn's answered inbox rows (built once: building a statement costs more than running it on SQLite).
 _INBOX_TEXTS = select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(
     chat_inbox.c.id_inbox.in_(bindparam("ids", expanding=True)))

@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import hmac
 import json
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,11 @@ from agent.config import Settings
 from agent.core.pack import get_pack
 from agent.core.session import is_warm, warm_up
 from agent.privacy import scrubbed_logger
-from agent.text import valid_unicode
 from agent.server.config import ServerConfig
 from agent.server.queue import FlushQueue, InProcessQueue
 from agent.server.turns import ChatAnswer, Incoming, Turns, UnknownChat
 from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse_payload, signature_ok
+from agent.text import valid_unicode
 
 log = scrubbed_logger("agent.server")
 

@@ -32,8 +32,8 @@ except ImportError:  # not on Windows: there, one server process per SQLite file
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent.adapters.inbox import Inbox, QueuedMessage
 from agent.adapters.crypto import open_state
+from agent.adapters.inbox import Inbox, QueuedMessage
 from agent.adapters.schema import CHAT_SOURCES, chat_inbox, chats, messages, traces, utcnow
 from agent.adapters.store import Store, _describe, _sqlite_path
 from agent.config import Settings
@@ -52,8 +52,6 @@ LOCK_STRIPES = 256
 _FIXED = frozenset({"database_url", "burst_window_s", "whisper_model_dir", "gguf_model_path"})
 ADVISORY_SPACE = 0x636F6E  # pg_advisory_lock's first key: this project's chat turns
 KEPT_SESSIONS = 64  # loaded chats kept per server process (a long chat holds its traces in memory)
-
-
 
 
 class UnknownChat(LookupError):
