@@ -301,14 +301,14 @@ def _maybe_pii(text: str) -> bool:
 # records them, the stored messages). Keyed by a digest, never the text, and only spans are kept.
 _FOUND: dict[bytes, tuple[Finding, ...]] = {}
 _FOUND_MAX = 8192
-_DIGEST_FIRST_CHARS = 64  # longer texts: the digest costs less than the quick look for a digit
+_LOOK_FIRST_MAX_CHARS = 64  # shorter texts: look for a digit before the digest (longer: the digest costs less)
 
 
 def find_pii(text: str) -> list[Finding]:
     """Every secret and personal identifier in ``text``, in order, none overlapping (``KINDS``' order wins)."""
     if not text:
         return []
-    if len(text) < _DIGEST_FIRST_CHARS and not _maybe_pii(text):
+    if len(text) < _LOOK_FIRST_MAX_CHARS and not _maybe_pii(text):
         return []
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     found = _FOUND.get(digest)
