@@ -846,15 +846,11 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
     return run
 
 
-def _finished(run: RunResult) -> bool:
-    return bool(run.finished_at)
-
-
 def _close_run(run: RunResult, configs: list[RunConfig], jobs: list[tuple[Case, int]], resources: _Resources,
                processes: _ProcessPool | None, limiter: AdaptiveLimiter, retries: int, workers: int,
                target: str | None, skipped: list[dict[str, str]], eval_store: Any, *, status: str) -> None:
     """Order the results as the jobs, fill the run's figures and store its end (once)."""
-    if _finished(run):
+    if run.finished_at:
         return
     order = {(configs[k].label, c.id): i for i, (c, k) in enumerate(jobs)}
     run.results.sort(key=lambda r: order.get((r.config, r.case_id), 0))
