@@ -9,7 +9,7 @@
    - the floor: a bare ``litellm.acompletion`` loop making the same number of calls at the same
      concurrency against the same stub (requests of the runner's mean size), and the same with the
      ``openai`` SDK's ``AsyncOpenAI`` (``--sync-floor``: also blocking ``litellm.completion`` on threads);
-   - the runner: ``run_suite`` on six-turn conversations (``workers=`` when the runner has it);
+   - the runner: ``run_suite`` on six-turn conversations (``workers=`` each ``--workers`` value);
 
    each as wall time, ratio to the bound and CPU ms per model call (this process and its reaped
    children — the runner's workers —, never the stub, whose own CPU per request is printed too).
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import inspect
 import io
 import os
 import pstats
@@ -45,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import agent.adapters.offline  # noqa: E402,F401  (before litellm)
 from agent.config import load_settings  # noqa: E402
 from evals.cases import Case, load_suite  # noqa: E402
-from evals.runner import RunConfig, _Resources, run_case, run_suite, run_suite_async  # noqa: E402
+from evals.runner import RunConfig, _Resources, run_case, run_suite  # noqa: E402
 
 from bench.stub_llm import StubProcess  # noqa: E402
 
@@ -226,19 +225,16 @@ def _timed(name: str, calls: int, make: Any) -> Measure:
     return Measure(name, calls, time.perf_counter() - started, cpu_seconds() - cpu0, errors)
 
 
-def run_runner(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, workers: int | None,
+def run_runner(stub: StubProcess, settings: Any, cases: list[Case], concurrency: int, workers: int,
                ) -> tuple[Measure, dict[str, Any], dict[str, Any], Any]:
     """``run_suite`` on ``cases``; the stub's stats before and after (its counter gives the calls)."""
-    kwargs: dict[str, Any] = {}
-    if workers is not None and "workers" in inspect.signature(run_suite_async).parameters:
-        kwargs["workers"] = workers
     before, cpu0, started = stub.stats(), cpu_seconds(), time.perf_counter()
-    run = run_suite(cases, [], settings, concurrency=concurrency, save=True, **kwargs)
+    run = run_suite(cases, [], settings, concurrency=concurrency, save=True, workers=workers)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     after = stub.stats()
     errors = [r.error for r in run.results if r.error]
-    label = f"{workers} worker{'s' if workers != 1 else ''}" if kwargs else ("in process" if workers is None or workers <= 1 else "no workers=")
-    cores = min(max(1, kwargs.get("workers", 1)), os.cpu_count() or 1)
+    label = f"{workers} worker{'s' if workers != 1 else ''}"
+    cores = min(max(1, workers), os.cpu_count() or 1)
     measure = Measure(f"runner ({len(cases)} conv., {label})", after["total"] - before["total"], wall, cpu,
                       len(errors), cores)
     if errors:
@@ -327,7 +323,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="4,16,50,100", help="comma-separated levels")
     parser.add_argument("--latency", type=float, default=0.2, help="stub seconds per completion")
     parser.add_argument("--workers", default=str(os.cpu_count() or 1),
-                        help="runner worker processes (when run_suite has workers=); a comma list runs the runner "
+                        help="runner worker processes; a comma list runs the runner "
                              "once per value, e.g. 1,2 (1 = in process)")
     parser.add_argument("--model", default="openai/gpt-4o-mini",
                         help="model string of every role (the stub answers JSON when asked for JSON)")
