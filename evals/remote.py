@@ -138,14 +138,17 @@ def _play(turn: Turn, chat: _Chat, clock: list[float], settings: Settings) -> tu
     return results, ""
 
 
-def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, *, store: Any = None) -> CaseResult:
-    """Replay one golden through ``client`` (an ``httpx.Client`` on the deployment) and score it as in process
-    (the runner's own scoring); the judge and embeddings, if any, run here on ``base``'s models."""
+def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, *, store: Any = None,
+                    kit: Any) -> CaseResult:
+    """Replay one golden through ``client`` (an ``httpx.Client`` on the deployment) and score it as in process;
+    the judge and embeddings, if any, run here on ``base``'s models. ``kit``: the runner's scoring pieces
+    (``evals.runner.scoring_kit()``; passed in, so this module does not import the runner that imports it)."""
     from agent.adapters.gateway import Gateway
     from agent.adapters.store import Store
     from agent.core.pack import get_pack
     from agent.core.steps import previous_agent_message
-    from evals.runner import EVAL_EPOCH, SIMILARITY_FEATURE, Judge, case_settings, finish_result, score_turn
+    EVAL_EPOCH, SIMILARITY_FEATURE, Judge = kit.EVAL_EPOCH, kit.SIMILARITY_FEATURE, kit.Judge  # noqa: N806
+    case_settings = kit.case_settings
 
     result = CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0, tags=list(case.tags),
                         description=case.description, path=str(case.path or ""))
@@ -168,13 +171,13 @@ def run_case_remote(case: Case, config: RunConfig, base: Settings, client: Any, 
             started = time.perf_counter()
             previous = previous_agent_message(chat.messages)
             results, note = _play(turn, chat, clock, settings)
-            observations.append(score_turn(result, ctx, index, turn, results, chat, started, previous, note))
+            observations.append(kit.score_turn(result, ctx, index, turn, results, chat, started, previous, note))
         result.chat_id = chat.chat_id
         ledger = [{k: row.get(k) for k in LEDGER_KEYS} for row in chat.body.get("ledger") or ()]
         conversation = ConversationObservation(observations, final_step=chat.state.step, state=chat.state_view(),
                                                ledger=ledger, usd_brl=settings.usd_brl)
         # Never recorded from a deployment: a snapshot is the in-process transcript's.
-        finish_result(result, case, observations, conversation, ctx, chat.state.step, record_snapshot=False)
+        kit.finish_result(result, case, observations, conversation, ctx, chat.state.step, record_snapshot=False)
     except Exception as exc:  # noqa: BLE001  (one broken case must not stop the run)
         result.error = f"{type(exc).__name__}: {exc}"
         result.passed = False

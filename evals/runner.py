@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import agent.adapters.offline  # noqa: F401  (before litellm anywhere)
@@ -685,6 +686,12 @@ def git_commit() -> str | None:
         return None
 
 
+def scoring_kit() -> SimpleNamespace:
+    """What evals/remote.py scores a remote replay with: the same pieces as :func:`run_case`."""
+    return SimpleNamespace(EVAL_EPOCH=EVAL_EPOCH, SIMILARITY_FEATURE=SIMILARITY_FEATURE, Judge=Judge,
+                           case_settings=case_settings, score_turn=score_turn, finish_result=finish_result)
+
+
 STOP_POLL_S = 0.1
 
 
@@ -764,7 +771,7 @@ async def run_suite_async(cases: Sequence[Case], configs: Sequence[RunConfig], b
             from evals.remote import run_case_remote
 
             return await loop.run_in_executor(
-                pool, lambda: run_case_remote(case, config, base, client, store=store))
+                pool, lambda: run_case_remote(case, config, base, client, store=store, kit=scoring_kit()))
         return await loop.run_in_executor(pool, lambda: run_case(case, config, base, resources=resources))
 
     async def job(case: Case, config_index: int) -> None:
