@@ -17,10 +17,13 @@ from evals.runner import default_workers, run_suite
 GOLDEN = PROJECT_ROOT / "evals" / "golden"
 # Text, bursts (one split by a pause), events (idle, handoff, operator, hand back), audio and image turns,
 # scripted adversary turns (a scripted 429 among them), fixed API answers, a priced fake, a pinned date.
+# api_down_fixed_503, not api_down_500: the sandbox's live 500 reaches the prompt as an error text that depends on
+# the machine's load (an HTTP 500 after N attempts, or a timeout), so its token count differed between two runs
+# on a loaded machine whatever the number of workers; a fixed 503 is the same API fault, deterministic.
 MIXED = ["happy_path_eligible", "burst_data", "burst_split_by_pause", "timing_burst_6s_new_burst", "audio_turn",
          "image_turn", "redteam_audio_injection", "reengagement_idle", "ask_human_handoff",
          "timing_reengagement_23h_then_25h", "adversary_conversation_429", "adversary_decision_invented_cpf",
-         "api_701_not_authorized", "api_down_500", "cost_gpt4o_mini_usd", "cpf_spelled_out", "faq_mid_journey",
+         "api_701_not_authorized", "api_down_fixed_503", "cost_gpt4o_mini_usd", "cpf_spelled_out", "faq_mid_journey",
          "money_bracket2_2026", "text_bad_bytes_mid_journey", "withdrawal_desisto_keep_data"]
 
 
