@@ -100,6 +100,7 @@ class ChatWorker:
         self._stopped = False
         self._running = False
         self._state = threading.Lock()
+        self._version_changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
     # ---------------------------------------------------------------- control
@@ -156,6 +157,13 @@ class ChatWorker:
             time.sleep(0.02)
         return False
 
+    def wait_changed(self, version: int, timeout: float) -> bool:
+        """Block until the worker's ``version`` moves past ``version`` (a message fed, a turn started or
+        written), at most ``timeout`` s: a page following a turn draws its reply the moment it is written
+        instead of at its next poll. True when it moved."""
+        with self._version_changed:
+            return self._version_changed.wait_for(lambda: self.version != version, timeout=max(timeout, 0.0))
+
     # ---------------------------------------------------------------- views
     def status(self) -> WorkerStatus:
         # Read in this order (the worker writes in the opposite one): a message is always in at least
@@ -173,7 +181,9 @@ class ChatWorker:
 
     # ---------------------------------------------------------------- the thread
     def _changed(self) -> None:
-        self.version += 1
+        with self._version_changed:
+            self.version += 1
+            self._version_changed.notify_all()
 
     def _run(self) -> None:
         try:

@@ -14,6 +14,7 @@ import json
 import mimetypes
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
@@ -367,14 +368,30 @@ def privacy_panel() -> None:
                 st.rerun()
 
 
-def render_messages(session: AgentSession) -> None:
-    traces = {i if t.turn is None else t.turn: t for i, t in enumerate(session.traces)}
+LIVE_POLL_S = 0.5  # how often the page asks the chat's worker what it is doing, while it is busy
+LIVE_FOLLOW_S = 0.4  # the longest a poll waits for a due reply: under LIVE_POLL_S, so a timer never cuts it short
+LIVE_FLUSH_S = 0.05
+
+
+def replied(worker: agent.ChatWorker, shown: int) -> bool:
+    """The conversation has messages the page has not drawn (a turn written, or the session loaded)."""
+    session = worker.session
+    return session is not None and len(session.messages) != shown
+
+
+def render_messages(session: AgentSession, start: int = 0, with_traces: bool = True) -> None:
+    """The conversation's messages from ``start`` on, each turn's trace under its last agent message
+    (``with_traces=False``: none, for a reply drawn ahead of the page's redraw, which brings them)."""
+    messages = list(session.messages)  # one snapshot: the chat's worker may append meanwhile
+    traces = {i if t.turn is None else t.turn: t for i, t in enumerate(list(session.traces))}
     # The trace goes under the last agent message of its turn.
     last_of_turn: dict[int, int] = {}
-    for i, m in enumerate(session.messages):
+    for i, m in enumerate(messages):
         if m.role in ("agent", "system") and "turn" in m.meta:
             last_of_turn[int(m.meta["turn"])] = i
-    for i, m in enumerate(session.messages):
+    for i, m in enumerate(messages):
+        if i < start:
+            continue
         role, avatar = {"customer": ("user", None), "agent": ("assistant", None),
                         "operator": ("assistant", ":material/support_agent:"),
                         "system": ("assistant", ":material/error:")}[m.role]
@@ -396,7 +413,7 @@ def render_messages(session: AgentSession) -> None:
             extra = " · " + t("follow-up after silence") if m.meta.get("reengagement") else ""
             st.caption(f"{when}{extra}")
             turn = m.meta.get("turn")
-            if turn is not None and last_of_turn.get(int(turn)) == i and int(turn) in traces:
+            if with_traces and turn is not None and last_of_turn.get(int(turn)) == i and int(turn) in traces:
                 trace_panel(traces[int(turn)])
 
 
@@ -724,11 +741,24 @@ with chat_col:
         if session is not None:
             render_messages(session)
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=LIVE_POLL_S)
     def live(worker: agent.ChatWorker, shown: int) -> None:
         """What the chat's worker is doing: messages queued or in an open burst, "digitando…" while a
-        turn runs, the burst countdown. Redraws the page once a turn is written."""
-        if worker.session is not None and len(worker.session.messages) != shown:
+        turn runs, the burst countdown. When a reply is due before the next poll, the run waits for it and
+        draws it the moment it is written, then redraws the page (side panel, costs) around it."""
+        status = worker.status()
+        if status.typing or (status.pending and status.seconds_left <= LIVE_FOLLOW_S):
+            deadline = time.monotonic() + LIVE_FOLLOW_S
+            version = status.version
+            while not replied(worker, shown) and (left := deadline - time.monotonic()) > 0:
+                if worker.wait_changed(version, left):
+                    version = worker.version
+        session = worker.session
+        if session is not None and replied(worker, shown):
+            # No trace panels here: an expander opened now would close when the page's redraw replaces it.
+            render_messages(session, start=max(shown, 0), with_traces=False)
+            # Let the server send these before the page's rerun starts (a new run drops unsent deltas).
+            time.sleep(LIVE_FLUSH_S)
             st.rerun(scope="app")
         status = worker.status()
         for m in status.waiting:

@@ -194,3 +194,23 @@ def test_a_settings_switch_never_waits_for_a_running_turn(settings: Settings, wo
     assert worker.wait_idle(60)
     assert session.settings == warmer  # applied by the worker before the next turn
     assert customer_texts(session) == ["oi", "aceito"] and len(session.traces) == 2
+
+
+def test_a_page_waiting_on_the_worker_wakes_when_the_reply_is_written(settings: Settings, workers: Workers) -> None:
+    """``wait_changed``: a page following a turn is woken by the worker, not by its next poll."""
+    settings = burst_settings(settings, burst=False)
+    chat_id = workers.new_chat(settings)
+    worker = answered(workers, settings, chat_id)
+    session = worker.session
+    assert session is not None
+    version = worker.version
+    assert not worker.wait_changed(version, 0.05)  # nothing to do: times out, False
+    shown = len(session.messages)
+    workers.enqueue(settings, chat_id, "oi")
+    seen = version
+    while len(session.messages) == shown:
+        assert worker.wait_changed(seen, 30), "the worker never moved"
+        assert worker.version != seen
+        seen = worker.version
+    assert worker.wait_idle(30)
+    assert [m.role for m in session.messages][-2:] == ["customer", "agent"]
