@@ -429,6 +429,20 @@ def capture(value: Any) -> dict[str, Any]:
     return {"text": value.text or "", "files": captured}
 
 
+def media_kind(name: str, mime: str) -> Literal["audio", "image"] | None:
+    """What a file is to the agent (a voice note or an image), or None when it takes neither."""
+    mime = mime or mimetypes.guess_type(name)[0] or ""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if mime.startswith("audio") or ext in AUDIO_TYPES:
+        return "audio"
+    return "image" if mime.startswith("image") or ext in IMAGE_TYPES else None
+
+
+def sendable(item: dict[str, Any]) -> bool:
+    """A captured submit that will reach the agent: some text, or a file it takes."""
+    return bool(item["text"].strip()) or any(media_kind(name, mime) for name, mime, _, _ in item["files"])
+
+
 def to_attachments(item: dict[str, Any], chat_id: int) -> tuple[list[Attachment], list[str]]:
     """Captured files and voice notes → attachments (+ problems to show)."""
     attachments, problems = [], []
@@ -436,8 +450,7 @@ def to_attachments(item: dict[str, Any], chat_id: int) -> tuple[list[Attachment]
     for name, mime, data, is_voice_note in item["files"]:
         mime = mime or mimetypes.guess_type(name)[0] or ""
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        kind: Literal["audio", "image"] | None = "audio" if mime.startswith("audio") or ext in AUDIO_TYPES else (
-            "image" if mime.startswith("image") or ext in IMAGE_TYPES else None)
+        kind = media_kind(name, mime)
         if kind is None:
             problems.append(t("{file}: only images and voice notes are accepted.", file=name))
             continue
@@ -576,21 +589,24 @@ inbox: list[dict[str, Any]] = st.session_state.setdefault("chat_inbox", [])
 # Submits whose callback never ran (their run was stopped before it): still in the ledger, oldest first.
 inbox.extend(inbox_item(s) for s in take_submitted("chat_box") or [])
 if inbox:
-    chat_id = int(st.session_state.get("chat_id") or start_new())
+    chat_id = st.session_state.get("chat_id")
+    if chat_id is None and any(sendable(item) for item in inbox):
+        chat_id = start_new()  # only for something to send: a rejected file alone leaves no empty chat behind
     problems: list[str] = []
     while inbox:  # a message is either still here or in the chat's queue (no Streamlit call in between)
         item = inbox[0]
-        attachments, item_problems = to_attachments(item, chat_id)
+        attachments, item_problems = to_attachments(item, int(chat_id or 0))
         problems += item_problems
         if item.get("lost_files"):
             problems.append(t("A file sent in a fast burst did not arrive: please send it again."))
         # Pasted text may carry NUL, control characters or odd digits: the session cleans it
         # (agent.clean_text); a message of nothing but those still gets an answer.
-        if item["text"].strip() or attachments:
-            chat_workers().enqueue(effective_settings(), chat_id, item["text"] if item["text"].strip() else "",
-                                   attachments)
+        if chat_id is not None and (item["text"].strip() or attachments):
+            chat_workers().enqueue(effective_settings(), int(chat_id),
+                                   item["text"] if item["text"].strip() else "", attachments)
         inbox.pop(0)
-    st.query_params["chat"] = str(chat_id)
+    if chat_id is not None:
+        st.query_params["chat"] = str(chat_id)
     worker = current_worker()
     session = worker.session if worker else None
     for problem in problems:
