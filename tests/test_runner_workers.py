@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evals.cases import PROJECT_ROOT, load_case
+from evals.cases import PROJECT_ROOT, Case, load_case
 from evals.history import load_run, open_store
 from evals.results import RunConfig, RunResult
 from evals.runner import default_workers, run_suite
 
 GOLDEN = PROJECT_ROOT / "evals" / "golden"
 # Text, bursts (one split by a pause), events (idle, handoff, operator, hand back), audio and image turns,
-# scripted adversary turns (a scripted 429 among them), fixed API answers, a priced fake, a pinned date.
-# api_down_fixed_503, not api_down_500: the sandbox's live 500 reaches the prompt as an error text that depends on
-# the machine's load (an HTTP 500 after N attempts, or a timeout), so its token count differed between two runs
-# on a loaded machine whatever the number of workers; a fixed 503 is the same API fault, deterministic.
+# scripted adversary turns (a scripted 429 among them), fixed API answers, the sandbox's live 500 (retried: its
+# latency, attempts and error text never reach a prompt, ToolResult.for_model), a priced fake, a pinned date.
 MIXED = ["happy_path_eligible", "burst_data", "burst_split_by_pause", "timing_burst_6s_new_burst", "audio_turn",
          "image_turn", "redteam_audio_injection", "reengagement_idle", "ask_human_handoff",
          "timing_reengagement_23h_then_25h", "adversary_conversation_429", "adversary_decision_invented_cpf",
-         "api_701_not_authorized", "api_down_fixed_503", "cost_gpt4o_mini_usd", "cpf_spelled_out", "faq_mid_journey",
-         "money_bracket2_2026", "text_bad_bytes_mid_journey", "withdrawal_desisto_keep_data"]
+         "api_701_not_authorized", "api_down_500", "api_down_fixed_503", "cost_gpt4o_mini_usd", "cpf_spelled_out",
+         "faq_mid_journey", "money_bracket2_2026", "text_bad_bytes_mid_journey", "withdrawal_desisto_keep_data"]
 
 
 def goldens(names: list[str]) -> list[Any]:
@@ -48,6 +47,27 @@ def worker_processes() -> list[int]:
     return pids
 
 
+def without_wall_clock(case: Case) -> Case:
+    """``case`` without its wall-clock expectations (``max_latency``): the rest must not depend on the machine."""
+    return replace(case, turns=tuple(replace(turn, expect=tuple(e for e in turn.expect if e.name != "max_latency"))
+                                     for turn in case.turns))
+
+
+def differing(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Where two verdicts of one case differ: the field, and for a turn its index and both values."""
+    out = []
+    for key in a:
+        if a[key] == b[key]:
+            continue
+        if key == "turns" and len(a[key]) == len(b[key]):
+            out += [f"{a['case']} turn {i} {field}: {ta[field]!r} != {tb[field]!r}"
+                    for i, (ta, tb) in enumerate(zip(a[key], b[key], strict=True)) for field in ta
+                    if ta[field] != tb[field]]
+        else:
+            out.append(f"{a['case']} {key}: {a[key]!r} != {b[key]!r}")
+    return out
+
+
 def verdicts(run: RunResult) -> list[dict[str, Any]]:
     """What must not depend on how the run was spread: each case's verdict, scores and transcript."""
     out = []
@@ -64,20 +84,18 @@ def verdicts(run: RunResult) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-# Known flaky on a loaded 2-core machine (2 of 4 clean-clone `make test` runs on 2026-12-07): a case's verdict
-# (happy_path_eligible, api_down_500) differed between the two runs, most likely the sandbox consultation's
-# timing under load (tool timeout / error text), not the worker count — under investigation (stop note).
-@pytest.mark.xfail(strict=False, reason="verdicts of sandbox-API goldens depend on machine load; see the stop note")
 def test_two_workers_give_the_verdicts_and_transcripts_of_one(settings) -> None:
-    cases = goldens(MIXED)
+    # A wall-clock expectation (max_latency) measures the machine's load, not the worker count: left out here (a
+    # loaded 2-core machine took > 3 s for happy_path_eligible's consultation turn in one run and not the other).
+    cases = [without_wall_clock(case) for case in goldens(MIXED)]
     one = run_suite(cases, [], settings, concurrency=4, workers=1)
     seen: list[str] = []
     two = run_suite(cases, [], settings, concurrency=4, workers=2,
                     progress=lambda done, total, r: seen.append(r.case_id))
     assert two.stats["workers"] == 2 and one.stats["workers"] == 1
-    differences = [(a["case"], field) for a, b in zip(verdicts(one), verdicts(two), strict=True)
-                   for field in a if a[field] != b[field]]
-    assert not differences, differences
+    differences = [difference for a, b in zip(verdicts(one), verdicts(two), strict=True)
+                   for difference in differing(a, b)]
+    assert not differences, "\n".join(differences)
     assert two.passed, [r.failures for r in two.results if not r.passed]
     assert sorted(seen) == sorted(MIXED)  # progress for every case, as each arrived
     # The scripted 429 is the golden's subject, not a provider quota: no cut, no replay in either run.

@@ -254,3 +254,23 @@ def test_default_url_is_the_shared_sandbox() -> None:
 def test_from_settings(settings, sb: SandboxServer) -> None:  # settings: tests/conftest.py
     tools = PACK.tool_registry(settings.with_pack_settings(api_url=sb.url + "/"), retries=0)
     assert tools.api_url == sb.url and tools.retries == 0 and tools.timeout_s == settings.tool_timeout_s
+
+
+def test_what_a_prompt_sees_of_a_result_does_not_depend_on_load_or_transport() -> None:
+    # A retried 500 on a loaded machine (1,013.8 ms: one more token than 616.7) and the same fault on a quiet one;
+    # a timeout and a refused connection carry the sandbox's URL and attempt count: the model sees none of it.
+    def fault(latency: float, attempts: int, error: str, status: int | None = 500) -> ToolResult:
+        return ToolResult("consultar_fgts", {"cpf": "***"}, "error", status, latency, "api_error", {}, error, attempts)
+
+    quiet = fault(616.7, 3, "FGTS API HTTP 500: Erro interno (3 attempt(s))")
+    loaded = fault(1013.8, 2, "FGTS API HTTP 500: Erro interno (2 attempt(s))")
+    assert quiet.for_model() == loaded.for_model()
+    assert quiet.for_model()["error"] == "api_error (HTTP 500)"
+    assert "latency_ms" not in quiet.for_model() and "attempts" not in quiet.for_model()
+    timeout = fault(8003.1, 1, "FGTS API at http://127.0.0.1:40123 did not answer within 8 s (ReadTimeout, 1 attempt(s))",
+                    status=None)
+    refused = fault(2.0, 3, "cannot connect to the FGTS API at http://127.0.0.1:51515 (refused, 3 attempt(s))",
+                    status=None)
+    assert timeout.for_model() == refused.for_model() and timeout.for_model()["error"] == "api_error (no HTTP answer)"
+    ok = ToolResult("consultar_fgts", {"cpf": "***"}, "ok", 200, 8.7, "eligible", {"code": 0, "saldo": 4000.0})
+    assert ok.for_model() == {k: v for k, v in ok.to_dict().items() if k not in {"latency_ms", "attempts", "source"}}

@@ -235,6 +235,19 @@ class ToolResult:
         """JSON-ready form for traces, with the derived event."""
         return asdict(self)
 
+    def for_model(self) -> dict[str, Any]:
+        """What a model's prompt sees: no latency, attempt count or source, and an error said as its outcome and
+        HTTP status only. Those depend on the machine (a loaded one crosses 1,000 ms: one more token) and on the
+        transport (a timeout's or a refused connection's text, with the sandbox's random port): a prompt, and so
+        its token count and cost, must be the same in every run of a golden."""
+        out = asdict(self)
+        for key in ("latency_ms", "attempts", "source"):
+            del out[key]
+        if self.error is not None:
+            status = f"HTTP {self.http_status}" if self.http_status else "no HTTP answer"
+            out["error"] = f"{self.outcome} ({status})"
+        return out
+
 
 def result_from_body(spec: Tool, args: Mapping[str, Any], body: Any, *, http_status: int | None,
                      latency_ms: float, attempts: int, source: Source) -> ToolResult:

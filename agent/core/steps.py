@@ -462,7 +462,9 @@ def polish(ts: TurnState, state: JourneyState, suggested: list[str]) -> list[str
     docs = ts.docs_text()
     variables = {**ts.variables(state),
                  "missing_attributes": ", ".join(ts.journey.missing_attributes(state)) or "nenhum",
-                 "api_result": json.dumps(json_safe(api), ensure_ascii=False) if api else "(sem consulta)",
+                 # for_model: no latency nor attempt count (load-dependent) in the prompt
+                 "api_result": json.dumps(json_safe([r.for_model() for r in ts.tool_results]),
+                                          ensure_ascii=False) if api else "(sem consulta)",
                  "retrieved_docs": docs or NO_DOCS, "suggested_reply": draft}
     try:
         c = ts.call("conversation", "conversation", "conversation_prompt", variables,
