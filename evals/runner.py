@@ -485,7 +485,7 @@ def _worker_entry(fd: int) -> None:
         _, base, configs, store_url, cipher, threads = receive()
         store = Store(store_url, keys="")
         store.cipher = cipher  # the parent's keys, whatever its environment said
-        Store._instances.setdefault(store_url, store)
+        Store.adopt(store)  # every Store.open(store_url) in this worker: these keys
 
         def on_call(outcome: Any) -> None:
             if isinstance(outcome, RateLimited) and not is_adversary(outcome.model):

@@ -164,6 +164,13 @@ class Store:
                 cls._instances[url] = cls(url)
             return cls._instances[url]
 
+    @classmethod
+    def adopt(cls, store: Store) -> Store:
+        """Make ``store`` the one :meth:`open` returns for its URL in this process (unless one is open
+        already): a worker process built with its parent's keys shares it with everything it runs."""
+        with cls._lock:
+            return cls._instances.setdefault(store.url, store)
+
     # -- schema
     def migrate(self) -> list[int]:
         """Apply the migrations (:data:`agent.adapters.migrations.MIGRATIONS`) not yet recorded; return their versions."""
