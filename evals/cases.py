@@ -241,6 +241,11 @@ class Case:
     snapshot: bool = True
 
     @property
+    def text_only(self) -> bool:
+        """Every turn is text (no audio or image: speech and OCR engines differ between machines)."""
+        return not any(turn.kind in {"audio", "image"} for turn in self.turns)
+
+    @property
     def expectation_count(self) -> int:
         return len(self.expect) + sum(len(t.expect) for t in self.turns)
 

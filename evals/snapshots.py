@@ -42,7 +42,7 @@ def applies(case: Any, models: Iterable[str]) -> bool:
     """A golden's transcript is snapshotted: offline models only, no media turns, not opted out."""
     if not getattr(case, "snapshot", True) or not _in_golden_dir(case):
         return False
-    if any(turn.kind in {"audio", "image"} for turn in case.turns):
+    if not case.text_only:
         return False
     return all(_offline(m) for m in models)
 

@@ -15,21 +15,16 @@ from pathlib import Path
 import pytest
 
 from evals import snapshots
-from evals.cases import GOLDEN_DIR, Case, golden_files, load_case
+from evals.cases import GOLDEN_DIR, golden_files, load_case
 from evals.runner import RunConfig, _Resources, run_case
 
 RULES = RunConfig(label="local/rules")
 GOLDEN = GOLDEN_DIR / "happy_path_eligible.yaml"
 
 
-def is_text_golden(case: Case) -> bool:
-    """A golden whose turns are all text (no audio or image: their engines differ between machines)."""
-    return not any(turn.kind in {"audio", "image"} for turn in case.turns)
-
-
 def test_every_text_golden_has_a_snapshot_the_runner_compares() -> None:
     cases = [load_case(path) for path in golden_files(recursive=True)]
-    text = [c for c in cases if is_text_golden(c)]
+    text = [c for c in cases if c.text_only]
     assert len(text) >= 200
     assert [c.id for c in text if not snapshots.applies(c, ["local/rules"])] == []
     assert [c.id for c in text if not snapshots.path_for(c).is_file()] == []
