@@ -4,17 +4,21 @@
   client, each virtual customer walking the journey script, a new chat after the last message);
 - the per-request overhead against calling ``AgentSession`` directly, in this process, on the same script, the two
   alternated message by message (the server's p50 minus the direct turn's p50: HTTP, JSON, the inbox, the chat's
-  session, the worker; also the median of the paired differences and the CPU time per request of each);
+  session, the worker; also the median of the paired differences and the CPU time per request of each). The
+  requests go through a plain keep-alive ``http.client`` connection, so the figure is the server's, not a heavy
+  client's (httpx's async client alone costs ≈ 0.5 ms more per round trip here; both floors are printed);
 - webhook to reply: a signed WhatsApp delivery to the fake Graph server's recorded send, 0 s burst window.
 
 Bounded runs (a few seconds each). Prints figures and writes ``bench/results/server.json`` (what
-``bench/bench_aws_cost.py`` prices); never fails on time. ``--seconds N`` per level (default 4).
+``bench/bench_aws_cost.py`` prices); never fails on time. ``--seconds N`` per level (default 4); ``--only overhead``:
+the paired overhead and the floors alone (nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import socket
@@ -121,13 +125,44 @@ async def load(url: str, chats: int, seconds: float) -> dict[str, Any]:
 
 
 async def floor(url: str, requests: int = 300) -> float:
-    """p50 of ``GET /health`` one at a time: the HTTP round trip alone (client, loopback, uvicorn, Starlette)."""
+    """p50 of ``GET /health`` one at a time through httpx's async client (the load generator's)."""
     latencies = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         for _ in range(requests):
             started = time.perf_counter()
             await client.get("/health")
             latencies.append((time.perf_counter() - started) * 1000)
+    return round(pct(latencies, 0.5), 2)
+
+
+class Plain:
+    """One keep-alive HTTP/1.1 connection through ``http.client``: the lightest client the standard library has,
+    so a round trip measures the server more than the client."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        self.conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        response = self.conn.getresponse()
+        return response.status, json.loads(response.read())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def plain_floor(url: str, requests: int = 300) -> float:
+    """p50 of ``GET /health`` one at a time through :class:`Plain`: the HTTP round trip alone (client, loopback,
+    uvicorn, Starlette), with the client the paired overhead uses."""
+    client = Plain(url)
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.request("GET", "/health")
+        latencies.append((time.perf_counter() - started) * 1000)
+    client.close()
     return round(pct(latencies, 0.5), 2)
 
 
@@ -140,7 +175,7 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
-async def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
+def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
     """The journey script alternately through ``POST /chat`` (one chat at a time) and on ``AgentSession`` directly
     in this process (its own SQLite file, one turn per message), message by message, so both see the same
     machine load: their p50s and the difference, the server's overhead; the median of the paired differences
@@ -155,20 +190,22 @@ async def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
     direct_cpu = 0.0
     stop = time.perf_counter() + seconds
     cpu_before = cpu_seconds(server_pid)
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        while time.perf_counter() < stop:
-            chat_id = None
-            session = AgentSession.new(settings, engine=session.engine)
-            for text in SCRIPT:
-                body: dict[str, Any] = {"messages": [text], **({"chat_id": chat_id} if chat_id else {})}
-                started = time.perf_counter()
-                response = await client.post("/chat", json=body)
-                served.append((time.perf_counter() - started) * 1000)
-                chat_id = response.json()["chat_id"]
-                started, cpu = time.perf_counter(), time.process_time()
-                session.send(text)
-                direct.append((time.perf_counter() - started) * 1000)
-                direct_cpu += time.process_time() - cpu
+    client = Plain(url)
+    while time.perf_counter() < stop:
+        chat_id = None
+        session = AgentSession.new(settings, engine=session.engine)
+        for text in SCRIPT:
+            body: dict[str, Any] = {"messages": [text], **({"chat_id": chat_id} if chat_id else {})}
+            started = time.perf_counter()
+            status, answer = client.request("POST", "/chat", body)
+            served.append((time.perf_counter() - started) * 1000)
+            assert status == 200, answer
+            chat_id = answer["chat_id"]
+            started, cpu = time.perf_counter(), time.process_time()
+            session.send(text)
+            direct.append((time.perf_counter() - started) * 1000)
+            direct_cpu += time.process_time() - cpu
+    client.close()
     cpu_after = cpu_seconds(server_pid)
     figures: dict[str, Any] = {
         "requests": len(served), "server_p50_ms": round(pct(served, 0.5), 2),
@@ -207,17 +244,47 @@ def webhook(url: str, graph: GraphStub, deliveries: int) -> dict[str, Any]:
             "ack_p50_ms": round(pct(acks, 0.5), 2)}
 
 
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def overhead_figures(url: str, seconds: float, pid: int) -> tuple[dict[str, Any], float, float]:
+    """The paired overhead and the two HTTP floors, printed."""
+    same = paired(url, seconds, pid)
+    plain, async_floor = plain_floor(url), asyncio.run(floor(url))
+    print(f"  the same script alternately, message by message: POST /chat p50 "
+          f"{same['server_p50_ms']:.2f} ms, AgentSession.send directly p50 {same['direct_p50_ms']:.2f} ms "
+          f"({same['requests']} requests each)")
+    print(f"  per-request overhead of the server at p50: {same['overhead_p50_ms']:+.2f} ms (goal ≤ 1.5 ms; paired "
+          f"differences' median {same['paired_overhead_p50_ms']:+.2f} ms); the HTTP round trip alone (GET /health "
+          f"p50): {plain:.2f} ms through http.client (the paired client), {async_floor:.2f} ms through httpx async")
+    if "cpu_overhead_ms" in same:
+        print(f"  CPU per request: server process {same['server_cpu_ms']:.2f} ms, the direct turn "
+              f"{same['direct_cpu_ms']:.2f} ms: {same['cpu_overhead_ms']:+.2f} ms (HTTP, JSON, the inbox, the "
+              "worker; what a loaded machine hardly moves)")
+    return same, plain, async_floor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per concurrency level")
+    parser.add_argument("--only", choices=("all", "overhead"), default="all",
+                        help="overhead: the paired overhead and the floors alone (nothing written)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    print(f"bench_server: local/rules, SQLite, loopback; {cores} core(s)"
+    print(f"bench_server: local/rules, SQLite, loopback; {cores} core(s), load average {load_average()}"
           + (" — a shared machine: figures are noisy, compare within one run" if cores <= 2 else ""))
     with tempfile.TemporaryDirectory() as data, GraphStub(token=TOKEN) as graph:
         process, url = start_server(Path(data), graph.url)
         try:
             asyncio.run(load(url, 1, 1.0))  # warm-up: the first chats, the connection pool
+            if args.only == "overhead":
+                overhead_figures(url, args.seconds, process.pid)
+                print(f"  load average after: {load_average()}")
+                return
             levels = []
             for chats in LEVELS:
                 figures = asyncio.run(load(url, chats, args.seconds))
@@ -225,18 +292,7 @@ def main() -> None:
                 print(f"  POST /chat  {chats:>3} concurrent chats: {figures['rps']:>7.1f} req/s  "
                       f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>8.2f} ms  "
                       f"({figures['requests']} requests, {figures['errors']} errors)")
-            same = asyncio.run(paired(url, args.seconds, process.pid))
-            overhead = same["overhead_p50_ms"]
-            http_floor = asyncio.run(floor(url))
-            print(f"  the same script alternately, message by message: POST /chat p50 "
-                  f"{same['server_p50_ms']:.2f} ms, AgentSession.send directly p50 {same['direct_p50_ms']:.2f} ms")
-            print(f"  per-request overhead of the server at p50: {overhead:+.2f} ms (goal ≤ 1.5 ms; paired "
-                  f"differences' median {same['paired_overhead_p50_ms']:+.2f} ms); the HTTP round trip alone "
-                  f"(GET /health p50): {http_floor:.2f} ms")
-            if "cpu_overhead_ms" in same:
-                print(f"  CPU per request: server process {same['server_cpu_ms']:.2f} ms, the direct turn "
-                      f"{same['direct_cpu_ms']:.2f} ms: {same['cpu_overhead_ms']:+.2f} ms (HTTP, JSON, the inbox, the "
-                      "worker; what a loaded machine hardly moves)")
+            same, http_floor, async_floor = overhead_figures(url, args.seconds, process.pid)
             hook = webhook(url, graph, 30)
             print(f"  WhatsApp webhook → Graph send (0 s window): p50 {hook['p50_ms']:.2f} ms  "
                   f"p99 {hook['p99_ms']:.2f} ms ({hook['deliveries']} deliveries; the 200 itself: p50 "
@@ -244,14 +300,16 @@ def main() -> None:
             rss = peak_rss_mb(process.pid)
             if rss is not None:
                 print(f"  server peak memory (VmHWM): {rss:.0f} MB")
+            print(f"  load average after: {load_average()}")
         finally:
             process.terminate()
             process.wait(20)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": cores,
-                                   "levels": levels, "direct": same, "overhead_p50_ms": overhead, "http_floor_p50_ms": http_floor,
-                                   "webhook": hook,
-                                   "peak_rss_mb": rss}, indent=2), encoding="utf-8")
+                                   "load_average": load_average(), "levels": levels, "direct": same,
+                                   "overhead_p50_ms": same["overhead_p50_ms"], "http_floor_p50_ms": http_floor,
+                                   "httpx_floor_p50_ms": async_floor, "webhook": hook, "peak_rss_mb": rss},
+                                  indent=2), encoding="utf-8")
     print(f"  wrote {RESULTS.relative_to(ROOT)}")
 
 

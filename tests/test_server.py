@@ -176,24 +176,35 @@ def test_two_servers_never_answer_the_same_messages(settings: Settings, database
     assert len(AgentSession.load(settings, chat_id).traces) == 1
 
 
-def test_a_kept_session_answers_the_chat_s_next_request(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server keeps a chat's loaded session: the chat is read from the database once, not per request."""
+@pytest.mark.parametrize("created_by", ["this server", "elsewhere"])
+def test_a_kept_session_answers_the_chat_s_next_request(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                        created_by: str) -> None:
+    """The server keeps a chat's session: a chat it created is never read back from the database, one created
+    elsewhere is read once, not per request; and a turn reads the chat's erasure time once, before its write
+    (the stamp or the load, under the turn lock, had it just before the turn)."""
     from agent.server import Turns
     from agent.server.turns import Incoming
 
     turns = Turns(settings)
-    chat_id = turns.new_chat()
+    chat_id = turns.new_chat() if created_by == "this server" else AgentSession.new(settings).chat_id
     loads: list[int] = []
-    real = AgentSession.load
+    erasure_reads: list[int] = []
+    real, real_forgotten_at = AgentSession.load, Store.forgotten_at
 
     def counted(*args: Any, **kwargs: Any) -> AgentSession:
         loads.append(1)
         return real(*args, **kwargs)
 
+    def forgotten_at(store: Store, chat: int) -> Any:
+        erasure_reads.append(chat)
+        return real_forgotten_at(store, chat)
+
     monkeypatch.setattr(AgentSession, "load", counted)
+    monkeypatch.setattr(Store, "forgotten_at", forgotten_at)
     for text in SCRIPTS[1]:
         assert turns.post(chat_id, [Incoming(text)]).replies
-    assert len(loads) == 1
+    assert len(loads) == (0 if created_by == "this server" else 1)
+    assert len(erasure_reads) == len(SCRIPTS[1])  # one a turn: its write's
     fresh = AgentSession.load(settings, chat_id)
     assert [t.turn for t in fresh.traces] == list(range(len(SCRIPTS[1])))
 

@@ -173,20 +173,29 @@ class Channels:
         """A status callback on the reply the channel knows as ``external_id``: the status only moves forward
         (sent → delivered → read; sent or delivered → failed), whatever order the callbacks arrive in. True when
         a reply row changed."""
-        earlier = _EARLIER.get(status)
-        if earlier is None:
-            return False
-        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
-        if error:
-            values["error"] = scrub(error)
+        return self.reply_statuses(channel, [(external_id, status, error)])[0]
+
+    def reply_statuses(self, channel: str, callbacks: Sequence[tuple[str, str, str | None]]) -> list[bool]:
+        """:meth:`reply_status` for each ``(external_id, status, error)`` of one delivery, in order, in one
+        transaction; for each, True when a reply row changed."""
+        changed: list[bool] = []
         try:
             with self.store.begin() as conn:
-                result = conn.execute(update(channel_reply).where(
-                    channel_reply.c.channel == channel, channel_reply.c.external_id == external_id,
-                    channel_reply.c.status.in_(earlier)).values(**values))
+                for external_id, status, error in callbacks:
+                    earlier = _EARLIER.get(status)
+                    if earlier is None:
+                        changed.append(False)
+                        continue
+                    values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+                    if error:
+                        values["error"] = scrub(error)
+                    result = conn.execute(update(channel_reply).where(
+                        channel_reply.c.channel == channel, channel_reply.c.external_id == external_id,
+                        channel_reply.c.status.in_(earlier)).values(**values))
+                    changed.append(result.rowcount > 0)
         except SQLAlchemyError as exc:
             raise self._error(exc) from exc
-        return result.rowcount > 0
+        return changed
 
     def replies(self, chat_id: int) -> list[dict[str, object]]:
         query = select(channel_reply).where(channel_reply.c.fk_id_chat == chat_id).order_by(

@@ -135,6 +135,9 @@ class AgentSession:
         # When this conversation's data were last erased, as this session knows it: an erasure made elsewhere
         # (``python -m agent privacy forget``) is noticed before the next turn and write (``_notice_erasure``).
         self.forgotten_at: datetime | None = None
+        # Set by a caller that has just read ``forgotten_at`` from the database itself (the server's freshness
+        # check, under the chat's turn lock): the next turn skips its own first read of it.
+        self.erasure_checked = False
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -352,7 +355,10 @@ class AgentSession:
         """The turn's ledger rows wait to be written with its messages, state and trace (``_save``: one
         transaction). A turn that raises has its rows written on their own by the gateway. An erasure made
         elsewhere since the last turn is noticed first: the turn never runs on data already forgotten."""
-        self._notice_erasure()
+        if self.erasure_checked:
+            self.erasure_checked = False
+        else:
+            self._notice_erasure()
         with self.engine.gateway.deferred_ledger() as rows:
             yield
         self._unsaved_costs.extend(rows)

@@ -1,7 +1,7 @@
 """The ASGI app (Starlette): ``GET /health``, ``POST /chat`` and the WhatsApp Cloud API webhook.
 
-The engine is synchronous: every turn and every database write runs in a thread pool, never on the event
-loop. Errors are JSON ``{"error": {"code": …, "message": …}}`` with the HTTP status.
+The engine is synchronous: every turn and every database write runs in the server's one thread pool, never on
+the event loop. Errors are JSON ``{"error": {"code": …, "message": …}}`` with the HTTP status.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -29,14 +28,15 @@ from agent.core.session import is_warm, warm_up
 from agent.privacy import scrubbed_logger
 from agent.server.config import ServerConfig
 from agent.server.queue import FlushQueue, InProcessQueue
-from agent.server.turns import ChatAnswer, Incoming, Turns, UnknownChat
+from agent.server.turns import EVENTS, ChatAnswer, Incoming, Turns, UnknownChat
 from agent.server.whatsapp import SIGNATURE_HEADER, GraphClient, WhatsApp, parse_payload, signature_ok
 from agent.text import valid_unicode
 
 log = scrubbed_logger("agent.server")
 
 MAX_MESSAGES = 50  # per POST /chat
-TURN_THREADS = 40  # POST /chat turns at once (Starlette's own thread pool has as many)
+THREADS = 40  # turns and database writes at once: POST /chat's, the webhook's, the flushes' (Starlette's default)
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -71,7 +71,6 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON ({exc}).") from exc
 
 
-EVENTS = ("idle", "request_handoff", "hand_back", "operator_reply")
 EVAL_FIELDS = ("at", "settings", "event", "api_responses")
 
 
@@ -158,10 +157,14 @@ class Server:
         self.window_s = settings.burst_window_s if settings.burst_mode else 0.0
         self.graph = graph or GraphClient(config)
         self.whatsapp = WhatsApp(self.turns, config, self.graph, window_s=self.window_s)
-        self.queue: FlushQueue = queue or InProcessQueue()
+        # The one thread pool: a plain executor is a lighter trip than anyio's (no limiter, no cancel scope).
+        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="server")
+        self.queue: FlushQueue = queue or InProcessQueue(self.pool)
         self.queue.bind(self.whatsapp.flush)
-        # POST /chat's turns: a plain executor is a lighter trip than anyio's (no limiter, no cancel scope).
-        self.turn_pool = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="turn")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` in the thread pool (blocking work never runs on the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "pack": get_pack(self.settings.pack_dir).name,
@@ -191,7 +194,7 @@ class Server:
             except UnknownChat:
                 return None
 
-        answer = await asyncio.get_running_loop().run_in_executor(self.turn_pool, turn)
+        answer = await self.run(turn)
         if answer is None:
             raise ApiError(404, "unknown_chat", f"No conversation #{req.chat_id}: leave chat_id out to start one.")
         body = answer.as_json()
@@ -224,20 +227,23 @@ class Server:
             raise ApiError(401, "bad_signature", f"The {SIGNATURE_HEADER} header is missing or wrong.")
         payload = parse_payload(parse_json(body))
         linked = 0
-        for receipt in payload.receipts:
-            if await run_in_threadpool(self.whatsapp.receipt, receipt):
-                linked += 1
-            else:
-                log.info("whatsapp: status callback %r ignored: no reply of ours with that message id, or an older "
-                         "status than the one recorded", receipt.status)
+        if payload.receipts:  # one thread trip and one transaction for the delivery's status callbacks
+            changed = await self.run(lambda: self.whatsapp.receipts(payload.receipts))
+            for receipt, linked_now in zip(payload.receipts, changed, strict=True):
+                if linked_now:
+                    linked += 1
+                else:
+                    log.info("whatsapp: status callback %r ignored: no reply of ours with that message id, or an "
+                             "older status than the one recorded", receipt.status)
         for why in payload.ignored:
             log.info("whatsapp: ignored %s", why)
         accepted = 0
-        for message in payload.messages:
-            job = await run_in_threadpool(self.whatsapp.receive, message)
-            if job is not None:
-                accepted += 1
-                self.queue.schedule(job, self.window_s)
+        if payload.messages:  # one thread trip; each message its own transactions (its unique key decides)
+            jobs = await self.run(lambda: [self.whatsapp.receive(m) for m in payload.messages])
+            for job in jobs:
+                if job is not None:
+                    accepted += 1
+                    self.queue.schedule(job, self.window_s)
         return JSONResponse({"status": "ok", "accepted": accepted, "statuses": len(payload.statuses), "linked": linked,
                              "ignored": len(payload.ignored)})
 
@@ -272,7 +278,7 @@ def create_app(settings: Settings, *, config: ServerConfig | None = None, warm: 
             yield
         finally:
             await server.queue.aclose()
-            server.turn_pool.shutdown(wait=True)
+            server.pool.shutdown(wait=True)
 
     app = Starlette(
         routes=[

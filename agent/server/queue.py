@@ -16,9 +16,8 @@ import hmac
 import json
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, Protocol
-
-from starlette.concurrency import run_in_threadpool
 
 from agent.privacy import scrubbed_logger
 from agent.server.whatsapp import FlushJob
@@ -42,9 +41,11 @@ class FlushQueue(Protocol):
 
 
 class InProcessQueue:
-    """asyncio timers on the server's event loop; each due job runs in the thread pool."""
+    """asyncio timers on the server's event loop; each due job runs in ``executor`` (the server's thread pool;
+    None: the event loop's default one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, executor: Executor | None = None) -> None:
+        self.executor = executor
         self._handler: Handler | None = None
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -70,7 +71,7 @@ class InProcessQueue:
         if self._handler is None:
             raise RuntimeError("InProcessQueue: no handler bound")
         try:
-            await run_in_threadpool(self._handler, job)
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._handler, job)
         except Exception:  # noqa: BLE001  (one failed flush must not stop the others; its messages stay queued)
             log.exception("flush of chat %s failed", job.chat_id)
 

@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -56,6 +56,20 @@ KEPT_SESSIONS = 64  # loaded chats kept per server process (a long chat holds it
 
 class UnknownChat(LookupError):
     """No such conversation."""
+
+
+def _operator_reply(session: AgentSession, text: str) -> None:
+    session.operator_reply(text)
+
+
+# The journey events of ``POST /chat`` (the eval bench's), by name: what each does to the chat's session.
+_EVENTS: dict[str, Callable[[AgentSession, str], TurnResult | None]] = {
+    "idle": lambda session, text: session.reengage(),  # the re-engagement follow-up, when due
+    "request_handoff": lambda session, text: session.request_handoff(),
+    "hand_back": lambda session, text: session.hand_back(),
+    "operator_reply": _operator_reply,
+}
+EVENTS = tuple(_EVENTS)
 
 
 def _written(table: Any) -> Any:
@@ -140,12 +154,16 @@ class Turns:
         return settings.with_changes(burst_window_s=_NEVER_S) if settings.burst_mode else settings
 
     def new_chat(self, source: str = "server", title: str = "", settings: Settings | None = None) -> int:
-        """A new ``chats`` row (the engine is built by the first turn)."""
+        """A new ``chats`` row. With the server's own settings its session is kept at once (the first request
+        then loads nothing); with a chat's overrides the first turn loads it."""
         if source not in CHAT_SOURCES:
             raise ValueError(f"unknown chat source {source!r}; one of: {', '.join(CHAT_SOURCES)}")
         title = title or time.strftime("Conversa %d/%m %H:%M")
-        pack = get_pack((settings or self.settings).pack_dir).name
-        return self.store.create_chat(title, pack=pack, state={}, source=source)
+        if settings is None or settings is self.settings:
+            session = AgentSession.new(self.settings, title=title, store=self.store, source=source)
+            self._keep(session)
+            return session.chat_id
+        return self.store.create_chat(title, pack=get_pack(settings.pack_dir).name, state={}, source=source)
 
     @contextlib.contextmanager
     def exclusive(self, chat_id: int) -> Iterator[None]:
@@ -208,22 +226,15 @@ class Turns:
     def event(self, chat_id: int, name: str, text: str = "", *, settings: Settings | None = None,
               at: float | None = None, trace: bool = False,
               api_responses: Mapping[str, Mapping[str, Any]] | None = None) -> ChatAnswer:
-        """A journey event on the chat (the eval bench's): ``idle`` (the re-engagement follow-up, when due),
-        ``request_handoff``, ``hand_back``, ``operator_reply`` (``text``)."""
+        """A journey event on the chat (the eval bench's), one of :data:`EVENTS`: ``idle`` (the re-engagement
+        follow-up, when due), ``request_handoff``, ``hand_back``, ``operator_reply`` (``text``)."""
+        run = _EVENTS.get(name)
+        if run is None:
+            raise ValueError(f"unknown event {name!r}")
         with self.exclusive(chat_id):
             session = self._session(chat_id, settings, at, api_responses)
             before = len(session.messages)
-            result: TurnResult | None = None
-            if name == "idle":
-                result = session.reengage()
-            elif name == "request_handoff":
-                result = session.request_handoff()
-            elif name == "hand_back":
-                result = session.hand_back()
-            elif name == "operator_reply":
-                session.operator_reply(text)
-            else:
-                raise ValueError(f"unknown event {name!r}")
+            result = run(session, text)
             answer = self._summary(session, before, [result] if result is not None else [], None, trace)
             self._keep(session)
             return answer
@@ -264,8 +275,11 @@ class Turns:
             raise UnknownChat(chat_id)
         if kept is not None and plain and self._unchanged(kept, row):
             kept.engine = ENGINES.get(kept.settings, self.store)  # the one a load would take (never a closed one)
+            kept.erasure_checked = True  # the stamp, read under this lock, has the erasure time: no second read
             return kept
-        return self._load(chat_id, settings, at, api_responses)
+        session = self._load(chat_id, settings, at, api_responses)
+        session.erasure_checked = True  # the load read it, under this lock too
+        return session
 
     def _stamp(self, chat_id: int) -> Any:
         """The chat's state, erasure time and written message and trace counts (None: no such chat)."""
@@ -287,6 +301,7 @@ class Turns:
         if session.settings is not self.settings or session.clock is not time.time or session.pending \
                 or session.save_error is not None:
             return
+        session.erasure_checked = False  # checked again, by the stamp, when the session is taken back
         with self._kept_lock:
             self._kept[session.chat_id] = session
             while len(self._kept) > KEPT_SESSIONS:

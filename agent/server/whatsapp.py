@@ -270,10 +270,13 @@ class WhatsApp:
         filename = f"whatsapp-{message.media_id}.{_EXTENSIONS.get(mime, 'bin')}"
         return (Attachment(kind=kind, filename=filename, data=data, mime=mime),)
 
-    def receipt(self, receipt: Receipt) -> bool:
-        """A status callback recorded on the reply it names (delivered, read, failed); False when no reply of ours
-        has that message id (or the status would move it back: callbacks can arrive out of order)."""
-        return self.channels.reply_status(CHANNEL, receipt.message_id, receipt.status, receipt.error)
+    def receipts(self, receipts: list[Receipt]) -> list[bool]:
+        """A delivery's status callbacks, each recorded on the reply it names (delivered, read, failed), in one
+        transaction; for each, False when no reply of ours has that message id (or the status would move it
+        back: callbacks can arrive out of order)."""
+        if not receipts:
+            return []
+        return self.channels.reply_statuses(CHANNEL, [(r.message_id, r.status, r.error) for r in receipts])
 
     def flush(self, job: FlushJob) -> ChatAnswer | None:
         """Answer the burst if this job's generation still wins, then send each reply once."""
