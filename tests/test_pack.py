@@ -135,6 +135,22 @@ def test_trace_round_trips_and_old_rows_load(settings: Settings) -> None:
     assert loaded.event and loaded.event.name == "cpf_invalid" and loaded.turn == 3
 
 
+def test_a_turns_stored_trace_is_built_once_and_evolves_like_a_fresh_one(settings: Settings) -> None:
+    session = AgentSession.new(settings)
+    session.send("oi")
+    trace = session.send("aceito").trace
+    fresh = TurnTrace.from_json(json.loads(json.dumps(trace.to_json())))  # no stored form carried
+    assert trace.to_json() is trace.to_json()  # built once (the session stored it, the runner observes it)
+    assert json.dumps(trace.to_json()) == json.dumps(fresh.to_json())  # same keys, same order
+    for changes in ({"turn": 7}, {"alert": {"kind": "low_score"}}, {"alert": None, "emotion": None},
+                    {"system_event": "idle_timeout", "replies": ("a", "b")}):
+        evolved, rebuilt = trace.evolve(**changes), fresh.evolve(**changes)
+        assert evolved == rebuilt
+        assert json.dumps(evolved.to_json()) == json.dumps(TurnTrace.from_json(rebuilt.to_json()).to_json())
+    stored = trace.to_json(mask=lambda data: {**data, "masked": True})
+    assert stored["masked"] and "masked" not in trace.to_json()  # a masked form is never kept
+
+
 def test_reloaded_session_has_typed_traces(settings: Settings) -> None:
     session = AgentSession.new(settings)
     session.send("oi")

@@ -383,9 +383,9 @@ class AgentSession:
     def _apply(self, outcome: TurnOutcome, before: JourneyState, now: float,
                meta: dict[str, Any] | None = None) -> TurnResult:
         turn_index = len(self.traces)
-        trace = replace(outcome.trace, turn=turn_index)
+        trace = outcome.trace.evolve(turn=turn_index)
         if trace.system_event is None:
-            trace = replace(trace, alert=self._alert(trace))
+            trace = trace.evolve(alert=self._alert(trace))
         replies = []
         codes = [c for c in outcome.message_codes if isinstance(c, int)]
         for text in outcome.replies:

@@ -10,7 +10,7 @@ Values in a trace are masked when recorded (the engine masks through the pack's 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -190,18 +190,41 @@ class TurnTrace:
         return self.input_tokens + self.output_tokens
 
     def to_json(self, mask: Callable[[Any], Any] | None = None) -> JsonDict:
-        """The stored, JSON-able form (keys as in the ``traces`` table); ``mask`` is applied to it whole."""
-        data = _plain(self)
-        if self.system_event is None:
-            del data["system_event"]
-        if self.emotion is None:
-            del data["emotion"]
-        if self.alert is None:
-            del data["alert"]
-        for key in ("event", "decision"):
-            if data[key] is None:
-                del data[key]
-        return mask(data) if mask is not None else data
+        """The stored, JSON-able form (keys as in the ``traces`` table); ``mask`` is applied to it whole.
+
+        Without ``mask`` it is built once per trace (a turn's is stored, observed and scored): the same dict
+        every call, to read, never to change."""
+        if mask is None:
+            stored: JsonDict | None = self.__dict__.get("_stored")
+            if stored is None:
+                stored = _stored_form(self)
+                object.__setattr__(self, "_stored", stored)
+            return stored
+        return mask(_stored_form(self))
+
+    def evolve(self, **changes: Any) -> TurnTrace:
+        """``dataclasses.replace`` that carries the stored form along (only the changed keys are rebuilt)."""
+        new = replace(self, **changes)
+        old: JsonDict | None = self.__dict__.get("_stored")
+        if old is not None:
+            stored: JsonDict = {}
+            for name in _trace_fields():
+                if name in changes:
+                    if changes[name] is None and name in _DROPPED_WHEN_NONE:
+                        continue
+                    stored[name] = _plain(changes[name])
+                elif name in old:
+                    stored[name] = old[name]
+            object.__setattr__(new, "_stored", stored)
+        return new
+
+    @classmethod
+    def from_stored(cls, data: JsonDict) -> TurnTrace:
+        """:meth:`from_json` of a stored form this process built and hands over (nobody changes it afterwards):
+        the trace keeps ``data`` as its :meth:`to_json`."""
+        trace = cls.from_json(data)
+        object.__setattr__(trace, "_stored", data)
+        return trace
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | TurnTrace) -> TurnTrace:
@@ -224,6 +247,25 @@ class TurnTrace:
         for key in ("input_tokens", "output_tokens"):
             values[key] = int(data.get(key) or 0)
         return cls(**values)
+
+
+# Keys the stored form leaves out when their value is None.
+_DROPPED_WHEN_NONE = frozenset({"system_event", "emotion", "alert", "event", "decision"})
+
+
+def _stored_form(trace: TurnTrace) -> JsonDict:
+    data: JsonDict = _plain(trace)
+    for key in _DROPPED_WHEN_NONE:
+        if data[key] is None:
+            del data[key]
+    return data
+
+
+def _trace_fields() -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(TurnTrace)
+    if names is None:
+        names = _FIELD_NAMES[TurnTrace] = tuple(f.name for f in fields(TurnTrace))
+    return names
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})

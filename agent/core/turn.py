@@ -388,7 +388,7 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
     # (llm_cost.feat_request_id) — one with 11 digits in a row was masked as a CPF.
     for stored, call in zip(scrubbed.get("calls") or (), trace.calls, strict=True):
         stored["request_id"] = call.request_id
-    trace = TurnTrace.from_json(scrubbed)
+    trace = TurnTrace.from_stored(scrubbed)  # its to_json: what the session stores and the runner observes
     return TurnOutcome(state=state, replies=list(ts.replies), customer_text=ts.scrubbed_text, trace=trace,
                        usage=ts.usage, errors=list(ts.errors), message_codes=codes,
                        guard_violations=list(ts.violations),
