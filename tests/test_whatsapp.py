@@ -489,3 +489,31 @@ def test_status_callbacks_are_recorded_on_the_replies_they_name(harness: Harness
     assert harness.post(status_payload(str(last["external_id"]), "failed", errors)).json()["linked"] == 1
     assert row(last)["status"] == "failed" and "131047" in str(row(last)["error"])
     assert harness.queue.jobs == [] and len(harness.chat_ids()) == 1  # a callback is never a customer message
+
+
+def test_a_delivery_s_status_callbacks_are_recorded_together_in_order(harness: Harness,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Meta batches callbacks: one delivery with delivered, read, a late delivered and someone else's — recorded
+    in one transaction, in order (the late one moves nothing back)."""
+    harness.post(fixture("text"))
+    harness.queue.run()
+    (chat_id,) = harness.chat_ids()
+    first = Channels(harness.store).replies(chat_id)[0]
+    wamid = str(first["external_id"])
+    payload = status_payload(wamid, "delivered")
+    value = payload["entry"][0]["changes"][0]["value"]
+    template = value["statuses"][0]
+    value["statuses"] = [{**template, "status": status, "id": message_id} for status, message_id in
+                         [("delivered", wamid), ("read", wamid), ("delivered", wamid), ("read", "wamid.not-ours")]]
+    transactions: list[int] = []
+    real_begin = type(harness.store).begin
+
+    def counted(store: Any) -> Any:
+        transactions.append(1)
+        return real_begin(store)
+
+    monkeypatch.setattr(type(harness.store), "begin", counted)
+    assert harness.post(payload).json()["linked"] == 2
+    assert len(transactions) == 1
+    row = next(r for r in Channels(harness.store).replies(chat_id) if r["id_channel_reply"] == first["id_channel_reply"])
+    assert row["status"] == "read"
