@@ -22,6 +22,7 @@ Evals can pin the API's answer with ``fixed_responses`` (key argument → JSON b
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import ssl
@@ -348,6 +349,13 @@ def _payload(spec: Tool, args: Mapping[str, Any]) -> dict[str, Any]:
     return {"params": dict(args)} if spec.method.upper() in {"GET", "DELETE"} else {"json": dict(args)}
 
 
+@functools.lru_cache(maxsize=1)
+def _default_ssl_context() -> ssl.SSLContext:
+    """The CA-verifying context every registry's clients share: building one costs ~20 ms (the CA bundle
+    load), and an eval run builds a registry per golden with fixed API answers or its own pack settings."""
+    return httpx.create_ssl_context()
+
+
 class ToolRegistry:
     """A pack's tools bound to one API endpoint; sync ``call`` and async ``acall``.
 
@@ -481,9 +489,8 @@ class ToolRegistry:
         return clean
 
     def _ssl_context(self) -> ssl.SSLContext:
-        # Building an SSL context costs ~10–30 ms (CA bundle load): do it once per registry.
         if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
+            self._ssl = _default_ssl_context()
         return self._ssl
 
     def _sync_client(self) -> httpx.Client:
