@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,56 @@ def _scan_components_once() -> None:
 
 
 _scan_components_once()
+
+# The tests of the speech engine itself transcribe for real every time (tests/test_media_audio.py memoises per
+# fixture on its own terms).
+ENGINE_TEST_MODULES = {"test_media_audio"}
+_transcripts: dict[tuple[object, ...], object] = {}
+
+
+def _transcribe_each_voice_note_once() -> Callable[..., object]:
+    """``media.transcribe_local`` remembered per process: the same audio with the same arguments and model is
+    decoded once per test process, then handed out again (Whisper base on CPU takes 5–40 s per fixture clip, the
+    slowest step of the suite, and its transcript is deterministic — agent/adapters/media.py). Errors are never
+    remembered, and a test that swaps a piece of the engine (model, decoder, probe) gets the real call."""
+    import hashlib
+    import inspect
+
+    from agent.adapters import media, whisper_model
+
+    real = media.transcribe_local
+    signature = inspect.signature(real)
+    pieces = [(whisper_model, "resolve_model_dir"), (whisper_model, "load_model"), (media, "_decode"),
+              (media, "_decode_speech"), (media, "probe_audio_seconds")]
+    originals = [getattr(module, name) for module, name in pieces]
+
+    def transcribe_local(*args: object, **kwargs: object) -> object:
+        if [getattr(module, name) for module, name in pieces] != originals:
+            return real(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        data = arguments.pop("data")
+        if not isinstance(data, bytes | bytearray):
+            return real(*args, **kwargs)
+        key = (hashlib.sha256(data).hexdigest(), tuple(sorted(arguments.items())),
+               tuple(os.environ.get(k) for k in ("WHISPER_MODEL_DIR", "WHISPER_COMPUTE_TYPE", "WHISPER_CACHE_DIR")))
+        if key not in _transcripts:
+            _transcripts[key] = real(*args, **kwargs)
+        return _transcripts[key]
+
+    return transcribe_local
+
+
+_remembered_transcribe = _transcribe_each_voice_note_once()
+
+
+@pytest.fixture(autouse=True)
+def _transcripts_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.module.__name__.rpartition(".")[2] not in ENGINE_TEST_MODULES:
+        from agent.adapters import media
+
+        monkeypatch.setattr(media, "transcribe_local", _remembered_transcribe)
 
 
 @pytest.fixture
