@@ -44,6 +44,9 @@ def main(argv: list[str]) -> int:
     else:
         print(f"conversa-lab: agent ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
 
+    # The Chat page's first run imports pandas (~0.5 s of CPU): done here, before the server listens, it is
+    # not in the first visitor's wait.
+    import pandas  # noqa: F401
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP), *argv]
