@@ -146,7 +146,9 @@ def test_cancel_keeps_the_finished_results_and_stores_the_run_cancelled(settings
 
 
 def test_a_dead_worker_fails_its_cases_and_the_others_finish_the_run(settings) -> None:
-    cases = goldens(MIXED[:8])
+    # Eight cases without a voice note: a worker transcribes each in its own process (Whisper on CPU, 5-30 s a
+    # clip), and what is tested here is the dead worker's cases, not the media (the verdicts test has them).
+    cases = goldens([name for name in MIXED if "audio" not in name][:8])
     killed: list[int] = []
 
     def progress(done: int, total: int, result: Any) -> None:
