@@ -347,8 +347,7 @@ class Gateway:
             return kwargs
         try:
             # LiteLLM's check reads os.environ: key the cache on which credentials are set there.
-            present = tuple(sorted(k for k, v in os.environ.items() if v and k.endswith(_CREDENTIAL_SUFFIXES)))
-            needed = _needed_keys(model, present)
+            needed = _needed_keys(model, _present_credentials())
         except Exception as exc:  # noqa: BLE001  (unknown provider prefix)
             raise translate_error(exc, model) from exc
         missing = [k for k in needed if not env.get(k)]
@@ -623,10 +622,21 @@ class _LocalResponse:
 
 
 _CREDENTIAL_SUFFIXES = ("_KEY", "_KEY_ID", "_SECRET", "_TOKEN", "_SECRET_ACCESS_KEY")
+_CREDENTIAL_SUFFIXES_B = tuple(s.encode() for s in _CREDENTIAL_SUFFIXES)
+
+
+def _present_credentials() -> tuple[bytes | str, ...]:
+    """The credential-like variables set in os.environ (the key of ``_needed_keys``' cache), read per call: from
+    the encoded mapping os.environ keeps in step (CPython, POSIX) — ``os.environ.items()`` decodes every
+    variable, ~0.2 ms of a call's profile."""
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):  # bytes keys and values
+        return tuple(sorted(k for k, v in data.items() if v and k.endswith(_CREDENTIAL_SUFFIXES_B)))
+    return tuple(sorted(k for k, v in os.environ.items() if v and k.endswith(_CREDENTIAL_SUFFIXES)))
 
 
 @functools.lru_cache(maxsize=256)
-def _needed_keys(model: str, _present: tuple[str, ...]) -> tuple[str, ...]:
+def _needed_keys(model: str, _present: tuple[bytes | str, ...]) -> tuple[str, ...]:
     """Environment variables the provider of ``model`` needs (LiteLLM's check is slow: cache it)."""
     return tuple(litellm.validate_environment(model, api_key=None).get("missing_keys", []))
 
