@@ -177,8 +177,8 @@ def cpu_seconds(pid: int) -> float | None:
 
 def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
     """The journey script alternately through ``POST /chat`` (one chat at a time) and on ``AgentSession`` directly
-    in this process (its own SQLite file, one turn per message), message by message, so both see the same
-    machine load: their p50s and the difference, the server's overhead; the median of the paired differences
+    in this process (its own SQLite file, one turn per message), message by message — which of the two goes first
+    alternates —, so both see the same machine load: their p50s and the difference, the server's overhead; the median of the paired differences
     (each message's server time minus the same message's direct time, taken next to each other); and the CPU time
     per request of the server process against the direct turn's (a figure a loaded machine hardly moves)."""
     settings = load_settings(env={"CONVERSA_DATA_DIR": tempfile.mkdtemp(), "BURST_MODE": "false"}, dotenv_path=None)
@@ -191,20 +191,31 @@ def paired(url: str, seconds: float, server_pid: int) -> dict[str, Any]:
     stop = time.perf_counter() + seconds
     cpu_before = cpu_seconds(server_pid)
     client = Plain(url)
+    chat_id: int | None = None
+
+    def serve(text: str) -> None:
+        nonlocal chat_id
+        body: dict[str, Any] = {"messages": [text], **({"chat_id": chat_id} if chat_id else {})}
+        started = time.perf_counter()
+        status, answer = client.request("POST", "/chat", body)
+        served.append((time.perf_counter() - started) * 1000)
+        assert status == 200, answer
+        chat_id = answer["chat_id"]
+
+    def send(text: str) -> None:
+        nonlocal direct_cpu
+        started, cpu = time.perf_counter(), time.process_time()
+        session.send(text)
+        direct.append((time.perf_counter() - started) * 1000)
+        direct_cpu += time.process_time() - cpu
+
     while time.perf_counter() < stop:
         chat_id = None
         session = AgentSession.new(settings, engine=session.engine)
         for text in SCRIPT:
-            body: dict[str, Any] = {"messages": [text], **({"chat_id": chat_id} if chat_id else {})}
-            started = time.perf_counter()
-            status, answer = client.request("POST", "/chat", body)
-            served.append((time.perf_counter() - started) * 1000)
-            assert status == 200, answer
-            chat_id = answer["chat_id"]
-            started, cpu = time.perf_counter(), time.process_time()
-            session.send(text)
-            direct.append((time.perf_counter() - started) * 1000)
-            direct_cpu += time.process_time() - cpu
+            # Which goes first alternates: the second of a pair runs on caches the first warmed.
+            for step in ((serve, send) if len(served) % 2 == 0 else (send, serve)):
+                step(text)
     client.close()
     cpu_after = cpu_seconds(server_pid)
     figures: dict[str, Any] = {
