@@ -189,18 +189,21 @@ class TurnTrace:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def to_json(self, mask: Callable[[Any], Any] | None = None) -> JsonDict:
-        """The stored, JSON-able form (keys as in the ``traces`` table); ``mask`` is applied to it whole.
+    def to_json(self, mask: Callable[[Any], Any] | None = None, *,
+                text: Callable[[str], str] | None = None) -> JsonDict:
+        """The stored, JSON-able form (keys as in the ``traces`` table); ``mask`` is applied to it whole,
+        ``text`` to every string in it as it is built (``text=scrub`` is ``mask=scrub_deep`` in one pass).
 
-        Without ``mask`` it is built once per trace (a turn's is stored, observed and scored): the same dict
+        Without either it is built once per trace (a turn's is stored, observed and scored): the same dict
         every call, to read, never to change."""
-        if mask is None:
+        if mask is None and text is None:
             stored: JsonDict | None = self.__dict__.get("_stored")
             if stored is None:
                 stored = _stored_form(self)
                 object.__setattr__(self, "_stored", stored)
             return stored
-        return mask(_stored_form(self))
+        data = _stored_form(self, text)
+        return mask(data) if mask is not None else data
 
     def evolve(self, **changes: Any) -> TurnTrace:
         """``dataclasses.replace`` that carries the stored form along (only the changed keys are rebuilt)."""
@@ -253,8 +256,8 @@ class TurnTrace:
 _DROPPED_WHEN_NONE = frozenset({"system_event", "emotion", "alert", "event", "decision"})
 
 
-def _stored_form(trace: TurnTrace) -> JsonDict:
-    data: JsonDict = _plain(trace)
+def _stored_form(trace: TurnTrace, text: Callable[[str], str] | None = None) -> JsonDict:
+    data: JsonDict = _plain(trace) if text is None else _plain_text(trace, text)
     for key in _DROPPED_WHEN_NONE:
         if data[key] is None:
             del data[key]
@@ -291,4 +294,30 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    return value
+
+
+def _plain_text(value: Any, text: Callable[[str], str]) -> Any:
+    # _plain with ``text`` applied to every string (a str subclass included), what agent.privacy.scrub_deep
+    # does to _plain's result, without building the dicts twice.
+    cls = type(value)
+    if cls is str:
+        return text(value)
+    if cls in _LEAVES:
+        return value
+    if cls is dict:
+        return {k: _plain_text(v, text) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [_plain_text(v, text) for v in value]
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+    names = _FIELD_NAMES[cls]
+    if names is not None:
+        return {name: _plain_text(getattr(value, name), text) for name in names}
+    if isinstance(value, Mapping):
+        return {k: _plain_text(v, text) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_text(v, text) for v in value]
+    if isinstance(value, str):
+        return text(value)
     return value

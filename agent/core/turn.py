@@ -27,7 +27,7 @@ from agent.core.pack import Pack, Reading, Rejected, get_pack
 from agent.core.prompts import PromptPack
 from agent.core.trace import Decision, EventRecord, GuardVerdict, ModelCall, Retrieval, ToolCall, TurnTrace
 from agent.errors import GatewayError, MalformedResponse
-from agent.privacy import conversation_salt, pseudonymise, restore, scrub, scrub_deep
+from agent.privacy import conversation_salt, pseudonymise, restore, scrub
 from agent.types import Completion, Message, Usage
 
 if TYPE_CHECKING:  # the gateway imports LiteLLM (seconds): a page that lists chats must not wait for it
@@ -383,7 +383,7 @@ def finish(ts: TurnState, started: float) -> TurnOutcome:
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     # The trace is recorded scrubbed, whole (prompts, outputs, notes, replies): agent.privacy, once.
-    scrubbed = trace.to_json(mask=scrub_deep)
+    scrubbed = trace.to_json(text=scrub)  # scrub_deep of the stored form, in the one pass that builds it
     # Except the calls' request ids: random hex, no personal data, the link to their ledger rows
     # (llm_cost.feat_request_id) — one with 11 digits in a row was masked as a CPF.
     for stored, call in zip(scrubbed.get("calls") or (), trace.calls, strict=True):
