@@ -491,10 +491,11 @@ def test_status_callbacks_are_recorded_on_the_replies_they_name(harness: Harness
     assert harness.queue.jobs == [] and len(harness.chat_ids()) == 1  # a callback is never a customer message
 
 
-def test_a_delivery_s_status_callbacks_are_recorded_together_in_order(harness: Harness,
+def test_a_delivery_s_status_callbacks_are_recorded_together_in_order(db_harness: Harness,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Meta batches callbacks: one delivery with delivered, read, a late delivered and someone else's — recorded
     in one transaction, in order (the late one moves nothing back)."""
+    harness = db_harness
     harness.post(fixture("text"))
     harness.queue.run()
     (chat_id,) = harness.chat_ids()
