@@ -398,3 +398,15 @@ def test_a_cpf_that_may_not_be_the_customers_own_is_not_captured(text: str, conc
 ])
 def test_the_customers_own_cpf_is_captured(text: str) -> None:
     assert nlu.extract(text, "cpf").cpf == "20000000299"
+
+
+def test_a_reading_is_kept_per_normalised_text_and_equals_a_fresh_one() -> None:
+    from agent.brain import nlu as nlu_module
+
+    examples = {"yes": ["sim", "claro que sim"], "no": ["não", "nao quero"]}
+    classifier = nlu_module.IntentClassifier(examples)
+    first = classifier.classify("Sim!")
+    assert classifier.classify("sim") is first and first.intent == "yes"  # same normalised text: read once
+    assert first == nlu_module.IntentClassifier(examples)._classify(nlu_module.normalize("sim"))
+    assert classifier.classify("não quero não").intent == "no"
+    assert all(isinstance(key, bytes) for key in classifier._read)  # digests, never the customer's words

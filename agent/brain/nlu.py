@@ -12,6 +12,7 @@ Two jobs, no model and no network:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -114,6 +115,9 @@ class IntentResult:
     scores: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
+READ_CACHE_MAX = 4096  # readings kept per classifier
+
+
 class IntentClassifier:
     """Nearest-example classifier over labelled utterances (SQLite FTS5 + char trigrams)."""
 
@@ -138,6 +142,7 @@ class IntentClassifier:
         self._first: dict[str, tuple[float, str]] = {}
         for intent, raw, _, _ in self._rows:
             self._first.setdefault(intent, (0.0, raw))
+        self._read: dict[bytes, IntentResult] = {}  # digest of a normalised text → its reading (frozen)
         # One in-memory database per classifier; the lock makes it safe across Streamlit threads.
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
@@ -166,6 +171,18 @@ class IntentClassifier:
         norm = normalize(text)
         if not norm:
             return IntentResult(self.UNKNOWN, 0.0)
+        # The reading depends on the normalised text alone: a turn reads its message twice or more (the decision
+        # role, the consent check), and short messages ("sim", "ok", "quero antecipar") come back from
+        # conversation to conversation. Kept by a digest, never the text (a name may be in it).
+        key = hashlib.blake2b(norm.encode(), digest_size=16).digest()
+        found = self._read.get(key)
+        if found is None:
+            if len(self._read) >= READ_CACHE_MAX:
+                self._read.clear()
+            found = self._read[key] = self._classify(norm)
+        return found
+
+    def _classify(self, norm: str) -> IntentResult:
         grams = _trigrams(norm)
         negated = _negated(norm)
         bm25 = self._bm25(norm)
