@@ -50,6 +50,25 @@ def test_real_http_success_with_provider_usage(base_env, openai_stub) -> None:
     assert c.usage.source == "provider" and c.usage.input_tokens > 0
 
 
+def test_blocking_calls_from_many_threads_and_from_inside_an_event_loop(base_env, openai_stub) -> None:
+    # complete() awaits LiteLLM's acompletion on the gateway's own loop: callers on threads and callers inside
+    # a running loop (a coroutine calling the blocking API) all get their answer and their ledger row.
+    from concurrent.futures import ThreadPoolExecutor
+
+    gw, _ = _gateway(base_env, openai_stub)
+    texts = [f"pedido {i}" for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(lambda t: gw.complete("conversation", "Conversa", [{"role": "user", "content": t}]).text,
+                                texts))
+    assert replies == [f"eco: {t}" for t in texts]
+
+    async def inside_a_loop() -> str:
+        return gw.complete("conversation", "Conversa", MSG).text
+
+    assert asyncio.run(inside_a_loop()) == "eco: quero sacar meu FGTS"
+    assert len(gw.store.cost_rows()) == 13 and {r["status"] for r in gw.store.cost_rows()} == {"ok"}
+
+
 def test_missing_key_is_actionable_and_ledgered(base_env) -> None:
     gw, _ = _gateway(base_env, CONVERSATION_MODEL="gpt-4o")
     with pytest.raises(errors.MissingKeyError, match="OPENAI_API_KEY is missing — add it to .env or pick local/rules"):
