@@ -74,20 +74,22 @@ def env_for(data_dir: str, **extra: str) -> dict[str, str]:
     return {**keep, "CONVERSA_DATA_DIR": data_dir, **extra}
 
 
-def bench_local(n: int, concurrency: int, profile: bool) -> None:
+def bench_local(n: int, concurrency: int, profile: bool, workers: int = 1) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env=env_for(tmp), dotenv_path=None)
         cases = six_turn_cases(n)
-        # Warm-up (imports, pack, knowledge index, sandbox) outside the timing, as a long-lived runner would be.
+        # Warm-up (imports, pack, knowledge index, sandbox) outside the timing, as a long-lived runner would be;
+        # worker processes (workers > 1) start inside it, their start-up included.
         run_suite(cases[:2], [], settings, concurrency=1, save=False)
-        started = time.perf_counter()
-        run = run_suite(cases, [], settings, concurrency=concurrency, save=True)
-        wall = time.perf_counter() - started
+        cpu0, started = cpu_seconds(), time.perf_counter()
+        run = run_suite(cases, [], settings, concurrency=concurrency, save=True, workers=workers)
+        wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
         turns = sum(len(r.turns) for r in run.results)
         passed = sum(r.passed for r in run.results)
-        print(f"local/rules: {n} conversations × {TURNS} turns ({turns} turns), concurrency {concurrency}: "
-              f"{wall:.2f} s wall — {turns / wall:,.0f} turns/s, {wall / turns * 1000:.2f} ms/turn "
-              f"({passed}/{n} passed; {os.cpu_count()} CPUs)")
+        print(f"local/rules: {n} conversations × {TURNS} turns ({turns} turns), concurrency {concurrency}, "
+              f"{workers} worker(s): {wall:.2f} s wall, {cpu:.2f} s CPU — {turns / wall:,.0f} turns/s, "
+              f"{wall / turns * 1000:.2f} ms/turn wall, {cpu / turns * 1000:.2f} CPU ms/turn "
+              f"({passed}/{n} passed; {os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
         if profile:
             from agent.adapters.store import Store
 
@@ -333,7 +335,8 @@ def main() -> None:
     args = parser.parse_args()
     args.workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     if args.local > 0:
-        bench_local(args.local, args.local_concurrency, args.profile)
+        for workers in args.workers:
+            bench_local(args.local, args.local_concurrency, args.profile and workers == args.workers[0], workers)
     if not args.skip_stub:
         bench_stub(args)
 
