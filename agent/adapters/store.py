@@ -61,6 +61,8 @@ from agent.privacy import scrub
 # A turn's answered inbox rows (built once: building a statement costs more than running it on SQLite).
 _INBOX_TEXTS = select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(
     chat_inbox.c.id_inbox.in_(bindparam("ids", expanding=True)))
+# One answered row (a turn's usual case): no expanding IN, whose SQL is rendered again at every execution.
+_INBOX_TEXT = select(chat_inbox.c.id_inbox, chat_inbox.c.text).where(chat_inbox.c.id_inbox == bindparam("row"))
 _INBOX_ANSWERED = update(chat_inbox).where(chat_inbox.c.id_inbox == bindparam("row")).values(
     status="done", error=None, updated_at=bindparam("now"), text=bindparam("scrubbed"),
     attachments=bindparam("no_media"))
@@ -444,7 +446,8 @@ class Store:
     def _answered_inbox(self, conn: Connection, ids: list[int], now: datetime) -> None:
         """A turn's answered ``chat_inbox`` rows, in its transaction: done, the text scrubbed (agent.privacy) and
         the attachments' bytes dropped — the queue keeps no raw text nor media once the turn is written."""
-        rows = conn.execute(_INBOX_TEXTS, {"ids": ids}).all()
+        rows = (conn.execute(_INBOX_TEXT, {"row": ids[0]}) if len(ids) == 1
+                else conn.execute(_INBOX_TEXTS, {"ids": ids})).all()
         if rows:
             conn.execute(_INBOX_ANSWERED, [
                 {"row": row.id_inbox, "now": now, "scrubbed": seal_text(self.cipher, scrub(open_text(
