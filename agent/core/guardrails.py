@@ -96,6 +96,9 @@ def is_injection(text: str) -> bool:
 # ---------------------------------------------------------------- output grounding
 
 _NUMBER = re.compile(r"(?<![\w])(?:R\$\s*)?\d[\d.,/:]*\d(?:\s*%)?|(?<![\w])\d(?:\s*%)?(?![\w])")
+# Every number, amount and money mention has a digit: a text without one is skipped at once (a character class
+# alone is found by a fast scan; the patterns above try every position).
+_DIGIT = re.compile(r"\d")
 
 
 def _canon(token: str) -> str:
@@ -115,6 +118,8 @@ def _canon(token: str) -> str:
 def numbers_in(text: str) -> set[str]:
     """Every number-like token in ``text`` (amounts, percentages, dates, digits), canonicalised."""
     found: set[str] = set()
+    if not _DIGIT.search(text or ""):
+        return found
     for match in _NUMBER.finditer(text or ""):
         canon = _canon(match.group(0))
         # "R$ 1.200" and "1200,00" are the same amount.
@@ -139,7 +144,9 @@ def approval_claims(text: str) -> set[str]:
     approval word in a trusted source (a passage's "o Conselho aprovou novas regras…") grounds that claim, not
     "o seu pedido foi aprovado"."""
     folded = fold(text or "")
-    claims = set()
+    claims: set[str] = set()
+    if "aprov" not in folded and "approved" not in folded:  # in every _APPROVAL match
+        return claims
     for match in _APPROVAL.finditer(folded):
         before = re.findall(r"\w+", folded[:match.start()])[-1:]
         claims.add(" ".join([*before, match.group(0)]))
@@ -168,7 +175,9 @@ def _amount(number: str, multiplier: str | None) -> str | None:
 
 def amounts_in(text: str) -> set[str]:
     """Every money amount in ``text`` ("R$ 50.000,00", "50 mil", "20k"), canonicalised like ``numbers_in``."""
-    found = set()
+    found: set[str] = set()
+    if not _DIGIT.search(text or ""):
+        return found
     for m in _MONEY.finditer(text or ""):
         value = _amount(m.group("a") or m.group("b"), m.group("am") or m.group("bm"))
         if value is not None:
@@ -187,7 +196,7 @@ def claims_money(text: str) -> bool:
 
 
 def _without_money(text: str) -> str:
-    return _MONEY.sub(" ", text or "")
+    return _MONEY.sub(" ", text) if text and _DIGIT.search(text) else text or ""
 
 
 # Small numbers are everywhere in ordinary language ("1 minuto", "2 dias"): ungroundable noise.
@@ -215,10 +224,15 @@ _LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+"
                    re.IGNORECASE)
 
 
+_LINK_HINT = re.compile(r"://|www\.|\.(?:com|net|org|gov|br|xyz|io|app|info|site|online|top|ly|me|co)\b", re.IGNORECASE)
+
+
 def links_in(text: str) -> set[str]:
     """The hosts of every link or bare domain in ``text``, lowercased, without scheme and "www."."""
-    hosts = set()
-    for match in _LINK.finditer(text or ""):
+    hosts: set[str] = set()
+    if not text or not _LINK_HINT.search(text):  # what every _LINK match holds, found by a faster scan
+        return hosts
+    for match in _LINK.finditer(text):
         host = re.sub(r"^(?:https?://)?(?:www\.)?", "", match.group(0).lower()).split("/", 1)[0]
         hosts.add(host.rstrip(".,;:!?"))
     return hosts
