@@ -370,3 +370,16 @@ def test_a_handoff_on_the_first_message_is_not_journey_progress(settings) -> Non
     assert session.state.step == "handoff"
     progress = next(c for c in session_insights(session).score.components if c.name == "progress")
     assert progress.value is not None and progress.value < 0.5, progress
+
+
+def test_a_message_is_read_once_per_lexicon_and_reads_as_a_fresh_reading() -> None:
+    from agent.br import sentiment
+
+    text = "que absurdo, vou no procon 😡"
+    first = sentiment.analyse(text)
+    assert sentiment.analyse(text) is first  # kept by digest
+    assert first == sentiment._analyse(text, sentiment.load_lexicon())
+    other = sentiment.load_lexicon.__wrapped__()  # another lexicon object: read again with it
+    again = sentiment.analyse(text, other)
+    assert again is not first and again == first
+    assert all(isinstance(key, bytes) for key in sentiment._READ)  # never the customer's words

@@ -14,6 +14,7 @@ duvida, ansiedade, frustracao, raiva), an intensity 0–1, a polarity -1..1, the
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import unicodedata
@@ -179,9 +180,27 @@ def _shouting(text: str) -> bool:
     return sum(1 for _ in re.findall(r"[A-ZÁÉÍÓÚÂÊÔÃÕÇ]{3,}", text or "")) >= 2
 
 
+# Readings by message (a digest, never the text) and lexicon: a message is read by the local model's emotion
+# task and again by the turn's alert, and short messages recur from conversation to conversation.
+_READ: dict[bytes, tuple[Lexicon, Sentiment]] = {}
+_READ_MAX = 4096
+
+
 def analyse(text: str, lexicon: Lexicon | None = None) -> Sentiment:
     """The sentiment of one customer message (see the module's docstring)."""
     lexicon = lexicon or load_lexicon()
+    key = hashlib.blake2b((text or "").encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    kept = _READ.get(key)
+    if kept is not None and kept[0] is lexicon:
+        return kept[1]
+    reading = _analyse(text, lexicon)
+    if len(_READ) >= _READ_MAX:
+        _READ.clear()
+    _READ[key] = (lexicon, reading)
+    return reading
+
+
+def _analyse(text: str, lexicon: Lexicon) -> Sentiment:
     plain = fold(text)
     cues: list[str] = []
     scores: list[tuple[str, float]] = []  # (word, contribution)
