@@ -33,15 +33,18 @@ _scan_components_once()
 # fixture on its own terms).
 ENGINE_TEST_MODULES = {"test_media_audio"}
 _transcripts: dict[tuple[object, ...], object] = {}
+_shared_transcripts: list[Path] = []  # under pytest-xdist: a folder of this run that every worker reads and writes
 
 
 def _transcribe_each_voice_note_once() -> Callable[..., object]:
-    """``media.transcribe_local`` remembered per process: the same audio with the same arguments and model is
-    decoded once per test process, then handed out again (Whisper base on CPU takes 5–40 s per fixture clip, the
-    slowest step of the suite, and its transcript is deterministic — agent/adapters/media.py). Errors are never
-    remembered, and a test that swaps a piece of the engine (model, decoder, probe) gets the real call."""
+    """``media.transcribe_local`` remembered: the same audio with the same arguments and model is decoded once
+    per test run (once per process, shared between pytest-xdist workers through a pickle in the run's temporary
+    folder), then handed out again — Whisper base on CPU takes 5–40 s per fixture clip, the slowest step of the
+    suite, and its transcript is deterministic (agent/adapters/media.py). Errors are never remembered, and a test
+    that swaps a piece of the engine (model, decoder, probe) gets the real call."""
     import hashlib
     import inspect
+    import pickle
 
     from agent.adapters import media, whisper_model
 
@@ -63,13 +66,30 @@ def _transcribe_each_voice_note_once() -> Callable[..., object]:
         key = (hashlib.sha256(data).hexdigest(), tuple(sorted(arguments.items())),
                tuple(os.environ.get(k) for k in ("WHISPER_MODEL_DIR", "WHISPER_COMPUTE_TYPE", "WHISPER_CACHE_DIR")))
         if key not in _transcripts:
-            _transcripts[key] = real(*args, **kwargs)
+            shared = _shared_transcripts[0] / f"{hashlib.sha256(repr(key).encode()).hexdigest()}.pickle" \
+                if _shared_transcripts else None
+            if shared is not None and shared.is_file():
+                _transcripts[key] = pickle.loads(shared.read_bytes())
+            else:
+                _transcripts[key] = real(*args, **kwargs)
+                if shared is not None:  # written whole, then renamed: a worker reads it complete or not at all
+                    partial = shared.with_suffix(f".{os.getpid()}")
+                    partial.write_bytes(pickle.dumps(_transcripts[key]))
+                    partial.replace(shared)
         return _transcripts[key]
 
     return transcribe_local
 
 
 _remembered_transcribe = _transcribe_each_voice_note_once()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _transcripts_shared(tmp_path_factory: pytest.TempPathFactory) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") and not _shared_transcripts:
+        folder = tmp_path_factory.getbasetemp().parent / "transcripts"  # the run's folder, above popen-gw<n>
+        folder.mkdir(exist_ok=True)
+        _shared_transcripts.append(folder)
 
 
 @pytest.fixture(autouse=True)
