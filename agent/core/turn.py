@@ -111,6 +111,8 @@ class TurnState:
     retrieved: list[dict[str, Any]] = field(default_factory=list)
     media: list[dict[str, Any]] = field(default_factory=list)
     media_replies: list[str] = field(default_factory=list)
+    # Per turn, what every model call of it reads again: the history text per window, the pseudonyms' salt.
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def settle(self, state: JourneyState, suggested: Sequence[str], *, use_model: bool) -> None:
         """The turn's outcome is known: later deciding steps are skipped."""
@@ -130,7 +132,8 @@ class TurnState:
         """One gateway call with a rendered pack prompt (trimmed to the role's budget); recorded in the trace,
         with its tokens per section, success or not."""
         variables, budget = self.fit_budget(role, prompt_name, variables, extra_messages)
-        rendered = self.prompts.render(prompt_name, **variables)
+        rendered = self._render(prompt_name, variables)
+        self._memo.pop("render", None)  # kept from the budget's measure to this render only
         messages = [{"role": "system", "content": rendered}, *extra_messages]
         version = self.prompts.content_hash(prompt_name)
         self.prompt_versions[prompt_name] = version
@@ -141,8 +144,10 @@ class TurnState:
         # The context (what local/rules reads, LiteLLM's metadata and its callbacks log) carries pseudonyms;
         # the model's answer comes back with the raw values (agent.privacy).
         back: dict[str, str] = {}
-        hidden = {k: (v if k in PLAIN_CONTEXT_KEYS else pseudonymise(v, conversation_salt(self.chat_id), back))
-                  for k, v in context.items()}
+        salt = self._memo.get("salt")
+        if salt is None:
+            salt = self._memo["salt"] = conversation_salt(self.chat_id)
+        hidden = {k: (v if k in PLAIN_CONTEXT_KEYS else pseudonymise(v, salt, back)) for k, v in context.items()}
         try:
             completion = _restored(self.gateway.complete(role, FEATURES[kind], messages, self.chat_id,
                                                          context=hidden, expect_json=expect_json, **opts), back)
@@ -193,9 +198,13 @@ class TurnState:
 
     def history_text(self, turns: int = HISTORY_TURNS) -> str:
         """The last ``turns`` exchanges (customer and agent messages), personal data masked."""
-        recent = self.history[-turns * 2:] if turns > 0 else ()
-        lines = [f"{WHO[m.role]}: {scrub(m.text)}" for m in recent if m.role in WHO]
-        return "\n".join(lines) or "(início da conversa)"
+        key = ("history", turns, len(self.history))
+        text: str | None = self._memo.get(key)
+        if text is None:
+            recent = self.history[-turns * 2:] if turns > 0 else ()
+            lines = [f"{WHO[m.role]}: {scrub(m.text)}" for m in recent if m.role in WHO]
+            text = self._memo[key] = "\n".join(lines) or "(início da conversa)"
+        return text
 
     def docs_text(self, top_k: int | None = None) -> str:
         """The retrieved knowledge passages (the best ``top_k``) in the pack's ``doc_search_context``; "" if none."""
@@ -217,7 +226,7 @@ class TurnState:
             return variables, None
 
         def size(values: Mapping[str, Any]) -> int:
-            return message_tokens([{"role": "system", "content": self.prompts.render(prompt_name, **values)},
+            return message_tokens([{"role": "system", "content": self._render(prompt_name, values)},
                                    *extra_messages])
 
         before = tokens = size(variables)
@@ -236,6 +245,16 @@ class TurnState:
         self.notes.extend(f"{prompt_name}: {note}" for note in notes)
         return variables, {"max_tokens": budget.max_tokens, "before": before, "after": tokens,
                            "trims": applied, "notes": notes}
+
+    def _render(self, prompt_name: str, variables: Mapping[str, Any]) -> str:
+        """The prompt rendered with ``variables``; the budget's last measure is what the call sends (the same
+        variables object: rendered once)."""
+        last = self._memo.get("render")
+        if last is not None and last[0] == prompt_name and last[1] is variables:
+            return str(last[2])
+        rendered = self.prompts.render(prompt_name, **variables)
+        self._memo["render"] = (prompt_name, variables, rendered)
+        return rendered
 
     def _trims(self, budget: RoleBudget, variables: Mapping[str, Any]) -> list[tuple[str, Trim]]:
         """The trims the budget allows and the prompt's variables make possible, in order."""
