@@ -62,10 +62,16 @@ MONTHS = MONTH_KEYS  # accent-free: matched against folded text
 MONTH_NAMES_PT = MONTH_NAMES
 
 
+_TRIPLED = re.compile(r"(.)\1{2,}")
+_DOUBLED_FINAL_VOWEL = re.compile(r"([aeiou])\1$")
+
+
 def _squeeze(word: str) -> str:
     # "oiii" → "oi", "aceitoo" → "aceito", but "isso"/"carro" keep their double letters.
-    word = re.sub(r"(.)\1{2,}", r"\1", word)
-    return re.sub(r"([aeiou])\1$", r"\1", word)
+    if len(set(word)) == len(word):  # no letter twice: nothing to squeeze (most words)
+        return word
+    word = _TRIPLED.sub(r"\1", word)
+    return _DOUBLED_FINAL_VOWEL.sub(r"\1", word)
 
 
 def normalize(text: str) -> str:
