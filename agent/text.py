@@ -9,6 +9,7 @@ line breaks.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -125,9 +126,25 @@ def sentence_key(sentence: str) -> str:
     return " ".join(_MARKUP.sub("", sentence).split()).casefold()
 
 
+# The sentences of the texts read lately, by digest (a reply may name the customer): a turn reads the agent's
+# last messages and each candidate reply several times, and the pack's messages recur.
+_SENTENCES: dict[bytes, tuple[str, ...]] = {}
+_SENTENCES_MAX = 4096
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of a message (lines, then sentence ends) as ``sentence_key``s; very short ones
     (under ``MIN_REPEAT_WORDS`` words: "Olá!", "Prazer, Ana!") are left out."""
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    found = _SENTENCES.get(key)
+    if found is None:
+        if len(_SENTENCES) >= _SENTENCES_MAX:
+            _SENTENCES.clear()
+        found = _SENTENCES[key] = tuple(_sentences(text))
+    return list(found)
+
+
+def _sentences(text: str) -> list[str]:
     out = []
     for line in text.splitlines():
         for part in _SENTENCE_END.split(line):

@@ -34,6 +34,16 @@ def test_sentences_normalise_markup_and_skip_short_ones() -> None:
     assert sentences("Prazer, Maria! Tudo certo?") == []  # short sentences may come back
 
 
+def test_sentences_are_kept_per_text_and_each_caller_gets_its_own_list() -> None:
+    from agent import text as text_module
+
+    message = "Para começar, qual é o seu *nome* completo? Depois eu peço o CPF, tudo bem?"
+    first = sentences(message)
+    first.append("changed by a caller")
+    assert sentences(message) == text_module._sentences(message) == first[:-1]
+    assert all(isinstance(key, bytes) for key in text_module._SENTENCES)  # digests, never the messages
+
+
 def test_repeated_sentences_against_the_previous_message_and_within_the_turn() -> None:
     previous = ["Para começar, qual é o seu nome completo?"]
     assert repeated_sentences(["De nada! 😊", "Para começar,  qual é o seu *nome* completo?"], previous) == [
