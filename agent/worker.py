@@ -269,8 +269,9 @@ class ChatWorker:
     @staticmethod
     def _sender(session: AgentSession, row: QueuedMessage) -> Callable[[], TurnResult | None]:
         source = cast(MessageSource | None, row.source)
+        inbox_id = row.id if row.id > 0 else None  # <= 0: never queued (a server request answered in the request)
         return lambda: session.send(row.text, row.attachments, now=row.created_at.timestamp(), source=source,
-                                    inbox_id=row.id)
+                                    inbox_id=inbox_id)
 
     def _turn(self, run: Callable[[], Any]) -> None:
         """Run one turn over every fed message; mark them done, or keep them with the error."""
@@ -302,6 +303,9 @@ class ChatWorker:
             self._changed()
 
     def _mark(self, ids: list[int], status: str, error: str | None = None) -> None:
+        ids = [i for i in ids if i > 0]
+        if not ids:
+            return
         try:
             self.inbox.mark(ids, status, error)
         except StoreError as exc:

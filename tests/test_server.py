@@ -50,9 +50,11 @@ def test_a_new_chat_is_a_server_chat_and_continues(client: TestClient, settings:
     assert chat is not None and chat["source"] == "server"
     second = post(client, {"chat_id": first["chat_id"], "messages": [{"text": "sim, aceito"}]}).json()
     assert second["chat_id"] == first["chat_id"] and second["replies"]
-    # Every message went through the inbox and left it answered.
-    rows = Inbox(store).all(first["chat_id"])
-    assert [r.status for r in rows] == ["done", "done"]
+    # Nothing waited in the chat's inbox: each request's messages were answered within it, written by the turn
+    # itself with their replies — never queued.
+    assert Inbox(store).all(first["chat_id"]) == []
+    customer = [m.text for m in AgentSession.load(settings, first["chat_id"]).messages if m.role == "customer"]
+    assert customer == ["oi", "sim, aceito"]
 
 
 def test_several_messages_are_one_burst(client: TestClient, settings: Settings) -> None:
@@ -302,4 +304,31 @@ def test_a_message_already_waiting_is_answered_with_the_posted_one(settings: Set
     assert answer.answered == 2
     customer = [m.text for m in AgentSession.load(settings, chat_id).messages if m.role == "customer"]
     assert customer == ["oi", "tudo bem?", "queria uma informação"]
-    assert [r.status for r in Inbox(turns.store).all(chat_id)] == ["done"] * 3
+    # The first request found nothing waiting (answered within it, never queued); the second joined the waiting one.
+    assert [r.status for r in Inbox(turns.store).all(chat_id)] == ["done"] * 2
+
+
+def test_a_posted_message_whose_turn_is_not_written_is_queued_for_later(settings: Settings,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answered within the request, a message is written by its turn; when that write fails, it is queued
+    then, so the next request answers it again — never lost."""
+    from agent.errors import StoreError
+    from agent.server import Turns
+    from agent.server.turns import Incoming
+
+    turns = Turns(settings)
+    chat_id = turns.new_chat()
+    real = turns.store.record_turn
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise StoreError("the database is away")
+
+    monkeypatch.setattr(turns.store, "record_turn", down)
+    answer = turns.post(chat_id, [Incoming("oi")])
+    assert any("database is away" in e for e in answer.errors)
+    assert [(r.text, r.status) for r in Inbox(turns.store).all(chat_id)] == [("oi", "queued")]
+    monkeypatch.setattr(turns.store, "record_turn", real)
+    turns.post(chat_id, [Incoming("sim, aceito")])
+    customer = [m.text for m in AgentSession.load(settings, chat_id).messages if m.role == "customer"]
+    assert customer == ["oi", "sim, aceito"]  # the waiting one joined the next request's burst, through the inbox
+    assert [r.status for r in Inbox(turns.store).all(chat_id)] == ["done", "done"]

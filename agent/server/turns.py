@@ -214,9 +214,22 @@ class Turns:
         ``api_responses``: fixed answers of the pack's API for this turn (a golden's, eval hooks).
         Raises :class:`UnknownChat`, queueing nothing, when there is no such chat."""
         with self.exclusive(chat_id):
-            stamp, queued = self._queue(chat_id, messages, at)
+            stamp = self._stamp(chat_id)
+            if stamp is None:
+                raise UnknownChat(chat_id)
+            if stamp[4]:  # messages wait in the chat's inbox (a webhook's): these join them, one burst
+                stamp, queued = self._queue(chat_id, messages, at)
+                session = self._session(chat_id, settings, at, api_responses, stamp=stamp)
+                return self._answer(session, trace=trace, queued=queued)
+            # Nothing waits: answered within this request, never queued — the turn's own transaction writes these
+            # messages with their replies (a failed turn, with its error), and the caller has its answer only then.
             session = self._session(chat_id, settings, at, api_responses, stamp=stamp)
-            return self._answer(session, trace=trace, queued=queued)
+            direct = [QueuedMessage(-i, chat_id, m.text, m.source, tuple(m.attachments), "queued", None,
+                                    _written_at(m, at)) for i, m in enumerate(messages, 1)]
+            answer = self._answer(session, trace=trace, queued=direct)
+            if session.save_error is not None:  # the turn is not written: queued now, answered again later
+                self._queue(chat_id, messages, at)
+            return answer
 
     def answer(self, chat_id: int) -> ChatAnswer:
         """Answer every queued message of the chat in one turn (nothing queued: no turn, no reply)."""
@@ -251,8 +264,7 @@ class Turns:
                     raise UnknownChat(chat_id)
                 queued = []
                 for message in messages:
-                    written = message.at if message.at is not None else at
-                    created = utcnow() if written is None else datetime.fromtimestamp(written, UTC)
+                    created = _written_at(message, at)
                     row_id = self.inbox.put_in(conn, chat_id, message.text, message.attachments,
                                                source=message.source, created_at=created)
                     queued.append(QueuedMessage(row_id, chat_id, message.text, message.source,
@@ -346,6 +358,12 @@ class Turns:
         ledger = json_safe([{k: row.get(k) for k in keys} for row in reversed(rows)])  # prices: exact strings
         raw = json_safe(dict(session.state.attributes)) if unmasked else None
         return replace(answer, turns=turns, ledger=ledger, raw_attributes=raw)
+
+
+def _written_at(message: Incoming, at: float | None) -> datetime:
+    """When a request's message was written: its own ``at``, else the request's, else now."""
+    written = message.at if message.at is not None else at
+    return utcnow() if written is None else datetime.fromtimestamp(written, UTC)
 
 
 def _turn_json(result: TurnResult, unmasked: bool) -> dict[str, Any]:
