@@ -181,3 +181,13 @@ def sb(sandbox):  # noqa: ANN001, ANN201
     sandbox.config.delay_ms = 0
     sandbox.config.fail = None
     sandbox.config.fail_times = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests live in tests/test_e2e*.py: `make test` collects only those files for its e2e run (the
+    other 90 modules take ~9 CPU s to import), so an e2e test anywhere else would never run there."""
+    misplaced = [item.nodeid for item in items
+                 if item.get_closest_marker("e2e") and not item.path.name.startswith("test_e2e")]
+    if misplaced:
+        raise pytest.UsageError(f"e2e tests outside tests/test_e2e*.py (make test would skip them): {misplaced}")
