@@ -191,3 +191,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                  if item.get_closest_marker("e2e") and not item.path.name.startswith("test_e2e")]
     if misplaced:
         raise pytest.UsageError(f"e2e tests outside tests/test_e2e*.py (make test would skip them): {misplaced}")
+
+
+
+@pytest.fixture(scope="session")
+def chromium():  # noqa: ANN201 (playwright is imported by the browser tests only)
+    """One headless Chromium for every browser test of the process, launched on first use (~3 s each time,
+    and as long again to close); each test opens its own context — cookies, storage and pages apart."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+            "--no-first-run", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()

@@ -68,15 +68,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
+def page(chromium) -> Iterator[Page]:  # noqa: ANN001 (tests/conftest.py: one browser per process)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        yield context.new_page()
-        browser.close()
+    context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+    yield context.new_page()
+    context.close()
 
 
 def send(page: Page, text: str) -> None:

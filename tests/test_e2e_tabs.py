@@ -9,27 +9,26 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from test_e2e_chat import ARTIFACTS, CHROMIUM, app_url, send, sync_playwright, wait_for_reply
+from test_e2e_chat import ARTIFACTS, app_url, send, wait_for_reply
 
 __all__ = ["app_url"]  # the module-scoped app fixture: one app process for this file
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_tabs")]
 
 READY = re.compile(r"Agent ready|Agente pronto")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-               "--no-first-run", "--disable-component-update", "--disable-sync"]
 
 
-def test_second_context_second_tab_and_reload_all_reach_agent_ready(app_url: str) -> None:
+def test_second_context_second_tab_and_reload_all_reach_agent_ready(app_url: str, chromium) -> None:  # noqa: ANN001
     url = f"{app_url}/?lang=en"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        first = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    contexts = [chromium.new_context(viewport={"width": 1440, "height": 1000})]
+    try:
+        first = contexts[0].new_page()
         first.goto(url, wait_until="domcontentloaded")
         expect(first.get_by_text(READY)).to_be_visible(timeout=90_000)  # the warm-up (imports LiteLLM)
 
-        # Sessions that start after the warm-up: another browser (its own cookies), a second tab, a reload.
-        other = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        # Sessions that start after the warm-up: another browser context (its own cookies), a second tab, a reload.
+        contexts.append(chromium.new_context(viewport={"width": 390, "height": 844}))
+        other = contexts[1].new_page()
         second_tab = first.context.new_page()
         other.goto(url, wait_until="domcontentloaded")
         second_tab.goto(url, wait_until="domcontentloaded")
@@ -39,7 +38,9 @@ def test_second_context_second_tab_and_reload_all_reach_agent_ready(app_url: str
             expect(page.get_by_text(READY)).to_be_visible(timeout=90_000)
         other.screenshot(path=ARTIFACTS / "10-second-context-ready.png", full_page=True)
 
-        # And the engine they found answers: a turn in the second browser.
+        # And the engine they found answers: a turn in the second context.
         send(other, "oi")
         wait_for_reply(other, "autoriza|aceito|FGTS")
-        browser.close()
+    finally:
+        for context in contexts:
+            context.close()
