@@ -13,6 +13,11 @@ from agent.config import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 
+# Whisper (CTranslate2, GNU OpenMP) threads that wait for work sleep instead of spinning: two pytest-xdist
+# workers, each with os.cpu_count() decoder threads, share the cores with each other and with the processes the
+# tests start (which inherit this). Same transcripts; saque.ogg twice at load 6-8: 10.6-11.8 → 4.4 CPU s.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def _scan_components_once() -> None:
     """Each AppTest's first run scans every installed distribution's metadata for Streamlit v2 components
