@@ -19,6 +19,7 @@ The clock is simulated: bursts, delays and "24 h idle" cost no real time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -505,7 +506,14 @@ def _worker_entry(fd: int) -> None:
             blob = pickle.dumps(CaseResult(case_id=case.id, config=config.label, passed=False, score=0.0,
                                            tags=list(case.tags), error=f"{type(exc).__name__}: {exc}"))
         send(("result", job_id, blob, resources.prompt_versions(config)))
+        if not settled.is_set():
+            settled.set()
+            # After the first case the heap holds what lives as long as the worker (modules, LiteLLM's ~420k
+            # objects, engines): moved out of the collector's reach, a full collection no longer walks them.
+            gc.collect()
+            gc.freeze()
 
+    settled = threading.Event()
     pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="eval")
     while True:
         message = receive()
