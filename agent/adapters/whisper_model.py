@@ -203,6 +203,10 @@ def load_model(model_dir: Path, *, compute_type: str | None = None, cpu_threads:
     with _models_lock:
         model = _models.get(key)
         if model is None:
+            # CTranslate2's OpenMP threads sleep between jobs instead of spinning (before its runtime starts): the
+            # app and the eval workers share their cores with turns and other processes. Measured in the tests:
+            # saque.ogg decoded twice at load 6-8, 10.6-11.8 → 4.4 CPU s, the same transcripts. Set it to override.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             from faster_whisper import WhisperModel
 
             model = WhisperModel(
