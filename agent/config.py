@@ -62,11 +62,13 @@ ENGINE_FIELDS: tuple[str, ...] = (
 # Environment entries that change what a call does: credentials, endpoints, and the pack's *_URL settings.
 ENGINE_ENV_SUFFIXES: tuple[str, ...] = ("_API_KEY", "_KEY_ID", "_SECRET_ACCESS_KEY", "_API_BASE", "_URL",
                                         "_REGION_NAME", "_TOKEN")
-# Variables the process sets for itself (agent.adapters.offline, before LiteLLM loads): where LiteLLM
-# finds its bundled price map and tokenizer files. Plumbing, never a setting: they are not read into
+# Variables the process sets for itself (agent.adapters.offline, before LiteLLM loads: where LiteLLM
+# finds its bundled price map and tokenizer files; whisper_model, before CTranslate2 starts: its OpenMP
+# threads' idle policy). Plumbing, never a setting: they are not read into
 # ``Settings.env``, so settings loaded before and after the first LiteLLM import are equal (and so are
 # their engine keys — a browser tab opened after the warm-up finds the engine the warm-up built).
-PROCESS_ENV: frozenset[str] = frozenset({"LITELLM_LOCAL_MODEL_COST_MAP", "LITELLM_TELEMETRY", "TIKTOKEN_CACHE_DIR"})
+PROCESS_ENV: frozenset[str] = frozenset({"LITELLM_LOCAL_MODEL_COST_MAP", "LITELLM_TELEMETRY", "TIKTOKEN_CACHE_DIR",
+                                         "OMP_WAIT_POLICY"})
 
 
 @dataclass(frozen=True)
