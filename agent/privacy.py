@@ -46,6 +46,7 @@ from agent.br import cnpj as cnpj_rules
 from agent.br import cpf as cpf_rules
 from agent.br import email, phone
 from agent.br.cpf import MASK_CHAR
+from agent.memo import DigestMemo
 
 __all__ = ["KINDS", "SECRET_MASKS", "Finding", "Secret", "conversation_salt", "find_pii", "find_secrets",
            "has_secret", "luhn_valid", "mask_pii", "mask_secrets", "pseudonymise", "restore", "scrub",
@@ -299,8 +300,7 @@ def _maybe_pii(text: str) -> bool:
 
 # What find_pii found, per text: one turn scans the same texts many times (its prompts, the trace that
 # records them, the stored messages). Keyed by a digest, never the text, and only spans are kept.
-_FOUND: dict[bytes, tuple[Finding, ...]] = {}
-_FOUND_MAX = 8192
+_FOUND: DigestMemo[tuple[Finding, ...]] = DigestMemo(8192)
 _LOOK_FIRST_MAX_CHARS = 64  # shorter texts: look for a digit before the digest (longer: the digest costs less)
 
 
@@ -310,13 +310,7 @@ def find_pii(text: str) -> list[Finding]:
         return []
     if len(text) < _LOOK_FIRST_MAX_CHARS and not _maybe_pii(text):
         return []
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    found = _FOUND.get(digest)
-    if found is None:
-        if len(_FOUND) >= _FOUND_MAX:
-            _FOUND.clear()
-        found = _FOUND[digest] = tuple(_find_pii(text)) if _maybe_pii(text) else ()
-    return list(found)
+    return list(_FOUND.get(text, lambda t: tuple(_find_pii(t)) if _maybe_pii(t) else ()))
 
 
 def _find_pii(text: str) -> list[Finding]:

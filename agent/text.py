@@ -9,12 +9,12 @@ line breaks.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-
 from collections.abc import Sequence
 from typing import Any
+
+from agent.memo import DigestMemo
 
 __all__ = ["clean_text", "decode_bytes", "json_storable", "repeated_sentences", "sentences", "storable", "without_sentences"]
 
@@ -128,20 +128,13 @@ def sentence_key(sentence: str) -> str:
 
 # The sentences of the texts read lately, by digest (a reply may name the customer): a turn reads the agent's
 # last messages and each candidate reply several times, and the pack's messages recur.
-_SENTENCES: dict[bytes, tuple[str, ...]] = {}
-_SENTENCES_MAX = 4096
+_SENTENCES: DigestMemo[tuple[str, ...]] = DigestMemo(4096)
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of a message (lines, then sentence ends) as ``sentence_key``s; very short ones
     (under ``MIN_REPEAT_WORDS`` words: "Olá!", "Prazer, Ana!") are left out."""
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    found = _SENTENCES.get(key)
-    if found is None:
-        if len(_SENTENCES) >= _SENTENCES_MAX:
-            _SENTENCES.clear()
-        found = _SENTENCES[key] = tuple(_sentences(text))
-    return list(found)
+    return list(_SENTENCES.get(text, lambda t: tuple(_sentences(t))))
 
 
 def _sentences(text: str) -> list[str]:

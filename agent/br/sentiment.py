@@ -14,7 +14,6 @@ duvida, ansiedade, frustracao, raiva), an intensity 0–1, a polarity -1..1, the
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import re
 import unicodedata
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from agent.memo import DigestMemo
 
 LEXICON_FILE = Path(__file__).with_name("sentiment_pt.yaml")
 LABELS = ("alegria", "neutro", "duvida", "ansiedade", "frustracao", "raiva")
@@ -182,22 +183,14 @@ def _shouting(text: str) -> bool:
 
 # Readings by message (a digest, never the text) and lexicon: a message is read by the local model's emotion
 # task and again by the turn's alert, and short messages recur from conversation to conversation.
-_READ: dict[bytes, tuple[Lexicon, Sentiment]] = {}
-_READ_MAX = 4096
+_READ: DigestMemo[tuple[Lexicon, Sentiment]] = DigestMemo(4096)
 
 
 def analyse(text: str, lexicon: Lexicon | None = None) -> Sentiment:
     """The sentiment of one customer message (see the module's docstring)."""
     lexicon = lexicon or load_lexicon()
-    key = hashlib.blake2b((text or "").encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    kept = _READ.get(key)
-    if kept is not None and kept[0] is lexicon:
-        return kept[1]
-    reading = _analyse(text, lexicon)
-    if len(_READ) >= _READ_MAX:
-        _READ.clear()
-    _READ[key] = (lexicon, reading)
-    return reading
+    kept_lexicon, reading = _READ.get(text or "", lambda t: (lexicon, _analyse(t, lexicon)))
+    return reading if kept_lexicon is lexicon else _analyse(text, lexicon)  # read with another lexicon: afresh
 
 
 def _analyse(text: str, lexicon: Lexicon) -> Sentiment:

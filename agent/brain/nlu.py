@@ -12,7 +12,6 @@ Two jobs, no model and no network:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -36,6 +35,7 @@ from agent.br.calendar import MONTH_KEYS, MONTH_NAMES
 from agent.br.spoken import strip_accents, words_to_digits
 
 from agent.config import DEFAULT_PACK_DIR  # noqa: E402
+from agent.memo import DigestMemo  # noqa: E402
 
 # -- normalisation --------------------------------------------------------------------------------
 
@@ -148,7 +148,7 @@ class IntentClassifier:
         self._first: dict[str, tuple[float, str]] = {}
         for intent, raw, _, _ in self._rows:
             self._first.setdefault(intent, (0.0, raw))
-        self._read: dict[bytes, IntentResult] = {}  # digest of a normalised text → its reading (frozen)
+        self._read: DigestMemo[IntentResult] = DigestMemo(READ_CACHE_MAX)  # normalised text → reading (frozen)
         # One in-memory database per classifier; the lock makes it safe across Streamlit threads.
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
@@ -180,13 +180,7 @@ class IntentClassifier:
         # The reading depends on the normalised text alone: a turn reads its message twice or more (the decision
         # role, the consent check), and short messages ("sim", "ok", "quero antecipar") come back from
         # conversation to conversation. Kept by a digest, never the text (a name may be in it).
-        key = hashlib.blake2b(norm.encode(), digest_size=16).digest()
-        found = self._read.get(key)
-        if found is None:
-            if len(self._read) >= READ_CACHE_MAX:
-                self._read.clear()
-            found = self._read[key] = self._classify(norm)
-        return found
+        return self._read.get(norm, self._classify)
 
     def _classify(self, norm: str) -> IntentResult:
         grams = _trigrams(norm)
