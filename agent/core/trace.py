@@ -257,7 +257,7 @@ _DROPPED_WHEN_NONE = frozenset({"system_event", "emotion", "alert", "event", "de
 
 
 def _stored_form(trace: TurnTrace, text: Callable[[str], str] | None = None) -> JsonDict:
-    data: JsonDict = _plain(trace) if text is None else _plain_text(trace, text)
+    data: JsonDict = _plain(trace, text)
     for key in _DROPPED_WHEN_NONE:
         if data[key] is None:
             del data[key]
@@ -275,49 +275,28 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # per type: its dataclass fields, None if not a dataclass
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, text: Callable[[str], str] | None = None) -> Any:
     # Like dataclasses.asdict without its deep copies (4 ms a turn), and with lists for tuples:
-    # JSON has lists, so the stored form compares equal to what json.loads gives back.
-    cls = type(value)
-    if cls in _LEAVES:
-        return value
-    if cls is dict:
-        return {k: _plain(v) for k, v in value.items()}
-    if cls is list or cls is tuple:
-        return [_plain(v) for v in value]
-    if cls not in _FIELD_NAMES:
-        _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
-    names = _FIELD_NAMES[cls]
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _plain_text(value: Any, text: Callable[[str], str]) -> Any:
-    # _plain with ``text`` applied to every string (a str subclass included), what agent.privacy.scrub_deep
-    # does to _plain's result, without building the dicts twice.
+    # JSON has lists, so the stored form compares equal to what json.loads gives back. ``text``: applied to
+    # every string (a str subclass included) — agent.privacy.scrub_deep of the result without building it twice.
     cls = type(value)
     if cls is str:
-        return text(value)
+        return value if text is None else text(value)
     if cls in _LEAVES:
         return value
     if cls is dict:
-        return {k: _plain_text(v, text) for k, v in value.items()}
+        return {k: _plain(v, text) for k, v in value.items()}
     if cls is list or cls is tuple:
-        return [_plain_text(v, text) for v in value]
+        return [_plain(v, text) for v in value]
     if cls not in _FIELD_NAMES:
         _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
     names = _FIELD_NAMES[cls]
     if names is not None:
-        return {name: _plain_text(getattr(value, name), text) for name in names}
+        return {name: _plain(getattr(value, name), text) for name in names}
     if isinstance(value, Mapping):
-        return {k: _plain_text(v, text) for k, v in value.items()}
+        return {k: _plain(v, text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain_text(v, text) for v in value]
-    if isinstance(value, str):
+        return [_plain(v, text) for v in value]
+    if isinstance(value, str) and text is not None:
         return text(value)
     return value
