@@ -383,7 +383,6 @@ class ToolRegistry:
         self.backoff_s = backoff_s
         self.fixed_responses = {self._fixed_key(k): dict(v) for k, v in (fixed_responses or {}).items()}
         self._client: httpx.Client | None = None
-        self._ssl: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
     @property
@@ -431,7 +430,7 @@ class ToolRegistry:
         # One AsyncClient per call: an AsyncClient is bound to the loop that created it, and
         # callers (Streamlit, evals, pytest) run several loops over a process's life.
         url = self.api_url + spec.endpoint
-        async with httpx.AsyncClient(timeout=self.timeout_s, verify=self._ssl_context()) as client:
+        async with httpx.AsyncClient(timeout=self.timeout_s, verify=_default_ssl_context()) as client:
             attempts = _Attempts(self, spec, early)
             while True:
                 attempts.attempt += 1
@@ -488,13 +487,8 @@ class ToolRegistry:
                                     source="fixed")
         return clean
 
-    def _ssl_context(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = _default_ssl_context()
-        return self._ssl
-
     def _sync_client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self.timeout_s, verify=self._ssl_context())
+                self._client = httpx.Client(timeout=self.timeout_s, verify=_default_ssl_context())
             return self._client
