@@ -217,17 +217,16 @@ class Turns:
             stamp = self._stamp(chat_id)
             if stamp is None:
                 raise UnknownChat(chat_id)
-            if stamp[4]:  # messages wait in the chat's inbox (a webhook's): these join them, one burst
+            waiting = bool(stamp[4])
+            if waiting:  # messages wait in the chat's inbox (a webhook's): these join them there, one burst
                 stamp, queued = self._queue(chat_id, messages, at)
-                session = self._session(chat_id, settings, at, api_responses, stamp=stamp)
-                return self._answer(session, trace=trace, queued=queued)
-            # Nothing waits: answered within this request, never queued — the turn's own transaction writes these
-            # messages with their replies (a failed turn, with its error), and the caller has its answer only then.
+            else:  # answered within this request, never queued: the turn's own transaction writes them with their
+                # replies (a failed turn, with its error), and the caller has its answer only then
+                queued = [QueuedMessage(-i, chat_id, m.text, m.source, tuple(m.attachments), "queued", None,
+                                        _written_at(m, at)) for i, m in enumerate(messages, 1)]
             session = self._session(chat_id, settings, at, api_responses, stamp=stamp)
-            direct = [QueuedMessage(-i, chat_id, m.text, m.source, tuple(m.attachments), "queued", None,
-                                    _written_at(m, at)) for i, m in enumerate(messages, 1)]
-            answer = self._answer(session, trace=trace, queued=direct)
-            if session.save_error is not None:  # the turn is not written: queued now, answered again later
+            answer = self._answer(session, trace=trace, queued=queued)
+            if not waiting and session.save_error is not None:  # not written: queued now, answered again later
                 self._queue(chat_id, messages, at)
             return answer
 
