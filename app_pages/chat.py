@@ -369,7 +369,7 @@ def privacy_panel() -> None:
 
 
 LIVE_POLL_S = 0.5  # how often the page asks the chat's worker what it is doing, while it is busy
-LIVE_FOLLOW_S = 0.4  # the longest a poll waits for a due reply: under LIVE_POLL_S, so a timer never cuts it short
+LIVE_FOLLOW_S = 0.3  # the longest a poll waits for a due reply: well under LIVE_POLL_S (a loaded machine)
 LIVE_FLUSH_S = 0.05
 
 
@@ -760,40 +760,49 @@ with chat_col:
     @st.fragment(run_every=LIVE_POLL_S)
     def live(worker: agent.ChatWorker, shown: int) -> None:
         """What the chat's worker is doing: messages queued or in an open burst, "digitando…" while a
-        turn runs, the burst countdown. When a reply is due before the next poll, the run waits for it and
-        draws it the moment it is written, then redraws the page (side panel, costs) around it."""
+        turn runs, the burst countdown. When a reply is due before the next poll, the run then waits for it
+        and draws it in their place the moment it is written, then redraws the page (side panel, costs)."""
+
+        def show_reply() -> None:
+            assert worker.session is not None
+            # No trace panels here: an expander opened now would close when the page's redraw replaces it.
+            render_messages(worker.session, start=max(shown, 0), with_traces=False)
+            # Let the server send these before the page's rerun starts (a new run drops unsent deltas).
+            time.sleep(LIVE_FLUSH_S)
+            st.rerun(scope="app")
+
+        if replied(worker, shown):
+            show_reply()
         status = worker.status()
+        slot = st.empty()
+        with slot.container():
+            for m in status.waiting:
+                with st.chat_message("user"):
+                    st.markdown(whatsapp_markdown(text_for_viewer(m.text))
+                                or f"({', '.join(a.filename for a in m.attachments)})")
+            if status.typing:
+                st.caption(":material/more_horiz: digitando…")
+            elif status.pending:
+                left = status.seconds_left
+                a, b = st.columns([3, 1])
+                a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
+                           text=":material/hourglass_top: " + t(
+                               "{n} message(s) pending — answering in {seconds} s; keep typing to add to this burst",
+                               n=len(status.pending), seconds=number(left, 1)))
+                if b.button(t("Answer now"), icon=":material/send:", width="stretch"):
+                    worker.answer_now()
+            if status.error and worker.session is None:
+                st.error(status.error)
         if status.typing or (status.pending and status.seconds_left <= LIVE_FOLLOW_S):
+            # Drawn first (a timer tick may stop this run when the machine is slow), then the wait.
             deadline = time.monotonic() + LIVE_FOLLOW_S
             version = status.version
             while not replied(worker, shown) and (left := deadline - time.monotonic()) > 0:
                 if worker.wait_changed(version, left):
                     version = worker.version
-        session = worker.session
-        if session is not None and replied(worker, shown):
-            # No trace panels here: an expander opened now would close when the page's redraw replaces it.
-            render_messages(session, start=max(shown, 0), with_traces=False)
-            # Let the server send these before the page's rerun starts (a new run drops unsent deltas).
-            time.sleep(LIVE_FLUSH_S)
-            st.rerun(scope="app")
-        status = worker.status()
-        for m in status.waiting:
-            with st.chat_message("user"):
-                st.markdown(whatsapp_markdown(text_for_viewer(m.text))
-                            or f"({', '.join(a.filename for a in m.attachments)})")
-        if status.typing:
-            st.caption(":material/more_horiz: digitando…")
-        elif status.pending:
-            left = status.seconds_left
-            a, b = st.columns([3, 1])
-            a.progress(min(1.0, 1 - left / max(settings.burst_window_s, 0.1)),
-                       text=":material/hourglass_top: " + t(
-                           "{n} message(s) pending — answering in {seconds} s; keep typing to add to this burst",
-                           n=len(status.pending), seconds=number(left, 1)))
-            if b.button(t("Answer now"), icon=":material/send:", width="stretch"):
-                worker.answer_now()
-        if status.error and worker.session is None:
-            st.error(status.error)
+            if replied(worker, shown):
+                with slot.container():
+                    show_reply()
 
     if worker is not None and status is not None and (status.busy or session is None):
         # Only while the worker has something to do: a fragment with run_every polls for as long as it is drawn.
